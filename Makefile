@@ -1,0 +1,131 @@
+# pshm - POSIX shared memory for Linux.  Plain GNU make; see README.md.
+
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include
+MANDIR  ?= $(PREFIX)/share/man
+PCDIR   ?= $(LIBDIR)/pkgconfig
+DESTDIR ?=
+
+VERSION := $(shell sed -n 's/^\#define PSHM_VERSION_STRING "\(.*\)"/\1/p' include/pshm.h)
+SOMAJOR := 0
+
+CC      ?= cc
+BUILD   ?= build
+CFLAGS  ?= -O2 -g
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
+BASE    := -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc/lib $(WARN)
+# SAN=1 builds everything with AddressSanitizer and UndefinedBehaviorSanitizer.
+ifeq ($(SAN),1)
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+endif
+ALLCFLAGS := $(BASE) $(CFLAGS) $(SANFLAGS)
+LIBCFLAGS := $(ALLCFLAGS) -fPIC -fvisibility=hidden
+
+LIB_SRC := $(wildcard src/lib/*.c)
+LIB_OBJ := $(LIB_SRC:src/lib/%.c=$(BUILD)/lib/%.o)
+LIB_HDR := include/pshm.h $(wildcard src/lib/*.h)
+STATIC  := $(BUILD)/libpshm.a
+SHARED  := $(BUILD)/libpshm.so.$(VERSION)
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+EXAMPLE_SRC := $(wildcard examples/*.c)
+EXAMPLE_BIN := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all lib examples tests check unit-check asan-check demo bench install uninstall \
+	clean deps deps-test format lint
+all: lib examples
+
+lib: $(STATIC) $(SHARED) $(BUILD)/libpshm.so
+
+$(BUILD)/lib/%.o: src/lib/%.c $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(LIBCFLAGS) -c -o $@ $<
+
+$(STATIC): $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(SHARED): $(LIB_OBJ) src/lib/libpshm.map
+	$(CC) $(ALLCFLAGS) -shared -Wl,-soname,libpshm.so.$(SOMAJOR) \
+		-Wl,--version-script=src/lib/libpshm.map -Wl,-z,defs -o $@ $(LIB_OBJ)
+
+$(BUILD)/libpshm.so: $(SHARED)
+	ln -sf libpshm.so.$(VERSION) $(BUILD)/libpshm.so.$(SOMAJOR)
+	ln -sf libpshm.so.$(SOMAJOR) $@
+
+# Tests and tools link the static library, so the unit tests can reach internal hooks.
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(STATIC)
+	@mkdir -p $(@D)
+	$(CC) $(ALLCFLAGS) -Itests/unit -o $@ $< $(STATIC) -lcmocka -lpthread
+
+$(BUILD)/examples/%: examples/%.c $(STATIC)
+	@mkdir -p $(@D)
+	$(CC) $(ALLCFLAGS) -o $@ $< $(STATIC)
+
+$(BUILD)/bench/%: bench/%.c $(STATIC)
+	@mkdir -p $(@D)
+	$(CC) $(ALLCFLAGS) -o $@ $< $(STATIC) -lm
+
+examples: $(EXAMPLE_BIN)
+
+deps:
+	@sh scripts/deps.sh build
+
+deps-test:
+	@sh scripts/deps.sh test
+
+tests: $(UNIT_BIN)
+
+# The one test command: builds from scratch if needed and runs every test.
+check: deps-test
+	$(MAKE) all tests
+	sh tests/run-unit.sh $(BUILD)/tests
+
+# The unit tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
+asan-check: deps-test
+	$(MAKE) BUILD=build-asan SAN=1 tests
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+		sh tests/run-unit.sh build-asan/tests
+
+demo: deps
+	$(MAKE) all
+	sh examples/demo.sh $(BUILD)/examples
+
+bench: deps
+	$(MAKE) all $(BENCH_BIN)
+	sh bench/run.sh $(BUILD)/bench
+
+lint:
+	mandoc -Tlint -Wwarning man/*.3 man/*.1 2>/dev/null || mandoc -Tlint -Wwarning man/*.3
+
+format:
+	clang-format -i include/*.h src/lib/*.[ch] tests/unit/*.[ch] examples/*.c bench/*.c
+
+pshm.pc: pshm.pc.in include/pshm.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
+		-e 's|@VERSION@|$(VERSION)|' $< > $@
+
+install: lib pshm.pc
+	install -d $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PCDIR) \
+		$(DESTDIR)$(MANDIR)/man3
+	install -m 644 include/pshm.h $(DESTDIR)$(INCDIR)/pshm.h
+	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/libpshm.a
+	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/libpshm.so.$(VERSION)
+	ln -sf libpshm.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libpshm.so.$(SOMAJOR)
+	ln -sf libpshm.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libpshm.so
+	install -m 644 pshm.pc $(DESTDIR)$(PCDIR)/pshm.pc
+	install -m 644 man/*.3 $(DESTDIR)$(MANDIR)/man3/
+
+uninstall:
+	rm -f $(DESTDIR)$(INCDIR)/pshm.h $(DESTDIR)$(LIBDIR)/libpshm.a \
+		$(DESTDIR)$(LIBDIR)/libpshm.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libpshm.so.$(SOMAJOR) \
+		$(DESTDIR)$(LIBDIR)/libpshm.so $(DESTDIR)$(PCDIR)/pshm.pc
+	for m in man/*.3; do rm -f $(DESTDIR)$(MANDIR)/man3/$${m#man/}; done
+
+clean:
+	rm -rf build build-asan pshm.pc

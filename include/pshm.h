@@ -1,0 +1,326 @@
+/*
+ * pshm.h - POSIX shared memory for Linux, and one safe API over the ways to share memory.
+ *
+ * Two interfaces live here:
+ *
+ *  - pshm_shm_open() and pshm_shm_unlink(), drop-in replacements for shm_open(3) and
+ *    shm_unlink(3) that follow POSIX.1-2017, work on the same objects as glibc, and refuse
+ *    what glibc lets through unsafely (symlinks, FIFOs, directories, "." and "..").
+ *
+ *  - Segments: one opaque handle, struct pshm_seg, over POSIX shared memory objects,
+ *    System V segments, shared file mappings and memfd, named by one address syntax:
+ *
+ *        /name  posix:/name      a POSIX object in the shm directory
+ *        sysv:KEY                a System V segment by key (decimal or 0x hex; 0 = private)
+ *        sysv:id=N               a System V segment by identifier
+ *        file:PATH               a shared mapping of a regular file
+ *        memfd:                  a new anonymous memory file (create only)
+ *        memfd:PID:FD            another process's memfd, reached through /proc
+ *        sem:/name               a POSIX named semaphore's backing object (stat, remove)
+ *
+ * Every segment function returns 0 (or a count) on success and a negative errno value on
+ * failure; pshm_strerror() names it. Only the two POSIX drop-ins use -1 and errno, because
+ * POSIX says so. No function prints, exits, or follows a symlink in the shm directory.
+ *
+ * Thread safety: functions that take no handle may be called from any thread. A handle may be
+ * used from several threads only with the caller's own locking; distinct handles are
+ * independent.
+ */
+#ifndef PSHM_H
+#define PSHM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PSHM_VERSION_MAJOR  0
+#define PSHM_VERSION_MINOR  1
+#define PSHM_VERSION_PATCH  0
+#define PSHM_VERSION_STRING "0.1.0"
+
+/*
+ * pshm's own error codes, beyond the range of errno values. Each X(NAME, value, text) row
+ * gives PSHM_E<NAME>; the list also builds pshm_strerror().
+ */
+#define PSHM_ERRORS(X)                                                                             \
+	X(ADDR, -20001, "Malformed shared memory address")                                         \
+	X(KIND, -20002, "Address names a different kind of shared memory")
+
+enum {
+#define PSHM__ERRENUM(name, value, text) PSHM_E##name = (value),
+	PSHM_ERRORS(PSHM__ERRENUM)
+#undef PSHM__ERRENUM
+};
+
+/*
+ * The message for an error code: a negative errno value, one of pshm's own PSHM_E* codes, or
+ * (for convenience) a positive errno value. Never NULL; the string is static and thread-safe.
+ */
+const char *pshm_strerror(int err);
+
+/* The library's version string, e.g. "0.1.0". */
+const char *pshm_version(void);
+
+/* ---- POSIX drop-ins ---------------------------------------------------------------------- */
+
+/*
+ * shm_open(3): open or create the POSIX shared memory object NAME in the shm directory
+ * (/dev/shm, or the directory named by the PSHM_DIR environment variable when the process is
+ * not set-user-ID). Returns a new descriptor with FD_CLOEXEC set, or -1 with errno set.
+ *
+ * NAME is any number of leading slashes and then 1 to NAME_MAX bytes without a slash, not
+ * "." or "..". Errors are those of shm_open(3) and open(2); in addition: EINVAL for a bad
+ * name, a bad access mode, or an object that is not a regular file (a FIFO, directory,
+ * socket or device squatting under the name); ELOOP for a symlink, which is never followed;
+ * ENAMETOOLONG for a name longer than NAME_MAX. The call never blocks and is not a thread
+ * cancellation point. The mode is applied as open(2) applies it (subject to the umask).
+ */
+int pshm_shm_open(const char *name, int oflag, mode_t mode);
+
+/*
+ * shm_unlink(3): remove the name of a POSIX shared memory object. Returns 0, or -1 with errno
+ * set: EINVAL or ENAMETOOLONG for a bad name, ENOENT, and EACCES where unlink(2) says EPERM or
+ * EACCES. Not a cancellation point.
+ */
+int pshm_shm_unlink(const char *name);
+
+/* ---- Segments ------------------------------------------------------------------------------ */
+
+/* The techniques a segment can use. */
+enum pshm_kind {
+	PSHM_POSIX = 1, /* a POSIX shared memory object */
+	PSHM_SYSV = 2,  /* a System V shared memory segment */
+	PSHM_FILE = 3,  /* a shared mapping of a regular file */
+	PSHM_MEMFD = 4, /* an anonymous memory file (memfd_create) */
+	PSHM_SEM = 5,   /* a POSIX named semaphore's object: listed, stat, removed */
+};
+
+/* The name of a kind: "posix", "sysv", "file", "memfd", "sem"; "unknown" otherwise. */
+const char *pshm_kind_name(int kind);
+
+struct pshm_seg;
+
+/* Flags for pshm_create(), pshm_open(), pshm_resize() and pshm_map(). */
+enum {
+	PSHM_OPEN_OR_CREATE = 1 << 0, /* create: an existing object is opened, and grown to at
+					 least the size asked for; never shrunk */
+	PSHM_SPARSE = 1 << 1,         /* create/resize: do not reserve the space; a full
+					 file system then shows up later, as SIGBUS */
+	PSHM_RDONLY = 1 << 2,         /* open/map: read-only */
+	PSHM_POPULATE = 1 << 3,       /* map: fault every page in now */
+};
+
+/*
+ * Create a segment at ADDR of SIZE bytes with permission bits MODE (0 means 0600), applied
+ * exactly, whatever the umask. Creation is exclusive: an existing object gives -EEXIST unless
+ * PSHM_OPEN_OR_CREATE is given. The space is reserved (posix_fallocate with signals blocked,
+ * EINTR retried) so that a full file system gives -ENOSPC here, with no object left behind,
+ * instead of SIGBUS later; PSHM_SPARSE skips that. For "memfd:" a new memfd is made (sealing
+ * allowed); for "sysv:0" a new private segment. System V segments need SIZE > 0.
+ * On success *SEGP is a new handle, read-write. Returns 0 or a negative errno.
+ */
+int pshm_create(struct pshm_seg **segp, const char *addr, uint64_t size, mode_t mode,
+                unsigned flags);
+
+/*
+ * Open the existing segment at ADDR, read-write, or read-only with PSHM_RDONLY. A POSIX or
+ * file address must name a regular file (else -EINVAL; a symlink gives -ELOOP); the open
+ * never blocks. "memfd:PID:FD" must be a memfd (else -EINVAL). Returns 0 or a negative errno.
+ */
+int pshm_open(struct pshm_seg **segp, const char *addr, unsigned flags);
+
+/*
+ * Make a handle of an open descriptor of a POSIX object, regular file or memfd; the kind is
+ * found from the descriptor. On success the handle owns FD (pshm_close closes it); on failure
+ * FD is left open. PSHM_RDONLY restricts the handle to reading. Returns 0 or a negative errno.
+ */
+int pshm_from_fd(struct pshm_seg **segp, int fd, unsigned flags);
+
+/*
+ * Unmap and release the handle (closing its descriptor); the object itself stays unless
+ * removed. NULL is accepted. Returns 0, or the first error of munmap/shmdt/close (the handle is
+ * freed in any case).
+ */
+int pshm_close(struct pshm_seg *seg);
+
+/* The handle's kind (enum pshm_kind). */
+int pshm_kind(const struct pshm_seg *seg);
+
+/*
+ * The handle's canonical address: "/name", "sysv:0x0000abcd" (or "sysv:id=N" for a private
+ * segment), "file:PATH", or "memfd:PID:FD" naming this process's descriptor, which another
+ * process may open. Valid until pshm_close().
+ */
+const char *pshm_address(const struct pshm_seg *seg);
+
+/* The handle's descriptor, or -EOPNOTSUPP for System V. The handle still owns it. */
+int pshm_fd(const struct pshm_seg *seg);
+
+/* Nonzero when pshm_create() made the object, zero when it opened an existing one. */
+int pshm_created(const struct pshm_seg *seg);
+
+/*
+ * Map the whole segment, shared. The length is the object's size at this moment (re-read
+ * with fstat or IPC_STAT; an object opened by someone else is not trusted to keep the size it
+ * had). PSHM_RDONLY maps read-only (a read-only handle always does); PSHM_POPULATE faults
+ * every page in. *ADDRP and *LENP receive the mapping (NULL and 0 for an empty object). A
+ * handle holds at most one mapping: -EBUSY if it is already mapped. Returns 0 or a negative
+ * errno.
+ */
+int pshm_map(struct pshm_seg *seg, unsigned flags, void **addrp, size_t *lenp);
+
+/* Remove the handle's mapping, if any. Returns 0 or a negative errno. */
+int pshm_unmap(struct pshm_seg *seg);
+
+/*
+ * Write the mapping's changes back to the backing file and wait (msync MS_SYNC), then for a
+ * file segment fdatasync the file. A no-op returning 0 when nothing is mapped. Returns 0 or
+ * a negative errno.
+ */
+int pshm_sync(struct pshm_seg *seg);
+
+/*
+ * Set the segment's size. Growth is reserved like pshm_create() unless PSHM_SPARSE (on
+ * -ENOSPC the size is unchanged); shrinking discards the tail. An existing mapping keeps its
+ * length: unmap and map again to see the new size, and touch nothing past a shrunken end.
+ * System V segments cannot change size: -EOPNOTSUPP. Returns 0 or a negative errno.
+ */
+int pshm_resize(struct pshm_seg *seg, uint64_t size, unsigned flags);
+
+/* Set the segment's permission bits (fchmod or IPC_SET). Returns 0 or a negative errno. */
+int pshm_chmod(struct pshm_seg *seg, mode_t mode);
+
+/* Set owner and group; (uid_t)-1 or (gid_t)-1 leaves one unchanged. 0 or negative errno. */
+int pshm_chown(struct pshm_seg *seg, uid_t uid, gid_t gid);
+
+/*
+ * Remove the object the handle refers to: unlink its name (POSIX, file, semaphore) or mark a
+ * System V segment for destruction (IPC_RMID). Mappings and descriptors stay valid until
+ * closed. A memfd has no name: -EOPNOTSUPP. Returns 0 or a negative errno.
+ */
+int pshm_destroy(struct pshm_seg *seg);
+
+/*
+ * Remove the object at ADDR without opening it for reading or writing: shm_unlink for POSIX
+ * (whatever squats under the name goes, as with shm_unlink), IPC_RMID for System V, unlink for
+ * files and semaphores (a symlink gives -ELOOP, anything else not a regular file -EINVAL).
+ * Returns 0 or a negative errno (-ENOENT when it does not exist).
+ */
+int pshm_remove(const char *addr);
+
+/* A segment's description, filled by pshm_stat() and pshm_list(). */
+struct pshm_stat {
+	int kind;              /* enum pshm_kind */
+	char address[4160];    /* canonical address, as pshm_address() */
+	uint64_t size;         /* bytes */
+	uint64_t allocated;    /* bytes actually backed by memory (less than size: sparse) */
+	mode_t mode;           /* permission bits only */
+	uid_t uid;             /* owner */
+	gid_t gid;             /* group */
+	struct timespec atime; /* System V: last attach */
+	struct timespec mtime; /* System V: last detach */
+	struct timespec ctime; /* System V: last change */
+	dev_t dev;             /* fd-based kinds: the file's device and inode */
+	ino_t ino;
+	uint64_t nlink; /* fd-based kinds: 0 once the name is removed */
+	unsigned seals; /* memfd: PSHM_SEAL_* bits in force */
+	/* System V only (zero for the others): */
+	int key;         /* the key; 0 for IPC_PRIVATE */
+	int id;          /* the identifier */
+	uint64_t nattch; /* number of attaches */
+	pid_t cpid;      /* creator */
+	pid_t lpid;      /* last shmat/shmdt */
+	uid_t cuid;      /* creator's user and group */
+	gid_t cgid;
+	int removed; /* marked for destruction (SHM_DEST) */
+	/* memfd found by pshm_list(): the first process holding it, and its descriptor. */
+	pid_t pid;
+	int fd;
+};
+
+/* Describe the handle's segment now. Returns 0 or a negative errno. */
+int pshm_stat(struct pshm_seg *seg, struct pshm_stat *st);
+
+/*
+ * Describe the segment at ADDR without needing read or write permission on it where the
+ * technique allows (POSIX, files, semaphores: the name is not opened for I/O). Returns 0 or a
+ * negative errno.
+ */
+int pshm_stat_addr(const char *addr, struct pshm_stat *st);
+
+/* Kinds for pshm_list(): a mask of 1 << enum pshm_kind. */
+#define PSHM_LIST_POSIX   (1u << PSHM_POSIX)
+#define PSHM_LIST_SYSV    (1u << PSHM_SYSV)
+#define PSHM_LIST_MEMFD   (1u << PSHM_MEMFD)
+#define PSHM_LIST_SEM     (1u << PSHM_SEM)
+#define PSHM_LIST_DEFAULT (PSHM_LIST_POSIX | PSHM_LIST_SYSV)
+#define PSHM_LIST_ALL     (PSHM_LIST_DEFAULT | PSHM_LIST_MEMFD | PSHM_LIST_SEM)
+
+/*
+ * Call FN once for each segment of the kinds in MASK: every POSIX object in the shm directory
+ * (names starting "sem." are semaphores, PSHM_SEM), every System V segment, and (with
+ * PSHM_LIST_MEMFD) every memfd held by a process whose /proc entries are readable, once per
+ * file. Entries that vanish while being read are skipped. A nonzero return from FN stops the
+ * walk and is returned. Returns the number of entries visited, or a negative errno.
+ */
+typedef int (*pshm_list_fn)(const struct pshm_stat *st, void *arg);
+int pshm_list(unsigned mask, pshm_list_fn fn, void *arg);
+
+/* ---- memfd seals ---------------------------------------------------------------------------- */
+
+#define PSHM_SEAL_SEAL         0x0001 /* no more seals may be added */
+#define PSHM_SEAL_SHRINK       0x0002 /* the size may not shrink */
+#define PSHM_SEAL_GROW         0x0004 /* the size may not grow */
+#define PSHM_SEAL_WRITE        0x0008 /* the contents may not change */
+#define PSHM_SEAL_FUTURE_WRITE 0x0010 /* no new writable mappings or writes */
+#define PSHM_SEAL_EXEC         0x0020 /* the execute bits may not change */
+
+/* Add seals to a memfd (fcntl F_ADD_SEALS). -EOPNOTSUPP for other kinds; -EPERM when
+ * PSHM_SEAL_SEAL is in force; -EBUSY when sealing against writes while writable mappings
+ * exist. Returns 0 or a negative errno. */
+int pshm_seal(struct pshm_seg *seg, unsigned seals);
+
+/* The seals in force on a memfd (>= 0), or a negative errno (-EOPNOTSUPP for other kinds). */
+int pshm_seals(struct pshm_seg *seg);
+
+/* ---- Handing a segment to another process -------------------------------------------------- */
+
+/*
+ * Send the handle's descriptor over the connected Unix socket SOCK (SCM_RIGHTS). Any
+ * fd-based kind may be sent; System V has no descriptor (-EOPNOTSUPP: send its address).
+ * Returns 0 or a negative errno.
+ */
+int pshm_send_fd(int sock, const struct pshm_seg *seg);
+
+/*
+ * Receive a descriptor sent by pshm_send_fd() from SOCK and make a handle of it, as
+ * pshm_from_fd() does. Extra descriptors a misbehaving sender attaches are closed. Returns 0,
+ * -EPIPE when the peer closed the socket, -EPROTO for a message that carried no descriptor,
+ * or another negative errno.
+ */
+int pshm_recv_fd(int sock, struct pshm_seg **segp, unsigned flags);
+
+/* ---- Addresses ------------------------------------------------------------------------------ */
+
+/*
+ * The shm directory in use: the PSHM_DIR environment variable (ignored in set-user-ID
+ * programs), else "/dev/shm".
+ */
+const char *pshm_shm_dir(void);
+
+/*
+ * Parse a size such as "4096", "4K", "4KiB" (2^10), "4KB" (10^3), "1.5M", "2G", "1T" into
+ * *SIZEP. Returns 0, or -EINVAL for malformed text and -ERANGE for a size beyond 2^63.
+ */
+int pshm_parse_size(const char *text, uint64_t *sizep);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PSHM_H */

@@ -1,0 +1,233 @@
+/*
+ * fd.c - what the descriptor-based techniques (POSIX, file, memfd, semaphore) share:
+ * opening a name safely, creating it with a reserved size, mapping, resizing and describing.
+ */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/*
+ * Open DIRFD/PATH as a regular file. Never follows a final symlink (-ELOOP), never blocks on a
+ * FIFO, and refuses anything not a regular file with -EINVAL. Returns a descriptor or -errno.
+ */
+int pshm__fd_open_at(int dirfd, const char *path, bool create, bool excl, bool rdonly, int extra)
+{
+	int flags =
+	    (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | extra;
+	struct stat st;
+
+	if (create)
+		flags |= O_CREAT | (excl ? O_EXCL : 0);
+	/* 0600 until the caller applies the mode it wants: never wider in between. */
+	int fd = pshm__openat(dirfd, path, flags, S_IRUSR | S_IWUSR);
+	if (fd < 0)
+		return fd == -EISDIR || fd == -ENXIO ? -EINVAL : fd;
+	int r = pshm__fstat(fd, &st);
+	if (!r && !S_ISREG(st.st_mode))
+		r = -EINVAL;
+	if (r) {
+		pshm__close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/* Give a new (empty or existing) descriptor at least SIZE bytes, reserved unless sparse. */
+int pshm__fd_size_new(int fd, uint64_t size, unsigned flags)
+{
+	if (size > INT64_MAX)
+		return -EFBIG;
+	if (flags & PSHM_SPARSE)
+		return pshm__ftruncate(fd, size);
+	/* posix_fallocate also sets the size, so one call both reserves and sizes. */
+	return pshm__reserve(fd, 0, size);
+}
+
+static bool same_file(int fd, int dirfd, const char *path)
+{
+	struct stat a, b;
+	return !pshm__fstat(fd, &a) && !fstatat(dirfd, path, &b, AT_SYMLINK_NOFOLLOW) &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+int pshm__fd_create_at(struct pshm_seg *s, int dirfd, const char *path, uint64_t size, mode_t mode,
+                       unsigned flags)
+{
+	bool excl = !(flags & PSHM_OPEN_OR_CREATE);
+	int fd, r;
+
+	if (size > INT64_MAX)
+		return -EFBIG;
+	fd = pshm__fd_open_at(dirfd, path, true, true, false, 0);
+	if (fd == -EEXIST && !excl) {
+		fd = pshm__fd_open_at(dirfd, path, false, false, false, 0);
+		if (fd < 0)
+			return fd;
+		s->fd = fd;
+		struct stat st;
+		r = pshm__fstat(fd, &st);
+		if (!r && (uint64_t)st.st_size < size)
+			r = pshm__fd_size_new(fd, size, flags);
+		return r;
+	}
+	if (fd < 0)
+		return fd;
+	s->fd = fd;
+	s->created = true;
+	r = pshm__fchmod(fd, mode);
+	if (!r)
+		r = pshm__fd_size_new(fd, size, flags);
+	if (r) {
+		/* Leave nothing half-made behind, and never remove what someone else put there. */
+		if (same_file(fd, dirfd, path))
+			pshm__unlinkat(dirfd, path);
+		pshm__close(fd);
+		s->fd = -1;
+		s->created = false;
+	}
+	return r;
+}
+
+int pshm__fd_size(struct pshm_seg *s, uint64_t *sizep)
+{
+	struct stat st;
+	int r = pshm__fstat(s->fd, &st);
+	if (!r)
+		*sizep = (uint64_t)st.st_size;
+	return r;
+}
+
+int pshm__fd_map(struct pshm_seg *s, size_t len, bool rdonly, bool populate, void **addrp)
+{
+	int prot = PROT_READ | (rdonly ? 0 : PROT_WRITE);
+	return pshm__mmap(addrp, len, prot, MAP_SHARED | (populate ? MAP_POPULATE : 0), s->fd);
+}
+
+int pshm__fd_unmap(struct pshm_seg *s)
+{
+	return pshm__munmap(s->map, s->maplen);
+}
+
+int pshm__fd_resize(struct pshm_seg *s, uint64_t size, unsigned flags)
+{
+	uint64_t old;
+	int r;
+
+	if (size > INT64_MAX)
+		return -EFBIG;
+	if (size == 0 || (flags & PSHM_SPARSE))
+		return pshm__ftruncate(s->fd, size);
+	r = pshm__fd_size(s, &old);
+	if (r)
+		return r;
+	if (size <= old)
+		return pshm__ftruncate(s->fd, size);
+	/* Growth: the reservation extends the file, and on failure tmpfs leaves it as it was. */
+	return pshm__reserve(s->fd, old, size - old);
+}
+
+int pshm__fd_chmod(struct pshm_seg *s, mode_t mode)
+{
+	return pshm__fchmod(s->fd, mode);
+}
+
+int pshm__fd_chown(struct pshm_seg *s, uid_t uid, gid_t gid)
+{
+	return pshm__fchown(s->fd, uid, gid);
+}
+
+void pshm__stat_from(struct pshm_stat *st, const struct stat *sb)
+{
+	st->size = (uint64_t)sb->st_size;
+	st->allocated = (uint64_t)sb->st_blocks * 512;
+	st->mode = sb->st_mode & 07777;
+	st->uid = sb->st_uid;
+	st->gid = sb->st_gid;
+	st->atime = sb->st_atim;
+	st->mtime = sb->st_mtim;
+	st->ctime = sb->st_ctim;
+	st->dev = sb->st_dev;
+	st->ino = sb->st_ino;
+	st->nlink = sb->st_nlink;
+}
+
+int pshm__fd_stat(struct pshm_seg *s, struct pshm_stat *st)
+{
+	struct stat sb;
+	int r = pshm__fstat(s->fd, &sb);
+	if (r)
+		return r;
+	pshm__stat_from(st, &sb);
+	return 0;
+}
+
+int pshm__stat_at(int dirfd, const char *path, struct pshm_stat *st)
+{
+	struct stat sb;
+
+	if (fstatat(dirfd, path, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (!S_ISREG(sb.st_mode))
+		return S_ISLNK(sb.st_mode) ? -ELOOP : -EINVAL;
+	pshm__stat_from(st, &sb);
+	return 0;
+}
+
+int pshm__fd_close(struct pshm_seg *s)
+{
+	return s->fd >= 0 ? pshm__close(s->fd) : 0;
+}
+
+int pshm__fd_destroy(struct pshm_seg *s)
+{
+	if (!s->path) /* a memfd has no name; an adopted descriptor's name is gone */
+		return s->kind == PSHM_MEMFD ? -EOPNOTSUPP : -ENOENT;
+	return pshm__unlinkat(AT_FDCWD, s->path);
+}
+
+int pshm__unlink_regular(int dirfd, const char *path)
+{
+	struct stat sb;
+
+	if (fstatat(dirfd, path, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (!S_ISREG(sb.st_mode))
+		return S_ISLNK(sb.st_mode) ? -ELOOP : -EINVAL;
+	return pshm__unlinkat(dirfd, path);
+}
+
+int pshm__fd_seg_create(struct pshm_seg **sp, const struct pshm__ops *ops, int kind,
+                        const char *address, const char *path, uint64_t size, mode_t mode,
+                        unsigned flags)
+{
+	struct pshm_seg *s = pshm__seg_new(ops, kind, address, path);
+	if (!s)
+		return -ENOMEM;
+	int r = pshm__fd_create_at(s, AT_FDCWD, s->path, size, mode, flags);
+	if (r) {
+		pshm__seg_free(s);
+		return r;
+	}
+	*sp = s;
+	return 0;
+}
+
+int pshm__fd_seg_open(struct pshm_seg **sp, const struct pshm__ops *ops, int kind,
+                      const char *address, const char *path, unsigned flags)
+{
+	int fd = pshm__fd_open_at(AT_FDCWD, path, false, false, flags & PSHM_RDONLY, 0);
+	if (fd < 0)
+		return fd;
+	struct pshm_seg *s = pshm__seg_new(ops, kind, address, path);
+	if (!s) {
+		pshm__close(fd);
+		return -ENOMEM;
+	}
+	s->fd = fd;
+	s->rdonly = flags & PSHM_RDONLY;
+	*sp = s;
+	return 0;
+}

@@ -1,0 +1,150 @@
+/*
+ * list.c - every segment on the system: POSIX objects and semaphores in the shm directory,
+ * System V segments (sysv.c), and the memfds that processes hold, found through /proc.
+ */
+#include "internal.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int pshm__posix_list(unsigned mask, pshm_list_fn fn, void *arg, int *count)
+{
+	struct pshm_stat st;
+	struct stat sb;
+	struct dirent *d;
+	int r = 0;
+
+	DIR *dir = opendir(pshm_shm_dir());
+	if (!dir)
+		return -errno;
+	while (!r && (d = readdir(dir))) {
+		if (d->d_name[0] == '.' && (!d->d_name[1] || !strcmp(d->d_name, "..")))
+			continue;
+		bool sem = !strncmp(d->d_name, "sem.", 4) && d->d_name[4];
+		if (!(mask & (sem ? PSHM_LIST_SEM : PSHM_LIST_POSIX)))
+			continue;
+		/* Vanished since readdir, or not a regular file: not an object to list. */
+		if (fstatat(dirfd(dir), d->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(sb.st_mode))
+			continue;
+		memset(&st, 0, sizeof(st));
+		pshm__stat_from(&st, &sb);
+		st.kind = sem ? PSHM_SEM : PSHM_POSIX;
+		snprintf(st.address, sizeof(st.address), "%s/%s", sem ? "sem:" : "",
+		         d->d_name + (sem ? 4 : 0));
+		++*count;
+		r = fn(&st, arg);
+	}
+	closedir(dir);
+	return r;
+}
+
+/* The (dev, ino) pairs already reported, so that a memfd held many times is listed once. */
+struct seen {
+	struct stat *v;
+	size_t n, cap;
+};
+
+static bool seen_add(struct seen *s, const struct stat *sb)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].st_ino == sb->st_ino && s->v[i].st_dev == sb->st_dev)
+			return false;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 16;
+		struct stat *v = realloc(s->v, cap * sizeof(*v));
+		if (!v)
+			return false;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = *sb;
+	return true;
+}
+
+/* Report the memfd at /proc/PID/fd/FD if it is one and new. FN's return, or 0. */
+static int memfd_entry(int pid, const char *fdname, struct seen *seen, pshm_list_fn fn, void *arg,
+                       int *count)
+{
+	char proc[64], link[PATH_MAX];
+	struct pshm_stat st;
+	struct stat sb;
+
+	snprintf(proc, sizeof(proc), "/proc/%d/fd/%s", pid, fdname);
+	ssize_t n = readlink(proc, link, sizeof(link) - 1);
+	if (n < 7 || strncmp(link, "/memfd:", 7))
+		return 0;
+	if (stat(proc, &sb) < 0 || !S_ISREG(sb.st_mode) || !seen_add(seen, &sb))
+		return 0;
+	memset(&st, 0, sizeof(st));
+	pshm__stat_from(&st, &sb);
+	st.kind = PSHM_MEMFD;
+	st.pid = pid;
+	st.fd = atoi(fdname);
+	snprintf(st.address, sizeof(st.address), "memfd:%d:%d", pid, st.fd);
+	int fd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd >= 0) {
+		int seals = fcntl(fd, F_GET_SEALS);
+		st.seals = seals > 0 ? (unsigned)seals : 0;
+		close(fd);
+	}
+	++*count;
+	return fn(&st, arg);
+}
+
+static int memfd_process(int pid, struct seen *seen, pshm_list_fn fn, void *arg, int *count)
+{
+	char path[40];
+	struct dirent *d;
+	int r = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	DIR *dir = opendir(path);
+	if (!dir)
+		return 0; /* gone, or not ours to look at */
+	while (!r && (d = readdir(dir)))
+		if (d->d_name[0] != '.')
+			r = memfd_entry(pid, d->d_name, seen, fn, arg, count);
+	closedir(dir);
+	return r;
+}
+
+int pshm__memfd_list(pshm_list_fn fn, void *arg, int *count)
+{
+	struct seen seen = {0};
+	struct dirent *d;
+	int r = 0;
+
+	DIR *proc = opendir("/proc");
+	if (!proc)
+		return -errno;
+	while (!r && (d = readdir(proc))) {
+		char *end;
+		long pid = strtol(d->d_name, &end, 10);
+		if (*end || pid <= 0)
+			continue;
+		r = memfd_process((int)pid, &seen, fn, arg, count);
+	}
+	closedir(proc);
+	free(seen.v);
+	return r;
+}
+
+PSHM__API int pshm_list(unsigned mask, pshm_list_fn fn, void *arg)
+{
+	int count = 0, r = 0;
+
+	if (!fn || (mask & ~(unsigned)PSHM_LIST_ALL))
+		return -EINVAL;
+	if (mask & (PSHM_LIST_POSIX | PSHM_LIST_SEM))
+		r = pshm__posix_list(mask, fn, arg, &count);
+	if (!r && (mask & PSHM_LIST_SYSV))
+		r = pshm__sysv_list(fn, arg, &count);
+	if (!r && (mask & PSHM_LIST_MEMFD))
+		r = pshm__memfd_list(fn, arg, &count);
+	return r ? r : count;
+}

@@ -1,0 +1,94 @@
+/*
+ * name.c - POSIX object names, the shm directory, and the shm_open/shm_unlink drop-ins.
+ *
+ * Name rules are glibc's (leading slashes are dropped; what remains must be non-empty, hold no
+ * slash and fit in NAME_MAX) with "." and ".." refused, since they name directories.
+ */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+PSHM__API const char *pshm_shm_dir(void)
+{
+	const char *dir = secure_getenv("PSHM_DIR");
+	return dir && *dir ? dir : "/dev/shm";
+}
+
+int pshm__name_check(const char *name, const char **basep)
+{
+	if (!name)
+		return -EINVAL;
+	while (*name == '/')
+		name++;
+	size_t len = strlen(name);
+	if (len == 0 || memchr(name, '/', len) || !strcmp(name, ".") || !strcmp(name, ".."))
+		return -EINVAL;
+	if (len > NAME_MAX)
+		return -ENAMETOOLONG;
+	*basep = name;
+	return 0;
+}
+
+int pshm__name_path(const char *name, const char *prefix, char *buf, size_t bufsz)
+{
+	const char *base;
+	int r = pshm__name_check(name, &base);
+	if (r)
+		return r;
+	if (strlen(prefix) + strlen(base) > NAME_MAX)
+		return -ENAMETOOLONG;
+	int n = snprintf(buf, bufsz, "%s/%s%s", pshm_shm_dir(), prefix, base);
+	return n < 0 || (size_t)n >= bufsz ? -ENAMETOOLONG : 0;
+}
+
+/* Flags that would make the descriptor something other than an open regular file. */
+#define BAD_OFLAGS (O_PATH | O_DIRECTORY | O_TMPFILE)
+
+PSHM__API int pshm_shm_open(const char *name, int oflag, mode_t mode)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int r = pshm__name_path(name, "", path, sizeof(path));
+
+	if (!r && ((oflag & O_ACCMODE) == O_ACCMODE || (oflag & BAD_OFLAGS)))
+		r = -EINVAL;
+	if (r)
+		goto fail;
+	/* O_NONBLOCK so that a FIFO squatting under the name cannot block the open. */
+	int fd = pshm__openat(AT_FDCWD, path,
+	                      oflag | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, mode);
+	if (fd < 0) {
+		/* A directory or a socket is just another unsuitable name, as glibc says too. */
+		r = fd == -EISDIR || fd == -ENXIO ? -EINVAL : fd;
+		goto fail;
+	}
+	r = pshm__fstat(fd, &st);
+	if (!r && !S_ISREG(st.st_mode))
+		r = -EINVAL;
+	if (!r && !(oflag & O_NONBLOCK) && fcntl(fd, F_SETFL, oflag & ~O_NONBLOCK & ~O_ACCMODE) < 0)
+		r = -errno;
+	if (r) {
+		pshm__close(fd);
+		goto fail;
+	}
+	return fd;
+fail:
+	errno = -r;
+	return -1;
+}
+
+PSHM__API int pshm_shm_unlink(const char *name)
+{
+	char path[PATH_MAX];
+	int r = pshm__name_path(name, "", path, sizeof(path));
+	if (!r)
+		r = pshm__unlinkat(AT_FDCWD, path);
+	if (!r)
+		return 0;
+	errno = r == -EPERM ? EACCES : -r;
+	return -1;
+}

@@ -1,0 +1,92 @@
+/*
+ * posix.c - POSIX shared memory objects, and POSIX named semaphores' objects ("sem.NAME"), in
+ * the shm directory. Everything but naming is the descriptor code of fd.c.
+ */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+
+/* The path of A's object and its canonical address ("/name" or "sem:/name"). */
+static int posix_names(const struct pshm__addr *a, char path[PATH_MAX], char address[NAME_MAX + 8])
+{
+	bool sem = a->kind == PSHM_SEM;
+	if (address)
+		snprintf(address, NAME_MAX + 8, "%s/%s", sem ? "sem:" : "", a->name);
+	return pshm__name_path(a->name, sem ? "sem." : "", path, PATH_MAX);
+}
+
+static const struct pshm__ops *ops_of(const struct pshm__addr *a)
+{
+	return a->kind == PSHM_SEM ? &pshm__sem_ops : &pshm__posix_ops;
+}
+
+static int posix_create(struct pshm_seg **sp, const struct pshm__addr *a, uint64_t size,
+                        mode_t mode, unsigned flags)
+{
+	char path[PATH_MAX], address[NAME_MAX + 8];
+	int r = posix_names(a, path, address);
+	return r ? r
+	         : pshm__fd_seg_create(sp, ops_of(a), a->kind, address, path, size, mode, flags);
+}
+
+static int posix_open(struct pshm_seg **sp, const struct pshm__addr *a, unsigned flags)
+{
+	char path[PATH_MAX], address[NAME_MAX + 8];
+	int r = posix_names(a, path, address);
+	return r ? r : pshm__fd_seg_open(sp, ops_of(a), a->kind, address, path, flags);
+}
+
+static int posix_remove(const struct pshm__addr *a)
+{
+	char path[PATH_MAX];
+	int r = posix_names(a, path, NULL);
+	if (r)
+		return r;
+	/* As shm_unlink(3): whatever holds the name goes, so that a squatter can be cleared. */
+	return a->kind == PSHM_SEM ? pshm__unlink_regular(AT_FDCWD, path)
+	                           : pshm__unlinkat(AT_FDCWD, path);
+}
+
+static int posix_stat_addr(const struct pshm__addr *a, struct pshm_stat *st)
+{
+	char path[PATH_MAX];
+	int r = posix_names(a, path, NULL);
+	if (!r)
+		r = pshm__stat_at(AT_FDCWD, path, st);
+	if (!r)
+		snprintf(st->address, sizeof(st->address), "%s/%s",
+		         a->kind == PSHM_SEM ? "sem:" : "", a->name);
+	return r;
+}
+
+const struct pshm__ops pshm__posix_ops = {
+    .create = posix_create,
+    .open = posix_open,
+    .size = pshm__fd_size,
+    .map = pshm__fd_map,
+    .unmap = pshm__fd_unmap,
+    .resize = pshm__fd_resize,
+    .chmod = pshm__fd_chmod,
+    .chown = pshm__fd_chown,
+    .stat = pshm__fd_stat,
+    .destroy = pshm__fd_destroy,
+    .remove = posix_remove,
+    .stat_addr = posix_stat_addr,
+    .close = pshm__fd_close,
+};
+
+/* A semaphore's object can be looked at and removed, not made: sem_open(3) initialises it. */
+const struct pshm__ops pshm__sem_ops = {
+    .open = posix_open,
+    .size = pshm__fd_size,
+    .map = pshm__fd_map,
+    .unmap = pshm__fd_unmap,
+    .chmod = pshm__fd_chmod,
+    .chown = pshm__fd_chown,
+    .stat = pshm__fd_stat,
+    .destroy = pshm__fd_destroy,
+    .remove = posix_remove,
+    .stat_addr = posix_stat_addr,
+    .close = pshm__fd_close,
+};

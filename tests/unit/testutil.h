@@ -1,0 +1,167 @@
+/*
+ * testutil.h - helpers shared by the unit test programs (cmocka).
+ *
+ * Conventions: a test program exits 0 when every test passed, 1 when one failed, and 77 when
+ * it cannot run here at all (printing a line that starts "SKIP:"). Tests that create POSIX
+ * objects work in a private shm directory (PSHM_DIR) unless they test interoperation with
+ * glibc or Python, which use /dev/shm with names unique to the process.
+ */
+#ifndef PSHM_TESTUTIL_H
+#define PSHM_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "pshm.h"
+
+#define TU_SKIP 77
+
+/* Print a reason and leave with the skip status: the whole program cannot run here. */
+#define tu_skip_all(...)                                                                           \
+	do {                                                                                       \
+		printf("SKIP: " __VA_ARGS__);                                                      \
+		printf("\n");                                                                      \
+		exit(TU_SKIP);                                                                     \
+	} while (0)
+
+/* Assert that a pshm call returned 0, showing the error's name when it did not. */
+#define tu_ok(expr)                                                                                \
+	do {                                                                                       \
+		int tu_r_ = (expr);                                                                \
+		if (tu_r_ != 0)                                                                    \
+			fail_msg("%s = %d (%s)", #expr, tu_r_, pshm_strerror(tu_r_));              \
+	} while (0)
+
+/* Assert that a pshm call returned the negative error ERR. */
+#define tu_err(expr, err)                                                                          \
+	do {                                                                                       \
+		int tu_r_ = (expr);                                                                \
+		if (tu_r_ != (err))                                                                \
+			fail_msg("%s = %d (%s), expected %d (%s)", #expr, tu_r_,                   \
+			         pshm_strerror(tu_r_), (err), pshm_strerror(err));                 \
+	} while (0)
+
+static char tu_dir[64];
+
+static int tu_rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)type;
+	(void)ftw;
+	return remove(path);
+}
+
+/* Remove the private shm directory and everything in it. */
+static inline void tu_dir_cleanup(void)
+{
+	if (tu_dir[0])
+		nftw(tu_dir, tu_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tu_dir[0] = '\0';
+}
+
+/* Make a private shm directory on /dev/shm and point PSHM_DIR at it; removed at exit. */
+static inline const char *tu_dir_setup(void)
+{
+	snprintf(tu_dir, sizeof(tu_dir), "/dev/shm/pshm-test.XXXXXX");
+	if (!mkdtemp(tu_dir))
+		tu_skip_all("cannot make a directory in /dev/shm: %s", strerror(errno));
+	chmod(tu_dir, 01777);
+	setenv("PSHM_DIR", tu_dir, 1);
+	atexit(tu_dir_cleanup);
+	return tu_dir;
+}
+
+/* A name unique to this process and call: "/pshm-t<pid>-<tag>-<n>". */
+static inline const char *tu_name(char *buf, size_t size, const char *tag)
+{
+	static int n;
+	snprintf(buf, size, "/pshm-t%d-%s-%d", (int)getpid(), tag, n++);
+	return buf;
+}
+
+/*
+ * Run FN(ARG) in a child that has dropped to uid and gid 65534 (nobody), and return its exit
+ * status (or 128 + signal). Returns -1 when not root: the caller skips.
+ */
+static inline int tu_as_nobody(int (*fn)(void *), void *arg)
+{
+	if (geteuid() != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(99);
+		_exit(fn(arg));
+	}
+	int status;
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/*
+ * Put this whole process in a new mount namespace with a tmpfs of SIZE_MB MiB as its shm
+ * directory (PSHM_DIR). Skips the program (exit 77) where that is not allowed.
+ */
+static inline const char *tu_tiny_tmpfs(int size_mb)
+{
+	static char dir[64];
+	char opts[32];
+
+	if (unshare(CLONE_NEWNS) < 0)
+		tu_skip_all("cannot make a mount namespace (needs root): %s", strerror(errno));
+	if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		tu_skip_all("cannot make mounts private: %s", strerror(errno));
+	snprintf(dir, sizeof(dir), "/tmp/pshm-tmpfs.XXXXXX");
+	if (!mkdtemp(dir))
+		tu_skip_all("cannot make a mount point: %s", strerror(errno));
+	snprintf(opts, sizeof(opts), "size=%dm,mode=1777", size_mb);
+	if (mount("tmpfs", dir, "tmpfs", 0, opts) < 0) {
+		rmdir(dir);
+		tu_skip_all("cannot mount a tmpfs: %s", strerror(errno));
+	}
+	setenv("PSHM_DIR", dir, 1);
+	return dir;
+}
+
+/* Undo tu_tiny_tmpfs (the namespace ends with the process anyway). */
+static inline void tu_tiny_tmpfs_cleanup(const char *dir)
+{
+	umount2(dir, MNT_DETACH);
+	rmdir(dir);
+}
+
+/* Count the entries of directory DIR other than "." and "..". -1 if unreadable. */
+static inline int tu_count_entries(const char *dir)
+{
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "ls -A '%s' | wc -l", dir);
+	FILE *p = popen(cmd, "r");
+	int n = -1;
+	if (p) {
+		if (fscanf(p, "%d", &n) != 1)
+			n = -1;
+		pclose(p);
+	}
+	return n;
+}
+
+#endif /* PSHM_TESTUTIL_H */
