@@ -85,6 +85,8 @@ tests: $(UNIT_BIN)
 check: deps-test
 	$(MAKE) all tests
 	sh tests/run-unit.sh $(BUILD)/tests
+	$(MAKE) -s lint
+	sh tests/install-test.sh
 
 # The unit tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
 asan-check: deps-test
@@ -100,8 +102,10 @@ bench: deps
 	$(MAKE) all $(BENCH_BIN)
 	sh bench/run.sh $(BUILD)/bench
 
+# Manual pages must be mandoc -Tlint clean.
 lint:
-	mandoc -Tlint -Wwarning man/*.3 man/*.1 2>/dev/null || mandoc -Tlint -Wwarning man/*.3
+	@out=$$(mandoc -Tlint -Wwarning $(wildcard man/*.[0-9]) 2>&1); \
+	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; echo "lint: manual pages clean"
 
 format:
 	clang-format -i include/*.h src/lib/*.[ch] tests/unit/*.[ch] examples/*.c bench/*.c
