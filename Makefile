@@ -29,6 +29,12 @@ LIB_HDR := include/pshm.h $(wildcard src/lib/*.h)
 STATIC  := $(BUILD)/libpshm.a
 SHARED  := $(BUILD)/libpshm.so.$(VERSION)
 
+CLI_SRC := $(wildcard src/cli/*.c)
+CLI_OBJ := $(CLI_SRC:src/cli/%.c=$(BUILD)/cli/%.o)
+CLI_BIN := $(BUILD)/pshm
+SCOLS_CFLAGS = $(shell pkg-config --cflags smartcols 2>/dev/null)
+SCOLS_LIBS = $(shell pkg-config --libs smartcols 2>/dev/null || echo -lsmartcols)
+
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 EXAMPLE_SRC := $(wildcard examples/*.c)
@@ -36,9 +42,18 @@ EXAMPLE_BIN := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all lib examples tests check unit-check asan-check demo bench install uninstall \
+.PHONY: all lib cli examples tests check unit-check asan-check demo bench install uninstall \
 	clean deps deps-test format lint
-all: lib examples
+all: lib cli examples
+
+cli: $(CLI_BIN)
+
+$(BUILD)/cli/%.o: src/cli/%.c src/cli/cli.h include/pshm.h
+	@mkdir -p $(@D)
+	$(CC) $(ALLCFLAGS) $(SCOLS_CFLAGS) -c -o $@ $<
+
+$(CLI_BIN): $(CLI_OBJ) $(STATIC)
+	$(CC) $(ALLCFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(SCOLS_LIBS)
 
 lib: $(STATIC) $(SHARED) $(BUILD)/libpshm.so
 

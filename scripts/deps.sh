@@ -12,6 +12,7 @@ have_header() { printf '#include <%s>\n' "$1" | ${CC:-cc} -E -x c - >/dev/null 2
 command -v cc >/dev/null 2>&1 || need="$need gcc"
 command -v make >/dev/null 2>&1 || need="$need make"
 command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
+have_header libsmartcols/libsmartcols.h || need="$need libsmartcols-dev"
 if [ "$what" = test ]; then
 	have_header stdarg.h && { printf '#include <stdarg.h>\n#include <stddef.h>\n#include <setjmp.h>\n#include <stdint.h>\n#include <cmocka.h>\n' | ${CC:-cc} -E -x c - >/dev/null 2>&1; } || need="$need libcmocka-dev"
 	command -v mandoc >/dev/null 2>&1 || need="$need mandoc"

@@ -1,0 +1,403 @@
+/*
+ * ls.c - pshm ls: every object as a table, raw lines or JSON, through libsmartcols. One table
+ * of columns drives the output, the -o parser and --help.
+ */
+#include "cli.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <libsmartcols.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct lsopts {
+	bool bytes;
+	bool json;
+	struct holders *holders;
+};
+
+enum col_id {
+	C_ADDRESS,
+	C_KIND,
+	C_SIZE,
+	C_ALLOC,
+	C_SPARSE,
+	C_PERMS,
+	C_MODE,
+	C_OWNER,
+	C_GROUP,
+	C_UID,
+	C_GID,
+	C_MTIME,
+	C_CTIME,
+	C_NPROCS,
+	C_PIDS,
+	C_KEY,
+	C_ID,
+	C_NATTCH,
+	C_CPID,
+	C_LPID,
+	C_SEALS,
+	C_NCOLS
+};
+
+struct col {
+	const char *name;
+	double whint;
+	int flags;
+	int json;
+	const char *help;
+};
+
+static const struct col cols[C_NCOLS] = {
+    [C_ADDRESS] = {"ADDRESS", 0.3, 0, SCOLS_JSON_STRING, "address, as pshm commands take it"},
+    [C_KIND] = {"KIND", 5, 0, SCOLS_JSON_STRING, "posix, sysv, sem or memfd"},
+    [C_SIZE] = {"SIZE", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "size"},
+    [C_ALLOC] = {"ALLOC", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "memory actually allocated"},
+    [C_SPARSE] = {"SPARSE", 6, 0, SCOLS_JSON_BOOLEAN,
+                  "not all of it allocated: touching it may raise SIGBUS if memory runs out"},
+    [C_PERMS] = {"PERMS", 9, 0, SCOLS_JSON_STRING, "permissions, as ls -l shows them"},
+    [C_MODE] = {"MODE", 4, SCOLS_FL_RIGHT, SCOLS_JSON_STRING, "permission bits in octal"},
+    [C_OWNER] = {"OWNER", 8, 0, SCOLS_JSON_STRING, "owner's user name"},
+    [C_GROUP] = {"GROUP", 8, 0, SCOLS_JSON_STRING, "group name"},
+    [C_UID] = {"UID", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "owner's user ID"},
+    [C_GID] = {"GID", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "group ID"},
+    [C_MTIME] = {"MTIME", 19, 0, SCOLS_JSON_STRING, "last modification (System V: last detach)"},
+    [C_CTIME] = {"CTIME", 19, 0, SCOLS_JSON_STRING, "last status change"},
+    [C_NPROCS] = {"NPROCS", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
+                  "processes that map it or hold a descriptor"},
+    [C_PIDS] = {"PIDS", 0.1, SCOLS_FL_TRUNC, SCOLS_JSON_ARRAY_NUMBER, "their process IDs"},
+    [C_KEY] = {"KEY", 10, 0, SCOLS_JSON_STRING, "System V key"},
+    [C_ID] = {"ID", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "System V identifier"},
+    [C_NATTCH] = {"NATTCH", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "System V attach count"},
+    [C_CPID] = {"CPID", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "System V creator's PID"},
+    [C_LPID] = {"LPID", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "System V last attach/detach PID"},
+    [C_SEALS] = {"SEALS", 10, 0, SCOLS_JSON_STRING, "memfd seals"},
+};
+
+static const enum col_id default_cols[] = {C_ADDRESS, C_KIND,  C_SIZE,  C_ALLOC,  C_SPARSE, C_PERMS,
+                                           C_OWNER,   C_GROUP, C_MTIME, C_NPROCS, C_PIDS};
+
+const char *cli_fmt_seals(char *buf, size_t len, unsigned seals)
+{
+	static const char *const names[] = {"seal",  "shrink",       "grow",
+	                                    "write", "future-write", "exec"};
+	size_t n = 0;
+	buf[0] = '\0';
+	for (unsigned i = 0; i < 6; i++)
+		if (seals & (1u << i))
+			n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%s", n ? "," : "",
+			                      names[i]);
+	return buf;
+}
+
+static bool is_sparse(const struct pshm_stat *st)
+{
+	/* System V segments are not carved from a size-limited file system. */
+	return st->kind != PSHM_SYSV && st->allocated < st->size;
+}
+
+/* The text of column ID for ST into BUF; NULL for an empty cell. */
+static const char *cell(enum col_id id, const struct pshm_stat *st, struct lsopts *o, char *buf,
+                        size_t len)
+{
+	size_t nh = 0;
+	const struct holder *h = NULL;
+	bool sysv = st->kind == PSHM_SYSV;
+
+	if ((id == C_NPROCS || id == C_PIDS) && o->holders)
+		h = holders_of(o->holders, st, &nh);
+	switch (id) {
+	case C_ADDRESS:
+		return st->address;
+	case C_KIND:
+		return pshm_kind_name(st->kind);
+	case C_SIZE:
+		return cli_fmt_size(buf, len, st->size, o->bytes);
+	case C_ALLOC:
+		return cli_fmt_size(buf, len, st->allocated, o->bytes);
+	case C_SPARSE:
+		/* libsmartcols reads "0" as JSON false; the table says yes or nothing. */
+		if (o->json)
+			return is_sparse(st) ? "1" : "0";
+		return is_sparse(st) ? "yes" : NULL;
+	case C_PERMS:
+		return cli_fmt_mode(buf, st->mode);
+	case C_MODE:
+		snprintf(buf, len, "%04o", (unsigned)st->mode);
+		return buf;
+	case C_OWNER:
+		return cli_user(st->uid);
+	case C_GROUP:
+		return cli_group(st->gid);
+	case C_UID:
+		snprintf(buf, len, "%u", (unsigned)st->uid);
+		return buf;
+	case C_GID:
+		snprintf(buf, len, "%u", (unsigned)st->gid);
+		return buf;
+	case C_MTIME:
+		return cli_fmt_time(buf, len, &st->mtime);
+	case C_CTIME:
+		return cli_fmt_time(buf, len, &st->ctime);
+	case C_NPROCS:
+		snprintf(buf, len, "%zu", holders_nprocs(h, nh));
+		return buf;
+	case C_PIDS: {
+		size_t n = 0;
+		buf[0] = '\0';
+		/* A JSON array cell holds one element per line. */
+		for (size_t i = 0; i < nh && n < len; i++)
+			if (i == 0 || h[i].pid != h[i - 1].pid)
+				n += (size_t)snprintf(buf + n, len - n, "%s%d",
+				                      n ? (o->json ? "\n" : ",") : "",
+				                      (int)h[i].pid);
+		return n ? buf : (o->json ? "" : NULL);
+	}
+	case C_KEY:
+		if (!sysv)
+			return NULL;
+		snprintf(buf, len, "0x%08x", (unsigned)st->key);
+		return buf;
+	case C_ID:
+	case C_NATTCH:
+	case C_CPID:
+	case C_LPID:
+		if (!sysv)
+			return NULL;
+		snprintf(buf, len, "%lld",
+		         id == C_ID       ? (long long)st->id
+		         : id == C_NATTCH ? (long long)st->nattch
+		         : id == C_CPID   ? (long long)st->cpid
+		                          : (long long)st->lpid);
+		return buf;
+	case C_SEALS:
+		return st->kind == PSHM_MEMFD ? cli_fmt_seals(buf, len, st->seals) : NULL;
+	default:
+		return NULL;
+	}
+}
+
+struct lsctx {
+	struct libscols_table *tb;
+	enum col_id ids[C_NCOLS + 1];
+	size_t ncols;
+	struct lsopts o;
+	int err;
+};
+
+static int add_row(const struct pshm_stat *st, void *arg)
+{
+	struct lsctx *c = arg;
+	char buf[4096];
+	struct libscols_line *ln = scols_table_new_line(c->tb, NULL);
+	if (!ln) {
+		c->err = -ENOMEM;
+		return 1;
+	}
+	for (size_t i = 0; i < c->ncols; i++) {
+		const char *text = cell(c->ids[i], st, &c->o, buf, sizeof(buf));
+		if (text && scols_line_set_data(ln, i, text)) {
+			c->err = -ENOMEM;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int col_by_name(const char *name, size_t len)
+{
+	for (int i = 0; i < C_NCOLS; i++)
+		if (strlen(cols[i].name) == len && !strncasecmp(cols[i].name, name, len))
+			return i;
+	return -1;
+}
+
+/* Parse -o: "COL,COL" replaces the defaults, "+COL,COL" adds to them. */
+static bool parse_cols(struct lsctx *c, const char *spec)
+{
+	const char *p = spec;
+	if (*p == '+')
+		p++;
+	else
+		c->ncols = 0;
+	while (*p) {
+		size_t len = strcspn(p, ",");
+		int id = col_by_name(p, len);
+		if (id < 0 || c->ncols >= C_NCOLS) {
+			cli_usage("ls", "unknown column '%.*s' (see pshm ls --help)", (int)len, p);
+			return false;
+		}
+		c->ids[c->ncols++] = (enum col_id)id;
+		p += len + (p[len] == ',');
+	}
+	return c->ncols > 0 || cli_usage("ls", "no columns given") == EXIT_OK;
+}
+
+static bool parse_kinds(const char *spec, unsigned *mask)
+{
+	*mask = 0;
+	for (const char *p = spec; *p;) {
+		size_t len = strcspn(p, ",");
+		static const struct {
+			const char *name;
+			unsigned bit;
+		} kinds[] = {{"posix", PSHM_LIST_POSIX},
+		             {"sysv", PSHM_LIST_SYSV},
+		             {"sem", PSHM_LIST_SEM},
+		             {"memfd", PSHM_LIST_MEMFD},
+		             {"all", PSHM_LIST_ALL}};
+		bool ok = false;
+		for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+			if (strlen(kinds[i].name) == len && !strncmp(kinds[i].name, p, len)) {
+				*mask |= kinds[i].bit;
+				ok = true;
+			}
+		if (!ok) {
+			cli_usage("ls",
+			          "unknown kind '%.*s': kinds are posix, sysv, sem, memfd, all",
+			          (int)len, p);
+			return false;
+		}
+		p += len + (p[len] == ',');
+	}
+	return *mask != 0 || cli_usage("ls", "no kinds given") == EXIT_OK;
+}
+
+static int ls_help(void)
+{
+	printf("Usage: pshm ls [-J] [-o COLUMNS] [-r] [-b] [-n] [-k KINDS] [-a]\n\n"
+	       "List POSIX shared memory objects and System V segments.\n\nOptions:\n"
+	       "  -J, --json             JSON output (numbers as numbers)\n"
+	       "  -o, --output COLUMNS   the columns to show, comma-separated; +COLUMNS adds\n"
+	       "  -r, --raw              raw output: no alignment\n"
+	       "  -b, --bytes            sizes in bytes\n"
+	       "  -n, --noheadings       no heading line\n"
+	       "  -k, --kinds KINDS      posix, sysv, sem, memfd or all, comma-separated\n"
+	       "  -a, --all              all kinds: adds semaphores and the memfds processes hold\n"
+	       "  -h, --help             show this help\n\nColumns:\n");
+	for (int i = 0; i < C_NCOLS; i++)
+		printf("  %-8s %s\n", cols[i].name, cols[i].help);
+	printf("\nDefault columns: ");
+	for (size_t i = 0; i < sizeof(default_cols) / sizeof(default_cols[0]); i++)
+		printf("%s%s", i ? "," : "", cols[default_cols[i]].name);
+	printf("\n");
+	return EXIT_OK;
+}
+
+/* Make the table's columns; ADDRESS is always there (hidden when not asked for) to sort by. */
+static struct libscols_column *make_columns(struct lsctx *c, bool json)
+{
+	struct libscols_column *sortcol = NULL;
+	bool have_addr = false;
+	for (size_t i = 0; i < c->ncols; i++)
+		have_addr |= c->ids[i] == C_ADDRESS;
+	if (!have_addr)
+		c->ids[c->ncols++] = C_ADDRESS;
+	for (size_t i = 0; i < c->ncols; i++) {
+		const struct col *col = &cols[c->ids[i]];
+		char name[16];
+		size_t k = 0;
+		for (; col->name[k] && k < sizeof(name) - 1; k++)
+			name[k] = json ? (char)tolower((unsigned char)col->name[k]) : col->name[k];
+		name[k] = '\0';
+		int flags = col->flags | (have_addr || i + 1 < c->ncols ? 0 : SCOLS_FL_HIDDEN);
+		struct libscols_column *cl = scols_table_new_column(c->tb, name, col->whint, flags);
+		if (!cl)
+			return NULL;
+		scols_column_set_json_type(cl, col->json);
+		if (c->ids[i] == C_ADDRESS) {
+			scols_column_set_cmpfunc(cl, scols_cmpstr_cells, NULL);
+			sortcol = cl;
+		}
+	}
+	return sortcol;
+}
+
+int cmd_ls(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, 'J'},
+	    {"output", required_argument, NULL, 'o'},
+	    {"raw", no_argument, NULL, 'r'},
+	    {"bytes", no_argument, NULL, 'b'},
+	    {"noheadings", no_argument, NULL, 'n'},
+	    {"kinds", required_argument, NULL, 'k'},
+	    {"all", no_argument, NULL, 'a'},
+	    CLI_HELP_OPTION,
+	    {NULL, 0, NULL, 0},
+	};
+	struct lsctx c = {0};
+	bool json = false, raw = false, noheadings = false;
+	unsigned mask = PSHM_LIST_DEFAULT;
+	const char *colspec = NULL;
+	int opt;
+
+	c.ncols = sizeof(default_cols) / sizeof(default_cols[0]);
+	memcpy(c.ids, default_cols, sizeof(default_cols));
+	while ((opt = getopt_long(argc, argv, "Jo:rbnk:ah", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'J':
+			json = true;
+			break;
+		case 'o':
+			colspec = optarg;
+			break;
+		case 'r':
+			raw = true;
+			break;
+		case 'b':
+			c.o.bytes = true;
+			break;
+		case 'n':
+			noheadings = true;
+			break;
+		case 'k':
+			if (!parse_kinds(optarg, &mask))
+				return EXIT_USAGE;
+			break;
+		case 'a':
+			mask = PSHM_LIST_ALL;
+			break;
+		case 'h':
+			return ls_help();
+		default:
+			return cli_usage("ls", "invalid option");
+		}
+	}
+	if (optind < argc)
+		return cli_usage("ls", "unexpected argument '%s'", argv[optind]);
+	if (colspec && !parse_cols(&c, colspec))
+		return EXIT_USAGE;
+	/* JSON carries numbers, so sizes there are always in bytes. */
+	if (json)
+		c.o.bytes = c.o.json = true;
+	for (size_t i = 0; i < c.ncols; i++)
+		if (c.ids[i] == C_NPROCS || c.ids[i] == C_PIDS)
+			c.o.holders = c.o.holders ? c.o.holders : holders_scan();
+
+	c.tb = scols_new_table();
+	if (!c.tb)
+		return cli_fail("ls", pshm_shm_dir(), -ENOMEM);
+	scols_table_enable_raw(c.tb, raw);
+	scols_table_enable_noheadings(c.tb, noheadings);
+	struct libscols_column *sortcol = make_columns(&c, json);
+	int r = sortcol ? pshm_list(mask, add_row, &c) : -ENOMEM;
+	if (r >= 0 && c.err)
+		r = c.err;
+	int status = EXIT_OK;
+	if (r < 0) {
+		status = cli_fail("ls", pshm_shm_dir(), r);
+	} else {
+		scols_sort_table(c.tb, sortcol);
+		if (json)
+			cli_print_json(c.tb, "objects");
+		else
+			scols_print_table(c.tb);
+	}
+	scols_unref_table(c.tb);
+	holders_free(c.o.holders);
+	return status;
+}

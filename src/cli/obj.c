@@ -1,0 +1,347 @@
+/*
+ * obj.c - the subcommands that make, change and remove objects: create, chmod, chown, resize,
+ * rm. Each applies to every operand, reports every failure, and exits 1 if any failed.
+ */
+#include "cli.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Refuse "memfd:" where a command would make one that dies with it. */
+static bool transient_memfd(const char *cmd, const char *addr)
+{
+	if (strcmp(addr, "memfd:"))
+		return false;
+	fprintf(stderr,
+	        "pshm: %s %s: a new memfd lives only while a process holds it, and this one would "
+	        "vanish when pshm exits; create it in the program that uses it\n",
+	        cmd, addr);
+	return true;
+}
+
+static int create_one(const char *addr, uint64_t size, mode_t mode, unsigned flags, bool populate)
+{
+	struct pshm_seg *seg;
+	void *p;
+	size_t len;
+
+	if (transient_memfd("create", addr))
+		return EXIT_FAIL;
+	/* The library reads mode 0 as "the default"; here it means no access at all. */
+	int r = pshm_create(&seg, addr, size, mode ? mode : 0600, flags);
+	if (r < 0)
+		return cli_fail("create", addr, r);
+	if (mode == 0 && pshm_created(seg) && (r = pshm_chmod(seg, 0)) < 0) {
+		pshm_destroy(seg);
+		pshm_close(seg);
+		return cli_fail("create", addr, r);
+	}
+	if (populate && (r = pshm_map(seg, PSHM_POPULATE, &p, &len)) < 0) {
+		if (pshm_created(seg))
+			pshm_destroy(seg);
+		pshm_close(seg);
+		return cli_fail("create", addr, r);
+	}
+	/* A private System V segment is known only by the identifier it was given. */
+	if (pshm_kind(seg) == PSHM_SYSV && strcmp(addr, pshm_address(seg)) &&
+	    !strncmp(pshm_address(seg), "sysv:id=", 8))
+		printf("%s\n", pshm_address(seg));
+	pshm_close(seg);
+	return EXIT_OK;
+}
+
+int cmd_create(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"size", required_argument, NULL, 's'},
+	    {"mode", required_argument, NULL, 'm'},
+	    {"existing-ok", no_argument, NULL, 'e'},
+	    {"sparse", no_argument, NULL, 'S'},
+	    {"populate", no_argument, NULL, 'p'},
+	    CLI_HELP_OPTION,
+	    {NULL, 0, NULL, 0},
+	};
+	uint64_t size = 0;
+	mode_t mode = 0600;
+	unsigned flags = 0;
+	bool populate = false;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "s:m:eh", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if (!cli_size("create", "size", optarg, &size))
+				return EXIT_USAGE;
+			break;
+		case 'm':
+			if (!cli_mode("create", optarg, &mode))
+				return EXIT_USAGE;
+			break;
+		case 'e':
+			flags |= PSHM_OPEN_OR_CREATE;
+			break;
+		case 'S':
+			flags |= PSHM_SPARSE;
+			break;
+		case 'p':
+			populate = true;
+			break;
+		case 'h':
+			return cli_help(
+			    "create",
+			    "  -s, --size SIZE        size in bytes (default 0)\n"
+			    "  -m, --mode MODE        octal permission bits (default 600), "
+			    "applied whatever the umask\n"
+			    "  -e, --existing-ok      open an existing object instead of "
+			    "failing (grown to SIZE, never shrunk)\n"
+			    "      --sparse           do not reserve the space (a full file "
+			    "system then means SIGBUS later)\n"
+			    "      --populate         fault every page in now\n");
+		default:
+			return cli_usage("create", "invalid option");
+		}
+	}
+	if (optind == argc)
+		return cli_usage("create", "no object named");
+	int status = EXIT_OK;
+	for (int i = optind; i < argc; i++)
+		if (create_one(argv[i], size, mode, flags, populate))
+			status = EXIT_FAIL;
+	return status;
+}
+
+/* Open ADDR for a change of attributes (read-only is enough for fchmod, fchown and IPC_SET). */
+static int open_attr(const char *op, const char *addr, struct pshm_seg **seg)
+{
+	if (transient_memfd(op, addr))
+		return EXIT_FAIL;
+	int r = pshm_open(seg, addr, PSHM_RDONLY);
+	return r < 0 ? cli_fail(op, addr, r) : EXIT_OK;
+}
+
+/* The common shape of chmod and chown: option parsing, then one change per operand. */
+static int attr_cmd(const char *name, int argc, char **argv, const char *what)
+{
+	static const struct option opts[] = {CLI_HELP_OPTION, {NULL, 0, NULL, 0}};
+	int c;
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		if (c == 'h')
+			return cli_help(name, NULL), -1;
+		return cli_usage(name, "invalid option");
+	}
+	if (argc - optind < 2)
+		return cli_usage(name, argc == optind ? "no %s given" : "no object named", what);
+	return EXIT_OK;
+}
+
+int cmd_chmod(int argc, char **argv)
+{
+	mode_t mode;
+	int r = attr_cmd("chmod", argc, argv, "mode");
+	if (r)
+		return r < 0 ? EXIT_OK : r;
+	if (!cli_mode("chmod", argv[optind], &mode))
+		return EXIT_USAGE;
+	int status = EXIT_OK;
+	for (int i = optind + 1; i < argc; i++) {
+		struct pshm_seg *seg;
+		if (open_attr("chmod", argv[i], &seg)) {
+			status = EXIT_FAIL;
+			continue;
+		}
+		if ((r = pshm_chmod(seg, mode)) < 0)
+			status = cli_fail("chmod", argv[i], r);
+		pshm_close(seg);
+	}
+	return status;
+}
+
+/* A user or group name, or a number. */
+static bool parse_id(const char *text, bool group, unsigned *id)
+{
+	char *end;
+	if (group) {
+		struct group *g = getgrnam(text);
+		if (g) {
+			*id = g->gr_gid;
+			return true;
+		}
+	} else {
+		struct passwd *p = getpwnam(text);
+		if (p) {
+			*id = p->pw_uid;
+			return true;
+		}
+	}
+	if (!isdigit((unsigned char)text[0]))
+		return false;
+	errno = 0;
+	unsigned long v = strtoul(text, &end, 10);
+	if (*end || errno || v >= (unsigned long)(uint32_t)-1)
+		return false;
+	*id = (unsigned)v;
+	return true;
+}
+
+/* OWNER, OWNER:GROUP, OWNER: (the owner's login group) or :GROUP. */
+static bool parse_owner(const char *text, uid_t *uid, gid_t *gid)
+{
+	char buf[256];
+	unsigned id;
+
+	snprintf(buf, sizeof(buf), "%s", text);
+	char *colon = strchr(buf, ':');
+	if (colon)
+		*colon = '\0';
+	*uid = (uid_t)-1;
+	*gid = (gid_t)-1;
+	if (buf[0]) {
+		if (!parse_id(buf, false, &id))
+			return false;
+		*uid = id;
+	}
+	if (colon && colon[1]) {
+		if (!parse_id(colon + 1, true, &id))
+			return false;
+		*gid = id;
+	} else if (colon && buf[0]) {
+		struct passwd *p = getpwuid(*uid);
+		if (!p)
+			return false;
+		*gid = p->pw_gid;
+	}
+	return buf[0] || (colon && colon[1]);
+}
+
+int cmd_chown(int argc, char **argv)
+{
+	uid_t uid;
+	gid_t gid;
+	int r = attr_cmd("chown", argc, argv, "owner");
+	if (r)
+		return r < 0 ? EXIT_OK : r;
+	if (strlen(argv[optind]) >= 256 || !parse_owner(argv[optind], &uid, &gid))
+		return cli_usage("chown",
+		                 "invalid owner '%s': expected USER[:GROUP], by name or number",
+		                 argv[optind]);
+	int status = EXIT_OK;
+	for (int i = optind + 1; i < argc; i++) {
+		struct pshm_seg *seg;
+		if (open_attr("chown", argv[i], &seg)) {
+			status = EXIT_FAIL;
+			continue;
+		}
+		if ((r = pshm_chown(seg, uid, gid)) < 0)
+			status = cli_fail("chown", argv[i], r);
+		pshm_close(seg);
+	}
+	return status;
+}
+
+static int resize_one(const char *addr, int sign, uint64_t size, unsigned flags)
+{
+	struct pshm_seg *seg;
+	struct pshm_stat st;
+	char a[32], b[32];
+
+	if (transient_memfd("resize", addr))
+		return EXIT_FAIL;
+	int r = pshm_open(&seg, addr, 0);
+	if (r < 0)
+		return cli_fail("resize", addr, r);
+	uint64_t target = size;
+	if (sign && (r = pshm_stat(seg, &st)) == 0) {
+		if (sign < 0 && size > st.size) {
+			fprintf(stderr, "pshm: resize %s: cannot shrink %s by %s\n", addr,
+			        cli_fmt_size(a, sizeof(a), st.size, false),
+			        cli_fmt_size(b, sizeof(b), size, false));
+			pshm_close(seg);
+			return EXIT_FAIL;
+		}
+		if (sign > 0 && size > INT64_MAX - st.size)
+			r = -EFBIG;
+		target = sign > 0 ? st.size + size : st.size - size;
+	}
+	if (r == 0)
+		r = pshm_resize(seg, target, flags);
+	pshm_close(seg);
+	return r < 0 ? cli_fail("resize", addr, r) : EXIT_OK;
+}
+
+/* resize parses by hand: "-4K" is a size, not an option. */
+int cmd_resize(int argc, char **argv)
+{
+	unsigned flags = 0;
+	const char *sizearg = NULL;
+	int first = 0;
+
+	for (int i = 1; i < argc && !first; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "-h") || !strcmp(a, "--help"))
+			return cli_help(
+			    "resize",
+			    "      --sparse           do not reserve the space added\n"
+			    "  SIZE sets the size; +SIZE grows by it, -SIZE shrinks by it\n");
+		else if (!strcmp(a, "--sparse"))
+			flags |= PSHM_SPARSE;
+		else if (!strcmp(a, "--"))
+			first = i + 1;
+		else if (a[0] == '-' && !isdigit((unsigned char)a[1]))
+			return cli_usage("resize", "invalid option '%s'", a);
+		else
+			first = i;
+	}
+	if (!first || first >= argc)
+		return cli_usage("resize", "no size given");
+	sizearg = argv[first];
+	int sign = sizearg[0] == '+' ? 1 : sizearg[0] == '-' ? -1 : 0;
+	uint64_t size;
+	if (!cli_size("resize", "size", sizearg + (sign != 0), &size))
+		return EXIT_USAGE;
+	if (first + 1 >= argc)
+		return cli_usage("resize", "no object named");
+	int status = EXIT_OK;
+	for (int i = first + 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--sparse")) {
+			flags |= PSHM_SPARSE;
+			continue;
+		}
+		if (resize_one(argv[i], sign, size, flags))
+			status = EXIT_FAIL;
+	}
+	return status;
+}
+
+int cmd_rm(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"force", no_argument, NULL, 'f'}, CLI_HELP_OPTION, {NULL, 0, NULL, 0}};
+	bool force = false;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
+		if (c == 'f')
+			force = true;
+		else if (c == 'h')
+			return cli_help(
+			    "rm", "  -f, --force            a missing object is not an error\n");
+		else
+			return cli_usage("rm", "invalid option");
+	}
+	if (optind == argc)
+		return force ? EXIT_OK : cli_usage("rm", "no object named");
+	int status = EXIT_OK;
+	for (int i = optind; i < argc; i++) {
+		int r = pshm_remove(argv[i]);
+		if (r == -ENOENT && force)
+			continue;
+		if (r < 0)
+			status = cli_fail("rm", argv[i], r);
+	}
+	return status;
+}

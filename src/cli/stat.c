@@ -1,0 +1,286 @@
+/*
+ * stat.c - pshm stat (one object in detail, as "key: value" lines or JSON) and pshm who (the
+ * processes that map an object or hold a descriptor to it).
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <libsmartcols.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+/* One field of the output: text for "key: value", and whether JSON should quote it. */
+struct field {
+	const char *key;
+	char value[4200];
+	bool number; /* JSON: a number (or true/false) rather than a string */
+};
+
+struct fields {
+	struct field f[40];
+	size_t n;
+};
+
+static void add(struct fields *fs, const char *key, bool number, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void add(struct fields *fs, const char *key, bool number, const char *fmt, ...)
+{
+	va_list ap;
+	if (fs->n >= sizeof(fs->f) / sizeof(fs->f[0]))
+		return;
+	struct field *f = &fs->f[fs->n++];
+	f->key = key;
+	f->number = number;
+	va_start(ap, fmt);
+	vsnprintf(f->value, sizeof(f->value), fmt, ap);
+	va_end(ap);
+}
+
+static void describe(struct fields *fs, const struct pshm_stat *st, struct holders *hs, bool bytes)
+{
+	char buf[64], b2[64];
+	bool sysv = st->kind == PSHM_SYSV;
+
+	add(fs, "address", false, "%s", st->address);
+	add(fs, "kind", false, "%s", pshm_kind_name(st->kind));
+	add(fs, "size", true, "%llu", (unsigned long long)st->size);
+	if (!bytes)
+		add(fs, "size_human", false, "%s", cli_fmt_size(buf, sizeof(buf), st->size, false));
+	add(fs, "allocated", true, "%llu", (unsigned long long)st->allocated);
+	add(fs, "sparse", true, "%s", !sysv && st->allocated < st->size ? "true" : "false");
+	add(fs, "mode", false, "%04o", (unsigned)st->mode);
+	add(fs, "perms", false, "%s", cli_fmt_mode(buf, st->mode));
+	add(fs, "owner", false, "%s", cli_user(st->uid));
+	add(fs, "uid", true, "%u", (unsigned)st->uid);
+	add(fs, "group", false, "%s", cli_group(st->gid));
+	add(fs, "gid", true, "%u", (unsigned)st->gid);
+	add(fs, sysv ? "attach_time" : "access_time", false, "%s",
+	    cli_fmt_time(buf, sizeof(buf), &st->atime));
+	add(fs, sysv ? "detach_time" : "modify_time", false, "%s",
+	    cli_fmt_time(buf, sizeof(buf), &st->mtime));
+	add(fs, "change_time", false, "%s", cli_fmt_time(buf, sizeof(buf), &st->ctime));
+	if (sysv) {
+		add(fs, "key", false, "0x%08x", (unsigned)st->key);
+		add(fs, "id", true, "%d", st->id);
+		add(fs, "nattch", true, "%llu", (unsigned long long)st->nattch);
+		add(fs, "cpid", true, "%d", (int)st->cpid);
+		add(fs, "lpid", true, "%d", (int)st->lpid);
+		add(fs, "creator_uid", true, "%u", (unsigned)st->cuid);
+		add(fs, "creator_gid", true, "%u", (unsigned)st->cgid);
+		add(fs, "removed", true, "%s", st->removed ? "true" : "false");
+	} else {
+		add(fs, "device", false, "%u:%u", major(st->dev), minor(st->dev));
+		add(fs, "inode", true, "%llu", (unsigned long long)st->ino);
+		add(fs, "links", true, "%llu", (unsigned long long)st->nlink);
+	}
+	if (st->kind == PSHM_MEMFD)
+		add(fs, "seals", false, "%s", cli_fmt_seals(b2, sizeof(b2), st->seals));
+	size_t n = 0;
+	const struct holder *h = hs ? holders_of(hs, st, &n) : NULL;
+	add(fs, "processes", true, "%zu", holders_nprocs(h, n));
+	char pids[4096] = "";
+	size_t len = 0;
+	for (size_t i = 0; i < n && len < sizeof(pids); i++)
+		if (i == 0 || h[i].pid != h[i - 1].pid)
+			len += (size_t)snprintf(pids + len, sizeof(pids) - len, "%s%d",
+			                        len ? "," : "", (int)h[i].pid);
+	add(fs, "pids", false, "%s", pids);
+}
+
+static void print_fields(const struct fields *fs, bool json)
+{
+	if (!json) {
+		for (size_t i = 0; i < fs->n; i++)
+			printf("%s: %s\n", fs->f[i].key, fs->f[i].value);
+		return;
+	}
+	printf("  {");
+	for (size_t i = 0; i < fs->n; i++) {
+		const struct field *f = &fs->f[i];
+		printf("%s\n    \"%s\": ", i ? "," : "", f->key);
+		if (!strcmp(f->key, "pids")) {
+			printf("[%s]", f->value);
+		} else if (f->number) {
+			printf("%s", f->value);
+		} else {
+			cli_json_string(f->value);
+		}
+	}
+	printf("\n  }");
+}
+
+int cmd_stat(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, 'J'},
+	    {"bytes", no_argument, NULL, 'b'},
+	    CLI_HELP_OPTION,
+	    {NULL, 0, NULL, 0},
+	};
+	bool json = false, bytes = false;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "Jbh", opts, NULL)) != -1) {
+		if (c == 'J')
+			json = true;
+		else if (c == 'b')
+			bytes = true;
+		else if (c == 'h')
+			return cli_help("stat", "  -J, --json             JSON output: an array of "
+			                        "objects\n"
+			                        "  -b, --bytes            sizes in bytes only\n");
+		else
+			return cli_usage("stat", "invalid option");
+	}
+	if (optind == argc)
+		return cli_usage("stat", "no object named");
+	struct holders *hs = holders_scan();
+	int status = EXIT_OK, shown = 0;
+	struct fields *fs = malloc(sizeof(*fs));
+	if (!fs)
+		return cli_fail("stat", argv[optind], -ENOMEM);
+	if (json)
+		printf("[");
+	for (int i = optind; i < argc; i++) {
+		struct pshm_stat st;
+		int r = pshm_stat_addr(argv[i], &st);
+		if (r < 0) {
+			status = cli_fail("stat", argv[i], r);
+			continue;
+		}
+		fs->n = 0;
+		describe(fs, &st, hs, bytes || json);
+		if (json)
+			printf("%s\n", shown ? "," : "");
+		else if (shown)
+			printf("\n");
+		print_fields(fs, json);
+		shown++;
+	}
+	if (json)
+		printf("%s]\n", shown ? "\n" : "");
+	free(fs);
+	holders_free(hs);
+	return status;
+}
+
+/* ---- who ----------------------------------------------------------------------------------- */
+
+/* The command name of PID and the user it runs as. */
+static void proc_info(pid_t pid, char *comm, size_t len, uid_t *uid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	FILE *f = fopen(path, "re");
+	comm[0] = '\0';
+	if (f) {
+		if (fgets(comm, (int)len, f))
+			comm[strcspn(comm, "\n")] = '\0';
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	*uid = stat(path, &st) == 0 ? st.st_uid : (uid_t)-1;
+}
+
+static int who_rows(struct libscols_table *tb, const char *addr, struct holders *hs)
+{
+	struct pshm_stat st;
+	char buf[64], comm[64];
+	size_t n;
+	uid_t uid;
+
+	int r = pshm_stat_addr(addr, &st);
+	if (r < 0)
+		return cli_fail("who", addr, r);
+	const struct holder *h = holders_of(hs, &st, &n);
+	for (size_t i = 0; i < n; i++) {
+		struct libscols_line *ln = scols_table_new_line(tb, NULL);
+		if (!ln)
+			return cli_fail("who", addr, -ENOMEM);
+		proc_info(h[i].pid, comm, sizeof(comm), &uid);
+		scols_line_set_data(ln, 0, st.address);
+		snprintf(buf, sizeof(buf), "%d", (int)h[i].pid);
+		scols_line_set_data(ln, 1, buf);
+		scols_line_set_data(ln, 2, uid == (uid_t)-1 ? "?" : cli_user(uid));
+		scols_line_set_data(ln, 3, comm);
+		if (h[i].fd < 0)
+			snprintf(buf, sizeof(buf), "map %s", h[i].writable ? "rw" : "ro");
+		else
+			snprintf(buf, sizeof(buf), "fd %d %s", h[i].fd,
+			         h[i].writable ? "rw" : "ro");
+		scols_line_set_data(ln, 4, buf);
+	}
+	return EXIT_OK;
+}
+
+int cmd_who(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, 'J'},
+	    {"noheadings", no_argument, NULL, 'n'},
+	    CLI_HELP_OPTION,
+	    {NULL, 0, NULL, 0},
+	};
+	static const struct {
+		const char *name;
+		double whint;
+		int json;
+	} wcols[] = {{"ADDRESS", 0.3, SCOLS_JSON_STRING},
+	             {"PID", 6, SCOLS_JSON_NUMBER},
+	             {"USER", 8, SCOLS_JSON_STRING},
+	             {"COMMAND", 0.2, SCOLS_JSON_STRING},
+	             {"ACCESS", 10, SCOLS_JSON_STRING}};
+	bool json = false, noheadings = false;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "Jnh", opts, NULL)) != -1) {
+		if (c == 'J')
+			json = true;
+		else if (c == 'n')
+			noheadings = true;
+		else if (c == 'h')
+			return cli_help("who",
+			                "  -J, --json             JSON output\n"
+			                "  -n, --noheadings       no heading line\n"
+			                "  ACCESS is \"map rw\", \"map ro\" or \"fd N rw|ro\".\n");
+		else
+			return cli_usage("who", "invalid option");
+	}
+	if (optind == argc)
+		return cli_usage("who", "no object named");
+	struct libscols_table *tb = scols_new_table();
+	struct holders *hs = holders_scan();
+	if (!tb || !hs) {
+		scols_unref_table(tb);
+		holders_free(hs);
+		return cli_fail("who", argv[optind], -ENOMEM);
+	}
+	scols_table_enable_noheadings(tb, noheadings);
+	for (size_t i = 0; i < sizeof(wcols) / sizeof(wcols[0]); i++) {
+		char name[16];
+		size_t k = 0;
+		for (; wcols[i].name[k]; k++)
+			name[k] = json ? (char)(wcols[i].name[k] | 0x20) : wcols[i].name[k];
+		name[k] = '\0';
+		struct libscols_column *cl = scols_table_new_column(tb, name, wcols[i].whint, 0);
+		if (cl)
+			scols_column_set_json_type(cl, wcols[i].json);
+	}
+	int status = EXIT_OK;
+	for (int i = optind; i < argc; i++)
+		if (who_rows(tb, argv[i], hs))
+			status = EXIT_FAIL;
+	if (json)
+		cli_print_json(tb, "processes");
+	else
+		scols_print_table(tb);
+	scols_unref_table(tb);
+	holders_free(hs);
+	return status;
+}
