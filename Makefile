@@ -110,8 +110,8 @@ asan-check: deps-test
 		sh tests/run-unit.sh build-asan/tests
 
 demo: deps
-	$(MAKE) all
-	sh examples/demo.sh $(BUILD)/examples
+	@$(MAKE) -s all
+	sh examples/demo.sh $(BUILD)
 
 bench: deps
 	$(MAKE) all $(BENCH_BIN)

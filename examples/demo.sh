@@ -1,22 +1,58 @@
 #!/bin/sh
-# The chapter 54 flow between two unrelated processes: one creates a POSIX shared memory
-# object and writes a message into it, another opens it by name and reads it.
+# A tour of POSIX shared memory (chapter 54 of The Linux Programming Interface) with pshm:
+# the command alone first, then two unrelated programs sharing an object while pshm watches.
+#
+# Usage: examples/demo.sh BUILD_DIR
 set -eu
-bin=${1:-build/examples}
-name=/pshm-demo-$$
-say() { printf '\n== %s\n' "$*"; }
+build=${1:-build}
+pshm() { "$build/pshm" "$@"; }
+obj=/pshm-tour-$$
+msg=/pshm-demo-$$
+writer=""
+cleanup() {
+	[ -z "$writer" ] || kill "$writer" 2>/dev/null || true
+	"$build/pshm" rm -f "$obj" "$msg"
+}
+trap cleanup EXIT INT TERM
+if [ -t 1 ]; then bold=$(printf '\033[1m') plain=$(printf '\033[0m'); else bold="" plain=""; fi
+step() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
+run() {
+	printf '$ %s\n' "$*"
+	"$@"
+}
 
-say "writer: create $name (exclusive, mode 0600, space reserved), map it, write a message"
-"$bin/writer" "$name" "hello from process $$" &
+step "1. shm_open(O_CREAT|O_EXCL) + ftruncate: create an object; mode 600, space reserved"
+run pshm create -s 4K "$obj"
+run ls -l "${PSHM_DIR:-/dev/shm}$obj"
+
+step "2. Write a string: the object ends exactly as long as the data (the book's pshm_write)"
+run pshm write "$obj" "Hello from chapter 54"
+run pshm read "$obj"
+echo
+run pshm dump "$obj"
+
+step "3. fstat: what the object is"
+run pshm stat "$obj"
+
+step "4. Two unrelated processes: a writer creates $msg and waits; pshm watches"
+"$build/examples/writer" "$msg" "a message between processes" &
 writer=$!
-path="${PSHM_DIR:-/dev/shm}${name}"
 i=0
-while [ ! -s "$path" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
-say "the object as the file system sees it: a file in a memory-based file system"
-ls -l "$path"
-say "reader: an unrelated process opens $name by name, maps it, reads the message"
-"$bin/reader" "$name"
+while ! pshm stat "$msg" >/dev/null 2>&1 && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+sleep 0.2
+run pshm ls -o ADDRESS,KIND,SIZE,PERMS,OWNER,NPROCS,PIDS
+run pshm who "$msg"
+run pshm dump "$msg"
+
+step "5. A reader opens $msg by name, maps it and reads the message; the writer then removes it"
+run "$build/examples/reader" "$msg"
 wait "$writer"
-say "after the writer removed it"
-if [ -e "$path" ]; then echo "still there: $name"; exit 1; fi
-echo "$name is gone"
+writer=""
+if pshm stat "$msg" >/dev/null 2>&1; then
+	echo "demo: $msg is still there" >&2
+	exit 1
+fi
+
+step "6. shm_unlink: remove the first object"
+run pshm rm "$obj"
+run pshm rm "$obj" || echo "(exit status $?: it is gone)"
