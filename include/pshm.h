@@ -5,13 +5,14 @@
  *
  *  - pshm_shm_open() and pshm_shm_unlink(), drop-in replacements for shm_open(3) and
  *    shm_unlink(3) that follow POSIX.1-2017, work on the same objects as glibc, and refuse
- *    what glibc lets through unsafely (symlinks, FIFOs, directories, "." and "..").
+ *    what glibc lets through unsafely (FIFOs, directories, sockets, devices, "." and "..").
  *
  *  - Segments: one opaque handle, struct pshm_seg, over POSIX shared memory objects,
  *    System V segments, shared file mappings and memfd, named by one address syntax:
  *
- *        /name  posix:/name      a POSIX object in the shm directory
- *        sysv:KEY                a System V segment by key (decimal or 0x hex; 0 = private)
+ *        /name  posix:/name      a POSIX object in the shm directory (also "name")
+ *        sysv:KEY                a System V segment by key (decimal, 0x hex or 0 octal;
+ *                                0 = private)
  *        sysv:id=N               a System V segment by identifier
  *        file:PATH               a shared mapping of a regular file
  *        memfd:                  a new anonymous memory file (create only)
@@ -70,15 +71,17 @@ const char *pshm_version(void);
 
 /*
  * shm_open(3): open or create the POSIX shared memory object NAME in the shm directory
- * (/dev/shm, or the directory named by the PSHM_DIR environment variable when the process is
- * not set-user-ID). Returns a new descriptor with FD_CLOEXEC set, or -1 with errno set.
+ * (/dev/shm, or the directory named by the PSHM_DIR environment variable unless the process
+ * runs in secure-execution mode, see secure_getenv(3)). Returns a new descriptor with
+ * FD_CLOEXEC set, or -1 with errno set.
  *
  * NAME is any number of leading slashes and then 1 to NAME_MAX bytes without a slash, not
  * "." or "..". Errors are those of shm_open(3) and open(2); in addition: EINVAL for a bad
- * name, a bad access mode, or an object that is not a regular file (a FIFO, directory,
- * socket or device squatting under the name); ELOOP for a symlink, which is never followed;
- * ENAMETOOLONG for a name longer than NAME_MAX. The call never blocks and is not a thread
- * cancellation point. The mode is applied as open(2) applies it (subject to the umask).
+ * name, a bad access mode, O_PATH, O_DIRECTORY or O_TMPFILE, or an object that is not a
+ * regular file (a FIFO, directory, socket or device squatting under the name); ELOOP for a
+ * symlink, which is never followed; ENAMETOOLONG for a name longer than NAME_MAX. The call
+ * never blocks and is not a thread cancellation point. The mode is applied as open(2)
+ * applies it (subject to the umask).
  */
 int pshm_shm_open(const char *name, int oflag, mode_t mode);
 
@@ -108,7 +111,8 @@ struct pshm_seg;
 /* Flags for pshm_create(), pshm_open(), pshm_resize() and pshm_map(). */
 enum {
 	PSHM_OPEN_OR_CREATE = 1 << 0, /* create: an existing object is opened, and grown to at
-					 least the size asked for; never shrunk */
+					 least the size asked for; never shrunk (System V
+					 cannot grow: -EINVAL if smaller) */
 	PSHM_SPARSE = 1 << 1,         /* create/resize: do not reserve the space; a full
 					 file system then shows up later, as SIGBUS */
 	PSHM_RDONLY = 1 << 2,         /* open/map: read-only */
@@ -121,7 +125,8 @@ enum {
  * PSHM_OPEN_OR_CREATE is given. The space is reserved (posix_fallocate with signals blocked,
  * EINTR retried) so that a full file system gives -ENOSPC here, with no object left behind,
  * instead of SIGBUS later; PSHM_SPARSE skips that. For "memfd:" a new memfd is made (sealing
- * allowed); for "sysv:0" a new private segment. System V segments need SIZE > 0.
+ * allowed); for "sysv:0" a new private segment. System V segments need SIZE > 0, take only
+ * the 0777 bits of MODE, and are not reserved page by page (PSHM_SPARSE: SHM_NORESERVE).
  * On success *SEGP is a new handle, read-write. Returns 0 or a negative errno.
  */
 int pshm_create(struct pshm_seg **segp, const char *addr, uint64_t size, mode_t mode,
@@ -153,7 +158,8 @@ int pshm_kind(const struct pshm_seg *seg);
 
 /*
  * The handle's canonical address: "/name", "sysv:0x0000abcd" (or "sysv:id=N" for a private
- * segment), "file:PATH", or "memfd:PID:FD" naming this process's descriptor, which another
+ * segment), "file:PATH" with PATH absolute (a relative path is taken from the working directory
+ * at create or open), or "memfd:PID:FD" naming this process's descriptor, which another
  * process may open. Valid until pshm_close().
  */
 const char *pshm_address(const struct pshm_seg *seg);
@@ -179,16 +185,17 @@ int pshm_unmap(struct pshm_seg *seg);
 
 /*
  * Write the mapping's changes back to the backing file and wait (msync MS_SYNC), then for a
- * file segment fdatasync the file. A no-op returning 0 when nothing is mapped. Returns 0 or
- * a negative errno.
+ * file segment not opened read-only fdatasync the file, even when nothing is mapped. Returns
+ * 0 or a negative errno.
  */
 int pshm_sync(struct pshm_seg *seg);
 
 /*
  * Set the segment's size. Growth is reserved like pshm_create() unless PSHM_SPARSE (on
- * -ENOSPC the size is unchanged); shrinking discards the tail. An existing mapping keeps its
- * length: unmap and map again to see the new size, and touch nothing past a shrunken end.
- * System V segments cannot change size: -EOPNOTSUPP. Returns 0 or a negative errno.
+ * tmpfs, -ENOSPC leaves the size unchanged); shrinking discards the tail. An existing
+ * mapping keeps its length: unmap and map again to see the new size, and touch nothing past a
+ * shrunken end. System V segments and semaphores cannot change size: -EOPNOTSUPP; a
+ * read-only handle gives -EBADF. Returns 0 or a negative errno.
  */
 int pshm_resize(struct pshm_seg *seg, uint64_t size, unsigned flags);
 
@@ -222,9 +229,9 @@ struct pshm_stat {
 	mode_t mode;           /* permission bits only */
 	uid_t uid;             /* owner */
 	gid_t gid;             /* group */
-	struct timespec atime; /* System V: last attach */
-	struct timespec mtime; /* System V: last detach */
-	struct timespec ctime; /* System V: last change */
+	struct timespec atime; /* last access; System V: last attach */
+	struct timespec mtime; /* last modification; System V: last detach */
+	struct timespec ctime; /* last status change; System V: last change */
 	dev_t dev;             /* fd-based kinds: the file's device and inode */
 	ino_t ino;
 	uint64_t nlink; /* fd-based kinds: 0 once the name is removed */
@@ -238,7 +245,7 @@ struct pshm_stat {
 	uid_t cuid;      /* creator's user and group */
 	gid_t cgid;
 	int removed; /* marked for destruction (SHM_DEST) */
-	/* memfd found by pshm_list(): the first process holding it, and its descriptor. */
+	/* memfd: a process holding it and its descriptor (pshm_list: the first one found). */
 	pid_t pid;
 	int fd;
 };
@@ -308,14 +315,14 @@ int pshm_recv_fd(int sock, struct pshm_seg **segp, unsigned flags);
 /* ---- Addresses ------------------------------------------------------------------------------ */
 
 /*
- * The shm directory in use: the PSHM_DIR environment variable (ignored in set-user-ID
- * programs), else "/dev/shm".
+ * The shm directory in use: the PSHM_DIR environment variable if set and not empty (read
+ * with secure_getenv, so ignored in secure-execution mode), else "/dev/shm".
  */
 const char *pshm_shm_dir(void);
 
 /*
  * Parse a size such as "4096", "4K", "4KiB" (2^10), "4KB" (10^3), "1.5M", "2G", "1T" into
- * *SIZEP. Returns 0, or -EINVAL for malformed text and -ERANGE for a size beyond 2^63.
+ * *SIZEP. Returns 0, or -EINVAL for malformed text and -ERANGE for a size of 2^63 or more.
  */
 int pshm_parse_size(const char *text, uint64_t *sizep);
 

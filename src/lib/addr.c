@@ -9,6 +9,7 @@
  */
 #include "internal.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,7 +18,7 @@ static int parse_num(const char *s, int base, unsigned long long max, unsigned l
 {
 	char *end;
 
-	if (!*s || *s == '-' || *s == '+' || *s == ' ')
+	if (!*s || *s == '-' || *s == '+' || isspace((unsigned char)*s))
 		return PSHM_EADDR;
 	errno = 0;
 	*v = strtoull(s, &end, base);

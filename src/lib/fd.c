@@ -10,6 +10,17 @@
 #include <unistd.h>
 
 /*
+ * Is DIRFD/PATH still the file open as FD? Guards the removal of a half-made file, so it calls
+ * fstat directly: the failure being cleaned up may be pshm__fstat's own.
+ */
+static bool same_file(int fd, int dirfd, const char *path)
+{
+	struct stat a, b;
+	return !fstat(fd, &a) && !fstatat(dirfd, path, &b, AT_SYMLINK_NOFOLLOW) &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/*
  * Open DIRFD/PATH as a regular file. Never follows a final symlink (-ELOOP), never blocks on a
  * FIFO, and refuses anything not a regular file with -EINVAL. Returns a descriptor or -errno.
  */
@@ -29,6 +40,9 @@ int pshm__fd_open_at(int dirfd, const char *path, bool create, bool excl, bool r
 	if (!r && !S_ISREG(st.st_mode))
 		r = -EINVAL;
 	if (r) {
+		/* O_EXCL made this file: it must not outlive the failure. */
+		if (create && excl && same_file(fd, dirfd, path))
+			pshm__unlinkat(dirfd, path);
 		pshm__close(fd);
 		return r;
 	}
@@ -46,13 +60,6 @@ int pshm__fd_size_new(int fd, uint64_t size, unsigned flags)
 	return pshm__reserve(fd, 0, size);
 }
 
-static bool same_file(int fd, int dirfd, const char *path)
-{
-	struct stat a, b;
-	return !pshm__fstat(fd, &a) && !fstatat(dirfd, path, &b, AT_SYMLINK_NOFOLLOW) &&
-	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-}
-
 int pshm__fd_create_at(struct pshm_seg *s, int dirfd, const char *path, uint64_t size, mode_t mode,
                        unsigned flags)
 {
@@ -66,11 +73,15 @@ int pshm__fd_create_at(struct pshm_seg *s, int dirfd, const char *path, uint64_t
 		fd = pshm__fd_open_at(dirfd, path, false, false, false, 0);
 		if (fd < 0)
 			return fd;
-		s->fd = fd;
 		struct stat st;
 		r = pshm__fstat(fd, &st);
 		if (!r && (uint64_t)st.st_size < size)
 			r = pshm__fd_size_new(fd, size, flags);
+		/* The object was there before: it stays, but our descriptor to it goes. */
+		if (r)
+			pshm__close(fd);
+		else
+			s->fd = fd;
 		return r;
 	}
 	if (fd < 0)

@@ -7,33 +7,61 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
-/* "file:" + PATH, allocated; NULL when out of memory. */
-static char *file_address(const char *path)
+/*
+ * The path a handle keeps, and its address "file:PATH", both allocated. A relative NAME is made
+ * absolute now: pshm_destroy() must remove this file even after a chdir, and the address must
+ * mean the same file to another process. 0 or -errno.
+ */
+static int file_names(const char *name, char **pathp, char **addressp)
 {
-	char *address;
-	return asprintf(&address, "file:%s", path) < 0 ? NULL : address;
+	char *cwd = NULL;
+	int n;
+
+	if (name[0] != '/' && !(cwd = getcwd(NULL, 0)))
+		return -errno;
+	if (cwd)
+		n = asprintf(pathp, "%s/%s", strcmp(cwd, "/") ? cwd : "", name);
+	else
+		n = asprintf(pathp, "%s", name);
+	free(cwd);
+	if (n < 0)
+		return -ENOMEM;
+	if (n >= PATH_MAX) {
+		free(*pathp);
+		return -ENAMETOOLONG;
+	}
+	if (asprintf(addressp, "file:%s", *pathp) < 0) {
+		free(*pathp);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 static int file_create(struct pshm_seg **sp, const struct pshm__addr *a, uint64_t size, mode_t mode,
                        unsigned flags)
 {
-	char *address = file_address(a->name);
-	if (!address)
-		return -ENOMEM;
-	int r = pshm__fd_seg_create(sp, &pshm__file_ops, PSHM_FILE, address, a->name, size, mode,
-	                            flags);
+	char *path, *address;
+	int r = file_names(a->name, &path, &address);
+	if (r)
+		return r;
+	r = pshm__fd_seg_create(sp, &pshm__file_ops, PSHM_FILE, address, path, size, mode, flags);
 	free(address);
+	free(path);
 	return r;
 }
 
 static int file_open(struct pshm_seg **sp, const struct pshm__addr *a, unsigned flags)
 {
-	char *address = file_address(a->name);
-	if (!address)
-		return -ENOMEM;
-	int r = pshm__fd_seg_open(sp, &pshm__file_ops, PSHM_FILE, address, a->name, flags);
+	char *path, *address;
+	int r = file_names(a->name, &path, &address);
+	if (r)
+		return r;
+	r = pshm__fd_seg_open(sp, &pshm__file_ops, PSHM_FILE, address, path, flags);
 	free(address);
+	free(path);
 	return r;
 }
 

@@ -47,6 +47,7 @@ int pshm__posix_list(unsigned mask, pshm_list_fn fn, void *arg, int *count)
 struct seen {
 	struct stat *v;
 	size_t n, cap;
+	bool nomem;
 };
 
 static bool seen_add(struct seen *s, const struct stat *sb)
@@ -57,8 +58,10 @@ static bool seen_add(struct seen *s, const struct stat *sb)
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? 2 * s->cap : 16;
 		struct stat *v = realloc(s->v, cap * sizeof(*v));
-		if (!v)
+		if (!v) {
+			s->nomem = true; /* reported by the walk, not passed over in silence */
 			return false;
+		}
 		s->v = v;
 		s->cap = cap;
 	}
@@ -122,7 +125,7 @@ int pshm__memfd_list(pshm_list_fn fn, void *arg, int *count)
 	DIR *proc = opendir("/proc");
 	if (!proc)
 		return -errno;
-	while (!r && (d = readdir(proc))) {
+	while (!r && !seen.nomem && (d = readdir(proc))) {
 		char *end;
 		long pid = strtol(d->d_name, &end, 10);
 		if (*end || pid <= 0)
@@ -131,7 +134,7 @@ int pshm__memfd_list(pshm_list_fn fn, void *arg, int *count)
 	}
 	closedir(proc);
 	free(seen.v);
-	return r;
+	return r ? r : seen.nomem ? -ENOMEM : 0;
 }
 
 PSHM__API int pshm_list(unsigned mask, pshm_list_fn fn, void *arg)

@@ -168,18 +168,24 @@ PSHM__API int pshm_seals(struct pshm_seg *seg)
 	return r < 0 ? -errno : r;
 }
 
-/* The kind, canonical address and unlinkable path of an adopted descriptor, from /proc. */
-static struct pshm_seg *adopt(int fd, bool rdonly)
+/*
+ * The kind, canonical address and unlinkable path of an adopted descriptor, from /proc. NULL
+ * with *ERRP set when /proc cannot tell or memory runs out.
+ */
+static struct pshm_seg *adopt(int fd, bool rdonly, int *errp)
 {
 	char link[PATH_MAX], address[PATH_MAX + 8];
 	const char *dir = pshm_shm_dir();
 	size_t dirlen = strlen(dir);
 
+	*errp = -ENOMEM;
 	if (pshm__fd_is_memfd(fd))
 		return memfd_seg(fd, rdonly);
 	ssize_t n = fd_link(fd, link, sizeof(link));
-	if (n < 0)
+	if (n < 0) {
+		*errp = (int)n;
 		return NULL;
+	}
 	/* A removed name leaves " (deleted)" behind: then there is nothing to unlink. */
 	bool gone = n > 10 && !strcmp(link + n - 10, " (deleted)");
 	if (gone)
@@ -218,9 +224,9 @@ PSHM__API int pshm_from_fd(struct pshm_seg **segp, int fd, unsigned flags)
 	if ((fl & O_ACCMODE) == O_WRONLY)
 		return -EACCES; /* a write-only descriptor cannot be mapped */
 	bool rdonly = (flags & PSHM_RDONLY) || (fl & O_ACCMODE) == O_RDONLY;
-	struct pshm_seg *s = adopt(fd, rdonly);
+	struct pshm_seg *s = adopt(fd, rdonly, &r);
 	if (!s)
-		return -ENOMEM;
+		return r;
 	*segp = s;
 	return 0;
 }

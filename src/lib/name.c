@@ -72,6 +72,12 @@ PSHM__API int pshm_shm_open(const char *name, int oflag, mode_t mode)
 	if (!r && !(oflag & O_NONBLOCK) && fcntl(fd, F_SETFL, oflag & ~O_NONBLOCK & ~O_ACCMODE) < 0)
 		r = -errno;
 	if (r) {
+		/* With O_EXCL the object is this call's own: it must not outlive the failure,
+		 * or every retry would find it and say EEXIST. */
+		struct stat now;
+		if ((oflag & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL) && !fstat(fd, &st) &&
+		    !lstat(path, &now) && st.st_dev == now.st_dev && st.st_ino == now.st_ino)
+			pshm__unlinkat(AT_FDCWD, path);
 		pshm__close(fd);
 		goto fail;
 	}

@@ -70,32 +70,55 @@ static int sysv_create(struct pshm_seg **sp, const struct pshm__addr *a, uint64_
 	return sysv_seg(sp, a->key, id, false, false);
 }
 
-/* The identifier of A's segment, checking the access the caller wants. */
-static int sysv_id(const struct pshm__addr *a, bool rdonly)
+/* Whether the caller is in group GID, as the kernel's ipcperms() asks. */
+static bool in_group(gid_t gid)
 {
-	struct shmid_ds ds;
+	gid_t groups[256];
+	if (gid == getegid())
+		return true;
+	int n = getgroups(256, groups);
+	for (int i = 0; i < n; i++)
+		if (groups[i] == gid)
+			return true;
+	return false;
+}
 
-	if (!a->by_id)
-		return pshm__shmget(a->key, 0, rdonly ? 0400 : 0600);
-	int r = pshm__shmctl(a->id, IPC_STAT, &ds);
-	return r < 0 ? r : a->id;
+/*
+ * The access check shmget() makes for a key, for a segment named by identifier (IPC_STAT
+ * checks only read access): owner bits for the owner or creator, group bits for their groups,
+ * other bits for the rest; root passes, as CAP_IPC_OWNER does.
+ */
+static bool may_access(const struct ipc_perm *p, unsigned want)
+{
+	uid_t uid = geteuid();
+	unsigned mode = p->mode & 0777;
+	if (uid == 0)
+		return true;
+	if (uid == p->uid || uid == p->cuid)
+		mode >>= 6;
+	else if (in_group(p->gid) || in_group(p->cgid))
+		mode >>= 3;
+	return (mode & want) == want;
 }
 
 static int sysv_open(struct pshm_seg **sp, const struct pshm__addr *a, unsigned flags)
 {
 	bool rdonly = flags & PSHM_RDONLY;
 	struct shmid_ds ds;
-	int id = sysv_id(a, rdonly);
-	if (id < 0)
-		return id;
-	key_t key = a->key;
-	if (a->by_id) {
-		int r = pshm__shmctl(id, IPC_STAT, &ds);
-		if (r < 0)
-			return r;
-		key = ds.shm_perm.__key;
+
+	if (!a->by_id) {
+		int id = pshm__shmget(a->key, 0, rdonly ? 0400 : 0600);
+		return id < 0 ? id : sysv_seg(sp, a->key, id, rdonly, false);
 	}
-	return sysv_seg(sp, key, id, rdonly, false);
+	int r = pshm__shmctl(a->id, IPC_STAT, &ds);
+	/* IPC_STAT says EINVAL for an identifier that names no segment: report it as missing. */
+	if (r == -EINVAL || r == -EIDRM)
+		return -ENOENT;
+	if (r < 0)
+		return r;
+	if (!may_access(&ds.shm_perm, rdonly ? 4 : 6))
+		return -EACCES;
+	return sysv_seg(sp, ds.shm_perm.__key, a->id, rdonly, false);
 }
 
 static int sysv_size(struct pshm_seg *s, uint64_t *sizep)

@@ -17,6 +17,9 @@ PSHM__API const char *pshm_strerror(int err)
 		PSHM_ERRORS(PSHM__ERRCASE)
 #undef PSHM__ERRCASE
 	}
+	/* INT_MIN cannot be negated, and no errno value is that large anyway. */
+	if (err == INT_MIN)
+		return "Unknown error";
 	if (err < 0)
 		err = -err;
 	if (err == 0)

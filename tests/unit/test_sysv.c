@@ -1,0 +1,917 @@
+/*
+ * test_sysv.c - System V shared memory segments through the segment API: "sysv:KEY",
+ * "sysv:id=N" and private "sysv:0"; creating, opening, permissions, descriptions, removal, and
+ * interoperation with util-linux's ipcmk, ipcs and ipcrm.
+ *
+ * System V segments outlive the process that made them, so every segment a test makes is
+ * recorded and an exit handler removes whatever a failed test left behind.
+ */
+#include "testutil.h"
+
+#include <stdbool.h>
+#include <sys/ipc.h>
+#include <sys/mman.h>
+#include <sys/shm.h>
+#include <time.h>
+
+#define PAGE ((size_t)sysconf(_SC_PAGESIZE))
+
+/* ---- bookkeeping: keys unique to this run, and removal of what the tests made ------------ */
+
+/*
+ * A segment this run made. The creator's pid is kept with the identifier so that the exit
+ * handler never removes a segment of another program that happens to reuse a freed
+ * identifier.
+ */
+struct made {
+	int id;
+	key_t key;
+	pid_t cpid;
+};
+
+static struct made made[128];
+static int nmade;
+
+static void remove_made(void)
+{
+	struct shmid_ds ds;
+
+	for (int i = 0; i < nmade; i++) {
+		if (shmctl(made[i].id, IPC_STAT, &ds) < 0 || ds.shm_cpid != made[i].cpid)
+			continue;
+		/* A segment marked for removal shows key 0; it is still ours. */
+		if (ds.shm_perm.__key == made[i].key || ds.shm_perm.__key == IPC_PRIVATE)
+			shmctl(made[i].id, IPC_RMID, NULL);
+	}
+	nmade = 0;
+}
+
+/* Record segment ID for removal at exit, whoever created it. */
+static void track_id(int id)
+{
+	struct shmid_ds ds;
+
+	if (id < 0 || shmctl(id, IPC_STAT, &ds) < 0 ||
+	    nmade == (int)(sizeof(made) / sizeof(made[0])))
+		return;
+	made[nmade++] = (struct made){id, ds.shm_perm.__key, ds.shm_cpid};
+}
+
+/* The identifier of the handle's segment, recorded for removal at exit. */
+static int seg_id(struct pshm_seg *s)
+{
+	struct pshm_stat st;
+
+	tu_ok(pshm_stat(s, &st));
+	track_id(st.id);
+	return st.id;
+}
+
+/*
+ * A key no segment uses now, made from the pid so that concurrent runs do not meet: the pid's
+ * low 22 bits and a counter in the low 8, with bit 30 set so that the key is never 0
+ * (IPC_PRIVATE) and never negative.
+ */
+static key_t new_key(void)
+{
+	static unsigned n;
+
+	for (int tries = 0; tries < 256; tries++) {
+		key_t key =
+		    (key_t)(0x40000000u | ((unsigned)getpid() & 0x3fffffu) << 8 | (n++ & 0xffu));
+		if (shmget(key, 0, 0) < 0 && errno == ENOENT)
+			return key;
+	}
+	fail_msg("no free System V key");
+	return IPC_PRIVATE;
+}
+
+static const char *key_addr(char *buf, size_t size, key_t key)
+{
+	snprintf(buf, size, "sysv:%d", (int)key);
+	return buf;
+}
+
+static const char *canon_addr(char *buf, size_t size, key_t key)
+{
+	snprintf(buf, size, "sysv:0x%08x", (unsigned)key);
+	return buf;
+}
+
+static const char *id_addr(char *buf, size_t size, int id)
+{
+	snprintf(buf, size, "sysv:id=%d", id);
+	return buf;
+}
+
+/* Create a segment at a fresh key; *KEYP receives the key, *IDP the identifier. */
+static struct pshm_seg *make_keyed(key_t *keyp, int *idp, uint64_t size, mode_t mode)
+{
+	struct pshm_seg *s = NULL;
+	char addr[32];
+	key_t key = new_key();
+
+	tu_ok(pshm_create(&s, key_addr(addr, sizeof(addr), key), size, mode, 0));
+	int id = seg_id(s);
+	if (keyp)
+		*keyp = key;
+	if (idp)
+		*idp = id;
+	return s;
+}
+
+/* The kernel's own view of a segment, to check the library's reports against. */
+static struct shmid_ds kernel_stat(int id)
+{
+	struct shmid_ds ds;
+
+	if (shmctl(id, IPC_STAT, &ds) < 0)
+		fail_msg("IPC_STAT %d: %s", id, strerror(errno));
+	return ds;
+}
+
+/* ---- creating ---------------------------------------------------------------------------- */
+
+static void test_create_by_key(void **state)
+{
+	struct pshm_seg *s = NULL, *t = NULL;
+	struct pshm_stat st;
+	char addr[32], canon[32], hex[32];
+	key_t key;
+	int id;
+	(void)state;
+
+	s = make_keyed(&key, &id, 8192, 0);
+	assert_int_equal(pshm_kind(s), PSHM_SYSV);
+	assert_string_equal(pshm_address(s), canon_addr(canon, sizeof(canon), key));
+	assert_true(pshm_created(s));
+	assert_int_equal(shmget(key, 0, 0), id);
+	assert_int_equal(kernel_stat(id).shm_segsz, 8192);
+
+	/* Exclusive by default, whichever way the key is written. */
+	tu_err(pshm_create(&t, key_addr(addr, sizeof(addr), key), 8192, 0, 0), -EEXIST);
+	snprintf(hex, sizeof(hex), "sysv:0x%x", (unsigned)key);
+	tu_err(pshm_create(&t, hex, 4096, 0, 0), -EEXIST);
+
+	/* Open-or-create opens a segment that is big enough, and cannot grow one that is not. */
+	tu_ok(pshm_create(&t, hex, 4096, 0, PSHM_OPEN_OR_CREATE));
+	assert_false(pshm_created(t));
+	tu_ok(pshm_stat(t, &st));
+	assert_int_equal(st.id, id);
+	assert_int_equal(st.size, 8192);
+	tu_ok(pshm_close(t));
+	t = NULL;
+	tu_err(pshm_create(&t, hex, 16384, 0, PSHM_OPEN_OR_CREATE), -EINVAL);
+	assert_null(t);
+	assert_int_equal(kernel_stat(id).shm_segsz, 8192);
+
+	tu_ok(pshm_close(s));
+	tu_ok(pshm_remove(canon));
+}
+
+static void test_create_or_open_new(void **state)
+{
+	struct pshm_seg *s = NULL;
+	char addr[32];
+	key_t key = new_key();
+	(void)state;
+
+	/* With nothing at the key, open-or-create creates. */
+	tu_ok(pshm_create(&s, key_addr(addr, sizeof(addr), key), 4096, 0, PSHM_OPEN_OR_CREATE));
+	int id = seg_id(s);
+	assert_true(pshm_created(s));
+	assert_int_equal(shmget(key, 0, 0), id);
+	tu_ok(pshm_close(s));
+	tu_ok(pshm_remove(addr));
+}
+
+static void test_create_private(void **state)
+{
+	struct pshm_seg *a = NULL, *b = NULL, *c = NULL;
+	struct pshm_stat st;
+	char addr[32];
+	(void)state;
+
+	tu_ok(pshm_create(&a, "sysv:0", 4096, 0, 0));
+	tu_ok(pshm_create(&b, "sysv:0x0", 4096, 0, 0));
+	int ida = seg_id(a), idb = seg_id(b);
+	assert_int_not_equal(ida, idb);
+	assert_true(pshm_created(a));
+
+	/* A private segment has no key to name it by: its address is its identifier. */
+	assert_string_equal(pshm_address(a), id_addr(addr, sizeof(addr), ida));
+	tu_ok(pshm_stat(a, &st));
+	assert_int_equal(st.key, 0);
+	assert_int_equal(kernel_stat(ida).shm_perm.__key, IPC_PRIVATE);
+	assert_int_equal(st.mode, 0600);
+
+	tu_ok(pshm_open(&c, pshm_address(a), 0));
+	assert_string_equal(pshm_address(c), addr);
+	tu_ok(pshm_close(c));
+
+	tu_ok(pshm_destroy(a));
+	tu_ok(pshm_destroy(b));
+	tu_ok(pshm_close(a));
+	tu_ok(pshm_close(b));
+	tu_err(pshm_stat_addr(addr, &st), -ENOENT);
+}
+
+static void test_create_size_zero(void **state)
+{
+	struct pshm_seg *s = NULL;
+	struct pshm_stat st;
+	char addr[32];
+	key_t key = new_key();
+	(void)state;
+
+	tu_err(pshm_create(&s, key_addr(addr, sizeof(addr), key), 0, 0, 0), -EINVAL);
+	tu_err(pshm_create(&s, key_addr(addr, sizeof(addr), key), 0, 0, PSHM_OPEN_OR_CREATE),
+	       -EINVAL);
+	tu_err(pshm_create(&s, "sysv:0", 0, 0, 0), -EINVAL);
+	assert_null(s);
+	/* Nothing was left at the key. */
+	tu_err(pshm_stat_addr(addr, &st), -ENOENT);
+	assert_true(shmget(key, 0, 0) < 0 && errno == ENOENT);
+}
+
+static void test_create_mode(void **state)
+{
+	struct pshm_seg *s = NULL, *t = NULL, *u = NULL;
+	struct pshm_stat st;
+	int ids, idt, idu;
+	(void)state;
+
+	/* A umask that would strip group bits, and one that strips nothing: neither matters. */
+	mode_t old = umask(0077);
+	s = make_keyed(NULL, &ids, 4096, 0640);
+	t = make_keyed(NULL, &idt, 4096, 0);
+	umask(0);
+	u = make_keyed(NULL, &idu, 4096, 0);
+	umask(old);
+
+	assert_int_equal(kernel_stat(ids).shm_perm.mode & 0777, 0640);
+	tu_ok(pshm_stat(s, &st));
+	assert_int_equal(st.mode, 0640);
+	assert_int_equal(kernel_stat(idt).shm_perm.mode & 0777, 0600);
+	assert_int_equal(kernel_stat(idu).shm_perm.mode & 0777, 0600);
+	tu_ok(pshm_stat(u, &st));
+	assert_int_equal(st.mode, 0600);
+
+	tu_ok(pshm_destroy(s));
+	tu_ok(pshm_destroy(t));
+	tu_ok(pshm_destroy(u));
+	tu_ok(pshm_close(s));
+	tu_ok(pshm_close(t));
+	tu_ok(pshm_close(u));
+}
+
+static void test_create_sparse(void **state)
+{
+	struct pshm_seg *s = NULL;
+	char addr[32];
+	void *p;
+	size_t len;
+	key_t key = new_key();
+	(void)state;
+
+	tu_ok(pshm_create(&s, key_addr(addr, sizeof(addr), key), 3 * PAGE, 0, PSHM_SPARSE));
+	int id = seg_id(s);
+	assert_int_equal(kernel_stat(id).shm_segsz, 3 * PAGE);
+	tu_ok(pshm_map(s, 0, &p, &len));
+	assert_int_equal(len, 3 * PAGE);
+	memset(p, 0x5a, len);
+	assert_int_equal(((unsigned char *)p)[len - 1], 0x5a);
+	tu_ok(pshm_destroy(s));
+	tu_ok(pshm_close(s));
+}
+
+/* ---- opening ----------------------------------------------------------------------------- */
+
+/* Run a child that writes to P; its exit status, or 128 + the signal that killed it. */
+static int child_writes(volatile char *p)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* The default action, not a sanitizer's handler: the test wants the signal itself. */
+		signal(SIGSEGV, SIG_DFL);
+		p[0] = 1;
+		_exit(0);
+	}
+	int status = 0;
+	assert_true(pid > 0 && waitpid(pid, &status, 0) == pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void test_open_by_key_and_id(void **state)
+{
+	struct pshm_seg *s, *byk = NULL, *byid = NULL, *ro = NULL;
+	char addr[32], canon[32], idaddr[32];
+	unsigned char *p, *q, *r;
+	size_t len, qlen, rlen;
+	key_t key;
+	int id;
+	(void)state;
+
+	s = make_keyed(&key, &id, 3 * PAGE, 0);
+	tu_ok(pshm_map(s, 0, (void **)&p, &len));
+	memset(p, 0xa5, len);
+
+	/* By key, read-write: both handles see each other's writes. */
+	tu_ok(pshm_open(&byk, key_addr(addr, sizeof(addr), key), 0));
+	assert_false(pshm_created(byk));
+	assert_string_equal(pshm_address(byk), canon_addr(canon, sizeof(canon), key));
+	tu_ok(pshm_map(byk, 0, (void **)&q, &qlen));
+	assert_int_equal(qlen, 3 * PAGE);
+	assert_int_equal(q[0], 0xa5);
+	assert_int_equal(q[qlen - 1], 0xa5);
+	q[PAGE] = 0x11;
+	assert_int_equal(p[PAGE], 0x11);
+	p[2 * PAGE + 7] = 0x22;
+	assert_int_equal(q[2 * PAGE + 7], 0x22);
+
+	/* By identifier: the handle still names the segment by its key. */
+	tu_ok(pshm_open(&byid, id_addr(idaddr, sizeof(idaddr), id), 0));
+	assert_string_equal(pshm_address(byid), canon);
+	assert_int_equal(seg_id(byid), id);
+	tu_ok(pshm_map(byid, 0, (void **)&r, &rlen));
+	assert_int_equal(r[PAGE], 0x11);
+	r[1] = 0x33;
+	assert_int_equal(p[1], 0x33);
+	assert_int_equal(q[1], 0x33);
+
+	/* A write through the read-write mappings works in a child too. */
+	assert_int_equal(child_writes((volatile char *)r), 0);
+	assert_int_equal(p[0], 1);
+
+	tu_ok(pshm_close(byid));
+	tu_ok(pshm_close(byk));
+
+	/* Read-only, by key and by identifier: the mapping refuses writes. */
+	const char *ro_addrs[] = {addr, idaddr};
+	for (int i = 0; i < 2; i++) {
+		tu_ok(pshm_open(&ro, ro_addrs[i], PSHM_RDONLY));
+		tu_ok(pshm_map(ro, 0, (void **)&r, &rlen));
+		assert_int_equal(rlen, 3 * PAGE);
+		assert_int_equal(r[2 * PAGE + 7], 0x22);
+		assert_int_equal(child_writes((volatile char *)r), 128 + SIGSEGV);
+		/* Asking for a writable mapping through a read-only handle changes nothing. */
+		tu_ok(pshm_unmap(ro));
+		tu_ok(pshm_map(ro, 0, (void **)&r, &rlen));
+		assert_int_equal(child_writes((volatile char *)r), 128 + SIGSEGV);
+		tu_ok(pshm_close(ro));
+		ro = NULL;
+	}
+
+	/* A read-only mapping of a read-write handle. */
+	tu_ok(pshm_unmap(s));
+	tu_ok(pshm_map(s, PSHM_RDONLY, (void **)&p, &len));
+	assert_int_equal(child_writes((volatile char *)p), 128 + SIGSEGV);
+
+	tu_ok(pshm_destroy(s));
+	tu_ok(pshm_close(s));
+}
+
+static void test_open_missing(void **state)
+{
+	struct pshm_seg *s = NULL;
+	struct pshm_stat st;
+	char addr[32], idaddr[32];
+	key_t key = new_key();
+	(void)state;
+
+	tu_err(pshm_open(&s, key_addr(addr, sizeof(addr), key), 0), -ENOENT);
+	tu_err(pshm_open(&s, addr, PSHM_RDONLY), -ENOENT);
+	tu_err(pshm_stat_addr(addr, &st), -ENOENT);
+	tu_err(pshm_remove(addr), -ENOENT);
+
+	/* An identifier that was in use a moment ago and is gone now. */
+	tu_ok(pshm_create(&s, "sysv:0", 4096, 0, 0));
+	int id = seg_id(s);
+	tu_ok(pshm_destroy(s));
+	tu_ok(pshm_close(s));
+	s = NULL;
+	id_addr(idaddr, sizeof(idaddr), id);
+	tu_err(pshm_open(&s, idaddr, 0), -ENOENT);
+	tu_err(pshm_open(&s, idaddr, PSHM_RDONLY), -ENOENT);
+	tu_err(pshm_stat_addr(idaddr, &st), -ENOENT);
+	tu_err(pshm_remove(idaddr), -ENOENT);
+	assert_null(s);
+}
+
+static void test_populate(void **state)
+{
+	struct pshm_seg *s, *ro = NULL;
+	struct pshm_stat st;
+	char addr[32];
+	void *p;
+	size_t len;
+	key_t key;
+	(void)state;
+
+	/* A plain map backs nothing until it is touched; a populating one backs every page. */
+	s = make_keyed(&key, NULL, 16 * PAGE, 0);
+	tu_ok(pshm_map(s, 0, &p, &len));
+	tu_ok(pshm_stat(s, &st));
+	assert_int_equal(st.allocated, 0);
+	tu_ok(pshm_unmap(s));
+	tu_ok(pshm_map(s, PSHM_POPULATE, &p, &len));
+	assert_int_equal(len, 16 * PAGE);
+	tu_ok(pshm_stat(s, &st));
+	assert_int_equal(st.allocated, 16 * PAGE);
+	tu_ok(pshm_destroy(s));
+	tu_ok(pshm_close(s));
+
+	/* The same through a read-only handle, whose mapping is populated by reading. */
+	s = make_keyed(&key, NULL, 16 * PAGE, 0);
+	tu_ok(pshm_open(&ro, key_addr(addr, sizeof(addr), key), PSHM_RDONLY));
+	tu_ok(pshm_map(ro, PSHM_POPULATE, &p, &len));
+	assert_int_equal(len, 16 * PAGE);
+	tu_ok(pshm_stat(ro, &st));
+	assert_int_equal(st.allocated, 16 * PAGE);
+	assert_int_equal(st.nattch, 1);
+	tu_ok(pshm_destroy(s));
+	tu_ok(pshm_close(ro));
+	tu_ok(pshm_close(s));
+}
+
+/* ---- what System V cannot do, and what it can change ------------------------------------- */
+
+static void test_no_resize_no_fd(void **state)
+{
+	struct pshm_seg *s;
+	int id;
+	(void)state;
+
+	s = make_keyed(NULL, &id, 2 * PAGE, 0);
+	tu_err(pshm_resize(s, 4 * PAGE, 0), -EOPNOTSUPP);
+	tu_err(pshm_resize(s, PAGE, 0), -EOPNOTSUPP);
+	tu_err(pshm_resize(s, 4 * PAGE, PSHM_SPARSE), -EOPNOTSUPP);
+	assert_int_equal(kernel_stat(id).shm_segsz, 2 * PAGE);
+	tu_err(pshm_fd(s), -EOPNOTSUPP);
+	tu_ok(pshm_destroy(s));
+	tu_ok(pshm_close(s));
+}
+
+static void test_chmod_chown(void **state)
+{
+	struct pshm_seg *s;
+	struct pshm_stat st;
+	int id;
+	(void)state;
+
+	s = make_keyed(NULL, &id, PAGE, 0);
+	tu_ok(pshm_chmod(s, 0640));
+	assert_int_equal(kernel_stat(id).shm_perm.mode & 0777, 0640);
+	tu_ok(pshm_stat(s, &st));
+	assert_int_equal(st.mode, 0640);
+
+	/* System V has no set-id or sticky bits: refused, and nothing changes. */
+	tu_err(pshm_chmod(s, 04600), -EINVAL);
+	tu_err(pshm_chmod(s, 01600), -EINVAL);
+	assert_int_equal(kernel_stat(id).shm_perm.mode & 07777, 0640);
+
+	if (geteuid() != 0) {
+		tu_ok(pshm_destroy(s));
+		tu_ok(pshm_close(s));
+		skip();
+	}
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	tu_ok(pshm_chown(s, 65534, 65534));
+	struct shmid_ds ds = kernel_stat(id);
+	assert_int_equal(ds.shm_perm.uid, 65534);
+	assert_int_equal(ds.shm_perm.gid, 65534);
+	tu_ok(pshm_stat(s, &st));
+	assert_int_equal(st.uid, 65534);
+	assert_int_equal(st.gid, 65534);
+	/* The creator stays who it was. */
+	assert_int_equal(st.cuid, uid);
+	assert_int_equal(st.cgid, gid);
+	assert_int_equal(st.mode, 0640);
+
+	/* -1 leaves one of the two alone. */
+	tu_ok(pshm_chown(s, uid, (gid_t)-1));
+	ds = kernel_stat(id);
+	assert_int_equal(ds.shm_perm.uid, uid);
+	assert_int_equal(ds.shm_perm.gid, 65534);
+	tu_ok(pshm_chown(s, (uid_t)-1, gid));
+	ds = kernel_stat(id);
+	assert_int_equal(ds.shm_perm.uid, uid);
+	assert_int_equal(ds.shm_perm.gid, gid);
+
+	tu_ok(pshm_destroy(s));
+	tu_ok(pshm_close(s));
+}
+
+/* ---- describing -------------------------------------------------------------------------- */
+
+static void assert_recent(time_t t, time_t since)
+{
+	if (t < since - 1 || t > time(NULL) + 1)
+		fail_msg("time %lld is not between %lld and now", (long long)t, (long long)since);
+}
+
+static void test_stat(void **state)
+{
+	struct pshm_seg *s, *t = NULL;
+	struct pshm_stat st;
+	char addr[32], canon[32];
+	char *p;
+	void *q;
+	size_t len;
+	key_t key;
+	int id;
+	(void)state;
+
+	time_t before = time(NULL);
+	s = make_keyed(&key, &id, 4 * PAGE, 0640);
+	tu_ok(pshm_stat(s, &st));
+	assert_int_equal(st.kind, PSHM_SYSV);
+	assert_string_equal(st.address, canon_addr(canon, sizeof(canon), key));
+	assert_int_equal(st.size, 4 * PAGE);
+	assert_int_equal(st.allocated, 0);
+	assert_int_equal(st.mode, 0640);
+	assert_int_equal(st.uid, geteuid());
+	assert_int_equal(st.gid, getegid());
+	assert_int_equal(st.cuid, geteuid());
+	assert_int_equal(st.cgid, getegid());
+	assert_int_equal(st.key, key);
+	assert_int_equal(st.id, id);
+	assert_int_equal(st.nattch, 0);
+	assert_int_equal(st.cpid, getpid());
+	assert_int_equal(st.lpid, 0);
+	assert_int_equal(st.atime.tv_sec, 0);
+	assert_int_equal(st.mtime.tv_sec, 0);
+	assert_recent(st.ctime.tv_sec, before);
+	assert_false(st.removed);
+	assert_int_equal(st.seals, 0);
+
+	/* Touching two pages backs two pages; attaching is counted and timed. */
+	tu_ok(pshm_map(s, 0, (void **)&p, &len));
+	p[0] = 1;
+	p[2 * PAGE] = 1;
+	tu_ok(pshm_stat(s, &st));
+	assert_int_equal(st.allocated, 2 * PAGE);
+	assert_int_equal(st.nattch, 1);
+	assert_int_equal(st.lpid, getpid());
+	assert_recent(st.atime.tv_sec, before);
+	assert_int_equal(st.mtime.tv_sec, 0);
+
+	tu_ok(pshm_open(&t, key_addr(addr, sizeof(addr), key), PSHM_RDONLY));
+	tu_ok(pshm_map(t, 0, &q, &len));
+	tu_ok(pshm_stat(t, &st));
+	assert_int_equal(st.nattch, 2);
+	/* The description agrees with the kernel's. */
+	struct shmid_ds ds = kernel_stat(id);
+	assert_int_equal(st.nattch, ds.shm_nattch);
+	assert_int_equal(st.atime.tv_sec, ds.shm_atime);
+	assert_int_equal(st.ctime.tv_sec, ds.shm_ctime);
+
+	tu_ok(pshm_unmap(t));
+	tu_ok(pshm_stat(s, &st));
+	assert_int_equal(st.nattch, 1);
+	assert_recent(st.mtime.tv_sec, before);
+	tu_ok(pshm_close(t));
+
+	/* By address, by key in either spelling and by identifier, it is the same segment. */
+	const char *addrs[3];
+	char hex[32], idaddr[32];
+	snprintf(hex, sizeof(hex), "sysv:%#x", (unsigned)key);
+	addrs[0] = addr;
+	addrs[1] = hex;
+	addrs[2] = id_addr(idaddr, sizeof(idaddr), id);
+	for (int i = 0; i < 3; i++) {
+		memset(&st, 0xff, sizeof(st));
+		tu_ok(pshm_stat_addr(addrs[i], &st));
+		assert_int_equal(st.kind, PSHM_SYSV);
+		assert_string_equal(st.address, canon);
+		assert_int_equal(st.id, id);
+		assert_int_equal(st.key, key);
+		assert_int_equal(st.size, 4 * PAGE);
+		assert_int_equal(st.allocated, 2 * PAGE);
+		assert_int_equal(st.mode, 0640);
+		assert_int_equal(st.nattch, 1);
+		assert_int_equal(st.cpid, getpid());
+		assert_false(st.removed);
+	}
+
+	tu_ok(pshm_destroy(s));
+	tu_ok(pshm_close(s));
+}
+
+struct stat_as {
+	char addr[2][32];
+	uint64_t size;
+	int id;
+};
+
+/* As nobody: describe a segment nobody may read. 0 when both addresses describe it. */
+static int stat_as_nobody(void *arg)
+{
+	struct stat_as *a = arg;
+	struct pshm_stat st;
+
+	for (int i = 0; i < 2; i++) {
+		if (pshm_stat_addr(a->addr[i], &st) != 0)
+			return 10 + i;
+		if (st.size != a->size || st.id != a->id || st.mode != 0600 || st.uid != 0)
+			return 20 + i;
+	}
+	return 0;
+}
+
+static void test_stat_addr_without_permission(void **state)
+{
+	struct stat_as a;
+	key_t key;
+	(void)state;
+
+	if (geteuid() != 0)
+		skip();
+	struct pshm_seg *s = make_keyed(&key, &a.id, 5 * PAGE, 0600);
+	a.size = 5 * PAGE;
+	key_addr(a.addr[0], sizeof(a.addr[0]), key);
+	id_addr(a.addr[1], sizeof(a.addr[1]), a.id);
+	assert_int_equal(tu_as_nobody(stat_as_nobody, &a), 0);
+	tu_ok(pshm_destroy(s));
+	tu_ok(pshm_close(s));
+}
+
+struct open_as {
+	char addr[32];
+	unsigned flags;
+	int expect;
+};
+
+/* As nobody: open ADDR with FLAGS; 0 when the result is the one expected. */
+static int open_as_nobody(void *arg)
+{
+	struct open_as *o = arg;
+	struct pshm_seg *s = NULL;
+	int r = pshm_open(&s, o->addr, o->flags);
+	pshm_close(s);
+	return r == o->expect ? 0 : 1;
+}
+
+static void test_eacces(void **state)
+{
+	struct open_as o;
+	key_t key, key2;
+	int id;
+	(void)state;
+
+	if (geteuid() != 0)
+		skip();
+	struct pshm_seg *s = make_keyed(&key, &id, PAGE, 0600);
+	key_addr(o.addr, sizeof(o.addr), key);
+	o.flags = 0;
+	o.expect = -EACCES;
+	assert_int_equal(tu_as_nobody(open_as_nobody, &o), 0);
+	o.flags = PSHM_RDONLY;
+	assert_int_equal(tu_as_nobody(open_as_nobody, &o), 0);
+	id_addr(o.addr, sizeof(o.addr), id);
+	o.flags = 0;
+	assert_int_equal(tu_as_nobody(open_as_nobody, &o), 0);
+
+	/* Readable by others: nobody may open it read-only, not read-write. */
+	int id2;
+	struct pshm_seg *r = make_keyed(&key2, &id2, PAGE, 0604);
+	key_addr(o.addr, sizeof(o.addr), key2);
+	o.flags = PSHM_RDONLY;
+	o.expect = 0;
+	assert_int_equal(tu_as_nobody(open_as_nobody, &o), 0);
+	o.flags = 0;
+	o.expect = -EACCES;
+	assert_int_equal(tu_as_nobody(open_as_nobody, &o), 0);
+	/* By identifier the same rules hold, though IPC_STAT itself checks only reading. */
+	id_addr(o.addr, sizeof(o.addr), id2);
+	o.flags = PSHM_RDONLY;
+	o.expect = 0;
+	assert_int_equal(tu_as_nobody(open_as_nobody, &o), 0);
+	o.flags = 0;
+	o.expect = -EACCES;
+	assert_int_equal(tu_as_nobody(open_as_nobody, &o), 0);
+
+	tu_ok(pshm_destroy(s));
+	tu_ok(pshm_destroy(r));
+	tu_ok(pshm_close(s));
+	tu_ok(pshm_close(r));
+}
+
+/* ---- removing ---------------------------------------------------------------------------- */
+
+static void test_destroy(void **state)
+{
+	struct pshm_seg *s, *t = NULL;
+	struct pshm_stat st;
+	char addr[32], idaddr[32];
+	char *p;
+	size_t len;
+	key_t key;
+	int id;
+	(void)state;
+
+	/* Attached: marked for removal, the key freed at once, the memory kept until detach. */
+	s = make_keyed(&key, &id, PAGE, 0);
+	key_addr(addr, sizeof(addr), key);
+	id_addr(idaddr, sizeof(idaddr), id);
+	tu_ok(pshm_map(s, 0, (void **)&p, &len));
+	p[0] = 42;
+	tu_ok(pshm_destroy(s));
+	tu_ok(pshm_stat(s, &st));
+	assert_true(st.removed);
+	assert_int_equal(st.nattch, 1);
+	tu_ok(pshm_stat_addr(idaddr, &st));
+	assert_true(st.removed);
+	tu_err(pshm_stat_addr(addr, &st), -ENOENT);
+	tu_err(pshm_open(&t, addr, 0), -ENOENT);
+	assert_int_equal(p[0], 42);
+	p[0] = 43;
+
+	/* The last detach destroys it. */
+	tu_ok(pshm_unmap(s));
+	tu_err(pshm_stat_addr(idaddr, &st), -ENOENT);
+	tu_err(pshm_stat(s, &st), -EIDRM);
+	assert_true(shmctl(id, IPC_STAT, &(struct shmid_ds){0}) < 0);
+	tu_ok(pshm_close(s));
+
+	/* Not attached: gone at once. */
+	s = make_keyed(&key, &id, PAGE, 0);
+	id_addr(idaddr, sizeof(idaddr), id);
+	tu_ok(pshm_destroy(s));
+	tu_err(pshm_stat_addr(idaddr, &st), -ENOENT);
+	tu_err(pshm_stat(s, &st), -EIDRM);
+	tu_ok(pshm_close(s));
+	assert_null(t);
+}
+
+static void test_remove(void **state)
+{
+	struct pshm_seg *s;
+	struct pshm_stat st;
+	char addr[32], canon[32], idaddr[32];
+	key_t key;
+	int id;
+	(void)state;
+
+	/* By key, in the canonical spelling. */
+	s = make_keyed(&key, &id, PAGE, 0);
+	tu_ok(pshm_close(s));
+	tu_ok(pshm_remove(canon_addr(canon, sizeof(canon), key)));
+	assert_true(shmget(key, 0, 0) < 0 && errno == ENOENT);
+	tu_err(pshm_remove(canon), -ENOENT);
+	tu_err(pshm_remove(key_addr(addr, sizeof(addr), key)), -ENOENT);
+	tu_err(pshm_stat_addr(canon, &st), -ENOENT);
+	tu_err(pshm_stat_addr(id_addr(idaddr, sizeof(idaddr), id), &st), -ENOENT);
+
+	/* By identifier. */
+	s = make_keyed(&key, &id, PAGE, 0);
+	tu_ok(pshm_close(s));
+	tu_ok(pshm_remove(id_addr(idaddr, sizeof(idaddr), id)));
+	assert_true(shmctl(id, IPC_STAT, &(struct shmid_ds){0}) < 0);
+	tu_err(pshm_remove(idaddr), -ENOENT);
+	tu_err(pshm_stat_addr(idaddr, &st), -ENOENT);
+	tu_err(pshm_open(&s, key_addr(addr, sizeof(addr), key), 0), -ENOENT);
+}
+
+/* ---- util-linux -------------------------------------------------------------------------- */
+
+static bool have_util_linux(void)
+{
+	return system("command -v ipcmk >/dev/null 2>&1 && command -v ipcs >/dev/null 2>&1 && "
+	              "command -v ipcrm >/dev/null 2>&1") == 0;
+}
+
+/* Run CMD through the shell; its output (stdout and stderr) into BUF, its exit status back. */
+static int run(const char *cmd, char *buf, size_t size)
+{
+	char full[256];
+	snprintf(full, sizeof(full), "%s 2>&1", cmd);
+	FILE *f = popen(full, "r");
+	assert_non_null(f);
+	size_t n = fread(buf, 1, size - 1, f);
+	buf[n] = '\0';
+	int status = pclose(f);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Make a segment with ipcmk; its identifier. */
+static int ipcmk(const char *args)
+{
+	char cmd[128], out[256];
+	int id;
+
+	snprintf(cmd, sizeof(cmd), "ipcmk %s", args);
+	assert_int_equal(run(cmd, out, sizeof(out)), 0);
+	if (sscanf(out, "Shared memory id: %d", &id) != 1)
+		fail_msg("unexpected ipcmk output: %s", out);
+	track_id(id);
+	return id;
+}
+
+/* True when `ipcs -m -i ID` still describes segment ID. */
+static bool ipcs_knows(int id, char *out, size_t size)
+{
+	char cmd[64], want[32];
+
+	snprintf(cmd, sizeof(cmd), "ipcs -m -i %d", id);
+	run(cmd, out, size);
+	snprintf(want, sizeof(want), "shmid=%d\n", id);
+	return strstr(out, want) != NULL;
+}
+
+static void test_ipcmk_then_pshm(void **state)
+{
+	struct pshm_seg *s = NULL;
+	struct pshm_stat st;
+	char addr[32], canon[32], out[1024];
+	(void)state;
+
+	if (!have_util_linux())
+		skip();
+	int id = ipcmk("-M 8192 -p 0640");
+	struct shmid_ds ds = kernel_stat(id);
+	assert_int_not_equal(ds.shm_cpid, getpid());
+
+	tu_ok(pshm_open(&s, id_addr(addr, sizeof(addr), id), 0));
+	assert_int_equal(pshm_kind(s), PSHM_SYSV);
+	if (ds.shm_perm.__key != IPC_PRIVATE)
+		assert_string_equal(pshm_address(s),
+		                    canon_addr(canon, sizeof(canon), ds.shm_perm.__key));
+	tu_ok(pshm_stat(s, &st));
+	assert_int_equal(st.size, 8192);
+	assert_int_equal(st.mode, 0640);
+	assert_int_equal(st.id, id);
+	assert_int_equal(st.cpid, ds.shm_cpid);
+	void *p;
+	size_t len;
+	tu_ok(pshm_map(s, 0, &p, &len));
+	assert_int_equal(len, 8192);
+	tu_ok(pshm_close(s));
+
+	/* pshm removes what ipcmk made, and ipcs no longer finds it. */
+	assert_true(ipcs_knows(id, out, sizeof(out)));
+	tu_ok(pshm_remove(addr));
+	assert_false(ipcs_knows(id, out, sizeof(out)));
+	assert_non_null(strstr(out, "not found"));
+	tu_err(pshm_open(&s, addr, 0), -ENOENT);
+}
+
+static void test_pshm_then_ipcs(void **state)
+{
+	struct pshm_seg *s = NULL;
+	char addr[32], canon[32], out[2048], cmd[64], want[64];
+	key_t key;
+	int id;
+	(void)state;
+
+	if (!have_util_linux())
+		skip();
+	s = make_keyed(&key, &id, 12288, 0640);
+	tu_ok(pshm_close(s));
+
+	/* ipcs describes it by identifier, with its size and mode, and lists it under its key. */
+	assert_true(ipcs_knows(id, out, sizeof(out)));
+	assert_non_null(strstr(out, "bytes=12288"));
+	assert_non_null(strstr(out, "mode=0640"));
+	assert_int_equal(run("ipcs -m", out, sizeof(out)), 0);
+	canon_addr(canon, sizeof(canon), key);
+	snprintf(want, sizeof(want), "%s %-10d", canon + 5, id);
+	assert_non_null(strstr(out, want));
+
+	/* ipcrm removes what pshm made, and pshm no longer finds it. */
+	snprintf(cmd, sizeof(cmd), "ipcrm -m %d", id);
+	assert_int_equal(run(cmd, out, sizeof(out)), 0);
+	tu_err(pshm_open(&s, key_addr(addr, sizeof(addr), key), 0), -ENOENT);
+	tu_err(pshm_open(&s, id_addr(addr, sizeof(addr), id), 0), -ENOENT);
+	tu_err(pshm_stat_addr(addr, &(struct pshm_stat){0}), -ENOENT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_create_by_key),
+	    cmocka_unit_test(test_create_or_open_new),
+	    cmocka_unit_test(test_create_private),
+	    cmocka_unit_test(test_create_size_zero),
+	    cmocka_unit_test(test_create_mode),
+	    cmocka_unit_test(test_create_sparse),
+	    cmocka_unit_test(test_open_by_key_and_id),
+	    cmocka_unit_test(test_open_missing),
+	    cmocka_unit_test(test_populate),
+	    cmocka_unit_test(test_no_resize_no_fd),
+	    cmocka_unit_test(test_chmod_chown),
+	    cmocka_unit_test(test_stat),
+	    cmocka_unit_test(test_stat_addr_without_permission),
+	    cmocka_unit_test(test_eacces),
+	    cmocka_unit_test(test_destroy),
+	    cmocka_unit_test(test_remove),
+	    cmocka_unit_test(test_ipcmk_then_pshm),
+	    cmocka_unit_test(test_pshm_then_ipcs),
+	};
+
+	if (access("/proc/sysvipc/shm", R_OK) < 0)
+		tu_skip_all("no System V shared memory here (/proc/sysvipc/shm)");
+	atexit(remove_made);
+	return cmocka_run_group_tests(tests, NULL, NULL) ? 1 : 0;
+}
