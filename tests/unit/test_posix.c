@@ -1,0 +1,1122 @@
+/*
+ * test_posix.c - POSIX shared memory objects ("/name") through the segment API, in a private
+ * shm directory: creation and its safe defaults, opening, mapping, resizing, ownership,
+ * description, listing, removal, squatters under a name, and failures in the middle of a
+ * creation (injected through pshm__fault_hook, or real signals).
+ */
+#include "testutil.h"
+
+#include "internal.h"
+
+#include <stdbool.h>
+#include <sys/mman.h>
+#include <sys/time.h>
+#include <time.h>
+
+#define KiB 1024ull
+#define MiB (1024ull * 1024ull)
+
+/* ---- helpers ---------------------------------------------------------------------------- */
+
+/* The file behind POSIX object NAME ("/x") in the private shm directory. */
+static const char *path_of(char *buf, size_t size, const char *name)
+{
+	snprintf(buf, size, "%s%s", pshm_shm_dir(), name);
+	return buf;
+}
+
+/* The lowest free descriptor: equal before and after a failed call when nothing leaked. */
+static int lowest_free_fd(void)
+{
+	int fd = dup(0);
+	if (fd >= 0)
+		close(fd);
+	return fd;
+}
+
+static struct stat stat_path(const char *path)
+{
+	struct stat sb;
+	if (lstat(path, &sb) < 0)
+		fail_msg("lstat %s: %s", path, strerror(errno));
+	return sb;
+}
+
+static struct pshm_stat seg_stat(struct pshm_seg *seg)
+{
+	struct pshm_stat st;
+	tu_ok(pshm_stat(seg, &st));
+	return st;
+}
+
+/*
+ * The value, in kB, of FIELD ("Rss:") for the mapping that starts at ADDR in
+ * /proc/self/smaps; -1 when there is no such mapping.
+ */
+static long smaps_kb(const void *addr, const char *field)
+{
+	char line[512], start[32];
+	bool in = false;
+	long v = -1;
+
+	snprintf(start, sizeof(start), "%lx-", (unsigned long)addr);
+	FILE *f = fopen("/proc/self/smaps", "r");
+	if (!f)
+		return -1;
+	while (v < 0 && fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, start, strlen(start)))
+			in = true;
+		else if (in && !strncmp(line, field, strlen(field)))
+			v = strtol(line + strlen(field), NULL, 10);
+	}
+	fclose(f);
+	return v;
+}
+
+/* The permissions ("rw-s") of the mapping that starts at ADDR, from /proc/self/maps. */
+static const char *map_perms(const void *addr, char perms[8])
+{
+	char line[512], start[32];
+	size_t n;
+
+	snprintf(start, sizeof(start), "%lx-", (unsigned long)addr);
+	strcpy(perms, "none");
+	FILE *f = fopen("/proc/self/maps", "r");
+	if (!f)
+		return perms;
+	while (fgets(line, sizeof(line), f)) {
+		n = strlen(start);
+		if (!strncmp(line, start, n)) {
+			const char *p = strchr(line, ' ');
+			if (p && sscanf(p + 1, "%7s", perms) == 1)
+				break;
+		}
+	}
+	fclose(f);
+	return perms;
+}
+
+static bool ts_le(struct timespec a, struct timespec b)
+{
+	return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec <= b.tv_nsec);
+}
+
+/*
+ * The fault hook used by the tests: fail call FAULT_CALL the FAULT_NTH time it is made, every
+ * time when FAULT_NTH is 0, or the first -FAULT_NTH times when it is negative.
+ */
+static enum pshm__call fault_call;
+static int fault_nth, fault_errno, fault_seen;
+
+static int fault_hook(enum pshm__call call)
+{
+	if (call != fault_call)
+		return 0;
+	fault_seen++;
+	if (fault_nth < 0)
+		return fault_seen <= -fault_nth ? fault_errno : 0;
+	return fault_nth == 0 || fault_seen == fault_nth ? fault_errno : 0;
+}
+
+static void fault_set(enum pshm__call call, int nth, int err)
+{
+	fault_call = call;
+	fault_nth = nth;
+	fault_errno = err;
+	fault_seen = 0;
+	pshm__fault_hook = fault_hook;
+}
+
+/* The umask the program started with, which every test leaves as it found it. */
+static mode_t saved_umask;
+
+/* Undo what a test changes for the whole process, even when it fails half-way. */
+static int teardown(void **state)
+{
+	(void)state;
+	struct itimerval off = {{0, 0}, {0, 0}};
+
+	pshm__fault_hook = NULL;
+	umask(saved_umask);
+	setitimer(ITIMER_REAL, &off, NULL);
+	signal(SIGALRM, SIG_DFL);
+	return 0;
+}
+
+/* ---- create ------------------------------------------------------------------------------ */
+
+static void test_create_exclusive(void **state)
+{
+	(void)state;
+	char name[64], other[64];
+	struct pshm_seg *a, *b;
+
+	tu_name(name, sizeof(name), "excl");
+	tu_ok(pshm_create(&a, name, 4096, 0, 0));
+	assert_int_equal(pshm_created(a), 1);
+	assert_int_equal(pshm_kind(a), PSHM_POSIX);
+	assert_string_equal(pshm_address(a), name);
+	assert_true(pshm_fd(a) >= 0);
+	assert_true(fcntl(pshm_fd(a), F_GETFD) & FD_CLOEXEC);
+	assert_int_equal(seg_stat(a).size, 4096);
+
+	int fd = lowest_free_fd();
+	tu_err(pshm_create(&b, name, 4096, 0, 0), -EEXIST);
+	tu_err(pshm_create(&b, name, 8192, 0644, 0), -EEXIST);
+	assert_int_equal(lowest_free_fd(), fd);
+
+	/* Opening an existing object grows it, leaves its mode alone, and says it made nothing. */
+	tu_ok(pshm_create(&b, name, 8192, 0644, PSHM_OPEN_OR_CREATE));
+	assert_int_equal(pshm_created(b), 0);
+	struct pshm_stat st = seg_stat(b);
+	assert_int_equal(st.size, 8192);
+	assert_true(st.allocated >= 8192);
+	assert_int_equal(st.mode, 0600);
+	assert_int_equal(st.ino, seg_stat(a).ino);
+	tu_ok(pshm_close(b));
+
+	/* A smaller size never shrinks it. */
+	tu_ok(pshm_create(&b, name, 1024, 0, PSHM_OPEN_OR_CREATE));
+	assert_int_equal(pshm_created(b), 0);
+	assert_int_equal(seg_stat(b).size, 8192);
+	tu_ok(pshm_close(b));
+
+	tu_name(other, sizeof(other), "excl");
+	tu_ok(pshm_create(&b, other, 12288, 0640, PSHM_OPEN_OR_CREATE));
+	assert_int_equal(pshm_created(b), 1);
+	st = seg_stat(b);
+	assert_int_equal(st.size, 12288);
+	assert_int_equal(st.mode, 0640);
+	tu_ok(pshm_destroy(b));
+	tu_ok(pshm_close(b));
+
+	tu_ok(pshm_destroy(a));
+	tu_ok(pshm_close(a));
+}
+
+static void test_create_modes(void **state)
+{
+	(void)state;
+	static const mode_t masks[] = {077, 0};
+	static const struct {
+		mode_t asked, got;
+	} modes[] = {{0, 0600}, {0640, 0640}, {0604, 0604}, {0666, 0666}, {0400, 0400}};
+	char name[64], path[PATH_MAX];
+	struct pshm_seg *seg;
+
+	for (size_t m = 0; m < sizeof(masks) / sizeof(masks[0]); m++) {
+		umask(masks[m]);
+		for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+			tu_name(name, sizeof(name), "mode");
+			tu_ok(pshm_create(&seg, name, 4096, modes[i].asked, 0));
+			struct pshm_stat st = seg_stat(seg);
+			if (st.mode != modes[i].got)
+				fail_msg("umask %03o, mode %04o: got %04o, expected %04o", masks[m],
+				         modes[i].asked, st.mode, modes[i].got);
+			assert_int_equal(stat_path(path_of(path, sizeof(path), name)).st_mode &
+			                     07777,
+			                 modes[i].got);
+			tu_ok(pshm_destroy(seg));
+			tu_ok(pshm_close(seg));
+		}
+	}
+	umask(saved_umask);
+	tu_err(pshm_create(&seg, name, 4096, 010000, 0), -EINVAL);
+}
+
+static void test_create_reserved(void **state)
+{
+	(void)state;
+	char name[64];
+	struct pshm_seg *seg;
+
+	tu_name(name, sizeof(name), "resv");
+	tu_ok(pshm_create(&seg, name, MiB, 0, 0));
+	struct pshm_stat st = seg_stat(seg);
+	assert_int_equal(st.size, MiB);
+	assert_true(st.allocated >= MiB);
+	tu_ok(pshm_destroy(seg));
+	tu_ok(pshm_close(seg));
+
+	tu_name(name, sizeof(name), "sparse");
+	tu_ok(pshm_create(&seg, name, MiB, 0, PSHM_SPARSE));
+	st = seg_stat(seg);
+	assert_int_equal(st.size, MiB);
+	assert_int_equal(st.allocated, 0);
+	tu_ok(pshm_destroy(seg));
+	tu_ok(pshm_close(seg));
+}
+
+/* ---- open and map ----------------------------------------------------------------------- */
+
+static void test_open(void **state)
+{
+	(void)state;
+	char name[64], perms[8];
+	struct pshm_seg *seg, *rw, *ro;
+	void *p;
+	size_t len;
+
+	tu_name(name, sizeof(name), "open");
+	tu_err(pshm_open(&rw, name, 0), -ENOENT);
+	tu_err(pshm_open(&rw, name, PSHM_RDONLY), -ENOENT);
+	tu_ok(pshm_create(&seg, name, 8192, 0, 0));
+
+	tu_ok(pshm_open(&rw, name, 0));
+	assert_int_equal(pshm_created(rw), 0);
+	assert_string_equal(pshm_address(rw), name);
+	assert_int_equal(fcntl(pshm_fd(rw), F_GETFL) & O_ACCMODE, O_RDWR);
+	tu_ok(pshm_map(rw, 0, &p, &len));
+	assert_string_equal(map_perms(p, perms), "rw-s");
+	tu_ok(pshm_unmap(rw));
+	tu_ok(pshm_map(rw, PSHM_RDONLY, &p, &len));
+	assert_string_equal(map_perms(p, perms), "r--s");
+	tu_ok(pshm_close(rw));
+
+	/* A read-only handle maps read-only whatever is asked, and may not change the size. */
+	tu_ok(pshm_open(&ro, name, PSHM_RDONLY));
+	assert_int_equal(fcntl(pshm_fd(ro), F_GETFL) & O_ACCMODE, O_RDONLY);
+	tu_ok(pshm_map(ro, 0, &p, &len));
+	assert_int_equal(len, 8192);
+	assert_string_equal(map_perms(p, perms), "r--s");
+	tu_err(pshm_resize(ro, 16384, 0), -EBADF);
+	tu_err(pshm_resize(ro, 4096, 0), -EBADF);
+	assert_int_equal(seg_stat(ro).size, 8192);
+	tu_ok(pshm_close(ro));
+
+	tu_err(pshm_open(&ro, name, PSHM_POPULATE), -EINVAL);
+	tu_ok(pshm_destroy(seg));
+	tu_ok(pshm_close(seg));
+	tu_err(pshm_open(&rw, name, 0), -ENOENT);
+}
+
+static void test_map_shared(void **state)
+{
+	(void)state;
+	char name[64];
+	struct pshm_seg *a, *b;
+	unsigned char *pa, *pb;
+	size_t la, lb;
+
+	tu_name(name, sizeof(name), "map");
+	tu_ok(pshm_create(&a, name, 64 * KiB, 0, 0));
+	tu_ok(pshm_open(&b, name, 0));
+	tu_ok(pshm_map(a, 0, (void **)&pa, &la));
+	assert_int_equal(la, 64 * KiB);
+	/* Nothing is faulted in until touched... */
+	assert_int_equal(smaps_kb(pa, "Rss:"), 0);
+	tu_ok(pshm_map(b, PSHM_POPULATE, (void **)&pb, &lb));
+	assert_int_equal(lb, 64 * KiB);
+	/* ...unless PSHM_POPULATE asks for every page now. */
+	assert_int_equal(smaps_kb(pb, "Rss:"), 64);
+	assert_ptr_not_equal(pa, pb);
+
+	for (size_t i = 0; i < la; i++)
+		pa[i] = (unsigned char)(i * 7 + 3);
+	for (size_t i = 0; i < lb; i++)
+		if (pb[i] != (unsigned char)(i * 7 + 3))
+			fail_msg("byte %zu differs through the second handle", i);
+	pb[la - 1] = 0xa5;
+	assert_int_equal(pa[la - 1], 0xa5);
+
+	void *q;
+	size_t lq;
+	tu_err(pshm_map(a, 0, &q, &lq), -EBUSY);
+	tu_err(pshm_map(a, 1u << 20, &q, &lq), -EINVAL);
+	tu_ok(pshm_sync(a));
+	tu_ok(pshm_unmap(a));
+	tu_ok(pshm_unmap(a)); /* nothing mapped: nothing to do */
+	tu_ok(pshm_sync(a));
+
+	/* The length is the size when mapping: a resize shows after unmapping and mapping again. */
+	tu_ok(pshm_resize(a, 128 * KiB, 0));
+	tu_ok(pshm_sync(b));
+	tu_ok(pshm_unmap(b));
+	tu_ok(pshm_map(b, 0, (void **)&pb, &lb));
+	assert_int_equal(lb, 128 * KiB);
+	assert_int_equal(pb[64 * KiB - 1], 0xa5);
+	assert_int_equal(pb[128 * KiB - 1], 0);
+	tu_ok(pshm_resize(a, 4 * KiB, 0));
+	tu_ok(pshm_map(a, 0, (void **)&pa, &la));
+	assert_int_equal(la, 4 * KiB);
+	assert_int_equal(pa[1], 10);
+
+	tu_ok(pshm_destroy(a));
+	tu_ok(pshm_close(a)); /* unmaps as well */
+	tu_ok(pshm_close(b));
+	tu_ok(pshm_close(NULL));
+}
+
+static void test_map_empty(void **state)
+{
+	(void)state;
+	char name[64];
+	struct pshm_seg *seg;
+	void *p = &p;
+	size_t len = 99;
+
+	tu_name(name, sizeof(name), "empty");
+	tu_ok(pshm_create(&seg, name, 0, 0, 0));
+	assert_int_equal(seg_stat(seg).size, 0);
+	tu_ok(pshm_map(seg, 0, &p, &len));
+	assert_null(p);
+	assert_int_equal(len, 0);
+	tu_ok(pshm_unmap(seg));
+	tu_ok(pshm_resize(seg, 4096, 0));
+	tu_ok(pshm_map(seg, 0, &p, &len));
+	assert_non_null(p);
+	assert_int_equal(len, 4096);
+	tu_ok(pshm_destroy(seg));
+	tu_ok(pshm_close(seg));
+}
+
+/* ---- resize, chmod, chown, stat ------------------------------------------------------- */
+
+static void test_resize(void **state)
+{
+	(void)state;
+	char name[64];
+	struct pshm_seg *seg;
+
+	tu_name(name, sizeof(name), "resize");
+	tu_ok(pshm_create(&seg, name, 64 * KiB, 0, 0));
+	tu_ok(pshm_resize(seg, 256 * KiB, 0));
+	struct pshm_stat st = seg_stat(seg);
+	assert_int_equal(st.size, 256 * KiB);
+	assert_true(st.allocated >= 256 * KiB);
+
+	tu_ok(pshm_resize(seg, 16 * KiB, 0));
+	st = seg_stat(seg);
+	assert_int_equal(st.size, 16 * KiB);
+	assert_int_equal(st.allocated, 16 * KiB);
+
+	/* Sparse growth sets the size and reserves nothing. */
+	tu_ok(pshm_resize(seg, MiB, PSHM_SPARSE));
+	st = seg_stat(seg);
+	assert_int_equal(st.size, MiB);
+	assert_int_equal(st.allocated, 16 * KiB);
+
+	/* Reserved growth of a sparse object fills what the sparse growth left out. */
+	tu_ok(pshm_resize(seg, 2 * MiB, 0));
+	st = seg_stat(seg);
+	assert_int_equal(st.size, 2 * MiB);
+	assert_true(st.allocated >= MiB);
+
+	tu_ok(pshm_resize(seg, 0, 0));
+	assert_int_equal(seg_stat(seg).size, 0);
+	tu_err(pshm_resize(seg, 4096, PSHM_RDONLY), -EINVAL);
+	tu_err(pshm_resize(seg, (uint64_t)INT64_MAX + 1, 0), -EFBIG);
+	assert_int_equal(seg_stat(seg).size, 0);
+	tu_ok(pshm_destroy(seg));
+	tu_ok(pshm_close(seg));
+}
+
+static void test_chmod_chown(void **state)
+{
+	(void)state;
+	char name[64], path[PATH_MAX];
+	struct pshm_seg *seg;
+
+	if (geteuid() != 0)
+		skip();
+	tu_name(name, sizeof(name), "own");
+	path_of(path, sizeof(path), name);
+	tu_ok(pshm_create(&seg, name, 4096, 0, 0));
+
+	umask(077);
+	tu_ok(pshm_chmod(seg, 0664));
+	assert_int_equal(seg_stat(seg).mode, 0664);
+	assert_int_equal(stat_path(path).st_mode & 07777, 0664);
+	tu_ok(pshm_chmod(seg, 0));
+	assert_int_equal(seg_stat(seg).mode, 0);
+	tu_err(pshm_chmod(seg, 010000), -EINVAL);
+	assert_int_equal(seg_stat(seg).mode, 0);
+	tu_ok(pshm_chmod(seg, 0600));
+	umask(saved_umask);
+
+	tu_ok(pshm_chown(seg, 65534, 65534));
+	struct pshm_stat st = seg_stat(seg);
+	assert_int_equal(st.uid, 65534);
+	assert_int_equal(st.gid, 65534);
+	assert_int_equal(stat_path(path).st_uid, 65534);
+	assert_int_equal(stat_path(path).st_gid, 65534);
+
+	tu_ok(pshm_chown(seg, (uid_t)-1, 0));
+	st = seg_stat(seg);
+	assert_int_equal(st.uid, 65534);
+	assert_int_equal(st.gid, 0);
+
+	tu_ok(pshm_chown(seg, 0, (gid_t)-1));
+	st = seg_stat(seg);
+	assert_int_equal(st.uid, 0);
+	assert_int_equal(st.gid, 0);
+
+	tu_ok(pshm_chown(seg, 65534, (gid_t)-1));
+	tu_ok(pshm_chown(seg, (uid_t)-1, (gid_t)-1));
+	st = seg_stat(seg);
+	assert_int_equal(st.uid, 65534);
+	assert_int_equal(st.gid, 0);
+	tu_ok(pshm_chown(seg, 0, 0));
+	assert_int_equal(seg_stat(seg).uid, 0);
+
+	tu_ok(pshm_destroy(seg));
+	tu_ok(pshm_close(seg));
+}
+
+static void check_stat_matches(const struct pshm_stat *st, const struct stat *sb)
+{
+	assert_int_equal(st->size, (uint64_t)sb->st_size);
+	assert_int_equal(st->allocated, (uint64_t)sb->st_blocks * 512);
+	assert_int_equal(st->mode, sb->st_mode & 07777);
+	assert_int_equal(st->uid, sb->st_uid);
+	assert_int_equal(st->gid, sb->st_gid);
+	assert_int_equal(st->ino, sb->st_ino);
+	assert_int_equal(st->dev, sb->st_dev);
+	assert_int_equal(st->nlink, sb->st_nlink);
+	assert_true(ts_le(st->mtime, sb->st_mtim) && ts_le(sb->st_mtim, st->mtime));
+	assert_true(ts_le(st->ctime, sb->st_ctim) && ts_le(sb->st_ctim, st->ctime));
+}
+
+static void test_stat(void **state)
+{
+	(void)state;
+	char name[64], path[PATH_MAX], addr[80];
+	struct pshm_seg *seg;
+	struct pshm_stat st, sa;
+	struct timespec before, after;
+
+	tu_name(name, sizeof(name), "stat");
+	path_of(path, sizeof(path), name);
+	/* File times come from the coarse clock, so compare against it. */
+	clock_gettime(CLOCK_REALTIME_COARSE, &before);
+	tu_ok(pshm_create(&seg, name, 12288, 0640, 0));
+	clock_gettime(CLOCK_REALTIME, &after);
+
+	st = seg_stat(seg);
+	assert_int_equal(st.kind, PSHM_POSIX);
+	assert_string_equal(st.address, name);
+	assert_int_equal(st.size, 12288);
+	assert_true(st.allocated >= 12288);
+	assert_int_equal(st.mode, 0640);
+	assert_int_equal(st.uid, geteuid());
+	assert_int_equal(st.gid, getegid());
+	assert_int_equal(st.nlink, 1);
+	assert_true(ts_le(before, st.mtime) && ts_le(st.mtime, after));
+	assert_true(ts_le(before, st.ctime) && ts_le(st.ctime, after));
+	assert_int_equal(st.key, 0);
+	assert_int_equal(st.nattch, 0);
+	struct stat sb = stat_path(path);
+	check_stat_matches(&st, &sb);
+
+	/* Describing by address needs no handle, and "posix:" is the same object. */
+	tu_ok(pshm_stat_addr(name, &sa));
+	assert_int_equal(sa.kind, PSHM_POSIX);
+	assert_string_equal(sa.address, name);
+	check_stat_matches(&sa, &sb);
+	snprintf(addr, sizeof(addr), "posix:%s", name);
+	tu_ok(pshm_stat_addr(addr, &sa));
+	assert_string_equal(sa.address, name);
+	assert_int_equal(sa.ino, st.ino);
+
+	/* Destroyed: the name is gone, the handle still works and counts no links. */
+	tu_ok(pshm_destroy(seg));
+	assert_int_equal(seg_stat(seg).nlink, 0);
+	assert_int_equal(seg_stat(seg).size, 12288);
+	tu_err(pshm_stat_addr(name, &sa), -ENOENT);
+	tu_err(pshm_open(&seg, name, 0), -ENOENT);
+	tu_err(pshm_remove(name), -ENOENT);
+	tu_err(pshm_destroy(seg), -ENOENT);
+	tu_ok(pshm_close(seg));
+
+	/* Removed by address, with nothing open. */
+	tu_ok(pshm_create(&seg, name, 4096, 0, 0));
+	tu_ok(pshm_close(seg));
+	tu_ok(pshm_stat_addr(name, &sa));
+	tu_ok(pshm_remove(addr));
+	tu_err(pshm_stat_addr(name, &sa), -ENOENT);
+	tu_err(pshm_remove(name), -ENOENT);
+	tu_err(lstat(path, &sb) == 0 ? 0 : -errno, -ENOENT);
+}
+
+/* ---- listing ------------------------------------------------------------------------------ */
+
+struct seen {
+	int n;
+	int stop_at; /* return 42 from this call (1-based); 0: never */
+	char addr[8][64];
+	int kind[8];
+	uint64_t size[8];
+};
+
+static int collect(const struct pshm_stat *st, void *arg)
+{
+	struct seen *s = arg;
+	if (s->n < 8) {
+		snprintf(s->addr[s->n], sizeof(s->addr[0]), "%.63s", st->address);
+		s->kind[s->n] = st->kind;
+		s->size[s->n] = st->size;
+	}
+	s->n++;
+	return s->n == s->stop_at ? 42 : 0;
+}
+
+/* Index of ADDR in what was seen, or -1. */
+static int seen_index(const struct seen *s, const char *addr)
+{
+	for (int i = 0; i < s->n && i < 8; i++)
+		if (!strcmp(s->addr[i], addr))
+			return i;
+	return -1;
+}
+
+static void test_list(void **state)
+{
+	(void)state;
+	char dir[PATH_MAX + 8], path[PATH_MAX + 16], saved[PATH_MAX];
+	const char *names[] = {"/la", "/lb", "/lc"};
+	struct pshm_seg *seg[3];
+	struct seen s;
+
+	/* A directory of its own, so that only what this test makes is there to list. */
+	snprintf(saved, sizeof(saved), "%s", pshm_shm_dir());
+	snprintf(dir, sizeof(dir), "%s/list", saved);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	setenv("PSHM_DIR", dir, 1);
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(pshm_list(PSHM_LIST_POSIX | PSHM_LIST_SEM, collect, &s), 0);
+	assert_int_equal(s.n, 0);
+
+	for (int i = 0; i < 3; i++)
+		tu_ok(pshm_create(&seg[i], names[i], 4096 * (uint64_t)(i + 1), 0, 0));
+	snprintf(path, sizeof(path), "%s/sem.x", dir);
+	int fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	snprintf(path, sizeof(path), "%s/subdir", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/link", dir);
+	assert_int_equal(symlink("la", path), 0);
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(pshm_list(PSHM_LIST_POSIX, collect, &s), 3);
+	assert_int_equal(s.n, 3);
+	for (int i = 0; i < 3; i++) {
+		int k = seen_index(&s, names[i]);
+		if (k < 0)
+			fail_msg("%s not listed", names[i]);
+		assert_int_equal(s.kind[k], PSHM_POSIX);
+		assert_int_equal(s.size[k], 4096 * (uint64_t)(i + 1));
+	}
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(pshm_list(PSHM_LIST_POSIX | PSHM_LIST_SEM, collect, &s), 4);
+	int k = seen_index(&s, "sem:/x");
+	assert_true(k >= 0);
+	assert_int_equal(s.kind[k], PSHM_SEM);
+	assert_int_equal(seen_index(&s, "/sem.x"), -1);
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(pshm_list(PSHM_LIST_SEM, collect, &s), 1);
+	assert_string_equal(s.addr[0], "sem:/x");
+
+	/* A nonzero return stops the walk and is what pshm_list returns. */
+	memset(&s, 0, sizeof(s));
+	s.stop_at = 2;
+	assert_int_equal(pshm_list(PSHM_LIST_POSIX, collect, &s), 42);
+	assert_int_equal(s.n, 2);
+	memset(&s, 0, sizeof(s));
+	s.stop_at = 1;
+	assert_int_equal(pshm_list(PSHM_LIST_POSIX | PSHM_LIST_SEM, collect, &s), 42);
+	assert_int_equal(s.n, 1);
+
+	assert_int_equal(pshm_list(PSHM_LIST_POSIX, NULL, NULL), -EINVAL);
+	assert_int_equal(pshm_list(1u << 30, collect, &s), -EINVAL);
+
+	tu_ok(pshm_remove("sem:/x"));
+	for (int i = 0; i < 3; i++) {
+		tu_ok(pshm_destroy(seg[i]));
+		tu_ok(pshm_close(seg[i]));
+	}
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(pshm_list(PSHM_LIST_POSIX | PSHM_LIST_SEM, collect, &s), 0);
+	setenv("PSHM_DIR", saved, 1);
+	/* Only pshm's objects went; what is not one of them is still there. */
+	assert_true(S_ISLNK(stat_path(path).st_mode));
+	assert_int_equal(unlink(path), 0);
+	snprintf(path, sizeof(path), "%s/subdir", dir);
+	assert_int_equal(rmdir(path), 0);
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+/* ---- permissions -------------------------------------------------------------------------- */
+
+struct access_case {
+	char secret[64]; /* root's, 0600 */
+	char shared[64]; /* root's, 0644 */
+};
+
+/* Run as uid 65534; the exit status names the first check that failed. */
+static int as_nobody(void *arg)
+{
+	struct access_case *c = arg;
+	struct pshm_seg *seg;
+	struct pshm_stat st;
+	void *p;
+	size_t len;
+
+	if (pshm_open(&seg, c->secret, 0) != -EACCES)
+		return 1;
+	if (pshm_open(&seg, c->secret, PSHM_RDONLY) != -EACCES)
+		return 2;
+	if (pshm_create(&seg, c->secret, 4096, 0, PSHM_OPEN_OR_CREATE) != -EACCES)
+		return 3;
+	/* Describing needs no access to the object itself. */
+	if (pshm_stat_addr(c->secret, &st) || st.uid != 0 || st.mode != 0600)
+		return 4;
+	if (pshm_open(&seg, c->shared, 0) != -EACCES)
+		return 5;
+	if (pshm_open(&seg, c->shared, PSHM_RDONLY))
+		return 6;
+	if (pshm_map(seg, 0, &p, &len) || len != 4096 || ((char *)p)[0] != 'R')
+		return 7;
+	if (pshm_chmod(seg, 0666) != -EPERM || pshm_resize(seg, 8192, 0) != -EBADF)
+		return 8;
+	if (pshm_close(seg))
+		return 9;
+	/* The sticky shm directory keeps others from removing root's objects. */
+	if (pshm_remove(c->shared) != -EPERM)
+		return 10;
+	return 0;
+}
+
+static void test_eacces(void **state)
+{
+	(void)state;
+	struct access_case c;
+	struct pshm_seg *secret, *shared;
+	void *p;
+	size_t len;
+
+	if (geteuid() != 0)
+		skip();
+	tu_name(c.secret, sizeof(c.secret), "secret");
+	tu_name(c.shared, sizeof(c.shared), "shared");
+	tu_ok(pshm_create(&secret, c.secret, 4096, 0600, 0));
+	tu_ok(pshm_create(&shared, c.shared, 4096, 0644, 0));
+	tu_ok(pshm_map(shared, 0, &p, &len));
+	((char *)p)[0] = 'R';
+
+	int status = tu_as_nobody(as_nobody, &c);
+	if (status != 0)
+		fail_msg("check %d failed as uid 65534", status);
+
+	tu_ok(pshm_stat_addr(c.shared, &(struct pshm_stat){0}));
+	tu_ok(pshm_destroy(secret));
+	tu_ok(pshm_destroy(shared));
+	tu_ok(pshm_close(secret));
+	tu_ok(pshm_close(shared));
+}
+
+/* ---- squatters ---------------------------------------------------------------------------- */
+
+static void test_fifo_squatter(void **state)
+{
+	(void)state;
+	char name[64], path[PATH_MAX];
+	struct pshm_seg *seg;
+	struct pshm_stat st;
+
+	tu_name(name, sizeof(name), "fifo");
+	assert_int_equal(mkfifo(path_of(path, sizeof(path), name), 0666), 0);
+	int fd = lowest_free_fd();
+	/* Should an open ever block on the FIFO, the alarm ends the program: a failure. */
+	signal(SIGALRM, SIG_DFL);
+	alarm(10);
+	tu_err(pshm_open(&seg, name, 0), -EINVAL);
+	tu_err(pshm_open(&seg, name, PSHM_RDONLY), -EINVAL);
+	tu_err(pshm_create(&seg, name, 4096, 0, 0), -EEXIST);
+	tu_err(pshm_create(&seg, name, 4096, 0, PSHM_OPEN_OR_CREATE), -EINVAL);
+	tu_err(pshm_stat_addr(name, &st), -EINVAL);
+	alarm(0);
+	assert_int_equal(lowest_free_fd(), fd);
+	assert_true(S_ISFIFO(stat_path(path).st_mode));
+
+	/* As with shm_unlink, removing the name clears the squatter away. */
+	tu_ok(pshm_remove(name));
+	tu_ok(pshm_create(&seg, name, 4096, 0, 0));
+	tu_ok(pshm_destroy(seg));
+	tu_ok(pshm_close(seg));
+}
+
+static void test_symlink_squatter(void **state)
+{
+	(void)state;
+	char name[64], path[PATH_MAX], target[PATH_MAX], dangling[PATH_MAX + 8];
+	struct pshm_seg *seg;
+	struct pshm_stat st;
+
+	tu_name(name, sizeof(name), "target");
+	path_of(target, sizeof(target), name);
+	int tfd = open(target, O_CREAT | O_EXCL | O_RDWR, 0644);
+	assert_true(tfd >= 0);
+	assert_int_equal(write(tfd, "keep", 4), 4);
+	close(tfd);
+	struct stat before = stat_path(target);
+
+	tu_name(name, sizeof(name), "link");
+	assert_int_equal(symlink(target, path_of(path, sizeof(path), name)), 0);
+	tu_err(pshm_open(&seg, name, 0), -ELOOP);
+	tu_err(pshm_open(&seg, name, PSHM_RDONLY), -ELOOP);
+	tu_err(pshm_create(&seg, name, 8192, 0666, 0), -EEXIST);
+	tu_err(pshm_create(&seg, name, 8192, 0666, PSHM_OPEN_OR_CREATE), -ELOOP);
+	tu_err(pshm_create(&seg, name, 8192, 0666, PSHM_OPEN_OR_CREATE | PSHM_SPARSE), -ELOOP);
+	tu_err(pshm_stat_addr(name, &st), -ELOOP);
+
+	struct stat after = stat_path(target);
+	assert_int_equal(after.st_size, 4);
+	assert_int_equal(after.st_mode, before.st_mode);
+	assert_int_equal(after.st_ino, before.st_ino);
+	assert_true(ts_le(after.st_mtim, before.st_mtim));
+	assert_true(S_ISLNK(stat_path(path).st_mode));
+
+	/* A dangling link must not bring its target into being. */
+	snprintf(dangling, sizeof(dangling), "%s.absent", target);
+	tu_ok(pshm_remove(name));
+	assert_int_equal(symlink(dangling, path), 0);
+	tu_err(pshm_create(&seg, name, 4096, 0, 0), -EEXIST);
+	tu_err(pshm_create(&seg, name, 4096, 0, PSHM_OPEN_OR_CREATE), -ELOOP);
+	assert_int_equal(access(dangling, F_OK), -1);
+
+	tu_ok(pshm_remove(name));
+	assert_int_equal(unlink(target), 0);
+}
+
+static void test_directory_squatter(void **state)
+{
+	(void)state;
+	char name[64], path[PATH_MAX];
+	struct pshm_seg *seg;
+	struct pshm_stat st;
+
+	tu_name(name, sizeof(name), "dir");
+	assert_int_equal(mkdir(path_of(path, sizeof(path), name), 0777), 0);
+	int fd = lowest_free_fd();
+	tu_err(pshm_open(&seg, name, 0), -EINVAL);
+	tu_err(pshm_open(&seg, name, PSHM_RDONLY), -EINVAL);
+	tu_err(pshm_create(&seg, name, 4096, 0, 0), -EEXIST);
+	tu_err(pshm_create(&seg, name, 4096, 0, PSHM_OPEN_OR_CREATE), -EINVAL);
+	tu_err(pshm_stat_addr(name, &st), -EINVAL);
+	assert_int_equal(lowest_free_fd(), fd);
+	assert_true(S_ISDIR(stat_path(path).st_mode));
+	assert_int_equal(rmdir(path), 0);
+}
+
+/* ---- another process shrinks the object under a mapping -------------------------------- */
+
+static sigjmp_buf sigbus_env;
+
+static void on_sigbus(int sig)
+{
+	(void)sig;
+	siglongjmp(sigbus_env, 1);
+}
+
+static void test_shrunk_by_other(void **state)
+{
+	(void)state;
+	char name[64], path[PATH_MAX];
+	struct pshm_seg *seg;
+	struct sigaction sa = {.sa_handler = on_sigbus}, old;
+	void *p;
+	size_t len;
+
+	tu_name(name, sizeof(name), "shrunk");
+	path_of(path, sizeof(path), name);
+	tu_ok(pshm_create(&seg, name, MiB, 0, 0));
+	tu_ok(pshm_map(seg, 0, &p, &len));
+	assert_int_equal(len, MiB);
+	memset(p, 0x5a, 4096);
+
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = open(path, O_RDWR | O_CLOEXEC);
+		_exit(fd < 0 || ftruncate(fd, 4096) < 0 ? 1 : 0);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	sigaction(SIGBUS, &sa, &old);
+	if (sigsetjmp(sigbus_env, 1)) {
+		sigaction(SIGBUS, &old, NULL);
+		fail_msg("SIGBUS on an object shrunk by another process");
+	}
+	struct pshm_stat st = seg_stat(seg);
+	assert_int_equal(st.size, 4096);
+	tu_ok(pshm_sync(seg));
+	tu_ok(pshm_unmap(seg));
+	/* Mapping again takes the size now, not the size at creation. */
+	tu_ok(pshm_map(seg, 0, &p, &len));
+	assert_int_equal(len, 4096);
+	assert_int_equal(((unsigned char *)p)[4095], 0x5a);
+	tu_ok(pshm_sync(seg));
+	tu_ok(pshm_destroy(seg));
+	tu_ok(pshm_close(seg));
+	sigaction(SIGBUS, &old, NULL);
+}
+
+/* ---- interrupted reservations ------------------------------------------------------------ */
+
+static void test_eintr_hook(void **state)
+{
+	(void)state;
+	char name[64];
+	struct pshm_seg *seg;
+
+	/* The first three reservations are "interrupted"; the fourth goes to the kernel. */
+	tu_name(name, sizeof(name), "eintr");
+	fault_set(PSHM__FALLOCATE, -3, EINTR);
+	tu_ok(pshm_create(&seg, name, 2 * MiB, 0, 0));
+	pshm__fault_hook = NULL;
+	assert_int_equal(fault_seen, 4);
+	struct pshm_stat st = seg_stat(seg);
+	assert_int_equal(st.size, 2 * MiB);
+	assert_int_equal(st.allocated, 2 * MiB);
+
+	/* Growth retries the same way. */
+	fault_set(PSHM__FALLOCATE, -3, EINTR);
+	tu_ok(pshm_resize(seg, 4 * MiB, 0));
+	pshm__fault_hook = NULL;
+	assert_int_equal(fault_seen, 4);
+	st = seg_stat(seg);
+	assert_int_equal(st.size, 4 * MiB);
+	assert_int_equal(st.allocated, 4 * MiB);
+	tu_ok(pshm_destroy(seg));
+	tu_ok(pshm_close(seg));
+}
+
+static volatile sig_atomic_t alarms;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	alarms++;
+}
+
+static void test_eintr_storm(void **state)
+{
+	(void)state;
+	char name[64];
+	struct pshm_seg *seg;
+	struct sigaction sa = {.sa_handler = on_alarm}, old; /* no SA_RESTART */
+	struct itimerval storm = {{0, 100}, {0, 100}}, off = {{0, 0}, {0, 0}};
+
+	/*
+	 * Some kernels give up a tmpfs fallocate as soon as any signal is pending, so that without
+	 * signals blocked a timer this fast would never let a large reservation finish; others
+	 * stop only for a fatal signal. Either way the creation must succeed, fully reserved.
+	 */
+	tu_name(name, sizeof(name), "storm");
+	alarms = 0;
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
+	assert_int_equal(setitimer(ITIMER_REAL, &storm, NULL), 0);
+	int r = pshm_create(&seg, name, 256 * MiB, 0, 0);
+	setitimer(ITIMER_REAL, &off, NULL);
+	sigaction(SIGALRM, &old, NULL);
+	tu_ok(r);
+	assert_true(alarms > 0);
+	struct pshm_stat st = seg_stat(seg);
+	assert_int_equal(st.size, 256 * MiB);
+	assert_int_equal(st.allocated, 256 * MiB);
+	tu_ok(pshm_close(seg));
+	tu_ok(pshm_remove(name));
+	tu_err(pshm_stat_addr(name, &st), -ENOENT);
+}
+
+/* ---- injected failures during creation ------------------------------------------------ */
+
+/*
+ * Make CALL fail with ERR during an exclusive creation: every time, and then the first, the
+ * second... time, until a creation no longer reaches the failing call. Each failure must come
+ * back as -ERR with no object and no descriptor left behind.
+ */
+static void sweep_create(enum pshm__call call, int err, unsigned flags)
+{
+	char name[64];
+	struct pshm_seg *seg;
+	int injected = 0;
+
+	for (int nth = 0; nth < 16; nth++) {
+		int entries = tu_count_entries(pshm_shm_dir());
+		int fd = lowest_free_fd();
+		tu_name(name, sizeof(name), "fault");
+		fault_set(call, nth, err);
+		int r = pshm_create(&seg, name, MiB, 0640, flags);
+		int seen = fault_seen;
+		pshm__fault_hook = NULL;
+		if (r == 0 && nth > 0 && seen < nth) {
+			/* The sweep is past the last such call: a normal creation. */
+			assert_int_equal(seg_stat(seg).mode, 0640);
+			tu_ok(pshm_destroy(seg));
+			tu_ok(pshm_close(seg));
+			assert_true(injected > 0);
+			return;
+		}
+		if (r != -err)
+			fail_msg("call %d failing (time %d of %d) with %s: create gave %d (%s)",
+			         (int)call, nth, seen, strerror(err), r, pshm_strerror(r));
+		injected++;
+		if (tu_count_entries(pshm_shm_dir()) != entries)
+			fail_msg("call %d failing (time %d): %s left behind", (int)call, nth, name);
+		if (lowest_free_fd() != fd)
+			fail_msg("call %d failing (time %d): descriptor %d left open", (int)call,
+			         nth, fd);
+		struct pshm_stat st;
+		tu_err(pshm_stat_addr(name, &st), -ENOENT);
+	}
+	fail_msg("call %d: creation never got past the failure", (int)call);
+}
+
+static void test_fault_create(void **state)
+{
+	(void)state;
+	sweep_create(PSHM__FCHMOD, EPERM, 0);
+	sweep_create(PSHM__FALLOCATE, ENOSPC, 0);
+	sweep_create(PSHM__FSTAT, EIO, 0);
+	sweep_create(PSHM__FTRUNCATE, EFBIG, PSHM_SPARSE);
+	sweep_create(PSHM__FCHMOD, EPERM, PSHM_OPEN_OR_CREATE);
+	sweep_create(PSHM__FALLOCATE, ENOSPC, PSHM_OPEN_OR_CREATE);
+	sweep_create(PSHM__FSTAT, EIO, PSHM_OPEN_OR_CREATE);
+}
+
+/* A failure while opening and growing someone's existing object must leave it as it was. */
+static void test_fault_open_or_create(void **state)
+{
+	(void)state;
+	static const enum pshm__call calls[] = {PSHM__FSTAT, PSHM__FALLOCATE};
+	char name[64];
+	struct pshm_seg *seg, *other;
+
+	tu_name(name, sizeof(name), "existing");
+	tu_ok(pshm_create(&seg, name, 4096, 0644, 0));
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+		int fd = lowest_free_fd();
+		fault_set(calls[i], 0, ENOSPC);
+		int r = pshm_create(&other, name, MiB, 0, PSHM_OPEN_OR_CREATE);
+		pshm__fault_hook = NULL;
+		if (r != -ENOSPC)
+			fail_msg("call %d failing: create gave %d", (int)calls[i], r);
+		if (lowest_free_fd() != fd)
+			fail_msg("call %d failing: descriptor %d left open", (int)calls[i], fd);
+		struct pshm_stat st;
+		tu_ok(pshm_stat_addr(name, &st));
+		assert_int_equal(st.size, 4096);
+		assert_int_equal(st.mode, 0644);
+		assert_int_equal(st.ino, seg_stat(seg).ino);
+	}
+	tu_ok(pshm_destroy(seg));
+	tu_ok(pshm_close(seg));
+}
+
+/* ---- adopting a descriptor ---------------------------------------------------------------- */
+
+static void test_from_fd(void **state)
+{
+	(void)state;
+	char name[64], path[PATH_MAX];
+	struct pshm_seg *seg, *adopted;
+	void *p;
+	size_t len;
+
+	tu_name(name, sizeof(name), "fromfd");
+	path_of(path, sizeof(path), name);
+	tu_ok(pshm_create(&seg, name, 8192, 0, 0));
+	tu_ok(pshm_close(seg));
+
+	int fd = pshm_shm_open(name, O_RDWR, 0);
+	assert_true(fd >= 0);
+	tu_ok(pshm_from_fd(&adopted, fd, 0));
+	assert_int_equal(pshm_kind(adopted), PSHM_POSIX);
+	assert_string_equal(pshm_address(adopted), name);
+	assert_int_equal(pshm_fd(adopted), fd);
+	struct pshm_stat st = seg_stat(adopted);
+	assert_int_equal(st.kind, PSHM_POSIX);
+	assert_string_equal(st.address, name);
+	assert_int_equal(st.size, 8192);
+	tu_ok(pshm_map(adopted, 0, &p, &len));
+	assert_int_equal(len, 8192);
+	tu_ok(pshm_remove(name));
+	tu_err(pshm_destroy(adopted), -ENOENT);
+	tu_ok(pshm_close(adopted));
+	assert_int_equal(fcntl(fd, F_GETFD), -1);
+
+	/* A plain open(2) in the directory, read-only: a read-only handle of the same kind. */
+	tu_ok(pshm_create(&seg, name, 4096, 0, 0));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	tu_ok(pshm_from_fd(&adopted, fd, 0));
+	assert_int_equal(pshm_kind(adopted), PSHM_POSIX);
+	assert_string_equal(pshm_address(adopted), name);
+	tu_err(pshm_resize(adopted, 8192, 0), -EBADF);
+	tu_ok(pshm_destroy(seg));
+	tu_ok(pshm_close(seg));
+	tu_err(pshm_destroy(adopted), -ENOENT);
+	tu_ok(pshm_close(adopted));
+
+	/* A descriptor whose name is already gone has nothing to remove. */
+	tu_ok(pshm_create(&seg, name, 4096, 0, 0));
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	assert_true(fd >= 0);
+	tu_ok(pshm_destroy(seg));
+	tu_ok(pshm_close(seg));
+	tu_ok(pshm_from_fd(&adopted, fd, 0));
+	assert_int_equal(pshm_kind(adopted), PSHM_POSIX);
+	assert_string_equal(pshm_address(adopted), name);
+	tu_err(pshm_destroy(adopted), -ENOENT);
+	tu_ok(pshm_close(adopted));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_teardown(test_create_exclusive, teardown),
+	    cmocka_unit_test_teardown(test_create_modes, teardown),
+	    cmocka_unit_test_teardown(test_create_reserved, teardown),
+	    cmocka_unit_test_teardown(test_open, teardown),
+	    cmocka_unit_test_teardown(test_map_shared, teardown),
+	    cmocka_unit_test_teardown(test_map_empty, teardown),
+	    cmocka_unit_test_teardown(test_resize, teardown),
+	    cmocka_unit_test_teardown(test_chmod_chown, teardown),
+	    cmocka_unit_test_teardown(test_stat, teardown),
+	    cmocka_unit_test_teardown(test_list, teardown),
+	    cmocka_unit_test_teardown(test_eacces, teardown),
+	    cmocka_unit_test_teardown(test_fifo_squatter, teardown),
+	    cmocka_unit_test_teardown(test_symlink_squatter, teardown),
+	    cmocka_unit_test_teardown(test_directory_squatter, teardown),
+	    cmocka_unit_test_teardown(test_shrunk_by_other, teardown),
+	    cmocka_unit_test_teardown(test_eintr_hook, teardown),
+	    cmocka_unit_test_teardown(test_eintr_storm, teardown),
+	    cmocka_unit_test_teardown(test_fault_create, teardown),
+	    cmocka_unit_test_teardown(test_fault_open_or_create, teardown),
+	    cmocka_unit_test_teardown(test_from_fd, teardown),
+	};
+
+	tu_dir_setup();
+	saved_umask = umask(022);
+	umask(saved_umask);
+	int failed = cmocka_run_group_tests(tests, NULL, NULL);
+	/* Every test removes what it made: anything left is a failure too. */
+	int left = tu_count_entries(tu_dir);
+	if (left != 0) {
+		printf("%d entries left in %s\n", left, tu_dir);
+		return 1;
+	}
+	return failed ? 1 : 0;
+}
