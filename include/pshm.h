@@ -87,8 +87,9 @@ int pshm_shm_open(const char *name, int oflag, mode_t mode);
 
 /*
  * shm_unlink(3): remove the name of a POSIX shared memory object. Returns 0, or -1 with errno
- * set: EINVAL or ENAMETOOLONG for a bad name, ENOENT, and EACCES where unlink(2) says EPERM or
- * EACCES. Not a cancellation point.
+ * set: ENOENT when the object does not exist or the name is malformed (POSIX gives shm_unlink
+ * no EINVAL, and glibc says ENOENT too; a NULL name gives EINVAL), ENAMETOOLONG, and EACCES
+ * where unlink(2) says EPERM or EACCES. Not a cancellation point.
  */
 int pshm_shm_unlink(const char *name);
 

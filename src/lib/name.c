@@ -91,6 +91,9 @@ PSHM__API int pshm_shm_unlink(const char *name)
 {
 	char path[PATH_MAX];
 	int r = pshm__name_path(name, "", path, sizeof(path));
+	/* POSIX lists no EINVAL here, and glibc says ENOENT: a malformed name names no object. */
+	if (r == -EINVAL && name)
+		r = -ENOENT;
 	if (!r)
 		r = pshm__unlinkat(AT_FDCWD, path);
 	if (!r)

@@ -1,0 +1,988 @@
+/*
+ * test_name.c - the POSIX drop-ins pshm_shm_open() and pshm_shm_unlink(): name rules checked
+ * against glibc's shm_open on the same input, open flags, things squatting under a name in the
+ * shm directory, permissions, thread cancellation, PSHM_DIR, objects shared with glibc and with
+ * Python's multiprocessing.shared_memory, and pshm_strerror().
+ *
+ * Tests that compare with glibc or Python run in /dev/shm, where those always look, with names
+ * unique to this process; the others run in a private shm directory.
+ */
+#include "testutil.h"
+
+#include "internal.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+static const char *private_dir;
+
+/* Fail unless CALL returned -1 with errno ERR; a descriptor it returned by mistake is closed. */
+#define expect_errno(call, err)                                                                    \
+	do {                                                                                       \
+		errno = 0;                                                                         \
+		int r_ = (call);                                                                   \
+		int e_ = errno;                                                                    \
+		if (r_ > 0)                                                                        \
+			close(r_);                                                                 \
+		if (r_ != -1 || e_ != (err))                                                       \
+			fail_msg("%s = %d (errno %s), expected -1 (errno %s)", #call, r_,          \
+			         strerrorname_np(e_), strerrorname_np(err));                       \
+	} while (0)
+
+/* Fail unless CALL returned a descriptor; evaluates to it. */
+#define expect_fd(call)                                                                            \
+	({                                                                                         \
+		errno = 0;                                                                         \
+		int fd_ = (call);                                                                  \
+		if (fd_ < 0)                                                                       \
+			fail_msg("%s = %d (errno %s)", #call, fd_, strerrorname_np(errno));        \
+		fd_;                                                                               \
+	})
+
+/* Objects of the glibc and Python tests live in /dev/shm: hide PSHM_DIR from the library. */
+static int use_dev_shm(void **state)
+{
+	(void)state;
+	unsetenv("PSHM_DIR");
+	return 0;
+}
+
+static int use_private_dir(void **state)
+{
+	(void)state;
+	setenv("PSHM_DIR", private_dir, 1);
+	return 0;
+}
+
+/* The path of NAME in the shm directory in use. */
+static const char *path_of(char *buf, size_t size, const char *name)
+{
+	snprintf(buf, size, "%s/%s", pshm_shm_dir(), name + strspn(name, "/"));
+	return buf;
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0;
+}
+
+static void assert_same_file(int fd1, int fd2)
+{
+	struct stat a, b;
+	assert_int_equal(fstat(fd1, &a), 0);
+	assert_int_equal(fstat(fd2, &b), 0);
+	assert_true(a.st_dev == b.st_dev && a.st_ino == b.st_ino);
+}
+
+/* ---- names, compared with glibc ----------------------------------------------------------- */
+
+struct name_case {
+	const char *fmt; /* the name; one "%s" stands for a part unique to this run */
+	size_t len;      /* when nonzero, the unique part is padded with 'x' to this length */
+	int err;         /* errno of a create, 0 for success */
+	int glibc;       /* how glibc's shm_open on the same name compares */
+};
+
+enum {
+	GLIBC_UNSAFE, /* not asked: glibc opens the shm directory itself for "." */
+	GLIBC_SAME,   /* the same result, errno included */
+	/* Fails too, with an errno that depends on the version: glibc 2.36 says EINVAL for a name
+	 * too long for its own buffer, where POSIX (and pshm) say ENAMETOOLONG. */
+	GLIBC_FAILS,
+};
+
+static const struct name_case name_cases[] = {
+    {"", 0, EINVAL, GLIBC_SAME},
+    {"/", 0, EINVAL, GLIBC_SAME},
+    {"//", 0, EINVAL, GLIBC_SAME},
+    {"a/b", 0, EINVAL, GLIBC_SAME},
+    {"/a/b", 0, EINVAL, GLIBC_SAME},
+    {"/%s/", 0, EINVAL, GLIBC_SAME},
+    {"/%s/x", 0, EINVAL, GLIBC_SAME},
+    {"/%s", 0, 0, GLIBC_SAME},
+    {"%s", 0, 0, GLIBC_SAME},
+    {"///%s", 0, 0, GLIBC_SAME},
+    {"/.%s", 0, 0, GLIBC_SAME},
+    {"/..%s", 0, 0, GLIBC_SAME},
+    {"/%s with space:colon", 0, 0, GLIBC_SAME},
+    {"/%s", NAME_MAX, 0, GLIBC_SAME},
+    {"////%s", NAME_MAX, 0, GLIBC_SAME},
+    {"/%s", NAME_MAX + 1, ENAMETOOLONG, GLIBC_SAME},
+    {"%s", NAME_MAX + 1, ENAMETOOLONG, GLIBC_SAME},
+    {"/%s", 4000, ENAMETOOLONG, GLIBC_FAILS},
+    {".", 0, EINVAL, GLIBC_UNSAFE},
+    {"..", 0, EINVAL, GLIBC_UNSAFE},
+    {"/.", 0, EINVAL, GLIBC_UNSAFE},
+    {"//..", 0, EINVAL, GLIBC_UNSAFE},
+};
+
+/* Expand C into BUF (4200 bytes or more). */
+static void make_name(char *buf, const struct name_case *c)
+{
+	static int n;
+	char uniq[4096 + 64];
+	size_t k = (size_t)snprintf(uniq, sizeof(uniq), "pshm-t%d-n%d-", (int)getpid(), n++);
+	while (k < c->len && k < sizeof(uniq) - 1)
+		uniq[k++] = 'x';
+	uniq[k] = '\0';
+	const char *hole = strstr(c->fmt, "%s");
+	if (!hole) {
+		strcpy(buf, c->fmt);
+		return;
+	}
+	sprintf(buf, "%.*s%s%s", (int)(hole - c->fmt), c->fmt, uniq, hole + 2);
+}
+
+static void check_name_case(const struct name_case *c)
+{
+	char name[4200], path[4300];
+	int fd, e;
+
+	make_name(name, c);
+	path_of(path, sizeof(path), name);
+	print_message("name \"%.60s\" (%zu bytes)\n", name, strlen(name));
+
+	errno = 0;
+	fd = pshm_shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+	e = fd < 0 ? errno : 0;
+	if (e != c->err)
+		fail_msg("pshm_shm_open: %s, expected %s", strerrorname_np(e),
+		         strerrorname_np(c->err));
+	if (fd >= 0) {
+		/* The object lies where glibc looks for it, and glibc finds the same one. */
+		assert_true(exists(path));
+		if (c->glibc != GLIBC_UNSAFE) {
+			int g = expect_fd(shm_open(name, O_RDWR, 0));
+			assert_same_file(fd, g);
+			close(g);
+		}
+		close(fd);
+		assert_int_equal(pshm_shm_unlink(name), 0);
+		assert_false(exists(path));
+	}
+	/* Without O_CREAT a good name is missing now; a bad one keeps its own error. */
+	int missing = c->err ? c->err : ENOENT;
+	expect_errno(pshm_shm_open(name, O_RDONLY, 0), missing);
+	/* shm_unlink has no EINVAL in POSIX: a malformed name names no object (as in glibc). */
+	expect_errno(pshm_shm_unlink(name), missing == EINVAL ? ENOENT : missing);
+	if (c->glibc == GLIBC_UNSAFE)
+		return;
+	if (c->glibc == GLIBC_FAILS) {
+		assert_int_equal(shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600), -1);
+		assert_int_equal(shm_open(name, O_RDONLY, 0), -1);
+		return;
+	}
+
+	errno = 0;
+	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+	int g = fd < 0 ? errno : 0;
+	if (g != c->err)
+		fail_msg("glibc shm_open: %s, pshm_shm_open: %s", strerrorname_np(g),
+		         strerrorname_np(c->err));
+	if (fd >= 0) {
+		int p = expect_fd(pshm_shm_open(name, O_RDONLY, 0));
+		assert_same_file(fd, p);
+		close(p);
+		close(fd);
+		assert_int_equal(shm_unlink(name), 0);
+	}
+	expect_errno(shm_open(name, O_RDONLY, 0), missing);
+	expect_errno(shm_unlink(name), missing == EINVAL ? ENOENT : missing);
+}
+
+static void test_names_like_glibc(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(name_cases) / sizeof(name_cases[0]); i++)
+		check_name_case(&name_cases[i]);
+}
+
+static void test_null_name(void **state)
+{
+	(void)state;
+	expect_errno(pshm_shm_open(NULL, O_RDWR | O_CREAT, 0600), EINVAL);
+	expect_errno(pshm_shm_unlink(NULL), EINVAL);
+}
+
+/* Leading slashes are dropped: "///x" and "x" are "/x". */
+static void test_leading_slashes(void **state)
+{
+	char name[64], path[256], many[80], bare[80];
+	(void)state;
+
+	tu_name(name, sizeof(name), "slashes");
+	snprintf(many, sizeof(many), "///%s", name);
+	snprintf(bare, sizeof(bare), "%s", name + 1);
+	int fd = expect_fd(pshm_shm_open(many, O_RDWR | O_CREAT | O_EXCL, 0600));
+	assert_true(exists(path_of(path, sizeof(path), name)));
+	int fd2 = expect_fd(pshm_shm_open(bare, O_RDONLY, 0));
+	assert_same_file(fd, fd2);
+	close(fd2);
+	close(fd);
+	expect_errno(pshm_shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600), EEXIST);
+	assert_int_equal(pshm_shm_unlink(bare), 0);
+	assert_false(exists(path));
+}
+
+/* ---- flags --------------------------------------------------------------------------------- */
+
+static void test_excl_and_missing(void **state)
+{
+	char name[64];
+	(void)state;
+
+	tu_name(name, sizeof(name), "excl");
+	expect_errno(pshm_shm_open(name, O_RDONLY, 0), ENOENT);
+	expect_errno(pshm_shm_open(name, O_RDWR, 0), ENOENT);
+	int fd = expect_fd(pshm_shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600));
+	close(fd);
+	expect_errno(pshm_shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600), EEXIST);
+	/* O_CREAT alone opens what is there. */
+	fd = expect_fd(pshm_shm_open(name, O_RDWR | O_CREAT, 0600));
+	close(fd);
+	assert_int_equal(pshm_shm_unlink(name), 0);
+	expect_errno(pshm_shm_unlink(name), ENOENT);
+}
+
+static void test_trunc(void **state)
+{
+	char name[64];
+	struct stat st;
+	(void)state;
+
+	tu_name(name, sizeof(name), "trunc");
+	int fd = expect_fd(pshm_shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600));
+	assert_int_equal(pwrite(fd, "data", 4, 8000), 4);
+	close(fd);
+	fd = expect_fd(pshm_shm_open(name, O_RDWR, 0));
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_size, 8004);
+	close(fd);
+	fd = expect_fd(pshm_shm_open(name, O_RDWR | O_TRUNC, 0));
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	/* The old bytes are gone, not just hidden past the end. */
+	char buf[4] = "xxxx";
+	assert_int_equal(ftruncate(fd, 8004), 0);
+	assert_int_equal(pread(fd, buf, 4, 8000), 4);
+	assert_memory_equal(buf, "\0\0\0\0", 4);
+	close(fd);
+	assert_int_equal(pshm_shm_unlink(name), 0);
+}
+
+static void test_bad_flags(void **state)
+{
+	char name[64], path[256];
+	(void)state;
+
+	tu_name(name, sizeof(name), "accmode");
+	path_of(path, sizeof(path), name);
+	expect_errno(pshm_shm_open(name, O_ACCMODE | O_CREAT, 0600), EINVAL);
+	assert_false(exists(path)); /* refused before anything was made */
+	expect_errno(pshm_shm_open(name, O_RDWR | O_CREAT | O_DIRECTORY, 0600), EINVAL);
+	expect_errno(pshm_shm_open(name, O_RDWR | O_CREAT | O_PATH, 0600), EINVAL);
+	expect_errno(pshm_shm_open(name, O_RDWR | O_TMPFILE, 0600), EINVAL);
+	assert_false(exists(path));
+	int fd = expect_fd(pshm_shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600));
+	close(fd);
+	expect_errno(pshm_shm_open(name, O_ACCMODE, 0), EINVAL);
+	assert_int_equal(pshm_shm_unlink(name), 0);
+}
+
+static void test_descriptor_flags(void **state)
+{
+	char name[64];
+	(void)state;
+
+	tu_name(name, sizeof(name), "fdflags");
+	int fd = expect_fd(pshm_shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600));
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	int fl = fcntl(fd, F_GETFL);
+	assert_int_equal(fl & O_ACCMODE, O_RDWR);
+	/* The library opens with O_NONBLOCK against FIFOs; the caller must not inherit it. */
+	assert_false(fl & O_NONBLOCK);
+	close(fd);
+
+	fd = expect_fd(pshm_shm_open(name, O_RDONLY, 0));
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	assert_int_equal(fcntl(fd, F_GETFL) & O_ACCMODE, O_RDONLY);
+	expect_errno((int)write(fd, "x", 1), EBADF);
+	close(fd);
+
+	/* Asked for, O_NONBLOCK stays. */
+	fd = expect_fd(pshm_shm_open(name, O_RDWR | O_NONBLOCK, 0));
+	assert_true(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	close(fd);
+	assert_int_equal(pshm_shm_unlink(name), 0);
+}
+
+static mode_t created_mode(mode_t umask_value, mode_t mode)
+{
+	char name[64];
+	struct stat st;
+
+	tu_name(name, sizeof(name), "umask");
+	mode_t old = umask(umask_value);
+	int fd = pshm_shm_open(name, O_RDWR | O_CREAT | O_EXCL, mode);
+	int e = errno;
+	umask(old);
+	if (fd < 0)
+		fail_msg("pshm_shm_open: %s", strerror(e));
+	assert_int_equal(fstat(fd, &st), 0);
+	close(fd);
+	assert_int_equal(pshm_shm_unlink(name), 0);
+	return st.st_mode & 07777;
+}
+
+/* Unlike pshm_create, the drop-in applies the mode as open(2) does. */
+static void test_umask(void **state)
+{
+	(void)state;
+	assert_int_equal(created_mode(022, 0666), 0644);
+	assert_int_equal(created_mode(027, 0666), 0640);
+	assert_int_equal(created_mode(0, 0666), 0666);
+	assert_int_equal(created_mode(077, 0644), 0600);
+}
+
+/* ---- failures after the open ------------------------------------------------------------- */
+
+static enum pshm__call fail_call;
+static int fail_errno;
+
+static int fault_hook(enum pshm__call call)
+{
+	return call == fail_call ? fail_errno : 0;
+}
+
+static int clear_fault(void **state)
+{
+	(void)state;
+	pshm__fault_hook = NULL;
+	return 0;
+}
+
+/* A failing call reports its errno; an object that O_EXCL made is not left behind by it. */
+static void test_injected_failures(void **state)
+{
+	char name[64], path[256];
+	(void)state;
+
+	tu_name(name, sizeof(name), "fault");
+	path_of(path, sizeof(path), name);
+	pshm__fault_hook = fault_hook;
+	fail_call = PSHM__OPEN;
+	fail_errno = EMFILE;
+	expect_errno(pshm_shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600), EMFILE);
+	assert_false(exists(path));
+
+	fail_call = PSHM__FSTAT;
+	fail_errno = EIO;
+	expect_errno(pshm_shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600), EIO);
+	assert_false(exists(path));
+
+	/* Without O_EXCL the object may have been there before: it stays. */
+	pshm__fault_hook = NULL;
+	int fd = expect_fd(pshm_shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600));
+	close(fd);
+	pshm__fault_hook = fault_hook;
+	expect_errno(pshm_shm_open(name, O_RDWR | O_CREAT, 0600), EIO);
+	assert_true(exists(path));
+
+	fail_call = PSHM__UNLINK;
+	fail_errno = EBUSY;
+	expect_errno(pshm_shm_unlink(name), EBUSY);
+	fail_errno = EPERM; /* the sticky-directory answer, which POSIX calls EACCES */
+	expect_errno(pshm_shm_unlink(name), EACCES);
+	assert_true(exists(path));
+	pshm__fault_hook = NULL;
+	assert_int_equal(pshm_shm_unlink(name), 0);
+}
+
+/* ---- squatters in the shm directory --------------------------------------------------------- */
+
+/*
+ * An open that blocks never returns, so the guard ends the program. exit() rather than _exit()
+ * so that the private directory is still removed: the only thread is stuck in the kernel and
+ * holds no lock of libc's.
+ */
+static void on_alarm(int sig)
+{
+	static const char msg[] = "FAIL: pshm_shm_open blocked on a squatter\n";
+	(void)sig;
+	if (write(2, msg, sizeof(msg) - 1)) {
+	}
+	exit(1);
+}
+
+/* Every way of opening that does not ask for exclusive creation, then exclusive creation. */
+static const int open_flags[] = {
+    O_RDONLY,
+    O_RDWR,
+    O_WRONLY,
+    O_RDONLY | O_CREAT,
+    O_RDWR | O_CREAT,
+    O_RDWR | O_TRUNC,
+    O_RDONLY | O_NONBLOCK,
+    O_RDWR | O_CREAT | O_EXCL,
+};
+
+#define NFLAGS (sizeof(open_flags) / sizeof(open_flags[0]))
+
+/*
+ * Each open of NAME fails with ERR (EEXIST for exclusive creation), and none of them blocks.
+ * The results are checked only once the guard is off, so that a failed check cannot leave it
+ * armed for the tests that follow.
+ */
+static void expect_refused(const char *name, int err)
+{
+	int fds[NFLAGS], errs[NFLAGS];
+
+	signal(SIGALRM, on_alarm);
+	alarm(5);
+	for (size_t i = 0; i < NFLAGS; i++) {
+		errno = 0;
+		fds[i] = pshm_shm_open(name, open_flags[i], 0600);
+		errs[i] = errno;
+		if (fds[i] >= 0)
+			close(fds[i]);
+	}
+	alarm(0);
+	signal(SIGALRM, SIG_DFL);
+	for (size_t i = 0; i < NFLAGS; i++) {
+		int want = open_flags[i] & O_EXCL ? EEXIST : err;
+		if (fds[i] != -1 || errs[i] != want)
+			fail_msg("pshm_shm_open(\"%s\", %#o) = %d (errno %s), expected errno %s",
+			         name, (unsigned)open_flags[i], fds[i], strerrorname_np(errs[i]),
+			         strerrorname_np(want));
+	}
+}
+
+static void test_fifo(void **state)
+{
+	char name[64], path[256];
+	struct stat st;
+	(void)state;
+
+	tu_name(name, sizeof(name), "fifo");
+	assert_int_equal(mkfifo(path_of(path, sizeof(path), name), 0666), 0);
+	expect_refused(name, EINVAL);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISFIFO(st.st_mode));
+	/* As shm_unlink(3): whatever holds the name can be cleared. */
+	assert_int_equal(pshm_shm_unlink(name), 0);
+	assert_false(exists(path));
+}
+
+static void test_directory(void **state)
+{
+	char name[64], path[256];
+	(void)state;
+
+	tu_name(name, sizeof(name), "dir");
+	assert_int_equal(mkdir(path_of(path, sizeof(path), name), 0777), 0);
+	expect_refused(name, EINVAL);
+	errno = 0;
+	assert_int_equal(pshm_shm_unlink(name), -1);
+	assert_true(exists(path));
+	assert_int_equal(rmdir(path), 0);
+}
+
+static void test_socket(void **state)
+{
+	char name[64];
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	(void)state;
+
+	tu_name(name, sizeof(name), "sock");
+	path_of(sa.sun_path, sizeof(sa.sun_path), name);
+	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(s >= 0);
+	assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(s, 1), 0);
+	expect_refused(name, EINVAL);
+	close(s);
+	assert_int_equal(pshm_shm_unlink(name), 0);
+	assert_false(exists(sa.sun_path));
+}
+
+static void test_symlink(void **state)
+{
+	char real[64], link[64], dangle[64], target[64];
+	char realp[256], linkp[256], danglep[256], targetp[256];
+	(void)state;
+
+	tu_name(real, sizeof(real), "real");
+	tu_name(link, sizeof(link), "link");
+	tu_name(dangle, sizeof(dangle), "dangle");
+	tu_name(target, sizeof(target), "target");
+	path_of(realp, sizeof(realp), real);
+	path_of(linkp, sizeof(linkp), link);
+	path_of(danglep, sizeof(danglep), dangle);
+	path_of(targetp, sizeof(targetp), target);
+
+	int fd = expect_fd(pshm_shm_open(real, O_RDWR | O_CREAT | O_EXCL, 0600));
+	close(fd);
+	assert_int_equal(symlink(realp, linkp), 0);
+	expect_refused(link, ELOOP);
+
+	/* A dangling link must not lead O_CREAT to make its target. */
+	assert_int_equal(symlink(targetp, danglep), 0);
+	expect_errno(pshm_shm_open(dangle, O_RDWR | O_CREAT, 0600), ELOOP);
+	expect_errno(pshm_shm_open(dangle, O_RDWR | O_CREAT | O_EXCL, 0600), EEXIST);
+	assert_false(exists(targetp));
+
+	/* Unlinking a link removes the link, never what it points to. */
+	assert_int_equal(pshm_shm_unlink(link), 0);
+	assert_false(exists(linkp));
+	assert_true(exists(realp));
+	assert_int_equal(pshm_shm_unlink(dangle), 0);
+	assert_false(exists(danglep));
+	assert_int_equal(pshm_shm_unlink(real), 0);
+}
+
+/* ---- permissions ---------------------------------------------------------------------------- */
+
+/* Child bodies: exit 0 when the call failed with EACCES, else a code naming what happened. */
+static int nobody_opens_rdwr(void *arg)
+{
+	int fd = pshm_shm_open(arg, O_RDWR, 0);
+	return fd >= 0 ? 2 : errno == EACCES ? 0 : 3;
+}
+
+static int nobody_opens_rdonly(void *arg)
+{
+	int fd = pshm_shm_open(arg, O_RDONLY, 0);
+	return fd >= 0 ? 2 : errno == EACCES ? 0 : 3;
+}
+
+static int nobody_unlinks(void *arg)
+{
+	int r = pshm_shm_unlink(arg);
+	return r == 0 ? 2 : errno == EACCES ? 0 : 3;
+}
+
+/* The control: what nobody makes in the sticky directory, nobody may remove. */
+static int nobody_makes_and_unlinks(void *arg)
+{
+	int fd = pshm_shm_open(arg, O_RDWR | O_CREAT | O_EXCL, 0600);
+	if (fd < 0)
+		return 4;
+	close(fd);
+	return pshm_shm_unlink(arg) == 0 ? 0 : 5;
+}
+
+static int nobody_reads(void *arg)
+{
+	int fd = pshm_shm_open(arg, O_RDONLY, 0);
+	if (fd < 0)
+		return 4;
+	close(fd);
+	return 0;
+}
+
+static void test_eacces(void **state)
+{
+	char name[64], path[256], own[64];
+	(void)state;
+
+	if (geteuid() != 0)
+		skip();
+	tu_name(name, sizeof(name), "eacces");
+	path_of(path, sizeof(path), name);
+	int fd = expect_fd(pshm_shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600));
+	assert_int_equal(fchmod(fd, 0600), 0);
+	assert_int_equal(tu_as_nobody(nobody_opens_rdwr, name), 0);
+	assert_int_equal(tu_as_nobody(nobody_opens_rdonly, name), 0);
+	/* The private directory is sticky, so the kernel says EPERM; POSIX wants EACCES. */
+	assert_int_equal(tu_as_nobody(nobody_unlinks, name), 0);
+	assert_true(exists(path));
+	/* With read permission for others, reading is allowed and writing still is not. */
+	assert_int_equal(fchmod(fd, 0644), 0);
+	assert_int_equal(tu_as_nobody(nobody_reads, name), 0);
+	assert_int_equal(tu_as_nobody(nobody_opens_rdwr, name), 0);
+	close(fd);
+	assert_int_equal(pshm_shm_unlink(name), 0);
+
+	tu_name(own, sizeof(own), "own");
+	assert_int_equal(tu_as_nobody(nobody_makes_and_unlinks, own), 0);
+}
+
+/* ---- cancellation ---------------------------------------------------------------------------- */
+
+struct cancel_run {
+	pthread_barrier_t barrier;
+	const char *name;
+	const char *path;
+	bool plain_open; /* the control: open(2), which is a cancellation point */
+	int fd, open_err;
+	int unlink_rc, unlink_err;
+	long nlink_open, nlink_unlinked;
+	bool after_testcancel;
+};
+
+static void cancel_cleanup(void *arg)
+{
+	struct cancel_run *r = arg;
+	if (r->fd >= 0)
+		close(r->fd);
+}
+
+static void *cancel_thread(void *arg)
+{
+	struct cancel_run *r = arg;
+	struct stat st;
+
+	pthread_cleanup_push(cancel_cleanup, r);
+	/* The cancellation is already pending when the wait returns: it is not a cancellation
+	 * point, so the calls below are the first chance to act on it. */
+	pthread_barrier_wait(&r->barrier);
+	if (r->plain_open)
+		r->fd = open(r->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	else
+		r->fd = pshm_shm_open(r->name, O_RDWR | O_CREAT | O_EXCL, 0600);
+	r->open_err = errno;
+	if (r->fd >= 0 && fstat(r->fd, &st) == 0)
+		r->nlink_open = (long)st.st_nlink;
+	r->unlink_rc = pshm_shm_unlink(r->name);
+	r->unlink_err = errno;
+	if (r->fd >= 0 && fstat(r->fd, &st) == 0)
+		r->nlink_unlinked = (long)st.st_nlink;
+	pthread_testcancel();
+	r->after_testcancel = true;
+	pthread_cleanup_pop(1);
+	return NULL;
+}
+
+static void run_cancelled(struct cancel_run *r)
+{
+	pthread_t t;
+	void *ret = NULL;
+
+	r->fd = -2;
+	r->unlink_rc = -2;
+	r->nlink_open = r->nlink_unlinked = -1;
+	r->after_testcancel = false;
+	assert_int_equal(pthread_barrier_init(&r->barrier, NULL, 2), 0);
+	assert_int_equal(pthread_create(&t, NULL, cancel_thread, r), 0);
+	assert_int_equal(pthread_cancel(t), 0);
+	pthread_barrier_wait(&r->barrier);
+	assert_int_equal(pthread_join(t, &ret), 0);
+	pthread_barrier_destroy(&r->barrier);
+	assert_ptr_equal(ret, PTHREAD_CANCELED);
+	assert_false(r->after_testcancel);
+}
+
+static void test_not_cancellation_point(void **state)
+{
+	char name[64], path[256];
+	struct cancel_run r = {.name = name, .path = path};
+	(void)state;
+
+	tu_name(name, sizeof(name), "cancel");
+	path_of(path, sizeof(path), name);
+
+	/* The control shows that the harness does catch a cancellation point. */
+	r.plain_open = true;
+	run_cancelled(&r);
+	assert_int_equal(r.fd, -2);
+	assert_int_equal(r.unlink_rc, -2);
+	unlink(path);
+
+	r.plain_open = false;
+	run_cancelled(&r);
+	if (r.fd < 0)
+		fail_msg("pshm_shm_open under a pending cancellation: %d (%s)", r.fd,
+		         r.fd == -2 ? "never returned" : strerror(r.open_err));
+	assert_int_equal(r.nlink_open, 1); /* it made the object */
+	if (r.unlink_rc != 0)
+		fail_msg("pshm_shm_unlink under a pending cancellation: %d (%s)", r.unlink_rc,
+		         r.unlink_rc == -2 ? "never returned" : strerror(r.unlink_err));
+	assert_int_equal(r.nlink_unlinked, 0); /* and removed it */
+	assert_false(exists(path));
+}
+
+/* ---- PSHM_DIR ----------------------------------------------------------------------------- */
+
+static void test_pshm_dir(void **state)
+{
+	char name[64], path[256], shm[256];
+	(void)state;
+
+	assert_string_equal(pshm_shm_dir(), private_dir);
+	tu_name(name, sizeof(name), "dir");
+	snprintf(path, sizeof(path), "%s%s", private_dir, name);
+	snprintf(shm, sizeof(shm), "/dev/shm%s", name);
+	int fd = expect_fd(pshm_shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600));
+	close(fd);
+	assert_true(exists(path));
+	assert_false(exists(shm));
+	assert_int_equal(pshm_shm_unlink(name), 0);
+	assert_false(exists(path));
+
+	/* An empty or missing PSHM_DIR means /dev/shm. */
+	setenv("PSHM_DIR", "", 1);
+	assert_string_equal(pshm_shm_dir(), "/dev/shm");
+	unsetenv("PSHM_DIR");
+	assert_string_equal(pshm_shm_dir(), "/dev/shm");
+}
+
+/* ---- glibc interop ----------------------------------------------------------------------- */
+
+#define ISIZE 12288
+
+static unsigned char pattern(size_t i, unsigned seed)
+{
+	return (unsigned char)(i * seed + seed / 2);
+}
+
+static void fill(int fd, size_t len, unsigned seed)
+{
+	assert_int_equal(ftruncate(fd, (off_t)len), 0);
+	unsigned char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	assert_true(p != MAP_FAILED);
+	for (size_t i = 0; i < len; i++)
+		p[i] = pattern(i, seed);
+	munmap(p, len);
+}
+
+static void check_bytes(const unsigned char *p, size_t len, unsigned seed)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != pattern(i, seed))
+			fail_msg("byte %zu is %u, expected %u", i, p[i], pattern(i, seed));
+}
+
+static void check_fd(int fd, size_t len, unsigned seed)
+{
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_size, len);
+	unsigned char *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	assert_true(p != MAP_FAILED);
+	check_bytes(p, len, seed);
+	munmap(p, len);
+}
+
+static void check_seg(const char *addr, size_t len, unsigned seed)
+{
+	struct pshm_seg *seg;
+	void *p;
+	size_t n;
+
+	tu_ok(pshm_open(&seg, addr, PSHM_RDONLY));
+	assert_int_equal(pshm_kind(seg), PSHM_POSIX);
+	tu_ok(pshm_map(seg, 0, &p, &n));
+	assert_int_equal(n, len);
+	check_bytes(p, len, seed);
+	tu_ok(pshm_close(seg));
+}
+
+static void test_glibc_to_pshm(void **state)
+{
+	char name[64];
+	(void)state;
+
+	tu_name(name, sizeof(name), "g2p");
+	int g = expect_fd(shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600));
+	fill(g, ISIZE, 7);
+	close(g);
+
+	int fd = expect_fd(pshm_shm_open(name, O_RDONLY, 0));
+	check_fd(fd, ISIZE, 7);
+	close(fd);
+	check_seg(name, ISIZE, 7);
+
+	assert_int_equal(pshm_shm_unlink(name), 0);
+	expect_errno(shm_open(name, O_RDONLY, 0), ENOENT);
+	expect_errno(shm_unlink(name), ENOENT);
+}
+
+static void test_pshm_to_glibc(void **state)
+{
+	char name[64], name2[64];
+	struct pshm_seg *seg;
+	void *p;
+	size_t n;
+	(void)state;
+
+	tu_name(name, sizeof(name), "p2g");
+	int fd = expect_fd(pshm_shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600));
+	fill(fd, ISIZE, 11);
+	close(fd);
+	int g = expect_fd(shm_open(name, O_RDONLY, 0));
+	check_fd(g, ISIZE, 11);
+	close(g);
+	assert_int_equal(shm_unlink(name), 0);
+	expect_errno(pshm_shm_open(name, O_RDONLY, 0), ENOENT);
+
+	tu_name(name2, sizeof(name2), "p2g");
+	tu_ok(pshm_create(&seg, name2, 5000, 0600, 0));
+	tu_ok(pshm_map(seg, 0, &p, &n));
+	assert_int_equal(n, 5000);
+	for (size_t i = 0; i < n; i++)
+		((unsigned char *)p)[i] = pattern(i, 13);
+	tu_ok(pshm_close(seg));
+	g = expect_fd(shm_open(name2, O_RDWR, 0));
+	check_fd(g, 5000, 13);
+	close(g);
+	assert_int_equal(shm_unlink(name2), 0);
+	tu_err(pshm_open(&seg, name2, 0), -ENOENT);
+}
+
+/* ---- Python interop ---------------------------------------------------------------------- */
+
+/*
+ * attach() opens or creates a SharedMemory without leaving it to Python's resource tracker,
+ * which would otherwise unlink it when Python exits: track=False where Python has it (3.13),
+ * else an explicit unregister (before 3.13 attaching registers too).
+ */
+#define PY_PRELUDE                                                                                 \
+	"import sys\n"                                                                             \
+	"from multiprocessing import shared_memory as sm, resource_tracker as rt\n"                \
+	"def attach(name, create, size=0):\n"                                                      \
+	"    try:\n"                                                                               \
+	"        return sm.SharedMemory(name=name, create=create, size=size, track=False)\n"       \
+	"    except TypeError:\n"                                                                  \
+	"        s = sm.SharedMemory(name=name, create=create, size=size)\n"                       \
+	"        rt.unregister(s._name, \"shared_memory\")\n"                                      \
+	"        return s\n"
+
+/* Python makes an object of argv[2] bytes and writes pattern(i, 17) into it. */
+static const char py_writer[] =
+    PY_PRELUDE "s = attach(sys.argv[1], True, int(sys.argv[2]))\n"
+               "s.buf[:s.size] = bytes((i * 17 + 8) % 256 for i in range(s.size))\n"
+               "s.close()\n"
+               "print(\"written\", s.size)\n";
+
+/* Python attaches to an object and prints its bytes in hex. */
+static const char py_reader[] = PY_PRELUDE "s = attach(sys.argv[1], False)\n"
+                                           "data = bytes(s.buf[:s.size])\n"
+                                           "s.close()\n"
+                                           "sys.stdout.write(data.hex())\n";
+
+static bool have_python(void)
+{
+	static int have = -1;
+	if (have < 0)
+		have =
+		    system("python3 -c 'import multiprocessing.shared_memory' >/dev/null 2>&1") ==
+		    0;
+	return have;
+}
+
+/* Run python3 with CODE and arguments A1 and A2; returns its exit status, output in OUT. */
+static int python(const char *code, const char *a1, const char *a2, char *out, size_t size)
+{
+	char cmd[4096];
+	snprintf(cmd, sizeof(cmd), "python3 -c '%s' '%s' '%s'", code, a1, a2);
+	FILE *p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	size_t n = fread(out, 1, size - 1, p);
+	out[n] = '\0';
+	int status = pclose(p);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void test_python_to_pshm(void **state)
+{
+	char name[64], out[256];
+	(void)state;
+
+	if (!have_python())
+		skip();
+	tu_name(name, sizeof(name), "py2p");
+	/* Python adds the leading slash itself. */
+	assert_int_equal(python(py_writer, name + 1, "3000", out, sizeof(out)), 0);
+	assert_string_equal(out, "written 3000\n");
+
+	int fd = expect_fd(pshm_shm_open(name, O_RDONLY, 0));
+	check_fd(fd, 3000, 17);
+	close(fd);
+	check_seg(name, 3000, 17);
+	tu_ok(pshm_remove(name));
+}
+
+static void test_pshm_to_python(void **state)
+{
+	char name[64], expect[2 * 3000 + 1];
+	static char out[2 * 4096 + 1];
+	struct pshm_seg *seg;
+	void *p;
+	size_t n;
+	(void)state;
+
+	if (!have_python())
+		skip();
+	tu_name(name, sizeof(name), "p2py");
+	tu_ok(pshm_create(&seg, name, 3000, 0600, 0));
+	tu_ok(pshm_map(seg, 0, &p, &n));
+	for (size_t i = 0; i < n; i++) {
+		((unsigned char *)p)[i] = pattern(i, 19);
+		sprintf(expect + 2 * i, "%02x", pattern(i, 19));
+	}
+	tu_ok(pshm_close(seg));
+	assert_int_equal(python(py_reader, name + 1, "", out, sizeof(out)), 0);
+	assert_string_equal(out, expect);
+	/* Python left the object alone: removing it is ours to do. */
+	tu_ok(pshm_remove(name));
+}
+
+/* ---- pshm_strerror ------------------------------------------------------------------------ */
+
+static void test_strerror(void **state)
+{
+	static const int unknown[] = {-20000, -20003, 4095, -4095, 123456, INT_MAX, INT_MIN};
+	(void)state;
+
+	assert_string_equal(pshm_strerror(PSHM_EADDR), "Malformed shared memory address");
+	assert_string_equal(pshm_strerror(PSHM_EKIND),
+	                    "Address names a different kind of shared memory");
+	assert_string_equal(pshm_strerror(-ENOENT), strerror(ENOENT));
+	assert_string_equal(pshm_strerror(ENOENT), strerror(ENOENT));
+	assert_string_equal(pshm_strerror(-EACCES), strerror(EACCES));
+	assert_string_not_equal(pshm_strerror(-ENOENT), pshm_strerror(-EACCES));
+	assert_non_null(pshm_strerror(0));
+	assert_true(pshm_strerror(0)[0] != '\0');
+	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+		const char *s = pshm_strerror(unknown[i]);
+		if (!s || !*s)
+			fail_msg("pshm_strerror(%d) gave no text", unknown[i]);
+	}
+}
+
+int main(void)
+{
+	private_dir = tu_dir_setup();
+	umask(022);
+
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_names_like_glibc, use_dev_shm, use_private_dir),
+	    cmocka_unit_test(test_null_name),
+	    cmocka_unit_test(test_leading_slashes),
+	    cmocka_unit_test(test_excl_and_missing),
+	    cmocka_unit_test(test_trunc),
+	    cmocka_unit_test(test_bad_flags),
+	    cmocka_unit_test(test_descriptor_flags),
+	    cmocka_unit_test(test_umask),
+	    cmocka_unit_test_teardown(test_injected_failures, clear_fault),
+	    cmocka_unit_test(test_fifo),
+	    cmocka_unit_test(test_directory),
+	    cmocka_unit_test(test_socket),
+	    cmocka_unit_test(test_symlink),
+	    cmocka_unit_test(test_eacces),
+	    cmocka_unit_test(test_not_cancellation_point),
+	    cmocka_unit_test_teardown(test_pshm_dir, use_private_dir),
+	    cmocka_unit_test_setup_teardown(test_glibc_to_pshm, use_dev_shm, use_private_dir),
+	    cmocka_unit_test_setup_teardown(test_pshm_to_glibc, use_dev_shm, use_private_dir),
+	    cmocka_unit_test_setup_teardown(test_python_to_pshm, use_dev_shm, use_private_dir),
+	    cmocka_unit_test_setup_teardown(test_pshm_to_python, use_dev_shm, use_private_dir),
+	    cmocka_unit_test(test_strerror),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL) ? 1 : 0;
+}
