@@ -6,6 +6,7 @@ LIBDIR  ?= $(PREFIX)/lib
 INCDIR  ?= $(PREFIX)/include
 MANDIR  ?= $(PREFIX)/share/man
 PCDIR   ?= $(LIBDIR)/pkgconfig
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 DESTDIR ?=
 
 VERSION := $(shell sed -n 's/^\#define PSHM_VERSION_STRING "\(.*\)"/\1/p' include/pshm.h)
@@ -100,6 +101,9 @@ tests: $(UNIT_BIN)
 check: deps-test
 	$(MAKE) all tests
 	sh tests/run-unit.sh $(BUILD)/tests
+	bash tests/cli/run.sh $(BUILD)/pshm
+	bash -n completions/pshm
+	bash tests/cli/completion.sh $(BUILD)/pshm
 	$(MAKE) -s lint
 	sh tests/install-test.sh
 
@@ -129,9 +133,13 @@ pshm.pc: pshm.pc.in include/pshm.h
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
 		-e 's|@VERSION@|$(VERSION)|' $< > $@
 
-install: lib pshm.pc
+install: lib cli pshm.pc
 	install -d $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PCDIR) \
-		$(DESTDIR)$(MANDIR)/man3
+		$(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BINDIR) \
+		$(DESTDIR)$(BASHCOMPDIR)
+	install -m 755 $(CLI_BIN) $(DESTDIR)$(BINDIR)/pshm
+	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 completions/pshm $(DESTDIR)$(BASHCOMPDIR)/pshm
 	install -m 644 include/pshm.h $(DESTDIR)$(INCDIR)/pshm.h
 	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/libpshm.a
 	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/libpshm.so.$(VERSION)
@@ -144,7 +152,9 @@ uninstall:
 	rm -f $(DESTDIR)$(INCDIR)/pshm.h $(DESTDIR)$(LIBDIR)/libpshm.a \
 		$(DESTDIR)$(LIBDIR)/libpshm.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libpshm.so.$(SOMAJOR) \
 		$(DESTDIR)$(LIBDIR)/libpshm.so $(DESTDIR)$(PCDIR)/pshm.pc
+	rm -f $(DESTDIR)$(BINDIR)/pshm $(DESTDIR)$(BASHCOMPDIR)/pshm
 	for m in man/*.3; do rm -f $(DESTDIR)$(MANDIR)/man3/$${m#man/}; done
+	for m in man/*.1; do rm -f $(DESTDIR)$(MANDIR)/man1/$${m#man/}; done
 
 clean:
 	rm -rf build build-asan pshm.pc

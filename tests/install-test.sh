@@ -35,7 +35,11 @@ if nm -D --defined-only "$prefix/lib/libpshm.so" | awk '{print $3}' | grep -v '^
 	echo "install: libpshm.so exports internal symbols" >&2
 	exit 1
 fi
-[ -f "$prefix/share/man/man3/libpshm.3" ] || { echo "install: no man page" >&2; exit 1; }
+for f in share/man/man3/libpshm.3 share/man/man1/pshm.1 share/bash-completion/completions/pshm \
+	bin/pshm include/pshm.h lib/libpshm.a lib/libpshm.so.0; do
+	[ -e "$prefix/$f" ] || { echo "install: $f was not installed" >&2; exit 1; }
+done
+"$prefix/bin/pshm" --version | grep -q '^pshm ' || { echo "install: pshm does not run" >&2; exit 1; }
 make -s uninstall PREFIX="$prefix" >/dev/null
 left=$(find "$prefix" -type f -o -type l)
 if [ -n "$left" ]; then

@@ -36,13 +36,13 @@ int pshm__fd_open_at(int dirfd, const char *path, bool create, bool excl, bool r
 	int fd = pshm__openat(dirfd, path, flags, S_IRUSR | S_IWUSR);
 	if (fd < 0)
 		return fd == -EISDIR || fd == -ENXIO ? -EINVAL : fd;
+	/* What O_CREAT|O_EXCL makes is a new regular file: only an existing name needs a look. */
+	if (create && excl)
+		return fd;
 	int r = pshm__fstat(fd, &st);
 	if (!r && !S_ISREG(st.st_mode))
 		r = -EINVAL;
 	if (r) {
-		/* O_EXCL made this file: it must not outlive the failure. */
-		if (create && excl && same_file(fd, dirfd, path))
-			pshm__unlinkat(dirfd, path);
 		pshm__close(fd);
 		return r;
 	}

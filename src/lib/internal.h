@@ -171,6 +171,14 @@ extern const struct pshm__ops pshm__sysv_ops PSHM__HIDDEN;
 extern const struct pshm__ops pshm__file_ops PSHM__HIDDEN;
 extern const struct pshm__ops pshm__memfd_ops PSHM__HIDDEN;
 
+/* Placeholders that reserve room for the longest memfd and System V addresses. */
+#define PSHM__MEMFD_ADDR_ROOM "memfd:-----------:-----------"
+#define PSHM__SYSV_ADDR_ROOM  "sysv:id=-----------"
+
+/* memfd.c and sysv.c: write a handle's address ("memfd:PID:FD", "sysv:0x...") on first use. */
+void pshm__memfd_address(struct pshm_seg *s) PSHM__HIDDEN;
+void pshm__sysv_address(struct pshm_seg *s) PSHM__HIDDEN;
+
 /* memfd.c: is FD a memfd? (its /proc link reads "/memfd:..."). */
 bool pshm__fd_is_memfd(int fd) PSHM__HIDDEN;
 

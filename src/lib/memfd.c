@@ -33,25 +33,44 @@ bool pshm__fd_is_memfd(int fd)
 	return fd_link(fd, link, sizeof(link)) > 0 && !strncmp(link, "/memfd:", 7);
 }
 
-/* A memfd handle whose address names this process's descriptor FD. */
+/*
+ * A memfd handle for this process's descriptor FD. Its address, "memfd:PID:FD", is written
+ * when first asked for (pshm__memfd_address): getpid is a system call, and most handles never
+ * need their address. The placeholder only reserves the room.
+ */
 static struct pshm_seg *memfd_seg(int fd, bool rdonly)
 {
-	char address[48];
-	snprintf(address, sizeof(address), "memfd:%d:%d", (int)getpid(), fd);
-	struct pshm_seg *s = pshm__seg_new(&pshm__memfd_ops, PSHM_MEMFD, address, NULL);
+	struct pshm_seg *s =
+	    pshm__seg_new(&pshm__memfd_ops, PSHM_MEMFD, PSHM__MEMFD_ADDR_ROOM, NULL);
 	if (s) {
+		s->address[0] = '\0';
 		s->fd = fd;
 		s->rdonly = rdonly;
 	}
 	return s;
 }
 
+void pshm__memfd_address(struct pshm_seg *s)
+{
+	if (!s->address[0])
+		snprintf(s->address, sizeof(PSHM__MEMFD_ADDR_ROOM), "memfd:%d:%d", (int)getpid(),
+		         s->fd);
+}
+
+/* Set once a kernel has refused MFD_NOEXEC_SEAL (before 6.3), so it is not asked again. */
+static int noexec_unknown_flag;
+
 static int memfd_create_fd(void)
 {
-	/* Not executable, and sealable; kernels before 6.3 know no MFD_NOEXEC_SEAL. */
-	int fd = pshm__memfd("pshm", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL);
-	if (fd == -EINVAL)
+	/* Not executable, and sealable, where the kernel knows how. */
+	int fd = -EINVAL;
+	if (!__atomic_load_n(&noexec_unknown_flag, __ATOMIC_RELAXED))
+		fd = pshm__memfd("pshm", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL);
+	if (fd == -EINVAL) {
 		fd = pshm__memfd("pshm", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		if (fd >= 0)
+			__atomic_store_n(&noexec_unknown_flag, 1, __ATOMIC_RELAXED);
+	}
 	return fd;
 }
 

@@ -6,14 +6,20 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 
 /* The path of A's object and its canonical address ("/name" or "sem:/name"). */
 static int posix_names(const struct pshm__addr *a, char path[PATH_MAX], char address[NAME_MAX + 8])
 {
 	bool sem = a->kind == PSHM_SEM;
-	if (address)
-		snprintf(address, NAME_MAX + 8, "%s/%s", sem ? "sem:" : "", a->name);
-	return pshm__name_path(a->name, sem ? "sem." : "", path, PATH_MAX);
+	int r = pshm__name_path(a->name, sem ? "sem." : "", path, PATH_MAX);
+	if (!r && address) {
+		/* The name is checked and at most NAME_MAX bytes: it fits. */
+		size_t plen = sem ? 5 : 1;
+		memcpy(address, sem ? "sem:/" : "/", plen);
+		memcpy(address + plen, a->name, strlen(a->name) + 1);
+	}
+	return r;
 }
 
 static const struct pshm__ops *ops_of(const struct pshm__addr *a)

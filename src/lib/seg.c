@@ -107,6 +107,12 @@ PSHM__API int pshm_kind(const struct pshm_seg *seg)
 
 PSHM__API const char *pshm_address(const struct pshm_seg *seg)
 {
+	/* memfd and System V addresses are made on first use, to keep opens cheap; the handle
+	 * is the library's own memory, const only to the caller. */
+	if (seg->kind == PSHM_MEMFD)
+		pshm__memfd_address((struct pshm_seg *)seg);
+	else if (seg->kind == PSHM_SYSV)
+		pshm__sysv_address((struct pshm_seg *)seg);
 	return seg->address;
 }
 
@@ -216,7 +222,7 @@ PSHM__API int pshm_stat(struct pshm_seg *seg, struct pshm_stat *st)
 	if (r)
 		return r;
 	st->kind = seg->kind;
-	strncpy(st->address, seg->address, sizeof(st->address) - 1);
+	strncpy(st->address, pshm_address(seg), sizeof(st->address) - 1);
 	if (seg->kind == PSHM_MEMFD) {
 		st->pid = getpid();
 		st->fd = seg->fd;

@@ -26,13 +26,20 @@ static void sysv_address(char *buf, size_t size, key_t key, int id)
 		snprintf(buf, size, "sysv:id=%d", id);
 }
 
+/* Write a handle's address on first use (see pshm_address): most handles never need it. */
+void pshm__sysv_address(struct pshm_seg *s)
+{
+	if (!s->address[0])
+		sysv_address(s->address, sizeof(PSHM__SYSV_ADDR_ROOM), s->key, s->shmid);
+}
+
 static int sysv_seg(struct pshm_seg **sp, key_t key, int id, bool rdonly, bool created)
 {
-	char address[32];
-	sysv_address(address, sizeof(address), key, id);
-	struct pshm_seg *s = pshm__seg_new(&pshm__sysv_ops, PSHM_SYSV, address, NULL);
+	/* The placeholder only reserves room for the longest address, "sysv:id=2147483647". */
+	struct pshm_seg *s = pshm__seg_new(&pshm__sysv_ops, PSHM_SYSV, PSHM__SYSV_ADDR_ROOM, NULL);
 	if (!s)
 		return -ENOMEM;
+	s->address[0] = '\0';
 	s->shmid = id;
 	s->key = key;
 	s->rdonly = rdonly;
