@@ -1,7 +1,7 @@
 #!/bin/sh
 # Install the Debian packages pshm needs, when some are missing.
-# Usage: deps.sh build|test.  Run as root it installs them with apt-get; run as another user
-# it names the exact command to run and fails.
+# Usage: deps.sh build|test|bench.  Run as root it installs them with apt-get; run as another
+# user it names the exact command to run and fails (optional packages only get a hint).
 set -eu
 
 what=${1:-build}
@@ -18,17 +18,29 @@ if [ "$what" = test ]; then
 	command -v mandoc >/dev/null 2>&1 || need="$need mandoc"
 	command -v python3 >/dev/null 2>&1 || need="$need python3"
 	command -v ipcmk >/dev/null 2>&1 || need="$need util-linux"
+	command -v bats >/dev/null 2>&1 || need="$need bats"
+	command -v jq >/dev/null 2>&1 || need="$need jq"
+	command -v hexdump >/dev/null 2>&1 || need="$need bsdextrautils"
+fi
+optional=""
+if [ "$what" = bench ]; then
+	command -v jq >/dev/null 2>&1 || need="$need jq"
+	command -v gnuplot >/dev/null 2>&1 || optional="$optional gnuplot-nox"
 fi
 
-[ -z "$need" ] && exit 0
+[ -z "$need$optional" ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
-	echo "pshm: missing Debian packages:$need" >&2
-	echo "pshm: install them as root with:  apt-get update && apt-get install -y$need" >&2
-	exit 1
+	if [ -n "$need" ]; then
+		echo "pshm: missing Debian packages:$need" >&2
+		echo "pshm: install them as root with:  apt-get update && apt-get install -y$need$optional" >&2
+		exit 1
+	fi
+	echo "pshm: optional, for the plots of make bench:  apt-get install -y$optional" >&2
+	exit 0
 fi
-echo "pshm: installing Debian packages:$need" >&2
+echo "pshm: installing Debian packages:$need$optional" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >/dev/null || apt-get update
 # shellcheck disable=SC2086
-apt-get install -y -qq $need >/dev/null || apt-get install -y $need
+apt-get install -y -qq $need $optional >/dev/null || apt-get install -y $need $optional
