@@ -37,6 +37,7 @@ int cmd_chmod(int argc, char **argv);
 int cmd_chown(int argc, char **argv);
 int cmd_resize(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /* ---- common.c ---------------------------------------------------------------------------- */
 
@@ -49,6 +50,10 @@ int cli_fail(const char *op, const char *addr, int err);
 
 /* Report a usage error for subcommand CMD ("pshm CMD: message" and a pointer to --help). */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* After getopt has reported a bad option (naming it, as "pshm CMD: ..."): the pointer to --help.
+ * Returns EXIT_USAGE. */
+int cli_bad_option(const char *cmd);
 
 /* Print the --help text of subcommand CMD: its synopsis, summary and OPTIONS text. */
 int cli_help(const char *cmd, const char *options);

@@ -6,10 +6,12 @@
 #include <errno.h>
 #include <grp.h>
 #include <libgen.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,6 +57,47 @@ static void hint_access(const char *addr)
 	        (unsigned)geteuid());
 }
 
+static const char *file_type(mode_t mode)
+{
+	return S_ISFIFO(mode)   ? "FIFO"
+	       : S_ISDIR(mode)  ? "directory"
+	       : S_ISSOCK(mode) ? "socket"
+	       : S_ISCHR(mode)  ? "character device"
+	       : S_ISBLK(mode)  ? "block device"
+	                        : "special file";
+}
+
+/* For EINVAL on a POSIX name or a file: a bad name, or what squats where the object should be
+ * ("Invalid argument" alone says neither). */
+static void hint_invalid(const char *addr)
+{
+	char path[PATH_MAX + NAME_MAX + 2];
+	struct stat st;
+	const char *name = addr;
+
+	if (!strncmp(addr, "file:", 5)) {
+		snprintf(path, sizeof(path), "%s", addr + 5);
+	} else {
+		if (!strncmp(name, "posix:", 6))
+			name += 6;
+		else if (name[0] != '/' && strchr(name, ':'))
+			return; /* another kind of address */
+		name += strspn(name, "/");
+		if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..")) {
+			fprintf(
+			    stderr,
+			    "pshm: names are /NAME, NAME being 1 to %d bytes without a slash, and "
+			    "not . or ..\n",
+			    NAME_MAX);
+			return;
+		}
+		snprintf(path, sizeof(path), "%s/%s", pshm_shm_dir(), name);
+	}
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+		fprintf(stderr, "pshm: %s is a %s, not a shared memory object\n", path,
+		        file_type(st.st_mode));
+}
+
 int cli_fail(const char *op, const char *addr, int err)
 {
 	fprintf(stderr, "pshm: %s %s: %s\n", op, addr, pshm_strerror(err));
@@ -73,6 +116,9 @@ int cli_fail(const char *op, const char *addr, int err)
 		break;
 	case -ELOOP:
 		fprintf(stderr, "pshm: %s is a symbolic link, which pshm never follows\n", addr);
+		break;
+	case -EINVAL:
+		hint_invalid(addr);
 		break;
 	case PSHM_EADDR:
 		fprintf(stderr, "pshm: addresses are /NAME, sysv:KEY, sysv:id=N, file:PATH, "
@@ -94,6 +140,12 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+int cli_bad_option(const char *cmd)
+{
+	fprintf(stderr, "Try 'pshm %s --help' for more information.\n", cmd);
+	return EXIT_USAGE;
+}
+
 int cli_help(const char *cmd, const char *options)
 {
 	for (const struct cmd *c = cli_cmds; c->name; c++) {
@@ -101,8 +153,8 @@ int cli_help(const char *cmd, const char *options)
 			continue;
 		printf("Usage: pshm %s %s\n\n%c%s.\n", c->name, c->synopsis,
 		       c->summary[0] - 'a' + 'A', c->summary + 1);
-		if (options && *options)
-			printf("\nOptions:\n%s", options);
+		/* Every subcommand has at least -h, so the heading is never empty. */
+		printf("\nOptions:\n%s", options ? options : "");
 		printf("  -h, --help             show this help\n");
 		break;
 	}

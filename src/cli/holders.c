@@ -122,7 +122,8 @@ struct holders *holders_scan(void)
 		scan_fds(hs, (pid_t)pid);
 	}
 	closedir(proc);
-	qsort(hs->rows, hs->n, sizeof(*hs->rows), cmp_row);
+	if (hs->n) /* rows is NULL when nothing was readable, and qsort must not see NULL */
+		qsort(hs->rows, hs->n, sizeof(*hs->rows), cmp_row);
 	return hs;
 }
 

@@ -112,6 +112,7 @@ static int write_one(const char *addr, uint64_t off, bool keep, const char *data
 	struct pshm_stat st;
 	size_t len;
 	void *map = NULL;
+	bool told = false; /* the failure is explained already */
 
 	int r = pshm_open(&w.seg, addr, 0);
 	if (r < 0)
@@ -129,6 +130,7 @@ static int write_one(const char *addr, uint64_t off, bool keep, const char *data
 		fprintf(stderr, "pshm: write %s: offset %llu is past the end (%llu bytes)\n", addr,
 		        (unsigned long long)off, (unsigned long long)w.size);
 		r = -EINVAL;
+		told = true;
 	}
 	if (r == 0)
 		r = data ? make_room(&w, off + strlen(data), true) : 0;
@@ -140,7 +142,7 @@ static int write_one(const char *addr, uint64_t off, bool keep, const char *data
 	if (r < 0 && !w.fixed && w.size > w.orig && w.orig >= w.off)
 		pshm_resize(w.seg, w.orig, 0); /* give back what a failed write reserved */
 	pshm_close(w.seg);
-	if (r == -EFBIG && w.fixed)
+	if (told || (r == -EFBIG && w.fixed))
 		return EXIT_FAIL; /* already explained */
 	return r < 0 ? cli_fail("write", addr, r) : EXIT_OK;
 }
@@ -176,7 +178,7 @@ int cmd_write(int argc, char **argv)
 			    "long.\n"
 			    "  Without DATA, standard input is copied, in bounded memory.\n");
 		default:
-			return cli_usage("write", "invalid option");
+			return cli_bad_option("write");
 		}
 	}
 	if (optind == argc)
@@ -338,7 +340,7 @@ static int read_like(const char *cmd, int argc, char **argv, bool hex)
 			                "  -n, --length LENGTH    at most LENGTH bytes (default: "
 			                "to the end)\n");
 		default:
-			return cli_usage(cmd, "invalid option");
+			return cli_bad_option(cmd);
 		}
 	}
 	if (optind == argc)
@@ -362,7 +364,8 @@ static int read_like(const char *cmd, int argc, char **argv, bool hex)
 	if (hex && r == 0) {
 		if (s.fill)
 			dump_line(&s);
-		if (s.pos != off || off)
+		/* As hexdump -C: the end offset closes any output; -n 0 prints nothing at all. */
+		if (s.pos != off || (off && len))
 			printf("%08llx\n", (unsigned long long)s.pos);
 	}
 	pshm_close(seg);

@@ -364,7 +364,7 @@ int cmd_ls(int argc, char **argv)
 		case 'h':
 			return ls_help();
 		default:
-			return cli_usage("ls", "invalid option");
+			return cli_bad_option("ls");
 		}
 	}
 	if (optind < argc)

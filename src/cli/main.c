@@ -15,11 +15,15 @@ const struct cmd cli_cmds[] = {
     {"ls", cmd_ls, "[-J] [-o COLUMNS] [-r] [-b] [-n] [-k KINDS] [-a]",
      "list shared memory objects"},
     {"stat", cmd_stat, "[-J] [-b] ADDR...", "describe objects in detail"},
-    {"who", cmd_who, "[-J] ADDR...", "show the processes that map or hold objects"},
+    {"who", cmd_who, "[-J] [-n] ADDR...", "show the processes that map or hold objects"},
     {"chmod", cmd_chmod, "MODE ADDR...", "change objects' permission bits"},
     {"chown", cmd_chown, "OWNER[:GROUP] ADDR...", "change objects' owner and group"},
     {"resize", cmd_resize, "[--sparse] [+|-]SIZE ADDR...", "change objects' sizes"},
     {"rm", cmd_rm, "[-f] ADDR...", "remove objects"},
+    {"bench", cmd_bench,
+     "[--quick] [-J | --csv] [-d DIR] [-k KINDS] [-s SIZES] [--region SIZE] [-r N] "
+     "[--sections LIST]",
+     "measure the techniques against each other on this machine"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -39,7 +43,7 @@ static void usage(FILE *out)
 	    "  memfd:PID:FD           a process's memfd (memfd: alone makes a new one)\n"
 	    "  sem:/NAME              POSIX named semaphore (stat, ls, rm)\n"
 	    "\nSizes: 4096, 4K or 4KiB (1024s), 4KB (1000s), 1.5M, 2G, 1T.\n"
-	    "Options:\n"
+	    "\nOptions:\n"
 	    "  -h, --help     show this help (pshm COMMAND --help for a command's)\n"
 	    "  -V, --version  show the version\n"
 	    "\nExit status: 0 success, 1 failure, 2 usage error.\n",
@@ -61,9 +65,15 @@ int main(int argc, char **argv)
 		printf("pshm %s\n", pshm_version());
 		return EXIT_OK;
 	}
-	for (const struct cmd *c = cli_cmds; c->name; c++)
-		if (!strcmp(c->name, name))
-			return c->run(argc - 1, argv + 1);
+	for (const struct cmd *c = cli_cmds; c->name; c++) {
+		if (strcmp(c->name, name))
+			continue;
+		/* getopt names argv[0] in its messages: "pshm create: unrecognized option". */
+		char prog[32];
+		snprintf(prog, sizeof(prog), "pshm %s", c->name);
+		argv[1] = prog;
+		return c->run(argc - 1, argv + 1);
+	}
 	if (name[0] == '-')
 		fprintf(stderr, "pshm: unknown option '%s'\n", name);
 	else

@@ -103,7 +103,7 @@ int cmd_create(int argc, char **argv)
 			    "system then means SIGBUS later)\n"
 			    "      --populate         fault every page in now\n");
 		default:
-			return cli_usage("create", "invalid option");
+			return cli_bad_option("create");
 		}
 	}
 	if (optind == argc)
@@ -129,10 +129,10 @@ static int attr_cmd(const char *name, int argc, char **argv, const char *what)
 {
 	static const struct option opts[] = {CLI_HELP_OPTION, {NULL, 0, NULL, 0}};
 	int c;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (c == 'h')
 			return cli_help(name, NULL), -1;
-		return cli_usage(name, "invalid option");
+		return cli_bad_option(name);
 	}
 	if (argc - optind < 2)
 		return cli_usage(name, argc == optind ? "no %s given" : "no object named", what);
@@ -278,42 +278,45 @@ int cmd_resize(int argc, char **argv)
 {
 	unsigned flags = 0;
 	const char *sizearg = NULL;
-	int first = 0;
+	bool dashdash = false;
+	int nobj = 0;
 
-	for (int i = 1; i < argc && !first; i++) {
+	/* Options may come anywhere before "--", as getopt_long allows in the other commands, and
+	 * all are checked before any object is touched. The operands are gathered in argv. */
+	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		if (!strcmp(a, "-h") || !strcmp(a, "--help"))
+		bool size_next =
+		    !sizearg && a[0] == '-' && (isdigit((unsigned char)a[1]) || a[1] == '.');
+		if (dashdash || a[0] != '-' || !a[1] || size_next) {
+			if (sizearg)
+				argv[nobj++] = argv[i];
+			else
+				sizearg = a;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			return cli_help(
 			    "resize",
 			    "      --sparse           do not reserve the space added\n"
 			    "  SIZE sets the size; +SIZE grows by it, -SIZE shrinks by it\n");
-		else if (!strcmp(a, "--sparse"))
+		} else if (!strcmp(a, "--sparse")) {
 			flags |= PSHM_SPARSE;
-		else if (!strcmp(a, "--"))
-			first = i + 1;
-		else if (a[0] == '-' && !isdigit((unsigned char)a[1]))
+		} else if (!strcmp(a, "--")) {
+			dashdash = true;
+		} else {
 			return cli_usage("resize", "invalid option '%s'", a);
-		else
-			first = i;
+		}
 	}
-	if (!first || first >= argc)
+	if (!sizearg)
 		return cli_usage("resize", "no size given");
-	sizearg = argv[first];
 	int sign = sizearg[0] == '+' ? 1 : sizearg[0] == '-' ? -1 : 0;
 	uint64_t size;
 	if (!cli_size("resize", "size", sizearg + (sign != 0), &size))
 		return EXIT_USAGE;
-	if (first + 1 >= argc)
+	if (!nobj)
 		return cli_usage("resize", "no object named");
 	int status = EXIT_OK;
-	for (int i = first + 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--sparse")) {
-			flags |= PSHM_SPARSE;
-			continue;
-		}
+	for (int i = 0; i < nobj; i++)
 		if (resize_one(argv[i], sign, size, flags))
 			status = EXIT_FAIL;
-	}
 	return status;
 }
 
@@ -331,7 +334,7 @@ int cmd_rm(int argc, char **argv)
 			return cli_help(
 			    "rm", "  -f, --force            a missing object is not an error\n");
 		else
-			return cli_usage("rm", "invalid option");
+			return cli_bad_option("rm");
 	}
 	if (optind == argc)
 		return force ? EXIT_OK : cli_usage("rm", "no object named");

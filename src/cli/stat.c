@@ -134,7 +134,7 @@ int cmd_stat(int argc, char **argv)
 			                        "objects\n"
 			                        "  -b, --bytes            sizes in bytes only\n");
 		else
-			return cli_usage("stat", "invalid option");
+			return cli_bad_option("stat");
 	}
 	if (optind == argc)
 		return cli_usage("stat", "no object named");
@@ -250,7 +250,7 @@ int cmd_who(int argc, char **argv)
 			                "  -n, --noheadings       no heading line\n"
 			                "  ACCESS is \"map rw\", \"map ro\" or \"fd N rw|ro\".\n");
 		else
-			return cli_usage("who", "invalid option");
+			return cli_bad_option("who");
 	}
 	if (optind == argc)
 		return cli_usage("who", "no object named");

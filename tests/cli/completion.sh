@@ -202,7 +202,7 @@ expect_nospace()
 	fi
 }
 
-commands=(create write read dump ls stat who chmod chown resize rm)
+commands=(create write read dump ls stat who chmod chown resize rm bench)
 columns=(ADDRESS KIND SIZE ALLOC SPARSE PERMS MODE OWNER GROUP UID GID MTIME CTIME NPROCS PIDS
 	KEY ID NATTCH CPID LPID SEALS)
 kinds=(posix sysv sem memfd all)
