@@ -49,7 +49,7 @@ all: lib cli examples
 
 cli: $(CLI_BIN)
 
-$(BUILD)/cli/%.o: src/cli/%.c src/cli/cli.h include/pshm.h
+$(BUILD)/cli/%.o: src/cli/%.c $(wildcard src/cli/*.h) $(wildcard bench/*.h) include/pshm.h
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) $(SCOLS_CFLAGS) -c -o $@ $<
 
@@ -83,7 +83,7 @@ $(BUILD)/examples/%: examples/%.c $(STATIC)
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) -o $@ $< $(STATIC)
 
-$(BUILD)/bench/%: bench/%.c $(STATIC)
+$(BUILD)/bench/%: bench/%.c $(wildcard bench/*.h) $(STATIC)
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) -o $@ $< $(STATIC) -lm
 
@@ -117,9 +117,12 @@ demo: deps
 	@$(MAKE) -s all
 	sh examples/demo.sh $(BUILD)
 
-bench: deps
+# Runs pshm bench, bench/bench_overhead and bench/cli.sh and writes docs/benchmarks.md, with
+# SVG plots in docs/ when gnuplot is installed. QUICK=1 makes shorter runs.
+bench:
+	@sh scripts/deps.sh bench
 	$(MAKE) all $(BENCH_BIN)
-	sh bench/run.sh $(BUILD)/bench
+	CC='$(CC)' CFLAGS='$(CFLAGS)' bash bench/report.sh $(BUILD)$(if $(filter-out 0,$(QUICK)), --quick)
 
 # Manual pages must be mandoc -Tlint clean.
 lint:

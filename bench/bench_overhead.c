@@ -28,6 +28,8 @@
  * RESERVE is pthread_sigmask(SIG_BLOCK, all) posix_fallocate pthread_sigmask(SIG_SETMASK), or
  * ftruncate with --sparse; System V gets SHM_NORESERVE with --sparse, on both sides.
  *
+ * The raw sequences are in raw_cycle.h, which the `pshm bench` command builds from too.
+ *
  * Why each raw call is there: the first fstat of an attach is the check that the name holds a
  * regular file, the second is the size re-read that pshm_map() promises (open and map are two
  * steps of the API, and the object may change size in between); IPC_STAT is the same size
@@ -51,6 +53,8 @@
  */
 #include <pshm.h>
 
+#include "raw_cycle.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -66,25 +70,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef MFD_NOEXEC_SEAL
-#define MFD_NOEXEC_SEAL 0x0008U
-#endif
-
-#define TARGET        1.10
-#define BATCH         20
-#define WARMUP        5
-#define DEFAULT_RNDS  600
-#define MAX_RNDS      1000000
-#define DEFAULT_SIZE  (64 * 1024)
-#define NAME_LEN      64
-#define SYSV_MODE     0600
-#define OBJ_MODE      0600
-#define KEY_ATTEMPTS  64
-#define MEMFD_NAME    "pshm"
-#define MEMFD_PREFIX  "/memfd:"
-#define OPEN_FLAGS    (O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
-#define CREATE_FLAGS  (OPEN_FLAGS | O_CREAT | O_EXCL)
-#define PROC_FD_FLAGS (O_RDWR | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
+#define TARGET       1.10
+#define BATCH        20
+#define WARMUP       5
+#define DEFAULT_RNDS 600
+#define MAX_RNDS     1000000
+#define DEFAULT_SIZE (64 * 1024)
+#define NAME_LEN     64
+#define SYSV_MODE    RAW_MODE
+#define OBJ_MODE     RAW_MODE
 
 /* The library's addresses, one per row. */
 enum { POSIX_CYC, POSIX_ATT, SYSV_CYC, SYSV_ATT, MEMFD_NEW, MEMFD_ATT, NADDR };
@@ -93,10 +87,10 @@ enum { POSIX_CYC, POSIX_ATT, SYSV_CYC, SYSV_ATT, MEMFD_NEW, MEMFD_ATT, NADDR };
 struct ctx {
 	uint64_t size;
 	bool sparse;
-	bool calibrate;     /* raw against raw */
-	unsigned lib_flags; /* PSHM_SPARSE or 0 */
-	int shm_extra;      /* SHM_NORESERVE or 0 */
-	unsigned mfd_flags; /* what memfd_create accepts here */
+	bool calibrate;      /* raw against raw */
+	unsigned lib_flags;  /* PSHM_SPARSE or 0 */
+	int shm_extra;       /* SHM_NORESERVE or 0 */
+	struct raw_cycle rc; /* the raw side's size, reservation and memfd flags */
 	char addr[NADDR][NAME_LEN];
 	char cyc_path[PATH_MAX]; /* the POSIX object made and removed by each operation */
 	char att_path[PATH_MAX]; /* the POSIX object both sides attach */
@@ -157,160 +151,36 @@ static int lib_attach(struct ctx *c, const char *addr)
 	return r ? r : e;
 }
 
-/* ---- the raw side ------------------------------------------------------------------------- */
-
-/* Give a new descriptor its size: reserved with every signal blocked, as the library does. */
-static int raw_size(const struct ctx *c, int fd)
-{
-	sigset_t all, old;
-
-	if (c->sparse)
-		return ftruncate(fd, (off_t)c->size) < 0 ? -errno : 0;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	int r = -posix_fallocate(fd, 0, (off_t)c->size);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return r;
-}
-
-/* Read the size, map that much shared and read-write, unmap. */
-static int raw_map_unmap(const struct ctx *c, int fd)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	void *p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED)
-		return -errno;
-	if (munmap(p, (size_t)st.st_size) < 0)
-		return -errno;
-	return (uint64_t)st.st_size == c->size ? 0 : -EIO;
-}
-
-/* The regular-file check every open by name makes before trusting the descriptor. */
-static int raw_check_regular(int fd)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	return S_ISREG(st.st_mode) ? 0 : -EINVAL;
-}
-
-/* Close FD and report the first of R and close's error. */
-static int raw_close(int fd, int r)
-{
-	int e = close(fd) < 0 ? -errno : 0;
-	return r ? r : e;
-}
+/* ---- the raw side: raw_cycle.h, on this run's names and keys ------------------------------ */
 
 static int raw_posix_create(struct ctx *c)
 {
-	int fd = openat(AT_FDCWD, c->cyc_path, CREATE_FLAGS, OBJ_MODE);
-	if (fd < 0)
-		return -errno;
-	int r = fchmod(fd, OBJ_MODE) < 0 ? -errno : 0;
-	if (!r)
-		r = raw_size(c, fd);
-	if (!r)
-		r = raw_map_unmap(c, fd);
-	r = raw_close(fd, r);
-	if (unlinkat(AT_FDCWD, c->cyc_path, 0) < 0 && !r)
-		r = -errno;
-	return r;
+	return raw_fd_create(&c->rc, c->cyc_path, false);
 }
 
 static int raw_posix_attach(struct ctx *c)
 {
-	int fd = openat(AT_FDCWD, c->att_path, OPEN_FLAGS);
-	if (fd < 0)
-		return -errno;
-	int r = raw_check_regular(fd);
-	if (!r)
-		r = raw_map_unmap(c, fd);
-	return raw_close(fd, r);
+	return raw_fd_attach(&c->rc, c->att_path);
 }
 
-/* Read the segment's size, attach, detach. */
-static int raw_shm_map_unmap(const struct ctx *c, int id)
+static int raw_sysv_create_row(struct ctx *c)
 {
-	struct shmid_ds ds;
-
-	if (shmctl(id, IPC_STAT, &ds) < 0)
-		return -errno;
-	void *p = shmat(id, NULL, 0);
-	if (p == (void *)-1)
-		return -errno;
-	if (shmdt(p) < 0)
-		return -errno;
-	return ds.shm_segsz == c->size ? 0 : -EIO;
+	return raw_sysv_create(&c->rc, c->cyc_key);
 }
 
-static int raw_sysv_create(struct ctx *c)
+static int raw_sysv_attach_row(struct ctx *c)
 {
-	int id =
-	    shmget(c->cyc_key, (size_t)c->size, IPC_CREAT | IPC_EXCL | c->shm_extra | SYSV_MODE);
-	if (id < 0)
-		return -errno;
-	int r = raw_shm_map_unmap(c, id);
-	/* Removed by key, as after a close there is only the address to go by. */
-	int rid = shmget(c->cyc_key, 0, 0);
-	if (rid < 0 || shmctl(rid, IPC_RMID, NULL) < 0) {
-		if (!r)
-			r = -errno;
-		shmctl(id, IPC_RMID, NULL);
-	}
-	return r;
+	return raw_sysv_attach(&c->rc, c->att_key);
 }
 
-static int raw_sysv_attach(struct ctx *c)
+static int raw_memfd_create_row(struct ctx *c)
 {
-	int id = shmget(c->att_key, 0, SYSV_MODE);
-	if (id < 0)
-		return -errno;
-	return raw_shm_map_unmap(c, id);
+	return raw_memfd_create(&c->rc);
 }
 
-static int raw_memfd_create(struct ctx *c)
+static int raw_memfd_attach_row(struct ctx *c)
 {
-	int fd = memfd_create(MEMFD_NAME, c->mfd_flags);
-	if (fd < 0)
-		return -errno;
-	int r = fchmod(fd, OBJ_MODE) < 0 ? -errno : 0;
-	if (!r)
-		r = raw_size(c, fd);
-	if (!r)
-		r = raw_map_unmap(c, fd);
-	return raw_close(fd, r);
-}
-
-/* Is FD a memfd? Its /proc link names "/memfd:NAME (deleted)". */
-static int raw_check_memfd(int fd)
-{
-	char proc[NAME_LEN], link[PATH_MAX];
-
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	ssize_t n = readlink(proc, link, sizeof(link) - 1);
-	if (n < 0)
-		return -errno;
-	return (size_t)n >= strlen(MEMFD_PREFIX) &&
-	               !memcmp(link, MEMFD_PREFIX, strlen(MEMFD_PREFIX))
-	           ? 0
-	           : -EINVAL;
-}
-
-static int raw_memfd_attach(struct ctx *c)
-{
-	int fd = openat(AT_FDCWD, c->mfd_proc, PROC_FD_FLAGS);
-	if (fd < 0)
-		return -errno;
-	int r = raw_check_regular(fd);
-	if (!r)
-		r = raw_check_memfd(fd);
-	if (!r)
-		r = raw_map_unmap(c, fd);
-	return raw_close(fd, r);
+	return raw_memfd_attach(&c->rc, c->mfd_proc);
 }
 
 /* ---- the rows ----------------------------------------------------------------------------- */
@@ -327,44 +197,25 @@ static const struct row {
 } rows[] = {
     {"posix", "create", "create+map+unmap+close+remove", true, true, POSIX_CYC, raw_posix_create},
     {"posix", "attach", "open+map+unmap+close", false, false, POSIX_ATT, raw_posix_attach},
-    {"sysv", "create", "create+map+unmap+close+remove", true, true, SYSV_CYC, raw_sysv_create},
-    {"sysv", "attach", "open+map+unmap+close", false, false, SYSV_ATT, raw_sysv_attach},
-    {"memfd", "create", "create+map+unmap+close", true, false, MEMFD_NEW, raw_memfd_create},
-    {"memfd", "attach", "open(/proc)+map+unmap+close", false, false, MEMFD_ATT, raw_memfd_attach},
+    {"sysv", "create", "create+map+unmap+close+remove", true, true, SYSV_CYC, raw_sysv_create_row},
+    {"sysv", "attach", "open+map+unmap+close", false, false, SYSV_ATT, raw_sysv_attach_row},
+    {"memfd", "create", "create+map+unmap+close", true, false, MEMFD_NEW, raw_memfd_create_row},
+    {"memfd", "attach", "open(/proc)+map+unmap+close", false, false, MEMFD_ATT,
+     raw_memfd_attach_row},
 };
 
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
 
 /* ---- setting up and tearing down ---------------------------------------------------------- */
 
-/* A System V key nobody uses now, from a seed that differs between processes and runs. */
-static int pick_key(key_t *keyp, key_t other)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	unsigned seed = (unsigned)getpid() * 2654435761u ^ (unsigned)ts.tv_nsec;
-
-	for (int i = 0; i < KEY_ATTEMPTS; i++) {
-		seed = seed * 1103515245u + 12345u;
-		key_t key = (key_t)(0x50000000u | (seed >> 4));
-		if (key == IPC_PRIVATE || key == other)
-			continue;
-		if (shmget(key, 0, 0) < 0 && errno == ENOENT) {
-			*keyp = key;
-			return 0;
-		}
-	}
-	return -EEXIST;
-}
-
 /* Make the objects that the attach rows open, sized as the variant asks. */
 static int setup_objects(struct ctx *c)
 {
-	int r, fd = openat(AT_FDCWD, c->att_path, CREATE_FLAGS, OBJ_MODE);
+	int r, fd = openat(AT_FDCWD, c->att_path, RAW_CREATE_FLAGS, OBJ_MODE);
 	if (fd < 0)
 		return -errno;
 	c->att_made = true;
-	r = raw_size(c, fd);
+	r = raw_reserve(&c->rc, fd);
 	r = raw_close(fd, r);
 	if (r)
 		return r;
@@ -372,12 +223,12 @@ static int setup_objects(struct ctx *c)
 	    shmget(c->att_key, (size_t)c->size, IPC_CREAT | IPC_EXCL | c->shm_extra | SYSV_MODE);
 	if (c->att_id < 0)
 		return -errno;
-	c->mfd = memfd_create(MEMFD_NAME, c->mfd_flags);
+	c->mfd = memfd_create(RAW_MEMFD_NAME, c->rc.mfd_flags);
 	if (c->mfd < 0)
 		return -errno;
 	if (fchmod(c->mfd, OBJ_MODE) < 0)
 		return -errno;
-	r = raw_size(c, c->mfd);
+	r = raw_reserve(&c->rc, c->mfd);
 	snprintf(c->addr[MEMFD_ATT], NAME_LEN, "memfd:%d:%d", (int)getpid(), c->mfd);
 	snprintf(c->mfd_proc, sizeof(c->mfd_proc), "/proc/%d/fd/%d", (int)getpid(), c->mfd);
 	return r;
@@ -396,19 +247,14 @@ static int setup(struct ctx *c)
 	if (snprintf(c->cyc_path, PATH_MAX, "%s%s", dir, c->addr[POSIX_CYC]) >= PATH_MAX ||
 	    snprintf(c->att_path, PATH_MAX, "%s%s", dir, c->addr[POSIX_ATT]) >= PATH_MAX)
 		return -ENAMETOOLONG;
-	/* The library asks for MFD_NOEXEC_SEAL and falls back without it on kernels before 6.3. */
-	c->mfd_flags = MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL;
-	int fd = memfd_create(MEMFD_NAME, c->mfd_flags);
-	if (fd < 0 && errno == EINVAL) {
-		c->mfd_flags &= ~MFD_NOEXEC_SEAL;
-		fd = memfd_create(MEMFD_NAME, c->mfd_flags);
-	}
-	if (fd < 0)
+	c->rc.size = c->size;
+	c->rc.sparse = c->sparse;
+	c->rc.mfd_flags = raw_memfd_flags();
+	if (!c->rc.mfd_flags)
 		return -errno;
-	close(fd);
-	int r = pick_key(&c->cyc_key, IPC_PRIVATE);
+	int r = raw_pick_key(&c->cyc_key, IPC_PRIVATE);
 	if (!r)
-		r = pick_key(&c->att_key, c->cyc_key);
+		r = raw_pick_key(&c->att_key, c->cyc_key);
 	if (r)
 		return r;
 	snprintf(c->addr[SYSV_CYC], NAME_LEN, "sysv:0x%08x", (unsigned)c->cyc_key);

@@ -1,0 +1,241 @@
+#!/usr/bin/env bats
+# pshm bench: the shape of its JSON and CSV (never its timings), bad options, a technique or a
+# directory the system cannot offer, a full shm directory, Ctrl-C, and that nothing it makes is
+# left behind: not in the shm directory, not in the file directory, not in System V, and no
+# reading process.
+
+load helpers
+
+# Run pshm bench ARGS... in the background, as a process whose PID the checks can look for,
+# with stdout in $BATS_TEST_TMPDIR/out and stderr in .../err; sets BENCH_PID and BENCH_STATUS.
+bench_bg() {
+	"$PSHM" bench "$@" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	BENCH_PID=$!
+}
+
+bench_wait() {
+	BENCH_STATUS=0
+	wait "$BENCH_PID" || BENCH_STATUS=$?
+}
+
+bench_run() {
+	bench_bg "$@"
+	bench_wait
+}
+
+# Nothing of run BENCH_PID is left: no System V segment it created, no reading process of
+# it, nothing in PSHM_DIR, nothing in the directories given.
+nothing_left() {
+	local d left
+	left=$(awk -v p="$BENCH_PID" 'NR > 1 && $5 == p' /proc/sysvipc/shm)
+	[ -z "$left" ] || fail_with "System V segments of pid $BENCH_PID left:" "$left"
+	! pgrep -f "bench-peer .* $BENCH_PID\$" >/dev/null || fail_with "a reading process is left"
+	dir_holds
+	for d in "$@"; do
+		left=$(ls -A "$d")
+		[ -z "$left" ] || fail_with "left in $d:" "$left"
+	done
+}
+
+# The JSON in the output file has the schema's shape; prints nothing, fails with the reason.
+json_shape() {
+	local f=$BATS_TEST_TMPDIR/out
+	jq -e . "$f" >/dev/null || fail_with "not JSON:" "$(head -c 600 "$f")"
+	jq -e '.pshm_bench == 1 and (.elapsed_s | type == "number")
+		and (.unavailable | type == "array") and (.results | type == "array")' "$f" >/dev/null ||
+		fail_with "top-level keys wrong"
+	jq -e '.machine | (.kernel | type == "string") and (.cpus | type == "number")
+		and has("cpu_model") and (.memory_bytes | type == "number")
+		and (.shm_dir | type == "string") and (.shm_size_bytes | type == "number")
+		and (.shm_free_bytes | type == "number") and (.page_size | type == "number")
+		and has("thp_enabled") and has("thp_shmem_enabled")
+		and (.hugepage_size_bytes | type == "number") and (.hugepages_total | type == "number")
+		and (.hugepages_free | type == "number") and (.file_dir | type == "string")
+		and (.sysv_available | type == "boolean")' "$f" >/dev/null ||
+		fail_with "machine facts wrong:" "$(jq -c .machine "$f")"
+	jq -e '.options | (.quick | type == "boolean") and (.reps | type == "number")
+		and (.sizes | type == "array" and all(type == "number"))
+		and (.kinds | type == "array" and all(type == "string"))' "$f" >/dev/null ||
+		fail_with "options wrong:" "$(jq -c .options "$f")"
+	# Every row: exactly the schema's keys, numbers where numbers belong, n >= 1.
+	jq -e '.results | all(
+		(keys == ["kind","max","median","min","n","ratio_pipe","ratio_posix","ratio_raw",
+		          "section","size","unit","variant"])
+		and (.median | type == "number") and (.min | type == "number")
+		and (.max | type == "number") and (.n | type == "number") and .n >= 1
+		and (.size | type == "number") and .min <= .median and .median <= .max
+		and ([.ratio_posix, .ratio_pipe, .ratio_raw] | all(. == null or type == "number"))
+		and (.kind | IN("posix","sysv","file","memfd","pipe","unix")))' "$f" >/dev/null ||
+		fail_with "a row is malformed:" "$(jq -c '.results[0]' "$f")"
+	jq -e '.results | all(
+		(.section == "lifecycle" and .unit == "us" and (.variant | IN("create","attach")))
+		or (.section == "first_touch" and .unit == "us_per_page"
+		    and (.variant | IN("plain","populate","fallocate","hugepages")))
+		or (.section == "bandwidth" and .unit == "GB/s" and .variant == "write")
+		or (.section == "persistence" and .unit == "ms"
+		    and (.variant | IN("rewrite","rewrite+msync")))
+		or (.section == "transfer" and .unit == "GB/s" and .variant == "one-way"))' \
+		"$f" >/dev/null || fail_with "a row has a wrong section, unit or variant"
+	jq -e '.unavailable | all((keys == ["kind","reason","section","variant"])
+		and (.reason | type == "string" and length > 0))' "$f" >/dev/null ||
+		fail_with "an unavailable entry is malformed:" "$(jq -c .unavailable "$f")"
+}
+
+@test "bench --quick --json: the schema's shape, every section, and nothing left behind" {
+	mkdir "$BATS_TEST_TMPDIR/cwd"
+	cd "$BATS_TEST_TMPDIR/cwd" # file mappings go in the working directory by default
+	bench_run --quick --json
+	[ "$BENCH_STATUS" -eq 0 ] || fail_with "exit $BENCH_STATUS" "$(cat "$BATS_TEST_TMPDIR/err")"
+	json_shape
+	f=$BATS_TEST_TMPDIR/out
+	[ "$(jq -r '[.results[].section] | unique | join(",")' "$f")" = \
+		"bandwidth,first_touch,lifecycle,persistence,transfer" ]
+	kinds=file,memfd,pipe,posix,sysv,unix
+	jq -e .machine.sysv_available "$f" >/dev/null || kinds=file,memfd,pipe,posix,unix
+	[ "$(jq -r '[.results[] | select(.section == "transfer") | .kind] | unique | join(",")' \
+		"$f")" = "$kinds" ]
+	# Transfers: every default size, and ratios against POSIX and the pipe.
+	[ "$(jq -c '[.results[] | select(.section == "transfer" and .kind == "pipe") | .size]' \
+		"$f")" = "[4096,65536,1048576,67108864]" ]
+	jq -e '[.results[] | select(.section == "transfer" and .kind == "unix")]
+		| length == 4 and all((.ratio_posix | type == "number") and .ratio_pipe > 0)' \
+		"$f" >/dev/null
+	jq -e '[.results[] | select(.section == "lifecycle")] | all(.ratio_raw > 0)' "$f" >/dev/null
+	jq -e '[.results[] | select(.section != "lifecycle")] | all(.ratio_raw == null)' \
+		"$f" >/dev/null
+	jq -e '.options.quick == true and .options.reps == 3' "$f" >/dev/null
+	[ "$(jq -r .machine.file_dir "$f")" = "$BATS_TEST_TMPDIR/cwd" ]
+	[ "$(jq -r .machine.shm_dir "$f")" = "$PSHM_DIR" ]
+	nothing_left "$BATS_TEST_TMPDIR/cwd"
+}
+
+@test "bench --csv: the header line, then twelve fields a row, machine facts as comments" {
+	bench_run --quick --csv -r 1 --sections lifecycle,persistence -k posix,memfd \
+		-d "$BATS_TEST_TMPDIR"
+	[ "$BENCH_STATUS" -eq 0 ]
+	f=$BATS_TEST_TMPDIR/out
+	grep -q '^# kernel: ' "$f"
+	grep -q '^# sysv_available: \(true\|false\)$' "$f"
+	[ "$(grep -v '^#' "$f" | head -n 1)" = \
+		"section,kind,variant,size,unit,median,min,max,n,ratio_posix,ratio_pipe,ratio_raw" ]
+	[ "$(grep -v '^#' "$f" | tail -n +2 | awk -F, 'NF != 12' | wc -l)" -eq 0 ]
+	grep -q '^lifecycle,memfd,attach,65536,us,[0-9.e+-]*,[0-9.e+-]*,[0-9.e+-]*,1,' "$f"
+	grep -q '^persistence,posix,rewrite+msync,' "$f"
+	nothing_left
+}
+
+@test "bench: a file directory that is missing or not a directory: file unavailable, rest runs" {
+	for dir in "$BATS_TEST_TMPDIR/missing" "$BATS_TEST_TMPDIR/plain"; do
+		: >"$BATS_TEST_TMPDIR/plain"
+		bench_run --quick --json -r 1 --sections lifecycle,transfer -s 4K -d "$dir"
+		[ "$BENCH_STATUS" -eq 0 ] || fail_with "exit $BENCH_STATUS"
+		json_shape
+		grep -q "pshm bench: file: unavailable: .*$dir" "$BATS_TEST_TMPDIR/err"
+		f=$BATS_TEST_TMPDIR/out
+		jq -e '[.unavailable[] | select(.kind == "file")] | length == 3' "$f" >/dev/null
+		jq -e '[.results[] | select(.kind == "file")] | length == 0' "$f" >/dev/null
+		jq -e '[.results[] | select(.kind == "posix")] | length == 3' "$f" >/dev/null
+		jq -e '[.results[] | select(.kind == "pipe")] | length == 1' "$f" >/dev/null
+		nothing_left
+	done
+	[ ! -e "$BATS_TEST_TMPDIR/missing" ]
+}
+
+@test "bench: a file directory the user cannot write: file unavailable, rest runs" {
+	require_root
+	share_dir
+	mkdir -m 555 "$BATS_TEST_TMPDIR/ro"
+	as_nobody "$PSHM" bench --quick --json -r 1 --sections lifecycle -d "$BATS_TEST_TMPDIR/ro" \
+		>"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" ||
+		fail_with "exit $?" "$(cat "$BATS_TEST_TMPDIR/err")"
+	json_shape
+	# Not writable, or not even reachable when the test's own directory is private.
+	grep -q "pshm bench: file: unavailable: .*/ro.*Permission denied" "$BATS_TEST_TMPDIR/err"
+	f=$BATS_TEST_TMPDIR/out
+	jq -e '[.unavailable[] | select(.kind == "file")] | length == 2' "$f" >/dev/null
+	jq -e '[.results[] | select(.kind == "posix")] | length == 2' "$f" >/dev/null
+	dir_holds
+	[ -z "$(ls -A "$BATS_TEST_TMPDIR/ro")" ]
+}
+
+@test "bench: no System V IPC (kernel.shmmax=0 in a new IPC namespace): unavailable, rest runs" {
+	unshare -i true 2>/dev/null || skip "cannot make an IPC namespace (unshare -i)"
+	unshare -i sh -c 'sysctl -q -w kernel.shmmax=0 && exec "$@"' sh \
+		"$PSHM" bench --quick --json -r 1 --sections lifecycle,transfer -s 4K \
+		-d "$BATS_TEST_TMPDIR" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" ||
+		fail_with "exit $?" "$(cat "$BATS_TEST_TMPDIR/err")"
+	json_shape
+	f=$BATS_TEST_TMPDIR/out
+	jq -e '.machine.sysv_available == false' "$f" >/dev/null
+	jq -e '[.unavailable[] | select(.kind == "sysv" and .section == "transfer")]
+		| length == 1 and all(.reason | test("shmmax"))' "$f" >/dev/null
+	jq -e '[.results[] | select(.kind == "sysv")] | length == 0' "$f" >/dev/null
+	jq -e '[.results[] | select(.kind == "memfd")] | length == 3' "$f" >/dev/null
+	grep -q 'pshm bench: sysv: unavailable' "$BATS_TEST_TMPDIR/err"
+	dir_holds
+	[ -z "$(ls -A "$BATS_TEST_TMPDIR" | grep pshm-bench)" ]
+}
+
+@test "bench: a full shm directory fails that measurement, names the directory, leaves nothing" {
+	in_tmpfs '"$PSHM" bench --quick --json -r 1 --sections transfer -k posix,pipe -s 4K,8M \
+		>out 2>err; echo $? >status; ls -A "$PSHM_DIR" >left'
+	[ "$(cat "$BATS_TEST_TMPDIR/status")" -eq 1 ]
+	[ ! -s "$BATS_TEST_TMPDIR/left" ]
+	json_shape
+	grep -q "pshm bench: transfer posix one-way: no room for 8M in $TMPFS_DIR" \
+		"$BATS_TEST_TMPDIR/err"
+	f=$BATS_TEST_TMPDIR/out
+	jq -e '[.unavailable[] | select(.kind == "posix")] | length == 1
+		and all(.reason | test("free"))' "$f" >/dev/null
+	[ "$(jq -c '[.results[] | select(.kind == "pipe") | .size]' "$f")" = "[4096,8388608]" ]
+}
+
+@test "bench: SIGINT stops the run: exit 130, \"interrupted\", nothing left behind" {
+	mkdir "$BATS_TEST_TMPDIR/files"
+	for delay in 1 4; do
+		bench_bg --quick --json -d "$BATS_TEST_TMPDIR/files"
+		sleep "$delay"
+		kill -INT "$BENCH_PID"
+		bench_wait
+		[ "$BENCH_STATUS" -eq 130 ] || fail_with "exit $BENCH_STATUS after ${delay}s"
+		grep -q 'interrupted' "$BATS_TEST_TMPDIR/err"
+		[ ! -s "$BATS_TEST_TMPDIR/out" ]
+		nothing_left "$BATS_TEST_TMPDIR/files"
+	done
+}
+
+@test "bench: SIGTERM stops the run as SIGINT does" {
+	bench_bg --quick --sections transfer -s 4K,1M -r 50 -d "$BATS_TEST_TMPDIR"
+	sleep 1
+	kill -TERM "$BENCH_PID"
+	bench_wait
+	[ "$BENCH_STATUS" -eq 130 ]
+	grep -q 'interrupted' "$BATS_TEST_TMPDIR/err"
+	nothing_left
+	[ -z "$(ls -A "$BATS_TEST_TMPDIR" | grep pshm-bench)" ]
+}
+
+@test "bench: bad options are usage errors (exit 2) and run nothing" {
+	for args in "--bogus" "-r 0" "-r x" "-r 1001" "-k posix,nope" "-k ," "-s 0" "-s 4K,x" \
+		"-s 2G" "--sections nope" "--json --csv" "--region 1" "extra" "bench-peer"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr pshm bench $args
+		[ "$status" -eq 2 ] || fail_with "pshm bench $args: exit $status"
+		[ -n "$stderr" ] || fail_with "pshm bench $args: no message"
+		stdout_empty
+	done
+	dir_holds
+}
+
+@test "bench --help: the options and sections; pshm --help lists bench" {
+	run --separate-stderr pshm bench --help
+	[ "$status" -eq 0 ]
+	[[ $output == *"Usage: pshm bench"* ]]
+	for word in --quick --json --csv --dir --kinds --sizes --reps --sections lifecycle touch \
+		persistence transfer; do
+		[[ $output == *"$word"* ]] || fail_with "help lacks $word"
+	done
+	[[ $output != *bench-peer* ]]
+	run pshm --help
+	[[ $output == *"bench "* ]]
+}
