@@ -72,24 +72,19 @@ static int file_remove(const struct pshm__addr *a)
 
 static int file_stat_addr(const struct pshm__addr *a, struct pshm_stat *st)
 {
+	char *path, *address;
 	int r = pshm__stat_at(AT_FDCWD, a->name, st);
-	if (!r)
-		snprintf(st->address, sizeof(st->address), "file:%s", a->name);
+	/* The address is the one a handle would have: absolute, the same from any directory. */
+	if (!r && !(r = file_names(a->name, &path, &address))) {
+		snprintf(st->address, sizeof(st->address), "%s", address);
+		free(path);
+		free(address);
+	}
 	return r;
 }
 
 const struct pshm__ops pshm__file_ops = {
-    .create = file_create,
-    .open = file_open,
-    .size = pshm__fd_size,
-    .map = pshm__fd_map,
-    .unmap = pshm__fd_unmap,
-    .resize = pshm__fd_resize,
-    .chmod = pshm__fd_chmod,
-    .chown = pshm__fd_chown,
-    .stat = pshm__fd_stat,
-    .destroy = pshm__fd_destroy,
-    .remove = file_remove,
-    .stat_addr = file_stat_addr,
-    .close = pshm__fd_close,
+    PSHM__FD_COMMON_OPS,       .create = file_create,       .open = file_open,
+    .resize = pshm__fd_resize, .stat = pshm__fd_stat,       .destroy = pshm__fd_destroy,
+    .remove = file_remove,     .stat_addr = file_stat_addr,
 };

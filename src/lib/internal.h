@@ -165,6 +165,11 @@ int pshm__unlink_regular(int dirfd, const char *path) PSHM__HIDDEN;
 /* Describe DIRFD/PATH (a regular file, not followed through a symlink) without opening it. */
 int pshm__stat_at(int dirfd, const char *path, struct pshm_stat *st) PSHM__HIDDEN;
 
+/* The operations every descriptor-based technique takes from fd.c as they are. */
+#define PSHM__FD_COMMON_OPS                                                                        \
+	.size = pshm__fd_size, .map = pshm__fd_map, .unmap = pshm__fd_unmap,                       \
+	.chmod = pshm__fd_chmod, .chown = pshm__fd_chown, .close = pshm__fd_close
+
 extern const struct pshm__ops pshm__posix_ops PSHM__HIDDEN;
 extern const struct pshm__ops pshm__sem_ops PSHM__HIDDEN;
 extern const struct pshm__ops pshm__sysv_ops PSHM__HIDDEN;

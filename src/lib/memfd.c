@@ -156,17 +156,8 @@ static int memfd_stat_addr(const struct pshm__addr *a, struct pshm_stat *st)
 }
 
 const struct pshm__ops pshm__memfd_ops = {
-    .create = memfd_create_seg,
-    .open = memfd_open,
-    .size = pshm__fd_size,
-    .map = pshm__fd_map,
-    .unmap = pshm__fd_unmap,
-    .resize = pshm__fd_resize,
-    .chmod = pshm__fd_chmod,
-    .chown = pshm__fd_chown,
-    .stat = memfd_stat,
-    .stat_addr = memfd_stat_addr,
-    .close = pshm__fd_close,
+    PSHM__FD_COMMON_OPS,       .create = memfd_create_seg, .open = memfd_open,
+    .resize = pshm__fd_resize, .stat = memfd_stat,         .stat_addr = memfd_stat_addr,
 };
 
 PSHM__API int pshm_seal(struct pshm_seg *seg, unsigned seals)

@@ -67,32 +67,13 @@ static int posix_stat_addr(const struct pshm__addr *a, struct pshm_stat *st)
 }
 
 const struct pshm__ops pshm__posix_ops = {
-    .create = posix_create,
-    .open = posix_open,
-    .size = pshm__fd_size,
-    .map = pshm__fd_map,
-    .unmap = pshm__fd_unmap,
-    .resize = pshm__fd_resize,
-    .chmod = pshm__fd_chmod,
-    .chown = pshm__fd_chown,
-    .stat = pshm__fd_stat,
-    .destroy = pshm__fd_destroy,
-    .remove = posix_remove,
-    .stat_addr = posix_stat_addr,
-    .close = pshm__fd_close,
+    PSHM__FD_COMMON_OPS,       .create = posix_create,       .open = posix_open,
+    .resize = pshm__fd_resize, .stat = pshm__fd_stat,        .destroy = pshm__fd_destroy,
+    .remove = posix_remove,    .stat_addr = posix_stat_addr,
 };
 
 /* A semaphore's object can be looked at and removed, not made: sem_open(3) initialises it. */
 const struct pshm__ops pshm__sem_ops = {
-    .open = posix_open,
-    .size = pshm__fd_size,
-    .map = pshm__fd_map,
-    .unmap = pshm__fd_unmap,
-    .chmod = pshm__fd_chmod,
-    .chown = pshm__fd_chown,
-    .stat = pshm__fd_stat,
-    .destroy = pshm__fd_destroy,
-    .remove = posix_remove,
-    .stat_addr = posix_stat_addr,
-    .close = pshm__fd_close,
+    PSHM__FD_COMMON_OPS,         .open = posix_open,     .stat = pshm__fd_stat,
+    .destroy = pshm__fd_destroy, .remove = posix_remove, .stat_addr = posix_stat_addr,
 };
