@@ -139,8 +139,10 @@ static int write_one(const char *addr, uint64_t off, bool keep, const char *data
 	/* As the book's pshm_write: the object ends exactly where the data does. */
 	if (r == 0 && !w.fixed && w.size != w.off)
 		r = pshm_resize(w.seg, w.off, 0);
-	if (r < 0 && !w.fixed && w.size > w.orig && w.orig >= w.off)
-		pshm_resize(w.seg, w.orig, 0); /* give back what a failed write reserved */
+	/* A failed write gives back what it added: the object has its old size again (so a new,
+	 * empty object is left empty, not half-written). */
+	if (r < 0 && !w.fixed && w.size > w.orig)
+		pshm_resize(w.seg, w.orig, 0);
 	pshm_close(w.seg);
 	if (told || (r == -EFBIG && w.fixed))
 		return EXIT_FAIL; /* already explained */

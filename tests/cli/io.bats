@@ -321,6 +321,18 @@ random_file() {
 	[ "$(grep -c '^pshm: write /o: No space left on device$' <<<"$stderr")" -eq 3 ]
 }
 
+@test "write from a pipe on a full tmpfs: a new object is left empty, not half-written" {
+	require_tmpfs
+	run --separate-stderr in_tmpfs '
+		"$PSHM" create /n || exit 98
+		head -c 8M /dev/zero | "$PSHM" write /n; echo "rc=$?"
+		stat -c "%s %b" "$PSHM_DIR/n"
+		df -k "$PSHM_DIR" | awk "NR == 2 {print \$3}"'
+	want=$(printf '%s\n' rc=1 "0 0" 0)
+	[ "$output" = "$want" ] || fail_with "expected:" "$want" "got:" "$output"
+	stderr_has '^pshm: write /n: No space left on device$'
+}
+
 @test "write -k through System V needs no growth; a sysv offset past the end fails" {
 	key=$(sysv_key)
 	pshm create -s 10 "sysv:$key"
