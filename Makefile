@@ -44,7 +44,7 @@ BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all lib cli examples tests check unit-check asan-check demo bench install uninstall \
-	clean deps deps-test format lint
+	clean deps deps-test format lint fuzz tsan-check
 all: lib cli examples
 
 cli: $(CLI_BIN)
@@ -113,6 +113,28 @@ asan-check: deps-test
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 		sh tests/run-unit.sh build-asan/tests
 
+# Fuzz the channel code's handling of untrusted shared memory with libFuzzer for FUZZ_SECONDS
+# seconds. Needs clang; the library is built for it in build-fuzz, where the corpus is kept.
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD := build-fuzz
+fuzz:
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang SAN=1 CFLAGS="-O1 -g -fsanitize=fuzzer-no-link" \
+		$(FUZZ_BUILD)/libpshm.a
+	clang $(BASE) -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-o $(FUZZ_BUILD)/fuzz_chan tests/fuzz/fuzz_chan.c $(FUZZ_BUILD)/libpshm.a
+	@mkdir -p $(FUZZ_BUILD)/corpus
+	$(FUZZ_BUILD)/fuzz_chan -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		$(FUZZ_BUILD)/corpus
+
+# A channel's writer and reader as two threads under ThreadSanitizer (library in build-tsan).
+# GCC's note that it cannot instrument fences concerns broadcast code this test does not run.
+TSAN_NOWARN = $(shell $(CC) -Wno-tsan -E -x c /dev/null >/dev/null 2>&1 && echo -Wno-tsan)
+tsan-check:
+	$(MAKE) BUILD=build-tsan CFLAGS="-O1 -g -fsanitize=thread $(TSAN_NOWARN)" build-tsan/libpshm.a
+	$(CC) $(BASE) -O1 -g -fsanitize=thread -o build-tsan/tsan_chan tests/unit/tsan_chan.c \
+		build-tsan/libpshm.a -lpthread
+	TSAN_OPTIONS=halt_on_error=1 build-tsan/tsan_chan
+
 demo: deps
 	@$(MAKE) -s all
 	sh examples/demo.sh $(BUILD)
@@ -160,4 +182,4 @@ uninstall:
 	for m in man/*.1; do rm -f $(DESTDIR)$(MANDIR)/man1/$${m#man/}; done
 
 clean:
-	rm -rf build build-asan pshm.pc
+	rm -rf build build-asan build-clang build-fuzz build-tsan pshm.pc

@@ -327,6 +327,147 @@ const char *pshm_shm_dir(void);
  */
 int pshm_parse_size(const char *text, uint64_t *sizep);
 
+/* ---- Channels ------------------------------------------------------------------------------- */
+
+/*
+ * A channel is a message ring inside a POSIX object or a file ("/name", "posix:/name",
+ * "file:PATH"; System V and memfd addresses give -EOPNOTSUPP). One writer sends messages of
+ * 0 to max_message bytes (see struct pshm_chan_stat); they arrive whole and in order.
+ *
+ *  - Queue mode (the default): one reader takes every message; a full ring makes the writer
+ *    wait. Neither side makes a system call while the ring is neither full nor empty.
+ *  - Broadcast mode (PSHM_CHAN_BROADCAST): up to PSHM_CHAN_MAX_READERS readers each read
+ *    every message from where they attached; the writer never waits, and a reader that falls
+ *    more than the ring behind gets -EOVERFLOW once and skips to the oldest intact message.
+ *
+ * Each role holds an open file description lock on its own byte of the object while attached,
+ * so the kernel tells when a peer dies: a blocked peer notices within about 100 ms. Every
+ * function returns 0 (or a count) or a negative errno; the channel errors are -EAGAIN (timeout
+ * 0 and nothing to do), -ETIMEDOUT, -EPIPE (reader: the writer detached and everything is read;
+ * queue writer: the reader detached), -ECONNRESET (the peer died: a reader sees it once the
+ * ring is drained, a writer blocked on a full queue within about 100 ms), -EOVERFLOW, -EBADMSG
+ * (the shared header or a record is corrupt: nothing outside the mapping is ever touched),
+ * -EMSGSIZE, -EINVAL, -EBUSY and -EOPNOTSUPP. Timeouts are in milliseconds:
+ * PSHM_CHAN_FOREVER waits without limit, 0 never waits.
+ *
+ * Thread safety: a struct pshm_chan is for one thread at a time; distinct handles (also to the
+ * same channel, in one process) are independent, so a writer thread and a reader thread each
+ * use their own handle.
+ */
+enum { PSHM_CHAN_BROADCAST = 1 << 8 }; /* pshm_chan_create(): broadcast mode */
+enum pshm_chan_role { PSHM_CHAN_WRITER = 1, PSHM_CHAN_READER = 2 };
+#define PSHM_CHAN_FOREVER     (-1)
+#define PSHM_CHAN_MAX_READERS 64
+
+struct pshm_chan;
+
+/*
+ * Create a channel object at ADDR with a ring of CAPACITY bytes, rounded up to a power of two
+ * of at least 4 KiB (more than 1 GiB: -EINVAL), permission bits MODE (0 means 0600). FLAGS:
+ * PSHM_CHAN_BROADCAST, and PSHM_OPEN_OR_CREATE to accept an existing channel of the same mode
+ * (an existing one of the other mode gives -EEXIST; an object that is not a channel -EBADMSG,
+ * or -EAGAIN when its header is still unwritten). Creation is otherwise exclusive (-EEXIST).
+ * The header is complete before it becomes valid, so a concurrent opener never sees half of it.
+ * Returns 0 or a negative errno.
+ */
+int pshm_chan_create(const char *addr, uint64_t capacity, mode_t mode, unsigned flags);
+
+/*
+ * Attach to the channel at ADDR as ROLE (PSHM_CHAN_WRITER or PSHM_CHAN_READER); FLAGS must
+ * be 0. There is one writer at a time and, in queue mode, one reader: -EBUSY while a live one
+ * holds the role; a role whose holder died or detached is taken over where it stopped. A
+ * broadcast reader takes a free slot (-EBUSY when all PSHM_CHAN_MAX_READERS are taken) and
+ * starts at the writer's current position. The header is validated (-EBADMSG), and an object
+ * whose header is still being written gives -EAGAIN. On success *CHP is a new handle. Returns 0
+ * or a negative errno.
+ */
+int pshm_chan_open(struct pshm_chan **chp, const char *addr, int role, unsigned flags);
+
+/*
+ * Detach cleanly and free the handle: a writer's readers get -EPIPE once they have read
+ * everything, a queue reader's writer gets -EPIPE. A reservation not committed is dropped, a
+ * peeked message stays unread. NULL is accepted. Returns 0 or the first error of unmap/close
+ * (the handle is freed in any case).
+ */
+int pshm_chan_close(struct pshm_chan *ch);
+
+/*
+ * Writer: reserve room for a message of LEN bytes and set *BUFP to where its payload goes, in
+ * the ring itself (zero copy); pshm_chan_commit() publishes it. Waits up to TIMEOUT_MS for
+ * room in a full queue. Returns 0, -EMSGSIZE for LEN over the channel's maximum, -EINVAL when
+ * the handle is not a writer or already holds a reservation, -EAGAIN, -ETIMEDOUT, -EPIPE,
+ * -ECONNRESET, -EBADMSG.
+ */
+int pshm_chan_reserve(struct pshm_chan *ch, size_t len, void **bufp, int timeout_ms);
+
+/*
+ * Writer: publish the reserved message with its first LEN bytes (LEN at most what was
+ * reserved); readers see it whole or not at all, and a sleeping reader is woken. Returns 0, or
+ * -EINVAL without a reservation or for a LEN too large.
+ */
+int pshm_chan_commit(struct pshm_chan *ch, size_t len);
+
+/*
+ * Writer: send the LEN bytes at BUF as one message (pshm_chan_reserve, a copy, and
+ * pshm_chan_commit). Returns 0 or the errors of pshm_chan_reserve().
+ */
+int pshm_chan_send(struct pshm_chan *ch, const void *buf, size_t len, int timeout_ms);
+
+/*
+ * Reader: wait up to TIMEOUT_MS for the next message and set *BUFP and *LENP to its payload,
+ * in the ring itself (zero copy, 8-byte aligned); it stays there, and peek returns it again,
+ * until pshm_chan_release() or pshm_chan_recv(). In broadcast mode the writer may overwrite it
+ * meanwhile: pshm_chan_release() says so. Returns 0, -EAGAIN, -ETIMEDOUT, -EPIPE, -ECONNRESET,
+ * -EOVERFLOW (broadcast: messages were lost; the next call reads the oldest intact one),
+ * -EBADMSG, or -EINVAL when the handle is not a reader.
+ */
+int pshm_chan_peek(struct pshm_chan *ch, const void **bufp, size_t *lenp, int timeout_ms);
+
+/*
+ * Reader: done with the peeked message, which is consumed. Returns 0, -EINVAL when nothing is
+ * peeked, or (broadcast) -EOVERFLOW when the writer overwrote the message while it was held:
+ * what was read from it may be torn, and the reader moves on to the oldest intact message.
+ */
+int pshm_chan_release(struct pshm_chan *ch);
+
+/*
+ * Reader: receive the next message into BUF of SIZE bytes and set *LENP to its length,
+ * waiting up to TIMEOUT_MS. When SIZE is too small the message stays unread, *LENP gets its
+ * length and the result is -EMSGSIZE. Returns 0 or the errors of pshm_chan_peek().
+ */
+int pshm_chan_recv(struct pshm_chan *ch, void *buf, size_t size, size_t *lenp, int timeout_ms);
+
+/* Broadcast reader: the messages this handle has lost to overruns so far (0 otherwise). */
+uint64_t pshm_chan_lost(const struct pshm_chan *ch);
+
+/*
+ * Set how long a blocked call spins, watching the ring, before it sleeps on a futex: the
+ * default is 20 microseconds, 0 sleeps at once, at most 1 second (else -EINVAL). Returns 0 or
+ * a negative errno.
+ */
+int pshm_chan_set_spin(struct pshm_chan *ch, unsigned spin_ns);
+
+/* A channel's description, filled by pshm_chan_stat(). */
+struct pshm_chan_stat {
+	int mode;          /* 0 for a queue, PSHM_CHAN_BROADCAST */
+	uint64_t capacity; /* ring bytes */
+	uint64_t used;     /* ring bytes holding unread (broadcast: not yet overwritten) records */
+	uint64_t max_message; /* largest message: capacity/2 - 16 (broadcast: capacity/2 - 32) */
+	uint64_t sent;        /* messages published */
+	uint64_t received;    /* messages read (broadcast: by all readers) */
+	uint64_t bytes;       /* payload bytes published */
+	int writer;           /* 0 none yet, 1 attached, 2 detached cleanly, 3 died */
+	int readers;          /* live readers */
+	uint64_t lost;        /* broadcast: messages lost by all readers */
+};
+
+/*
+ * Describe the channel at ADDR without attaching to it (read permission suffices). Returns 0,
+ * -EBADMSG for an object that is not a valid channel, -EAGAIN while its header is still being
+ * written, or another negative errno.
+ */
+int pshm_chan_stat(const char *addr, struct pshm_chan_stat *st);
+
 #ifdef __cplusplus
 }
 #endif

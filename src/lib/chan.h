@@ -1,0 +1,179 @@
+/*
+ * chan.h - the shared layout of a message channel and what chan.c, chan_ring.c and chan_wait.c
+ * share. Nothing here is public; names are pshm__chan_* and hidden.
+ *
+ * A channel object is a header of PSHM__CHAN_HDR bytes followed by a ring of CAPACITY bytes
+ * (a power of two). Positions are 64-bit byte counters that only grow; a position's place in
+ * the ring is position & (capacity - 1). The ring holds records: a 16-byte header (struct
+ * pshm__chan_rec) and the payload, padded to 8 bytes. A record never wraps: when it does not
+ * fit before the end of the ring, a padding record fills the rest (or, when fewer than 16 bytes
+ * remain, the rest is skipped by rule, with no header), and the record starts at offset 0.
+ *
+ * Queue mode: the writer owns head, the reader owns tail; the bytes in [tail, head) are
+ * published records. Broadcast mode: there is no tail; the writer overwrites the oldest
+ * records and keeps oldest (the first record still intact) and wend (the end of the region it
+ * may be writing, stored before it writes), and stamps the header at head with the sequence
+ * number of the next message, so that a reader can start anywhere and count what it missed.
+ */
+#ifndef PSHM_CHAN_H
+#define PSHM_CHAN_H
+
+#include "internal.h"
+
+#include <stdalign.h>
+#include <stdatomic.h>
+
+#define PSHM__CHAN_MAGIC       0x6e6168636d687370ull /* "pshmchan" read as a little-endian u64 */
+#define PSHM__CHAN_VERSION     1u
+#define PSHM__CHAN_HDR         8192u /* header bytes; the ring starts here */
+#define PSHM__CHAN_MIN_CAP     4096u
+#define PSHM__CHAN_MAX_CAP     (1ull << 30)
+#define PSHM__CHAN_RECHDR      16u /* record header bytes */
+#define PSHM__CHAN_ALIGN       8u
+#define PSHM__CHAN_SLICE       50000000ull /* longest futex sleep between liveness checks, ns */
+#define PSHM__CHAN_RECHECK     20000000ull /* least time between two lock probes of a peer, ns */
+#define PSHM__CHAN_SPIN        20000u      /* default spin before sleeping, ns */
+#define PSHM__CHAN_NO_DEADLINE UINT64_MAX
+
+/*
+ * ThreadSanitizer does not model fences and gcc says so at each one under -fsanitize=thread.
+ * The queue's ordering rests on acquire/release atomics, which it does model; the fences only
+ * order the futex handshake and the broadcast seqlock.
+ */
+#if defined(__SANITIZE_THREAD__) && !defined(__clang__) && __GNUC__ >= 11
+#pragma GCC diagnostic ignored "-Wtsan"
+#endif
+
+/* Record flags. A header whose flags are neither is corrupt. */
+enum { PSHM__REC_MSG = 1, PSHM__REC_PAD = 2 };
+
+/* Role states in the shared header; "died" is never stored, only deduced from the locks. */
+enum { PSHM__ST_NONE = 0, PSHM__ST_ATTACHED = 1, PSHM__ST_DETACHED = 2, PSHM__ST_DIED = 3 };
+
+/* Lock bytes of the object's descriptor: one per role, held while the role is attached. */
+#define PSHM__LOCK_WRITER  0
+#define PSHM__LOCK_READER  1
+#define PSHM__LOCK_SLOT(i) (2 + (i))
+
+struct pshm__chan_rec {
+	uint32_t len;   /* payload bytes (padding: bytes after this header up to the ring's end) */
+	uint32_t flags; /* PSHM__REC_MSG or PSHM__REC_PAD */
+	uint64_t seq;   /* the message's number; a padding record carries the next message's */
+};
+
+/* One broadcast reader, on a cache line of its own. */
+struct pshm__chan_slot {
+	_Atomic uint64_t cursor;   /* where the reader is, for pshm_chan_stat */
+	_Atomic uint64_t received; /* messages it has read */
+	_Atomic uint32_t state;    /* PSHM__ST_* */
+	_Atomic uint32_t waiting;  /* it is counted in data_waiters */
+	uint8_t pad[40];
+};
+
+struct pshm__chan_hdr {
+	/* Written once by the creator; magic last, with release. */
+	_Atomic uint64_t magic;
+	uint32_t version;
+	uint32_t mode; /* 0 queue, 1 broadcast */
+	uint64_t capacity;
+	uint64_t data_offset;
+	uint32_t align;
+	uint32_t max_readers;
+
+	/* Control: written only when a role attaches or detaches, so reading it is cheap. */
+	alignas(64) _Atomic uint32_t writer_state;
+	_Atomic uint32_t reader_state; /* queue reader */
+	_Atomic uint64_t lost;         /* broadcast: messages lost by all readers */
+
+	/* The writer's hot line. */
+	alignas(64) _Atomic uint64_t head; /* end of the published records */
+	_Atomic uint64_t sent;             /* messages published; the next sequence number */
+	_Atomic uint64_t bytes;            /* payload bytes published */
+	_Atomic uint64_t oldest;           /* broadcast: first intact record */
+	_Atomic uint64_t wend;             /* broadcast: end of what the writer may be writing */
+
+	/* The queue reader's hot line. */
+	alignas(64) _Atomic uint64_t tail;
+	_Atomic uint64_t received;
+
+	/* Sleeping readers: a futex word the writer bumps, and how many sleep on it. */
+	alignas(64) _Atomic uint32_t data_futex;
+	_Atomic uint32_t data_waiters;
+	_Atomic uint32_t reader_waiting; /* the queue reader is counted in data_waiters */
+
+	/* A sleeping queue writer. */
+	alignas(64) _Atomic uint32_t space_futex;
+	_Atomic uint32_t space_waiters;
+	_Atomic uint32_t writer_waiting; /* the writer is counted in space_waiters */
+
+	alignas(64) struct pshm__chan_slot slot[PSHM_CHAN_MAX_READERS];
+};
+
+_Static_assert(sizeof(struct pshm__chan_hdr) <= PSHM__CHAN_HDR, "channel header too large");
+
+struct pshm_chan {
+	struct pshm_seg *seg;
+	struct pshm__chan_hdr *h;
+	unsigned char *ring;
+	uint64_t cap, mask, maxmsg;
+	int fd;
+	int role;   /* PSHM_CHAN_WRITER or PSHM_CHAN_READER */
+	bool bcast; /* broadcast mode */
+	int slot;   /* broadcast reader: its slot */
+	unsigned spin_ns;
+	uint64_t probe_ns; /* when the peer's lock was last probed */
+
+	/* Writer. */
+	uint64_t head;      /* own head (the shared one is only stored) */
+	uint64_t tail_seen; /* queue: the reader's tail as last loaded */
+	uint64_t seq;       /* next sequence number */
+	uint64_t bytes;     /* payload bytes published */
+	uint64_t oldest;    /* broadcast: own copy of oldest */
+	uint64_t wend;      /* broadcast: own copy of wend */
+	bool reserved;
+	uint64_t res_pos; /* the reserved record's position */
+	size_t res_len;   /* the payload bytes reserved */
+
+	/* Reader. */
+	uint64_t cur;       /* own cursor: the next record to read */
+	uint64_t head_seen; /* the writer's head as last loaded */
+	uint64_t expect;    /* broadcast: sequence number of the record at cur */
+	uint64_t lost;
+	uint64_t received;
+	bool peeked;
+	uint64_t peek_pos; /* the peeked record's position */
+	uint64_t peek_seq;
+	uint32_t peek_len;
+};
+
+static inline uint64_t pshm__chan_recsize(uint64_t len)
+{
+	return PSHM__CHAN_RECHDR +
+	       ((len + PSHM__CHAN_ALIGN - 1) & ~(uint64_t)(PSHM__CHAN_ALIGN - 1));
+}
+
+/* The position where a record at or after P starts (fewer than 16 bytes before the end: 0). */
+static inline uint64_t pshm__chan_start(const struct pshm_chan *ch, uint64_t p)
+{
+	uint64_t room = ch->cap - (p & ch->mask);
+	return room < PSHM__CHAN_RECHDR ? p + room : p;
+}
+
+static inline struct pshm__chan_rec *pshm__chan_recat(const struct pshm_chan *ch, uint64_t p)
+{
+	return (struct pshm__chan_rec *)(ch->ring + (p & ch->mask));
+}
+
+/* chan_wait.c */
+uint64_t pshm__chan_now(void) PSHM__HIDDEN;
+int pshm__chan_lock(int fd, int byte) PSHM__HIDDEN;
+int pshm__chan_unlock(int fd, int byte) PSHM__HIDDEN;
+int pshm__chan_locked(int fd, int byte) PSHM__HIDDEN;
+void pshm__chan_wake(_Atomic uint32_t *futex) PSHM__HIDDEN;
+uint64_t pshm__chan_deadline(int timeout_ms) PSHM__HIDDEN;
+int pshm__chan_peer(struct pshm_chan *ch) PSHM__HIDDEN;
+int pshm__chan_wait(struct pshm_chan *ch, _Atomic uint64_t *watch, uint64_t old,
+                    uint64_t deadline) PSHM__HIDDEN;
+int pshm__chan_role_state(int fd, int byte, const _Atomic uint32_t *state) PSHM__HIDDEN;
+
+#endif /* PSHM_CHAN_H */
