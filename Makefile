@@ -42,6 +42,8 @@ EXAMPLE_SRC := $(wildcard examples/*.c)
 EXAMPLE_BIN := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+# bench_chan compares with ZeroMQ when <zmq.h> is installed (libzmq3-dev), and builds without.
+BENCH_ZMQ = $(shell printf '\043include <zmq.h>\n' | $(CC) -E -x c - >/dev/null 2>&1 && echo -lzmq)
 
 .PHONY: all lib cli examples tests check unit-check asan-check demo bench install uninstall \
 	clean deps deps-test format lint fuzz tsan-check
@@ -85,7 +87,7 @@ $(BUILD)/examples/%: examples/%.c $(STATIC)
 
 $(BUILD)/bench/%: bench/%.c $(wildcard bench/*.h) $(STATIC)
 	@mkdir -p $(@D)
-	$(CC) $(ALLCFLAGS) -o $@ $< $(STATIC) -lm
+	$(CC) $(ALLCFLAGS) -o $@ $< $(STATIC) -lm -lpthread -lrt $(if $(filter %/bench_chan,$@),$(BENCH_ZMQ))
 
 examples: $(EXAMPLE_BIN)
 
@@ -123,8 +125,14 @@ fuzz:
 	clang $(BASE) -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-o $(FUZZ_BUILD)/fuzz_chan tests/fuzz/fuzz_chan.c $(FUZZ_BUILD)/libpshm.a
 	@mkdir -p $(FUZZ_BUILD)/corpus
-	$(FUZZ_BUILD)/fuzz_chan -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-		$(FUZZ_BUILD)/corpus
+	@echo "fuzz: running fuzz_chan for $(FUZZ_SECONDS) s (log in $(FUZZ_BUILD)/fuzz.log)"
+	@if $(FUZZ_BUILD)/fuzz_chan -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		$(FUZZ_BUILD)/corpus >$(FUZZ_BUILD)/fuzz.log 2>&1; then \
+		grep -E '^stat::number_of_executed_units|^Done' $(FUZZ_BUILD)/fuzz.log; \
+		echo "fuzz: 1 passed, 0 failed"; \
+	else \
+		tail -n 60 $(FUZZ_BUILD)/fuzz.log; echo "fuzz: 0 passed, 1 failed"; exit 1; \
+	fi
 
 # A channel's writer and reader as two threads under ThreadSanitizer (library in build-tsan).
 # GCC's note that it cannot instrument fences concerns broadcast code this test does not run.
