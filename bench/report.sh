@@ -3,7 +3,8 @@
 # when gnuplot is installed.
 #
 # Usage: bash bench/report.sh BUILD_DIR [--quick] [--bench-json FILE] [--output FILE]
-#   BUILD_DIR          holds pshm, bench/bench_overhead and bench/mapper (`make bench` builds them)
+#   BUILD_DIR          holds pshm, bench/bench_overhead and bench/mapper (`make bench` builds them),
+#                      and bench/bench_chan, whose section (bench/chan.md.in) is added when built
 #   --quick            shorter runs: pshm bench --quick, 200 overhead rounds, bench/cli.sh --quick
 #   --bench-json FILE  take the output of an earlier `pshm bench --json` instead of running it
 #   --output FILE      write FILE instead of docs/benchmarks.md; the plots go next to it
@@ -194,6 +195,23 @@ for part in machine options lifecycle first_touch bandwidth persistence transfer
 	overhead cli conclusions plot_lifecycle plot_first_touch plot_transfer; do
 	report_jq "$part" >"$tmp/parts/$part.md" || die "report.jq could not make the part \"$part\""
 done
+# Message channels, when bench_chan is built: its section is bench/chan.md.in with the results.
+if [ -x "$build/bench/bench_chan" ] && [ -r "$here/chan.md.in" ]; then
+	say "[channels] $build/bench/bench_chan${quick:+ --quick}"
+	rc=0
+	"$build/bench/bench_chan" ${quick:+--quick} >"$tmp/chan.txt" || rc=$?
+	[ "$rc" -eq 0 ] || die "bench_chan failed (exit status $rc)"
+	[ -s "$tmp/chan.txt" ] || die "bench_chan printed nothing"
+	awk -v res="$tmp/chan.txt" '
+		/^@@chan_results@@$/ {
+			print "```"
+			while ((getline line < res) > 0) print line
+			print "```"
+			next
+		}
+		{ print }
+	' "$here/chan.md.in" >"$tmp/parts/chan.md"
+fi
 {
 	[ -z "$libc" ] || echo "| C library | $libc |"
 	[ -z "$cc_version" ] || echo "| compiler | $cc_version${CFLAGS:+, \`$CFLAGS\`} |"
@@ -209,6 +227,15 @@ awk -v dir="$tmp/parts" '
 	}
 	{ print }
 ' "$here/benchmarks.md.in" | cat -s >"$tmp/benchmarks.md"
+# A template without a @@chan@@ line gets the channels' section before the conclusions.
+if [ -s "$tmp/parts/chan.md" ] && ! grep -q '^@@chan@@$' "$here/benchmarks.md.in"; then
+	awk -v f="$tmp/parts/chan.md" '
+		/^- \[What to use when\]/ { print "- [Message channels: `bench/bench_chan`](#message-channels-benchbench_chan)" }
+		/^## What to use when$/ { while ((getline line < f) > 0) print line; print "" }
+		{ print }
+	' "$tmp/benchmarks.md" >"$tmp/benchmarks-chan.md"
+	mv "$tmp/benchmarks-chan.md" "$tmp/benchmarks.md"
+fi
 if grep -n '@@[a-z_]*@@' "$tmp/benchmarks.md" >&2; then
 	die "the template holds a part that report.sh does not make"
 fi
