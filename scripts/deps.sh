@@ -26,6 +26,7 @@ optional=""
 if [ "$what" = bench ]; then
 	command -v jq >/dev/null 2>&1 || need="$need jq"
 	command -v gnuplot >/dev/null 2>&1 || optional="$optional gnuplot-nox"
+	have_header zmq.h || optional="$optional libzmq3-dev"
 fi
 
 [ -z "$need$optional" ] && exit 0
@@ -36,7 +37,7 @@ if [ "$(id -u)" -ne 0 ]; then
 		echo "pshm: install them as root with:  apt-get update && apt-get install -y$need$optional" >&2
 		exit 1
 	fi
-	echo "pshm: optional, for the plots of make bench:  apt-get install -y$optional" >&2
+	echo "pshm: optional, for make bench's plots and ZeroMQ figures:  apt-get install -y$optional" >&2
 	exit 0
 fi
 echo "pshm: installing Debian packages:$need$optional" >&2
