@@ -344,7 +344,8 @@ int pshm_parse_size(const char *text, uint64_t *sizep);
  * so the kernel tells when a peer dies: a blocked peer notices within about 100 ms. Every
  * function returns 0 (or a count) or a negative errno; the channel errors are -EAGAIN (timeout
  * 0 and nothing to do), -ETIMEDOUT, -EPIPE (reader: the writer detached and everything is read;
- * queue writer: the reader detached), -ECONNRESET (the peer died: a reader sees it once the
+ * queue writer: the reader detached while it was attached; a writer that attaches after a
+ * reader left waits for the next one), -ECONNRESET (the peer died: a reader sees it once the
  * ring is drained, a writer blocked on a full queue within about 100 ms), -EOVERFLOW, -EBADMSG
  * (the shared header or a record is corrupt: nothing outside the mapping is ever touched),
  * -EMSGSIZE, -EINVAL, -EBUSY and -EOPNOTSUPP. Timeouts are in milliseconds:

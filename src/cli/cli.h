@@ -38,6 +38,15 @@ int cmd_chown(int argc, char **argv);
 int cmd_resize(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_chan(int argc, char **argv);
+int cmd_send(int argc, char **argv);
+int cmd_recv(int argc, char **argv);
+
+/* ---- chan.c ------------------------------------------------------------------------------- */
+
+/* Whether the POSIX object ST describes is a message channel: bigger than a channel's header,
+ * with the channel magic in its first bytes. Any error reading it means no. */
+bool cli_chan_object(const struct pshm_stat *st);
 
 /* ---- common.c ---------------------------------------------------------------------------- */
 

@@ -15,8 +15,12 @@
 struct lsopts {
 	bool bytes;
 	bool json;
+	bool chan_only; /* -k chan without posix: of the POSIX objects, only channels */
 	struct holders *holders;
 };
+
+/* -k chan: POSIX objects that are channels (a bit no PSHM_LIST_* uses). */
+#define LS_KIND_CHAN (1u << 30)
 
 enum col_id {
 	C_ADDRESS,
@@ -53,7 +57,7 @@ struct col {
 
 static const struct col cols[C_NCOLS] = {
     [C_ADDRESS] = {"ADDRESS", 0.3, 0, SCOLS_JSON_STRING, "address, as pshm commands take it"},
-    [C_KIND] = {"KIND", 5, 0, SCOLS_JSON_STRING, "posix, sysv, sem or memfd"},
+    [C_KIND] = {"KIND", 5, 0, SCOLS_JSON_STRING, "posix, chan, sysv, sem or memfd"},
     [C_SIZE] = {"SIZE", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "size"},
     [C_ALLOC] = {"ALLOC", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "memory actually allocated"},
     [C_SPARSE] = {"SPARSE", 6, 0, SCOLS_JSON_BOOLEAN,
@@ -113,7 +117,7 @@ static const char *cell(enum col_id id, const struct pshm_stat *st, struct lsopt
 	case C_ADDRESS:
 		return st->address;
 	case C_KIND:
-		return pshm_kind_name(st->kind);
+		return cli_chan_object(st) ? "chan" : pshm_kind_name(st->kind);
 	case C_SIZE:
 		return cli_fmt_size(buf, len, st->size, o->bytes);
 	case C_ALLOC:
@@ -192,6 +196,8 @@ static int add_row(const struct pshm_stat *st, void *arg)
 {
 	struct lsctx *c = arg;
 	char buf[4096];
+	if (c->o.chan_only && st->kind == PSHM_POSIX && !cli_chan_object(st))
+		return 0;
 	struct libscols_line *ln = scols_table_new_line(c->tb, NULL);
 	if (!ln) {
 		c->err = -ENOMEM;
@@ -244,11 +250,9 @@ static bool parse_kinds(const char *spec, unsigned *mask)
 		static const struct {
 			const char *name;
 			unsigned bit;
-		} kinds[] = {{"posix", PSHM_LIST_POSIX},
-		             {"sysv", PSHM_LIST_SYSV},
-		             {"sem", PSHM_LIST_SEM},
-		             {"memfd", PSHM_LIST_MEMFD},
-		             {"all", PSHM_LIST_ALL}};
+		} kinds[] = {{"posix", PSHM_LIST_POSIX}, {"chan", LS_KIND_CHAN},
+		             {"sysv", PSHM_LIST_SYSV},   {"sem", PSHM_LIST_SEM},
+		             {"memfd", PSHM_LIST_MEMFD}, {"all", PSHM_LIST_ALL}};
 		bool ok = false;
 		for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
 			if (strlen(kinds[i].name) == len && !strncmp(kinds[i].name, p, len)) {
@@ -256,9 +260,10 @@ static bool parse_kinds(const char *spec, unsigned *mask)
 				ok = true;
 			}
 		if (!ok) {
-			cli_usage("ls",
-			          "unknown kind '%.*s': kinds are posix, sysv, sem, memfd, all",
-			          (int)len, p);
+			cli_usage(
+			    "ls",
+			    "unknown kind '%.*s': kinds are posix, chan, sysv, sem, memfd, all",
+			    (int)len, p);
 			return false;
 		}
 		p += len + (p[len] == ',');
@@ -275,7 +280,7 @@ static int ls_help(void)
 	       "  -r, --raw              raw output: no alignment\n"
 	       "  -b, --bytes            sizes in bytes\n"
 	       "  -n, --noheadings       no heading line\n"
-	       "  -k, --kinds KINDS      posix, sysv, sem, memfd or all, comma-separated\n"
+	       "  -k, --kinds KINDS      posix, chan, sysv, sem, memfd or all, comma-separated\n"
 	       "  -a, --all              all kinds: adds semaphores and the memfds processes hold\n"
 	       "  -h, --help             show this help\n\nColumns:\n");
 	for (int i = 0; i < C_NCOLS; i++)
@@ -369,6 +374,10 @@ int cmd_ls(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage("ls", "unexpected argument '%s'", argv[optind]);
+	if (mask & LS_KIND_CHAN) {
+		c.o.chan_only = !(mask & PSHM_LIST_POSIX);
+		mask = (mask & ~LS_KIND_CHAN) | PSHM_LIST_POSIX;
+	}
 	if (colspec && !parse_cols(&c, colspec))
 		return EXIT_USAGE;
 	/* JSON carries numbers, so sizes there are always in bytes. */

@@ -20,6 +20,11 @@ const struct cmd cli_cmds[] = {
     {"chown", cmd_chown, "OWNER[:GROUP] ADDR...", "change objects' owner and group"},
     {"resize", cmd_resize, "[--sparse] [+|-]SIZE ADDR...", "change objects' sizes"},
     {"rm", cmd_rm, "[-f] ADDR...", "remove objects"},
+    {"chan", cmd_chan, "create|stat [OPTIONS] ADDR", "create and describe message channels"},
+    {"send", cmd_send, "[--records] ADDR [MESSAGE...]",
+     "send messages, or lines of standard input, into a channel"},
+    {"recv", cmd_recv, "[-n COUNT] [--timeout T] [--records] ADDR",
+     "print the messages a channel brings"},
     {"bench", cmd_bench,
      "[--quick] [-J | --csv] [-d DIR] [-k KINDS] [-s SIZES] [--region SIZE] [-r N] "
      "[--sections LIST]",

@@ -158,6 +158,12 @@ static int writer_attach(struct pshm_chan *ch)
 			return -EBADMSG;
 		ch->tail_seen = tail;
 		ch->seq = atomic_load_explicit(&h->sent, memory_order_relaxed);
+		/* A reader that detached before this writer came is no reader of its: like no
+		 * reader yet, the writer fills the ring and then waits for the next one, rather
+		 * than hearing -EPIPE at its first message. */
+		uint32_t gone = PSHM__ST_DETACHED;
+		atomic_compare_exchange_strong_explicit(&h->reader_state, &gone, PSHM__ST_NONE,
+		                                        memory_order_acq_rel, memory_order_relaxed);
 	} else {
 		uint64_t o = atomic_load_explicit(&h->oldest, memory_order_relaxed);
 		uint64_t w = atomic_load_explicit(&h->wend, memory_order_relaxed);

@@ -202,10 +202,10 @@ expect_nospace()
 	fi
 }
 
-commands=(create write read dump ls stat who chmod chown resize rm bench)
+commands=(create write read dump ls stat who chmod chown resize rm bench chan send recv)
 columns=(ADDRESS KIND SIZE ALLOC SPARSE PERMS MODE OWNER GROUP UID GID MTIME CTIME NPROCS PIDS
 	KEY ID NATTCH CPID LPID SEALS)
-kinds=(posix sysv sem memfd all)
+kinds=(posix chan sysv sem memfd all)
 
 run_cases()
 {
@@ -213,7 +213,7 @@ run_cases()
 	expect_exact "pshm cr" create
 	expect_exact "pshm " "${commands[@]}"
 	expect_exact "pshm -" -h --help -V --version
-	expect_exact "pshm r" read resize rm
+	expect_exact "pshm r" read resize rm recv
 	expect_exact_at "pshm crXYZ" 7 create
 	expect_exact_at "pshm rm /comp-tXYZ" 14 "/$obj"
 
@@ -271,6 +271,22 @@ run_cases()
 	expect_exact "pshm ls -o ADDRESS -k " "${kinds[@]}"
 	expect_exact "pshm ls -Jk " "${kinds[@]}"
 
+	# Channels: pshm chan COMMAND, send and recv.
+	expect_exact "pshm chan " create stat
+	expect_exact "pshm chan c" create
+	expect_exact "pshm chan -" -h --help
+	expect_exact "pshm chan create -" --capacity --broadcast -m --mode -h --help
+	expect_exact "pshm chan stat -" -J --json -h --help
+	expect_exact "pshm chan stat /comp-t" "/$obj"
+	expect_exact "pshm chan create " posix:/ sysv: file:
+	expect_none "pshm chan create --capacity "
+	expect_none "pshm chan stat /$obj "
+	expect_exact "pshm recv --" --count --timeout --records --help
+	expect_none "pshm recv -n "
+	expect_exact "pshm recv -n 3 /comp-t" "/$obj"
+	expect_exact "pshm send /comp-t" "/$obj"
+	expect_none "pshm send /$obj "
+
 	# System V segments, by key and by identifier.
 	if [[ $sysv_key ]]; then
 		expect_all "pshm rm sysv:" "$sysv_key" "id=$sysv_id"
@@ -310,6 +326,14 @@ check_against_help()
 			round="pshm $cmd --help: " expect_exact "pshm $cmd -" "${want[@]}"
 		else
 			not_ok "pshm $cmd --help" "no options found"
+		fi
+	done
+	for cmd in create stat; do
+		mapfile -t want < <(help_options chan "$cmd")
+		if ((${#want[@]})); then
+			round="pshm chan $cmd --help: " expect_exact "pshm chan $cmd -" "${want[@]}"
+		else
+			not_ok "pshm chan $cmd --help" "no options found"
 		fi
 	done
 	mapfile -t want < <("$pshm" ls --help | sed -n '/^Columns:/,/^$/s/^  \([A-Z]*\) .*/\1/p')

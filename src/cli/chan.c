@@ -1,0 +1,659 @@
+/*
+ * chan.c - message channels from the shell: pshm chan create, pshm chan stat, pshm send and
+ * pshm recv, and the check pshm ls makes to show a POSIX object that is a channel as one.
+ *
+ * send and recv behave like the two ends of a pipe: send waits while the channel is full, recv
+ * waits while it is empty, and recv ends once the writer has gone and everything it sent is
+ * read: exit 0 when it detached cleanly, 1 when it died.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The first 8 bytes of every channel object; the ring starts after a header of this size. */
+static const char chan_magic[8] = {'p', 's', 'h', 'm', 'c', 'h', 'a', 'n'};
+#define CHAN_HEADER_BYTES 8192u
+
+#define CHAN_CREATE_SYNOPSIS "[--capacity SIZE] [--broadcast] [-m MODE] ADDR"
+#define CHAN_STAT_SYNOPSIS   "[-J] ADDR"
+
+bool cli_chan_object(const struct pshm_stat *st)
+{
+	char path[4096], buf[sizeof(chan_magic)];
+
+	if (st->kind != PSHM_POSIX || st->size <= CHAN_HEADER_BYTES || st->address[0] != '/')
+		return false;
+	if ((size_t)snprintf(path, sizeof(path), "%s%s", pshm_shm_dir(), st->address) >=
+	    sizeof(path))
+		return false;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = pread(fd, buf, sizeof(buf), 0);
+	close(fd);
+	return n == (ssize_t)sizeof(buf) && !memcmp(buf, chan_magic, sizeof(buf));
+}
+
+/*
+ * Report a failure of OP on channel ADDR, naming the channel errors in words (the library's
+ * errno texts, such as "Broken pipe", say little here). Returns EXIT_FAIL.
+ */
+static int chan_fail(const char *op, const char *addr, int err)
+{
+	const char *why = NULL;
+
+	switch (err) {
+	case -EBADMSG:
+		why = "not a channel, or a damaged one";
+		break;
+	case -EAGAIN:
+		/* Opening: the header never became valid in about 100 ms. */
+		why = "not a channel (no channel header)";
+		break;
+	case -EOPNOTSUPP:
+		fprintf(stderr, "pshm: %s %s: %s\n", op, addr, pshm_strerror(err));
+		fprintf(stderr, "pshm: channels live in POSIX objects (/NAME) and files "
+		                "(file:PATH)\n");
+		return EXIT_FAIL;
+	default:
+		return cli_fail(op, addr, err);
+	}
+	fprintf(stderr, "pshm: %s %s: %s\n", op, addr, why);
+	return EXIT_FAIL;
+}
+
+static int chan_open(const char *op, const char *addr, int role, struct pshm_chan **ch,
+                     struct pshm_chan_stat *st)
+{
+	int r = pshm_chan_open(ch, addr, role, 0);
+	if (r == -EBUSY) {
+		fprintf(stderr, "pshm: %s %s: %s\n", op, addr,
+		        role == PSHM_CHAN_WRITER ? "another writer is attached"
+		                                 : "another reader is attached (or, in broadcast "
+		                                   "mode, every reader slot is taken)");
+		return EXIT_FAIL;
+	}
+	if (r < 0)
+		return chan_fail(op, addr, r);
+	r = pshm_chan_stat(addr, st);
+	if (r < 0) {
+		pshm_chan_close(*ch);
+		return chan_fail(op, addr, r);
+	}
+	return EXIT_OK;
+}
+
+/* ---- pshm chan create, pshm chan stat -------------------------------------------------------- */
+
+static void chan_usage_lines(FILE *out)
+{
+	fprintf(out, "Usage: pshm chan create " CHAN_CREATE_SYNOPSIS "\n"
+	             "       pshm chan stat " CHAN_STAT_SYNOPSIS "\n");
+}
+
+static int chan_help(void)
+{
+	chan_usage_lines(stdout);
+	printf("\nCreate and describe message channels: rings of messages in a POSIX object or a\n"
+	       "file, which pshm send writes and pshm recv reads.\n\n"
+	       "Commands:\n"
+	       "  create   create a channel\n"
+	       "  stat     describe a channel\n\n"
+	       "Options:\n"
+	       "  -h, --help             show this help\n\n"
+	       "'pshm chan COMMAND --help' describes a command.\n");
+	return EXIT_OK;
+}
+
+static int chan_create(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"capacity", required_argument, NULL, 'c'},
+	    {"broadcast", no_argument, NULL, 'b'},
+	    {"mode", required_argument, NULL, 'm'},
+	    CLI_HELP_OPTION,
+	    {NULL, 0, NULL, 0},
+	};
+	uint64_t cap = 1024 * 1024;
+	mode_t mode = 0600;
+	unsigned flags = 0;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "m:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			if (!cli_size("chan create", "capacity", optarg, &cap))
+				return EXIT_USAGE;
+			if (cap > 1024 * 1024 * 1024)
+				return cli_usage("chan create", "invalid capacity '%s': at most 1G",
+				                 optarg);
+			break;
+		case 'b':
+			flags |= PSHM_CHAN_BROADCAST;
+			break;
+		case 'm':
+			if (!cli_mode("chan create", optarg, &mode))
+				return EXIT_USAGE;
+			break;
+		case 'h':
+			printf("Usage: pshm chan create " CHAN_CREATE_SYNOPSIS "\n\n"
+			       "Create a message channel at ADDR (/NAME or file:PATH).\n\n"
+			       "Options:\n"
+			       "      --capacity SIZE    ring size (default 1M), rounded up to a "
+			       "power of two\n"
+			       "                         of at least 4K; at most 1G\n"
+			       "      --broadcast        every reader gets every message, and the "
+			       "writer never\n"
+			       "                         waits (default: one reader takes the "
+			       "messages, and a\n"
+			       "                         full channel makes the writer wait)\n"
+			       "  -m, --mode MODE        octal permission bits (default 600)\n"
+			       "  -h, --help             show this help\n");
+			return EXIT_OK;
+		default:
+			return cli_bad_option("chan create");
+		}
+	}
+	if (optind == argc)
+		return cli_usage("chan create", "no channel named");
+	if (argc - optind > 1)
+		return cli_usage("chan create", "unexpected argument '%s'", argv[optind + 1]);
+	const char *addr = argv[optind];
+
+	/* The library reads mode 0 as "the default"; here it means no access at all. */
+	int r = pshm_chan_create(addr, cap, mode ? mode : 0600, flags);
+	if (r < 0)
+		return chan_fail("chan create", addr, r);
+	if (mode == 0) {
+		struct pshm_seg *seg;
+		r = pshm_open(&seg, addr, PSHM_RDONLY);
+		if (r == 0) {
+			r = pshm_chmod(seg, 0);
+			pshm_close(seg);
+		}
+		if (r < 0)
+			return chan_fail("chan create", addr, r);
+	}
+	return EXIT_OK;
+}
+
+static const char *writer_state(int w)
+{
+	static const char *const names[] = {"none", "attached", "detached", "died"};
+	return w >= 0 && w <= 3 ? names[w] : "unknown";
+}
+
+static int chan_stat(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, 'J'},
+	    CLI_HELP_OPTION,
+	    {NULL, 0, NULL, 0},
+	};
+	bool json = false;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "Jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'J':
+			json = true;
+			break;
+		case 'h':
+			printf("Usage: pshm chan stat " CHAN_STAT_SYNOPSIS "\n\n"
+			       "Describe a message channel without attaching to it.\n\n"
+			       "Options:\n"
+			       "  -J, --json             JSON output (numbers as numbers)\n"
+			       "  -h, --help             show this help\n");
+			return EXIT_OK;
+		default:
+			return cli_bad_option("chan stat");
+		}
+	}
+	if (optind == argc)
+		return cli_usage("chan stat", "no channel named");
+	if (argc - optind > 1)
+		return cli_usage("chan stat", "unexpected argument '%s'", argv[optind + 1]);
+	const char *addr = argv[optind];
+	struct pshm_chan_stat st;
+	int r = pshm_chan_stat(addr, &st);
+	if (r < 0)
+		return chan_fail("chan stat", addr, r);
+
+	const char *mode = st.mode & PSHM_CHAN_BROADCAST ? "broadcast" : "queue";
+	const struct {
+		const char *key;
+		uint64_t v;
+	} nums[] = {
+	    {"capacity", st.capacity}, {"used", st.used},         {"max_message", st.max_message},
+	    {"sent", st.sent},         {"received", st.received}, {"bytes", st.bytes},
+	    {"lost", st.lost},
+	};
+	if (json) {
+		printf("{\n  \"address\": ");
+		cli_json_string(addr);
+		printf(",\n  \"mode\": \"%s\"", mode);
+		for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
+			printf(",\n  \"%s\": %llu", nums[i].key, (unsigned long long)nums[i].v);
+		printf(",\n  \"writer\": \"%s\",\n  \"readers\": %d\n}\n", writer_state(st.writer),
+		       st.readers);
+	} else {
+		printf("address: %s\nmode: %s\n", addr, mode);
+		for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
+			printf("%s: %llu\n", nums[i].key, (unsigned long long)nums[i].v);
+		printf("writer: %s\nreaders: %d\n", writer_state(st.writer), st.readers);
+	}
+	if (fflush(stdout) == EOF)
+		return cli_fail("chan stat", addr, -errno);
+	return EXIT_OK;
+}
+
+int cmd_chan(int argc, char **argv)
+{
+	if (argc < 2) {
+		chan_usage_lines(stderr);
+		fprintf(stderr, "Try 'pshm chan --help' for more information.\n");
+		return EXIT_USAGE;
+	}
+	const char *sub = argv[1];
+	if (!strcmp(sub, "-h") || !strcmp(sub, "--help"))
+		return chan_help();
+	int (*run)(int, char **) = !strcmp(sub, "create") ? chan_create
+	                           : !strcmp(sub, "stat") ? chan_stat
+	                                                  : NULL;
+	if (!run) {
+		if (sub[0] == '-')
+			fprintf(stderr, "pshm chan: unknown option '%s'\n", sub);
+		else
+			fprintf(stderr, "pshm chan: unknown command '%s'\n", sub);
+		return cli_bad_option("chan");
+	}
+	/* getopt names argv[0] in its messages: "pshm chan create: unrecognized option". */
+	char prog[32];
+	snprintf(prog, sizeof(prog), "pshm chan %s", sub);
+	argv[1] = prog;
+	return run(argc - 1, argv + 1);
+}
+
+/* The --help of send or recv: the usage line and summary from the table, then TEXT, then the
+ * options. */
+static int help_text(const char *name, const char *text, const char *options)
+{
+	for (const struct cmd *c = cli_cmds; c->name; c++)
+		if (!strcmp(c->name, name))
+			printf("Usage: pshm %s %s\n\n%c%s.\n\n", c->name, c->synopsis,
+			       c->summary[0] - 'a' + 'A', c->summary + 1);
+	printf("%s\nOptions:\n%s  -h, --help             show this help\n", text, options);
+	return EXIT_OK;
+}
+
+/* ---- pshm send ----------------------------------------------------------------------------- */
+
+/* Why a send on ADDR failed, in words. Returns EXIT_FAIL. */
+static int send_fail(const char *addr, int err, size_t len, uint64_t maxmsg)
+{
+	switch (err) {
+	case -ECONNRESET:
+		fprintf(stderr, "pshm: send %s: the reader died\n", addr);
+		return EXIT_FAIL;
+	case -EPIPE:
+		fprintf(stderr, "pshm: send %s: the reader detached\n", addr);
+		return EXIT_FAIL;
+	case -EMSGSIZE:
+		fprintf(stderr,
+		        "pshm: send %s: a message of %zu bytes is larger than the channel's "
+		        "largest, %llu bytes\n",
+		        addr, len, (unsigned long long)maxmsg);
+		return EXIT_FAIL;
+	default:
+		return chan_fail("send", addr, err);
+	}
+}
+
+/*
+ * Read one line of IN (without its newline) into *BUF, growing it to at most MAX + 1 bytes.
+ * Returns the length, -1 at the end of the input, -2 for a line longer than MAX (its length so
+ * far in *LENP), -3 for a read error (errno set).
+ */
+static long long read_line(FILE *in, char **buf, size_t *cap, uint64_t max, size_t *lenp)
+{
+	size_t n = 0;
+	int ch;
+
+	while ((ch = getc_unlocked(in)) != EOF && ch != '\n') {
+		if (n >= max) {
+			*lenp = n + 1;
+			return -2;
+		}
+		if (n == *cap) {
+			size_t ncap = *cap ? *cap * 2 : 4096;
+			if (ncap > max)
+				ncap = (size_t)max;
+			char *nb = realloc(*buf, ncap);
+			if (!nb) {
+				errno = ENOMEM;
+				return -3;
+			}
+			*buf = nb;
+			*cap = ncap;
+		}
+		(*buf)[n++] = (char)ch;
+	}
+	if (ch == EOF) {
+		if (ferror(in))
+			return -3;
+		if (n == 0)
+			return -1;
+	}
+	return (long long)n;
+}
+
+/* Send standard input as one message per line. */
+static int send_lines(struct pshm_chan *ch, const char *addr, uint64_t maxmsg)
+{
+	char *buf = NULL;
+	size_t cap = 0, big = 0;
+	int status = EXIT_OK;
+
+	for (;;) {
+		long long n = read_line(stdin, &buf, &cap, maxmsg, &big);
+		if (n == -1)
+			break;
+		if (n == -2) {
+			fprintf(stderr,
+			        "pshm: send %s: a line of more than %llu bytes is larger than the "
+			        "channel's largest message\n",
+			        addr, (unsigned long long)maxmsg);
+			status = EXIT_FAIL;
+			break;
+		}
+		if (n == -3) {
+			status = cli_fail("send", "standard input", -errno);
+			break;
+		}
+		int r = pshm_chan_send(ch, buf, (size_t)n, PSHM_CHAN_FOREVER);
+		if (r < 0) {
+			status = send_fail(addr, r, (size_t)n, maxmsg);
+			break;
+		}
+	}
+	free(buf);
+	return status;
+}
+
+/* Send standard input as records: a 4-byte little-endian length, then that many bytes, each
+ * read straight into the ring. */
+static int send_records(struct pshm_chan *ch, const char *addr, uint64_t maxmsg)
+{
+	for (;;) {
+		unsigned char lb[4];
+		size_t got = fread(lb, 1, sizeof(lb), stdin);
+		if (got == 0 && feof(stdin))
+			return EXIT_OK;
+		if (got < sizeof(lb)) {
+			if (ferror(stdin))
+				return cli_fail("send", "standard input", -EIO);
+			fprintf(stderr, "pshm: send %s: the input ends inside a record's length\n",
+			        addr);
+			return EXIT_FAIL;
+		}
+		size_t len =
+		    (size_t)lb[0] | (size_t)lb[1] << 8 | (size_t)lb[2] << 16 | (size_t)lb[3] << 24;
+		void *p;
+		int r = pshm_chan_reserve(ch, len, &p, PSHM_CHAN_FOREVER);
+		if (r < 0)
+			return send_fail(addr, r, len, maxmsg);
+		/* An uncommitted reservation is dropped when the channel is closed. */
+		if (len && fread(p, 1, len, stdin) != len) {
+			if (ferror(stdin))
+				return cli_fail("send", "standard input", -EIO);
+			fprintf(stderr,
+			        "pshm: send %s: the input ends inside a record of %zu bytes\n",
+			        addr, len);
+			return EXIT_FAIL;
+		}
+		r = pshm_chan_commit(ch, len);
+		if (r < 0)
+			return send_fail(addr, r, len, maxmsg);
+	}
+}
+
+int cmd_send(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"records", no_argument, NULL, 'r'},
+	    CLI_HELP_OPTION,
+	    {NULL, 0, NULL, 0},
+	};
+	bool records = false;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			records = true;
+			break;
+		case 'h':
+			return help_text(
+			    "send",
+			    "Each MESSAGE is one message; without MESSAGE, each line of standard "
+			    "input is one\n"
+			    "(without its newline). A full channel makes pshm send wait for the "
+			    "reader.\n",
+			    "      --records          read standard input as records: a 4-byte "
+			    "little-endian\n"
+			    "                         length, then the bytes\n");
+		default:
+			return cli_bad_option("send");
+		}
+	}
+	if (optind == argc)
+		return cli_usage("send", "no channel named");
+	if (records && argc - optind > 1)
+		return cli_usage("send", "--records reads standard input; no MESSAGE is taken");
+	const char *addr = argv[optind];
+	struct pshm_chan *ch;
+	struct pshm_chan_stat st;
+	int status = chan_open("send", addr, PSHM_CHAN_WRITER, &ch, &st);
+	if (status)
+		return status;
+
+	if (argc - optind > 1) {
+		for (int i = optind + 1; i < argc && !status; i++) {
+			size_t len = strlen(argv[i]);
+			int r = pshm_chan_send(ch, argv[i], len, PSHM_CHAN_FOREVER);
+			if (r < 0)
+				status = send_fail(addr, r, len, st.max_message);
+		}
+	} else if (records) {
+		status = send_records(ch, addr, st.max_message);
+	} else {
+		status = send_lines(ch, addr, st.max_message);
+	}
+	int r = pshm_chan_close(ch);
+	if (r < 0 && !status)
+		status = chan_fail("send", addr, r);
+	return status;
+}
+
+/* ---- pshm recv ----------------------------------------------------------------------------- */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Print one message as a line or a record; false (errno set) when standard output fails. */
+static bool put_message(const void *buf, size_t len, bool records)
+{
+	if (records) {
+		unsigned char lb[4] = {(unsigned char)len, (unsigned char)(len >> 8),
+		                       (unsigned char)(len >> 16), (unsigned char)(len >> 24)};
+		if (fwrite(lb, 1, 4, stdout) != 4)
+			return false;
+	}
+	if (len && fwrite(buf, 1, len, stdout) != len)
+		return false;
+	return records || putchar('\n') != EOF;
+}
+
+int cmd_recv(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"count", required_argument, NULL, 'n'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"records", no_argument, NULL, 'r'},
+	    CLI_HELP_OPTION,
+	    {NULL, 0, NULL, 0},
+	};
+	bool records = false, counted = false;
+	unsigned long long count = 0;
+	double timeout = -1;
+	const char *tmo_text = NULL;
+	char *end;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "n:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			errno = 0;
+			count = strtoull(optarg, &end, 10);
+			if (!*optarg || *end || errno || optarg[0] == '-' || optarg[0] == '+')
+				return cli_usage(
+				    "recv", "invalid count '%s': expected a number of messages",
+				    optarg);
+			counted = true;
+			break;
+		case 't':
+			errno = 0;
+			timeout = strtod(optarg, &end);
+			if (!*optarg || *end || errno || !isfinite(timeout) || timeout < 0 ||
+			    timeout > 1e9)
+				return cli_usage(
+				    "recv",
+				    "invalid timeout '%s': expected seconds, such as 5 "
+				    "or 0.5",
+				    optarg);
+			tmo_text = optarg;
+			break;
+		case 'r':
+			records = true;
+			break;
+		case 'h':
+			return help_text(
+			    "recv",
+			    "Each message is printed followed by a newline. pshm recv waits while "
+			    "there is no message;\n"
+			    "once the writer has gone and every message is read, it ends: exit 0 "
+			    "when the writer\n"
+			    "detached, 1 when it died.\n",
+			    "  -n, --count COUNT      end after COUNT messages\n"
+			    "      --timeout T        give up after T seconds in all (fractions "
+			    "allowed)\n"
+			    "      --records          print each message as a record: a 4-byte "
+			    "little-endian\n"
+			    "                         length, then the bytes\n");
+		default:
+			return cli_bad_option("recv");
+		}
+	}
+	if (optind == argc)
+		return cli_usage("recv", "no channel named");
+	if (argc - optind > 1)
+		return cli_usage("recv", "unexpected argument '%s'", argv[optind + 1]);
+	const char *addr = argv[optind];
+	uint64_t deadline = timeout < 0 ? UINT64_MAX : now_ms() + (uint64_t)(timeout * 1000);
+
+	struct pshm_chan *ch;
+	struct pshm_chan_stat st;
+	int status = chan_open("recv", addr, PSHM_CHAN_READER, &ch, &st);
+	if (status)
+		return status;
+
+	char *buf = NULL;
+	size_t cap = 0;
+	unsigned long long got = 0;
+	uint64_t lost = 0;
+	bool out_err = false;
+	while (!counted || got < count) {
+		size_t len = 0;
+		/* Look without waiting first; flush what is printed before any wait, so a reader
+		 * downstream sees each message as it comes without a write per message. */
+		int r = pshm_chan_recv(ch, buf, cap, &len, 0);
+		if (r == -EAGAIN) {
+			if (fflush(stdout) == EOF) {
+				out_err = true;
+				break;
+			}
+			uint64_t now = now_ms();
+			int wait_ms = deadline == UINT64_MAX     ? PSHM_CHAN_FOREVER
+			              : now >= deadline          ? 0
+			              : deadline - now > INT_MAX ? INT_MAX
+			                                         : (int)(deadline - now);
+			r = pshm_chan_recv(ch, buf, cap, &len, wait_ms);
+			if (r == -EAGAIN)
+				r = -ETIMEDOUT;
+			if (r == -ETIMEDOUT && now_ms() < deadline)
+				continue; /* a wait of at most INT_MAX ms ended */
+		}
+		if (r == -EMSGSIZE) {
+			char *nb = realloc(buf, len);
+			if (!nb) {
+				status = cli_fail("recv", addr, -ENOMEM);
+				break;
+			}
+			buf = nb;
+			cap = len;
+			continue;
+		}
+		if (r == -EOVERFLOW) {
+			uint64_t l = pshm_chan_lost(ch);
+			fprintf(stderr, "pshm: recv %s: lost %llu messages\n", addr,
+			        (unsigned long long)(l - lost));
+			lost = l;
+			continue;
+		}
+		if (r == -EPIPE)
+			break; /* the writer detached and everything is read */
+		if (r == -ECONNRESET) {
+			fprintf(stderr, "pshm: recv %s: the writer died\n", addr);
+			status = EXIT_FAIL;
+			break;
+		}
+		if (r == -ETIMEDOUT) {
+			fprintf(stderr,
+			        "pshm: recv %s: timed out after %s seconds (%llu messages "
+			        "received)\n",
+			        addr, tmo_text, got);
+			status = EXIT_FAIL;
+			break;
+		}
+		if (r < 0) {
+			status = chan_fail("recv", addr, r);
+			break;
+		}
+		if (!put_message(buf, len, records)) {
+			out_err = true;
+			break;
+		}
+		got++;
+	}
+	if (!out_err && fflush(stdout) == EOF)
+		out_err = true;
+	if (out_err)
+		status = cli_fail("recv", "standard output", -errno);
+	free(buf);
+	int r = pshm_chan_close(ch);
+	if (r < 0 && !status)
+		status = chan_fail("recv", addr, r);
+	return status;
+}

@@ -1,0 +1,461 @@
+#!/usr/bin/env bats
+# pshm chan create, chan stat, send and recv: lines and records round trips, a reader that
+# waits for a late writer, -n and --timeout, a writer or reader killed with SIGKILL, broadcast
+# readers and overruns, ls showing channels, and bad input. Every command runs under timeout,
+# so a hang fails the test instead of stopping the run.
+
+load helpers
+
+# Every test as a whole is bounded too.
+export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-60}
+
+# The command, bounded: a channel command that hangs fails with 124.
+p() {
+	timeout 10 "$PSHM" "$@"
+}
+
+# The value of KEY in the JSON of "pshm chan stat -J ADDR".
+chan_field() {
+	p chan stat -J "$1" | jq -r ".$2"
+}
+
+# Whether channel ADDR's KEY (a chan stat -J field) is VALUE now.
+field_is() {
+	[ "$(chan_field "$1" "$2")" = "$3" ]
+}
+
+# Wait until channel ADDR's KEY is VALUE; show the channel when it never comes.
+wait_field() {
+	wait_until field_is "$@" && return 0
+	p chan stat "$1" >&2
+	return 1
+}
+
+# The bytes of a record for the text or data on standard input: a 4-byte little-endian length,
+# then the bytes.
+record() {
+	local f=$BATS_TEST_TMPDIR/rec.$$ n
+	cat >"$f"
+	n=$(stat -c %s "$f")
+	printf '%b' "\\x$(printf %02x $((n & 255)))\\x$(printf %02x $((n >> 8 & 255)))"
+	printf '%b' "\\x$(printf %02x $((n >> 16 & 255)))\\x$(printf %02x $((n >> 24 & 255)))"
+	cat "$f"
+}
+
+@test "send and recv round-trip lines exactly: empty lines, a last line without newline" {
+	p chan create /c
+	printf 'one\n\nthree  spaced \t\n\n\nlast' >"$BATS_TEST_TMPDIR/in"
+	run --separate-stderr p send /c <"$BATS_TEST_TMPDIR/in"
+	[ "$status" -eq 0 ]
+	stdout_empty
+	[ -z "$stderr" ]
+	[ "$(chan_field /c sent)" -eq 6 ]
+	p recv /c >"$BATS_TEST_TMPDIR/out"
+	# The last line gets its newline; nothing else changes.
+	printf 'one\n\nthree  spaced \t\n\n\nlast\n' | cmp - "$BATS_TEST_TMPDIR/out"
+	# A file that ends with a newline comes back the same, byte for byte.
+	seq 1000 >"$BATS_TEST_TMPDIR/seq"
+	p send /c <"$BATS_TEST_TMPDIR/seq"
+	p recv /c | cmp - "$BATS_TEST_TMPDIR/seq"
+	# Empty input: no message at all.
+	p send /c </dev/null
+	run --separate-stderr p recv /c
+	[ "$status" -eq 0 ]
+	stdout_empty
+	[ "$(chan_field /c sent)" -eq 1006 ]
+}
+
+@test "send: each MESSAGE argument is one message, empty ones too" {
+	p chan create /c
+	p send /c 'a b' '' 'line
+two'
+	[ "$(chan_field /c sent)" -eq 3 ]
+	[ "$(chan_field /c bytes)" -eq 11 ]
+	p recv /c >"$BATS_TEST_TMPDIR/out"
+	printf 'a b\n\nline\ntwo\n' | cmp - "$BATS_TEST_TMPDIR/out"
+}
+
+@test "send and recv --records: binary data round-trips exactly" {
+	p chan create --capacity 64K /r
+	head -c 20000 /dev/urandom >"$BATS_TEST_TMPDIR/bin"
+	{
+		record <"$BATS_TEST_TMPDIR/bin"
+		printf '' | record
+		printf 'a\0b\nc' | record
+		head -c 300 /dev/zero | record
+	} >"$BATS_TEST_TMPDIR/recs"
+	p send --records /r <"$BATS_TEST_TMPDIR/recs"
+	[ "$(chan_field /r sent)" -eq 4 ]
+	[ "$(chan_field /r bytes)" -eq 20305 ]
+	p recv --records /r >"$BATS_TEST_TMPDIR/out"
+	cmp "$BATS_TEST_TMPDIR/recs" "$BATS_TEST_TMPDIR/out"
+	# Records in, lines out: each payload followed by a newline.
+	printf 'xyz' | record | p send --records /r
+	[ "$(p recv /r | od -An -c | tr -d ' ')" = 'xyz\n' ]
+	# Lines in, records out.
+	printf 'ab\n\n' | p send /r
+	p recv --records /r | cmp - <(printf '\x02\0\0\0ab\0\0\0\0')
+}
+
+@test "send --records: a truncated record is an error, and what came before it arrives" {
+	p chan create /r
+	{
+		printf 'ok' | record
+		printf '\x10\0\0\0abc'
+	} >"$BATS_TEST_TMPDIR/recs"
+	run --separate-stderr p send --records /r <"$BATS_TEST_TMPDIR/recs"
+	[ "$status" -eq 1 ]
+	stderr_has '^pshm: send /r: the input ends inside a record of 16 bytes'
+	run --separate-stderr p send --records /r < <(printf '\x01\0')
+	[ "$status" -eq 1 ]
+	stderr_has "inside a record's length"
+	run --separate-stderr p recv /r
+	[ "$status" -eq 0 ]
+	[ "$output" = ok ]
+}
+
+@test "recv waits for a writer that comes late, then ends when it detaches" {
+	p chan create /c
+	p recv /c >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+	local rpid=$!
+	track "$rpid"
+	wait_field /c readers 1
+	sleep 0.5
+	# No writer has come yet: recv is still waiting, not ended.
+	kill -0 "$rpid"
+	[ "$(chan_field /c writer)" = none ]
+	p send /c hello world
+	local rc=0
+	wait "$rpid" || rc=$?
+	[ "$rc" -eq 0 ]
+	printf 'hello\nworld\n' | cmp - "$BATS_TEST_TMPDIR/out"
+	[ ! -s "$BATS_TEST_TMPDIR/err" ]
+}
+
+@test "recv -n COUNT ends after COUNT messages; the rest stays for the next reader" {
+	p chan create /c
+	p send /c a b c d
+	run --separate-stderr p recv -n 2 /c
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf 'a\nb')" ]
+	[ "$(chan_field /c received)" -eq 2 ]
+	run --separate-stderr p recv --count 1 /c
+	[ "$output" = c ]
+	# Fewer left than asked for, and the writer gone: what is there, and exit 0.
+	run --separate-stderr p recv -n 5 /c
+	[ "$status" -eq 0 ]
+	[ "$output" = d ]
+	# -n 0 takes nothing.
+	p send /c e
+	run p recv -n 0 /c
+	[ "$status" -eq 0 ]
+	stdout_empty
+	[ "$(p recv /c)" = e ]
+}
+
+@test "recv --timeout: exit 1 with a message when it expires with no end or too few" {
+	p chan create /c
+	# No writer ever: the wait is bounded.
+	SECONDS=0
+	run --separate-stderr p recv --timeout 0.3 /c
+	[ "$status" -eq 1 ]
+	stdout_empty
+	stderr_has '^pshm: recv /c: timed out after 0.3 seconds \(0 messages received\)'
+	[ "$SECONDS" -lt 5 ]
+	# A writer that stays attached, with fewer messages than -n asks for.
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	exec 5<>"$BATS_TEST_TMPDIR/fifo"
+	p send /c <"$BATS_TEST_TMPDIR/fifo" 5>&- 3>&- &
+	track $!
+	printf 'x\ny\n' >&5
+	wait_field /c sent 2
+	run --separate-stderr p recv -n 5 --timeout 0.5 /c
+	exec 5>&-
+	[ "$status" -eq 1 ]
+	[ "$output" = "$(printf 'x\ny')" ]
+	stderr_has 'timed out after 0.5 seconds \(2 messages received\)'
+}
+
+@test "recv --timeout with enough messages ends with exit 0; --timeout 0 never waits" {
+	p chan create /c
+	p send /c 1 2 3
+	run --separate-stderr p recv -n 2 --timeout 5 /c
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf '1\n2')" ]
+	run --separate-stderr p recv --timeout 0 /c
+	[ "$status" -eq 0 ]
+	[ "$output" = 3 ]
+	p chan create /fresh
+	run --separate-stderr p recv --timeout 0 /fresh
+	[ "$status" -eq 1 ]
+	stderr_has 'timed out'
+}
+
+@test "a writer killed with SIGKILL: recv drains what it sent and exits 1 saying it died" {
+	p chan create /c
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	exec 5<>"$BATS_TEST_TMPDIR/fifo"
+	"$PSHM" send /c <"$BATS_TEST_TMPDIR/fifo" 5>&- 3>&- &
+	local spid=$!
+	track "$spid"
+	printf 'first\nsecond\n' >&5
+	wait_field /c sent 2
+	[ "$(chan_field /c writer)" = attached ]
+	p recv /c >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" 5>&- 3>&- &
+	local rpid=$!
+	track "$rpid"
+	wait_field /c received 2
+	printf 'third\n' >&5
+	wait_field /c received 3
+	kill -9 "$spid"
+	SECONDS=0
+	local rc=0
+	wait "$rpid" || rc=$?
+	exec 5>&-
+	[ "$SECONDS" -lt 5 ]
+	[ "$rc" -eq 1 ] || fail_with "recv exited $rc" "$(cat "$BATS_TEST_TMPDIR/err")"
+	printf 'first\nsecond\nthird\n' | cmp - "$BATS_TEST_TMPDIR/out"
+	grep -qx 'pshm: recv /c: the writer died' "$BATS_TEST_TMPDIR/err"
+	[ "$(chan_field /c writer)" = died ]
+	# Messages sent before the death and not yet read are still delivered first.
+	"$PSHM" send /c <"$BATS_TEST_TMPDIR/fifo" 3>&- &
+	spid=$!
+	track "$spid"
+	exec 5<>"$BATS_TEST_TMPDIR/fifo"
+	printf 'late1\nlate2\n' >&5
+	wait_field /c sent 5
+	kill -9 "$spid"
+	wait "$spid" 2>/dev/null || true
+	exec 5>&-
+	run --separate-stderr p recv /c
+	[ "$status" -eq 1 ]
+	[ "$output" = "$(printf 'late1\nlate2')" ]
+	stderr_has 'the writer died'
+}
+
+@test "a reader killed with SIGKILL: a send waiting on the full channel exits 1" {
+	p chan create --capacity 4K /c
+	"$PSHM" recv /c >/dev/null 3>&- &
+	local rpid=$!
+	track "$rpid"
+	wait_field /c readers 1
+	kill -9 "$rpid"
+	wait "$rpid" 2>/dev/null || true
+	SECONDS=0
+	run --separate-stderr p send /c < <(seq 100000)
+	[ "$status" -eq 1 ]
+	stderr_has '^pshm: send /c: the reader died$'
+	[ "$SECONDS" -lt 5 ]
+}
+
+@test "another writer attached: send exits 1 saying so" {
+	p chan create /c
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	exec 5<>"$BATS_TEST_TMPDIR/fifo"
+	p send /c <"$BATS_TEST_TMPDIR/fifo" 5>&- 3>&- &
+	track $!
+	wait_field /c writer attached
+	run --separate-stderr p send /c x
+	exec 5>&-
+	[ "$status" -eq 1 ]
+	stderr_has '^pshm: send /c: another writer is attached'
+}
+
+@test "broadcast: two readers each get every message" {
+	p chan create --broadcast /b
+	[ "$(chan_field /b mode)" = broadcast ]
+	p recv /b >"$BATS_TEST_TMPDIR/r1" 2>"$BATS_TEST_TMPDIR/e1" 3>&- &
+	track $!
+	local r1=$!
+	p recv /b >"$BATS_TEST_TMPDIR/r2" 2>"$BATS_TEST_TMPDIR/e2" 3>&- &
+	track $!
+	local r2=$!
+	wait_field /b readers 2 ||
+		fail_with "readers: $(chan_field /b readers)" "$(cat "$BATS_TEST_TMPDIR"/e[12])"
+	seq 500 | p send /b
+	wait "$r1"
+	wait "$r2"
+	seq 500 | cmp - "$BATS_TEST_TMPDIR/r1"
+	seq 500 | cmp - "$BATS_TEST_TMPDIR/r2"
+	[ "$(chan_field /b received)" -eq 1000 ]
+	[ "$(chan_field /b readers)" -eq 0 ]
+}
+
+@test "broadcast: a reader that falls behind says how many it lost and goes on" {
+	p chan create --broadcast --capacity 4K /b
+	mkfifo "$BATS_TEST_TMPDIR/slow"
+	exec 6<>"$BATS_TEST_TMPDIR/slow"
+	# Its output is a FIFO nobody reads yet, so it stops while the writer runs on.
+	p recv /b >"$BATS_TEST_TMPDIR/slow" 2>"$BATS_TEST_TMPDIR/err" 6>&- 3>&- &
+	local rpid=$!
+	track "$rpid"
+	wait_field /b readers 1
+	seq 100000 | p send /b
+	# A read-only end for cat, open before the test's own end is closed: the reader never
+	# finds its output without a reader.
+	exec 7<"$BATS_TEST_TMPDIR/slow"
+	timeout 60 cat <&7 >"$BATS_TEST_TMPDIR/got" 6>&- 7<&- 3>&- &
+	local cpid=$!
+	track "$cpid"
+	exec 6>&- 7<&-
+	local rc=0
+	wait "$rpid" || rc=$?
+	wait "$cpid"
+	[ "$rc" -eq 0 ] || fail_with "recv exited $rc; its stderr:" "$(cat "$BATS_TEST_TMPDIR/err")"
+	grep -qE '^pshm: recv /b: lost [1-9][0-9]* messages$' "$BATS_TEST_TMPDIR/err"
+	# What arrived is in order, ends with the last message, and with what was lost makes all.
+	sort -nc "$BATS_TEST_TMPDIR/got"
+	[ "$(tail -n 1 "$BATS_TEST_TMPDIR/got")" = 100000 ]
+	local got lost
+	got=$(wc -l <"$BATS_TEST_TMPDIR/got")
+	lost=$(sed -n 's/.*lost \([0-9]*\) messages/\1/p' "$BATS_TEST_TMPDIR/err" | paste -sd+ | bc)
+	[ $((got + lost)) -eq 100000 ]
+	[ "$(chan_field /b lost)" -eq "$lost" ]
+}
+
+@test "chan stat: every field, as key: value lines and as JSON" {
+	p chan create /c
+	run --separate-stderr p chan stat /c
+	[ "$status" -eq 0 ]
+	[ "$output" = "address: /c
+mode: queue
+capacity: 1048576
+used: 0
+max_message: 524272
+sent: 0
+received: 0
+bytes: 0
+lost: 0
+writer: none
+readers: 0" ]
+	p send /c ab c
+	run --separate-stderr p chan stat -J /c
+	[ "$status" -eq 0 ]
+	jq_true '.address == "/c" and .mode == "queue" and .capacity == 1048576 and
+		.sent == 2 and .received == 0 and .bytes == 3 and .used > 0 and .lost == 0 and
+		.writer == "detached" and .readers == 0 and .max_message == 524272' <<<"$output"
+	jq_true '[.capacity, .used, .max_message, .sent, .received, .bytes, .lost, .readers] |
+		all(type == "number")' <<<"$output"
+	p recv /c >/dev/null
+	jq_true '.used == 0 and .received == 2' < <(p chan stat --json /c)
+	# Capacities round up to a power of two of at least 4K; sizes take suffixes.
+	p chan create --capacity 5000 /r
+	[ "$(chan_field /r capacity)" -eq 8192 ]
+	p chan create --capacity 1 /s
+	[ "$(chan_field /s capacity)" -eq 4096 ]
+	p chan create --capacity 2M --broadcast -m 640 /b
+	jq_true '.capacity == 2097152 and .mode == "broadcast"' < <(p chan stat -J /b)
+	[ "$(stat -c %a "$PSHM_DIR/b")" = 640 ]
+	p chan create --mode 0 /z
+	[ "$(stat -c %a "$PSHM_DIR/z")" = 0 ]
+}
+
+@test "channels in files: file:PATH" {
+	p chan create "file:$BATS_TEST_TMPDIR/chan"
+	p send "file:$BATS_TEST_TMPDIR/chan" hi
+	[ "$(p recv "file:$BATS_TEST_TMPDIR/chan")" = hi ]
+	[ "$(chan_field "file:$BATS_TEST_TMPDIR/chan" sent)" -eq 1 ]
+}
+
+@test "ls shows channels as kind chan; -k chan lists only them, -k posix includes them" {
+	p chan create /c1
+	p chan create --broadcast --capacity 4K /c2
+	pshm create -s 20K /plain
+	pshm create /empty
+	# A big object that merely starts with other bytes is no channel.
+	pshm create /zeros
+	head -c 16384 /dev/zero | pshm write /zeros
+	run --separate-stderr pshm ls -r -n -o ADDRESS,KIND
+	[ "$status" -eq 0 ]
+	[ "$output" = "/c1 chan
+/c2 chan
+/empty posix
+/plain posix
+/zeros posix" ] || fail_with "ls printed:" "$output" "$stderr"
+	run --separate-stderr pshm ls -r -n -o ADDRESS -k chan
+	[ "$output" = "$(printf '/c1\n/c2')" ]
+	run --separate-stderr pshm ls -r -n -o ADDRESS -k posix
+	[ "$(wc -l <<<"$output")" -eq 5 ]
+	run --separate-stderr pshm ls -r -n -o ADDRESS -k chan,posix
+	[ "$(wc -l <<<"$output")" -eq 5 ]
+	run --separate-stderr pshm ls -J -k chan
+	jq_true '.objects | length == 2 and all(.kind == "chan")' <<<"$output"
+}
+
+@test "bad input: capacity, mode, count, timeout, operands, unknown options" {
+	local args
+	for args in "chan create --capacity x /c" "chan create --capacity 2G /c" \
+		"chan create --capacity -1 /c" "chan create -m 9 /c" "chan create" \
+		"chan create /a /b" "chan stat" "chan stat /a /b" "recv -n x /c" "recv -n -1 /c" \
+		"recv --timeout x /c" "recv --timeout -1 /c" "recv --timeout nan /c" "recv" \
+		"recv /a /b" "send" "send --records /c msg" "chan create --bogus /c" \
+		"chan stat -x /c" "send --bogus /c" "recv --bogus /c" "chan bogus" "chan -x" "chan"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr p $args
+		[ "$status" -eq 2 ] || fail_with "pshm $args: exit $status, not 2" "$stderr"
+		stdout_empty
+		grep -q "Try 'pshm " <<<"$stderr" || grep -q '^Usage: pshm chan' <<<"$stderr" ||
+			fail_with "pshm $args: no pointer to --help" "$stderr"
+	done
+	run --separate-stderr p chan create --capacity 2G /c
+	stderr_has "invalid capacity '2G'"
+	[ ! -e "$PSHM_DIR/c" ]
+}
+
+@test "failures: a missing channel, an object that is not a channel, an existing one" {
+	local c
+	for c in "recv /nope" "send /nope x" "chan stat /nope"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr p $c
+		[ "$status" -eq 1 ]
+		stderr_has " /nope: No such file or directory$"
+	done
+	pshm create -s 20K /plain
+	pshm create /empty
+	for c in "recv /plain" "send /plain x" "chan stat /plain" "recv /empty" "chan stat /empty"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr p $c
+		[ "$status" -eq 1 ] || fail_with "pshm $c: exit $status" "$stderr"
+		stderr_has '^pshm: (recv|send|chan stat) /(plain|empty): not a channel'
+	done
+	# Nothing was written into the object that is not a channel.
+	[ "$(tr -d '\0' <"$PSHM_DIR/plain" | wc -c)" -eq 0 ]
+	p chan create /c
+	run --separate-stderr p chan create /c
+	[ "$status" -eq 1 ]
+	stderr_has '^pshm: chan create /c: File exists'
+	run --separate-stderr p chan create sysv:0x1234
+	[ "$status" -eq 1 ]
+	stderr_has 'channels live in POSIX objects'
+}
+
+@test "send: a message larger than the channel's largest is refused" {
+	p chan create --capacity 4K /c
+	local max
+	max=$(chan_field /c max_message)
+	run --separate-stderr p send /c "$(head -c $((max + 1)) /dev/zero | tr '\0' x)"
+	[ "$status" -eq 1 ]
+	stderr_has "a message of $((max + 1)) bytes is larger than the channel's largest, $max bytes"
+	run --separate-stderr p send /c < <(head -c $((max + 100)) /dev/zero | tr '\0' x)
+	[ "$status" -eq 1 ]
+	stderr_has "a line of more than $max bytes"
+	# The largest fits.
+	p send /c "$(head -c "$max" /dev/zero | tr '\0' y)"
+	[ "$(p recv /c | wc -c)" -eq $((max + 1)) ]
+}
+
+@test "--help of chan, chan create, chan stat, send and recv: stdout, exit 0" {
+	local c
+	for c in chan "chan create" "chan stat" send recv; do
+		# shellcheck disable=SC2086
+		run --separate-stderr p $c --help
+		[ "$status" -eq 0 ] || fail_with "pshm $c --help: exit $status"
+		[ -z "$stderr" ]
+		grep -q "^Usage: pshm $c " <<<"$output"
+		grep -q -- '--help' <<<"$output"
+	done
+	run p --help
+	grep -qE '^  chan +' <<<"$output"
+	grep -qE '^  send +' <<<"$output"
+	grep -qE '^  recv +' <<<"$output"
+}
