@@ -219,7 +219,8 @@ static void advance(struct pshm_chan *ch, uint64_t to, bool msg)
 
 /*
  * Broadcast overrun: move to the oldest intact record and count what was skipped. Returns
- * -EOVERFLOW, or -EAGAIN if the writer kept overwriting the oldest record while it was read.
+ * -EOVERFLOW, 1 when the records skipped held no message (nothing was lost: look again), or
+ * -EAGAIN if the writer kept overwriting the oldest record while it was read.
  */
 static int overrun(struct pshm_chan *ch)
 {
@@ -245,7 +246,7 @@ static int overrun(struct pshm_chan *ch)
 		ch->expect = seq;
 		ch->head_seen = head;
 		advance(ch, o, false);
-		return -EOVERFLOW;
+		return n ? -EOVERFLOW : 1;
 	}
 	return -EAGAIN;
 }
@@ -269,8 +270,12 @@ static int next(struct pshm_chan *ch)
 			uint64_t head = atomic_load_explicit(&ch->h->head, memory_order_acquire);
 			if (head % PSHM__CHAN_ALIGN)
 				return -EBADMSG;
-			if (head - c > ch->cap)
-				return ch->bcast ? overrun(ch) : -EBADMSG;
+			if (head - c > ch->cap) {
+				int r = ch->bcast ? overrun(ch) : -EBADMSG;
+				if (r == 1)
+					continue;
+				return r;
+			}
 			ch->head_seen = head;
 			if (c == head)
 				return -EAGAIN;
@@ -290,8 +295,12 @@ static int next(struct pshm_chan *ch)
 			end = c + pshm__chan_recsize(len);
 		if (end - c > ch->head_seen - c)
 			end = 0;
-		if (ch->bcast && overwritten(ch, c))
-			return overrun(ch);
+		if (ch->bcast && overwritten(ch, c)) {
+			int o = overrun(ch);
+			if (o == 1)
+				continue;
+			return o;
+		}
 		if (!end)
 			return -EBADMSG;
 		if (flags == PSHM__REC_PAD) {
@@ -347,8 +356,10 @@ PSHM__API int pshm_chan_release(struct pshm_chan *ch)
 	if (!ch || ch->role != PSHM_CHAN_READER || !ch->peeked)
 		return -EINVAL;
 	if (ch->bcast) {
-		if (overwritten(ch, ch->peek_pos))
-			return overrun(ch);
+		if (overwritten(ch, ch->peek_pos)) {
+			int r = overrun(ch);
+			return r == 1 ? -EOVERFLOW : r;
+		}
 		ch->expect = ch->peek_seq + 1;
 	}
 	ch->peeked = false;
