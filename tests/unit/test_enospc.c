@@ -17,21 +17,6 @@ static const char *fsdir;
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
-static int lowest_free_fd(void)
-{
-	int fd = dup(0);
-	if (fd >= 0)
-		close(fd);
-	return fd;
-}
-
-static struct pshm_stat seg_stat(struct pshm_seg *seg)
-{
-	struct pshm_stat st;
-	tu_ok(pshm_stat(seg, &st));
-	return st;
-}
-
 /* Free bytes on the tiny file system. */
 static uint64_t fs_free(void)
 {

@@ -28,57 +28,10 @@ static const char *new_addr(char *addr, size_t asize, char *path, size_t psize, 
 	return addr;
 }
 
-static int lowest_free_fd(void)
-{
-	int fd = dup(0);
-	if (fd >= 0)
-		close(fd);
-	return fd;
-}
-
-static struct stat stat_path(const char *path)
-{
-	struct stat sb;
-	if (lstat(path, &sb) < 0)
-		fail_msg("lstat %s: %s", path, strerror(errno));
-	return sb;
-}
-
 static bool exists(const char *path)
 {
 	struct stat sb;
 	return lstat(path, &sb) == 0;
-}
-
-static struct pshm_stat seg_stat(struct pshm_seg *seg)
-{
-	struct pshm_stat st;
-	tu_ok(pshm_stat(seg, &st));
-	return st;
-}
-
-/*
- * The value, in kB, of FIELD ("Rss:") for the mapping that starts at ADDR in
- * /proc/self/smaps; -1 when there is no such mapping.
- */
-static long smaps_kb(const void *addr, const char *field)
-{
-	char line[512], start[32];
-	bool in = false;
-	long v = -1;
-
-	snprintf(start, sizeof(start), "%lx-", (unsigned long)addr);
-	FILE *f = fopen("/proc/self/smaps", "r");
-	if (!f)
-		return -1;
-	while (v < 0 && fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, start, strlen(start)))
-			in = true;
-		else if (in && !strncmp(line, field, strlen(field)))
-			v = strtol(line + strlen(field), NULL, 10);
-	}
-	fclose(f);
-	return v;
 }
 
 /* Pages of the mapping at ADDR that are dirty in memory, in kB. */

@@ -25,54 +25,6 @@ static const char *path_of(char *buf, size_t size, const char *name)
 	return buf;
 }
 
-/* The lowest free descriptor: equal before and after a failed call when nothing leaked. */
-static int lowest_free_fd(void)
-{
-	int fd = dup(0);
-	if (fd >= 0)
-		close(fd);
-	return fd;
-}
-
-static struct stat stat_path(const char *path)
-{
-	struct stat sb;
-	if (lstat(path, &sb) < 0)
-		fail_msg("lstat %s: %s", path, strerror(errno));
-	return sb;
-}
-
-static struct pshm_stat seg_stat(struct pshm_seg *seg)
-{
-	struct pshm_stat st;
-	tu_ok(pshm_stat(seg, &st));
-	return st;
-}
-
-/*
- * The value, in kB, of FIELD ("Rss:") for the mapping that starts at ADDR in
- * /proc/self/smaps; -1 when there is no such mapping.
- */
-static long smaps_kb(const void *addr, const char *field)
-{
-	char line[512], start[32];
-	bool in = false;
-	long v = -1;
-
-	snprintf(start, sizeof(start), "%lx-", (unsigned long)addr);
-	FILE *f = fopen("/proc/self/smaps", "r");
-	if (!f)
-		return -1;
-	while (v < 0 && fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, start, strlen(start)))
-			in = true;
-		else if (in && !strncmp(line, field, strlen(field)))
-			v = strtol(line + strlen(field), NULL, 10);
-	}
-	fclose(f);
-	return v;
-}
-
 /* The permissions ("rw-s") of the mapping that starts at ADDR, from /proc/self/maps. */
 static const char *map_perms(const void *addr, char perms[8])
 {

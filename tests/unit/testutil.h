@@ -22,6 +22,7 @@
 #include <grp.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,6 +163,54 @@ static inline int tu_count_entries(const char *dir)
 		pclose(p);
 	}
 	return n;
+}
+
+/* The lowest free descriptor: equal before and after a failed call when nothing leaked. */
+static inline int lowest_free_fd(void)
+{
+	int fd = dup(0);
+	if (fd >= 0)
+		close(fd);
+	return fd;
+}
+
+static inline struct stat stat_path(const char *path)
+{
+	struct stat sb;
+	if (lstat(path, &sb) < 0)
+		fail_msg("lstat %s: %s", path, strerror(errno));
+	return sb;
+}
+
+static inline struct pshm_stat seg_stat(struct pshm_seg *seg)
+{
+	struct pshm_stat st;
+	tu_ok(pshm_stat(seg, &st));
+	return st;
+}
+
+/*
+ * The value, in kB, of FIELD ("Rss:") for the mapping that starts at ADDR in
+ * /proc/self/smaps; -1 when there is no such mapping.
+ */
+static inline long smaps_kb(const void *addr, const char *field)
+{
+	char line[512], start[32];
+	bool in = false;
+	long v = -1;
+
+	snprintf(start, sizeof(start), "%lx-", (unsigned long)addr);
+	FILE *f = fopen("/proc/self/smaps", "r");
+	if (!f)
+		return -1;
+	while (v < 0 && fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, start, strlen(start)))
+			in = true;
+		else if (in && !strncmp(line, field, strlen(field)))
+			v = strtol(line + strlen(field), NULL, 10);
+	}
+	fclose(f);
+	return v;
 }
 
 #endif /* PSHM_TESTUTIL_H */
