@@ -16,17 +16,6 @@
 #define MAX_MSG(cap) ((cap) / 2 - REC_HDR)
 #define RECORD(len)  ((REC_HDR + (len) + 7) & ~(size_t)7)
 
-/* Inside a forked child cmocka cannot report; a failed check prints and leaves with 1. */
-#define CHILD_CHECK(cond, ...)                                                                     \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "child %d: %s:%d: ", (int)getpid(), __FILE__, __LINE__);   \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fprintf(stderr, "\n");                                                     \
-			_exit(1);                                                                  \
-		}                                                                                  \
-	} while (0)
-
 static double now_ms(void)
 {
 	struct timespec ts;

@@ -15,17 +15,6 @@
 #include <sys/mman.h>
 #include <time.h>
 
-/* Inside a forked child cmocka cannot report; a failed check prints and leaves with 1. */
-#define CHILD_CHECK(cond, ...)                                                                     \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "child %d: %s:%d: ", (int)getpid(), __FILE__, __LINE__);   \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fprintf(stderr, "\n");                                                     \
-			_exit(1);                                                                  \
-		}                                                                                  \
-	} while (0)
-
 #define CAP     16384
 #define MAX_LEN 2000
 

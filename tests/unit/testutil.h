@@ -213,4 +213,15 @@ static inline long smaps_kb(const void *addr, const char *field)
 	return v;
 }
 
+/* Inside a forked child cmocka cannot report; a failed check prints and leaves with 1. */
+#define CHILD_CHECK(cond, ...)                                                                     \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "child %d: %s:%d: ", (int)getpid(), __FILE__, __LINE__);   \
+			fprintf(stderr, __VA_ARGS__);                                              \
+			fprintf(stderr, "\n");                                                     \
+			_exit(1);                                                                  \
+		}                                                                                  \
+	} while (0)
+
 #endif /* PSHM_TESTUTIL_H */
