@@ -453,7 +453,7 @@ struct pshm_chan_stat {
 	int mode;          /* 0 for a queue, PSHM_CHAN_BROADCAST */
 	uint64_t capacity; /* ring bytes */
 	uint64_t used;     /* ring bytes holding unread (broadcast: not yet overwritten) records */
-	uint64_t max_message; /* largest message: capacity/2 - 16 (broadcast: capacity/2 - 32) */
+	uint64_t max_message; /* largest message: capacity/2 - 32 */
 	uint64_t sent;        /* messages published */
 	uint64_t received;    /* messages read (broadcast: by all readers) */
 	uint64_t bytes;       /* payload bytes published */

@@ -134,15 +134,56 @@ PSHM__API int pshm_chan_create(const char *addr, uint64_t capacity, mode_t mode,
 	return pshm_close(seg);
 }
 
-/* Undo the count of sleepers a dead holder of this role may have left behind. */
-static void drop_waiting(_Atomic uint32_t *waiters, _Atomic uint32_t *mine)
+/* Undo a count that a role's mark says it made: one a dead holder may have left behind. */
+void pshm__chan_drop_mark(_Atomic uint32_t *count, _Atomic uint32_t *mine)
 {
 	if (!atomic_exchange_explicit(mine, 0, memory_order_relaxed))
 		return;
-	uint32_t n = atomic_load_explicit(waiters, memory_order_relaxed);
-	while (n && !atomic_compare_exchange_weak_explicit(waiters, &n, n - 1, memory_order_relaxed,
+	uint32_t n = atomic_load_explicit(count, memory_order_relaxed);
+	while (n && !atomic_compare_exchange_weak_explicit(count, &n, n - 1, memory_order_relaxed,
 	                                                   memory_order_relaxed))
 		;
+}
+
+/*
+ * Queue: a writer that died between a record's flags and the store of head published a record
+ * that a reader may already have read past, going by its header. Take head past it (and past
+ * a padding record before it), as the commit would have; at most a padding record and a
+ * message can be in that state, since the stamp after them has flags 0.
+ */
+static uint64_t queue_recover(struct pshm_chan *ch, uint64_t head)
+{
+	struct pshm__chan_hdr *h = ch->h;
+	uint64_t p = head, moved = head;
+
+	for (int n = 0; n < 2; n++) {
+		p = pshm__chan_start(ch, p);
+		uint64_t room = ch->cap - (p & ch->mask);
+		struct pshm__chan_rec *r = pshm__chan_recat(ch, p);
+		uint32_t flags = __atomic_load_n(&r->flags, __ATOMIC_ACQUIRE);
+		uint32_t len = __atomic_load_n(&r->len, __ATOMIC_RELAXED);
+		uint64_t seq = __atomic_load_n(&r->seq, __ATOMIC_RELAXED);
+		if (seq != ch->seq)
+			break;
+		if (flags == PSHM__REC_PAD && len == room - PSHM__CHAN_RECHDR) {
+			p += room;
+			moved = p;
+			continue;
+		}
+		if (flags == PSHM__REC_MSG && len <= ch->maxmsg &&
+		    pshm__chan_recsize(len) <= room) {
+			moved = p + pshm__chan_recsize(len);
+			ch->seq++;
+			ch->bytes += len;
+		}
+		break;
+	}
+	if (moved != head) {
+		atomic_store_explicit(&h->sent, ch->seq, memory_order_relaxed);
+		atomic_store_explicit(&h->bytes, ch->bytes, memory_order_relaxed);
+		atomic_store_explicit(&h->head, moved, memory_order_release);
+	}
+	return moved;
 }
 
 static int writer_attach(struct pshm_chan *ch)
@@ -152,12 +193,14 @@ static int writer_attach(struct pshm_chan *ch)
 
 	if (head % PSHM__CHAN_ALIGN)
 		return -EBADMSG;
+	ch->bytes = atomic_load_explicit(&h->bytes, memory_order_relaxed);
 	if (!ch->bcast) {
 		uint64_t tail = atomic_load_explicit(&h->tail, memory_order_acquire);
+		ch->seq = atomic_load_explicit(&h->sent, memory_order_relaxed);
+		head = queue_recover(ch, head);
 		if (head - tail > ch->cap)
 			return -EBADMSG;
 		ch->tail_seen = tail;
-		ch->seq = atomic_load_explicit(&h->sent, memory_order_relaxed);
 		/* A reader that detached before this writer came is no reader of its: like no
 		 * reader yet, the writer fills the ring and then waits for the next one, rather
 		 * than hearing -EPIPE at its first message. */
@@ -176,9 +219,9 @@ static int writer_attach(struct pshm_chan *ch)
 		struct pshm__chan_rec *rec = pshm__chan_recat(ch, pshm__chan_start(ch, head));
 		ch->seq = __atomic_load_n(&rec->seq, __ATOMIC_RELAXED);
 	}
-	drop_waiting(&h->space_waiters, &h->writer_waiting);
+	pshm__chan_drop_mark(&h->space_waiters, &h->writer_waiting);
+	pshm__chan_drop_mark(&h->space_fenced, &h->writer_fenced);
 	ch->head = head;
-	ch->bytes = atomic_load_explicit(&h->bytes, memory_order_relaxed);
 	atomic_store_explicit(&h->writer_state, PSHM__ST_ATTACHED, memory_order_release);
 	return 0;
 }
@@ -189,11 +232,16 @@ static int reader_attach(struct pshm_chan *ch)
 	uint64_t tail = atomic_load_explicit(&h->tail, memory_order_acquire);
 	uint64_t head = atomic_load_explicit(&h->head, memory_order_acquire);
 
-	if (head - tail > ch->cap || tail % PSHM__CHAN_ALIGN)
+	/* The last reader may have read past head, going by a record's header: the writer
+	 * stores head after the record's flags (or died between the two). */
+	if ((head - tail > ch->cap && tail - head > ch->cap) || tail % PSHM__CHAN_ALIGN)
 		return -EBADMSG;
-	drop_waiting(&h->data_waiters, &h->reader_waiting);
+	pshm__chan_drop_mark(&h->data_waiters, &h->reader_waiting);
+	pshm__chan_drop_mark(&h->data_fenced, &h->reader_fenced);
 	ch->cur = ch->head_seen = tail;
 	ch->received = atomic_load_explicit(&h->received, memory_order_relaxed);
+	/* Only a hint for the look at the record's header (see next() in chan_ring.c). */
+	ch->expect = ch->received;
 	atomic_store_explicit(&h->reader_state, PSHM__ST_ATTACHED, memory_order_release);
 	return 0;
 }
@@ -216,7 +264,8 @@ static int slot_attach(struct pshm_chan *ch, int i)
 			return -EBADMSG;
 		if (w - p > ch->cap)
 			continue;
-		drop_waiting(&h->data_waiters, &s->waiting);
+		pshm__chan_drop_mark(&h->data_waiters, &s->waiting);
+		pshm__chan_drop_mark(&h->data_fenced, &s->fenced);
 		ch->slot = i;
 		ch->cur = ch->head_seen = head;
 		ch->expect = seq;
@@ -238,6 +287,7 @@ PSHM__API int pshm_chan_open(struct pshm_chan **chp, const char *addr, int role,
 	struct pshm_chan *ch = calloc(1, sizeof(*ch));
 	if (!ch)
 		return -ENOMEM;
+	pshm__chan_setup();
 	r = chan_attach(addr, false, &ch->seg, &ch->h, &ch->cap, &mode);
 	if (r) {
 		free(ch);
@@ -246,8 +296,8 @@ PSHM__API int pshm_chan_open(struct pshm_chan **chp, const char *addr, int role,
 	ch->ring = (unsigned char *)ch->h + PSHM__CHAN_HDR;
 	ch->mask = ch->cap - 1;
 	ch->bcast = mode == 1;
-	/* Broadcast also stamps the next record's header: see pshm__chan_start. */
-	ch->maxmsg = ch->cap / 2 - PSHM__CHAN_RECHDR * (ch->bcast ? 2 : 1);
+	/* A record's header, and the stamp after it: see chan.h. */
+	ch->maxmsg = ch->cap / 2 - 2 * PSHM__CHAN_RECHDR;
 	ch->fd = pshm_fd(ch->seg);
 	ch->role = role;
 	ch->slot = -1;
@@ -284,6 +334,7 @@ PSHM__API int pshm_chan_close(struct pshm_chan *ch)
 	if (!ch)
 		return 0;
 	struct pshm__chan_hdr *h = ch->h;
+	pshm__chan_unfence(ch);
 	/* Mark the clean detach before the lock goes (closing the descriptor), so that nobody
 	 * who finds the lock gone takes this for a death; then wake whoever sleeps on us. */
 	if (ch->role == PSHM_CHAN_WRITER) {
@@ -330,7 +381,7 @@ PSHM__API int pshm_chan_stat(const char *addr, struct pshm_chan_stat *st)
 	memset(st, 0, sizeof(*st));
 	st->mode = mode ? PSHM_CHAN_BROADCAST : 0;
 	st->capacity = cap;
-	st->max_message = cap / 2 - PSHM__CHAN_RECHDR * (mode ? 2 : 1);
+	st->max_message = cap / 2 - 2 * PSHM__CHAN_RECHDR;
 	st->sent = atomic_load_explicit(&h->sent, memory_order_relaxed);
 	st->bytes = atomic_load_explicit(&h->bytes, memory_order_relaxed);
 	st->lost = atomic_load_explicit(&h->lost, memory_order_relaxed);

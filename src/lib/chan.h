@@ -9,11 +9,19 @@
  * fit before the end of the ring, a padding record fills the rest (or, when fewer than 16 bytes
  * remain, the rest is skipped by rule, with no header), and the record starts at offset 0.
  *
+ * Every commit also writes a stamp: the header of the next record, flags 0 and the number of
+ * the next message, before the record's own flags (stored last, with release). So the header at
+ * the position after the last record is always a stamp, never an old lap's bytes, and a reader
+ * can tell a complete record from its header alone. The writer keeps room for the stamp: a
+ * message is at most capacity/2 - 32 bytes.
+ *
  * Queue mode: the writer owns head, the reader owns tail; the bytes in [tail, head) are
- * published records. Broadcast mode: there is no tail; the writer overwrites the oldest
+ * published records. The reader goes by the record headers and looks at head only when a
+ * header is neither a record nor the stamp it expects, so it may run ahead of a head the
+ * writer has not stored yet. Broadcast mode: there is no tail; the writer overwrites the oldest
  * records and keeps oldest (the first record still intact) and wend (the end of the region it
- * may be writing, stored before it writes), and stamps the header at head with the sequence
- * number of the next message, so that a reader can start anywhere and count what it missed.
+ * may be writing, stored before it writes), and readers go by head, so that a reader can start
+ * anywhere (at the stamp) and count what it missed from the sequence numbers.
  */
 #ifndef PSHM_CHAN_H
 #define PSHM_CHAN_H
@@ -24,7 +32,7 @@
 #include <stdatomic.h>
 
 #define PSHM__CHAN_MAGIC       0x6e6168636d687370ull /* "pshmchan" read as a little-endian u64 */
-#define PSHM__CHAN_VERSION     1u
+#define PSHM__CHAN_VERSION     2u
 #define PSHM__CHAN_HDR         8192u /* header bytes; the ring starts here */
 #define PSHM__CHAN_MIN_CAP     4096u
 #define PSHM__CHAN_MAX_CAP     (1ull << 30)
@@ -33,6 +41,7 @@
 #define PSHM__CHAN_SLICE       50000000ull /* longest futex sleep between liveness checks, ns */
 #define PSHM__CHAN_RECHECK     20000000ull /* least time between two lock probes of a peer, ns */
 #define PSHM__CHAN_SPIN        20000u      /* default spin before sleeping, ns */
+#define PSHM__CHAN_SYM_WINDOW  10000000ull /* a role that slept this recently asks for fences */
 #define PSHM__CHAN_NO_DEADLINE UINT64_MAX
 
 /*
@@ -67,7 +76,8 @@ struct pshm__chan_slot {
 	_Atomic uint64_t received; /* messages it has read */
 	_Atomic uint32_t state;    /* PSHM__ST_* */
 	_Atomic uint32_t waiting;  /* it is counted in data_waiters */
-	uint8_t pad[40];
+	_Atomic uint32_t fenced;   /* it is counted in data_fenced */
+	uint8_t pad[36];
 };
 
 struct pshm__chan_hdr {
@@ -84,6 +94,15 @@ struct pshm__chan_hdr {
 	alignas(64) _Atomic uint32_t writer_state;
 	_Atomic uint32_t reader_state; /* queue reader */
 	_Atomic uint64_t lost;         /* broadcast: messages lost by all readers */
+
+	/*
+	 * Sleepers that count on the other side's fence (see chan_wait.c): the number of them on
+	 * each side, read at every publication, and each role's own mark that it is counted.
+	 */
+	alignas(64) _Atomic uint32_t data_fenced; /* readers */
+	_Atomic uint32_t space_fenced;            /* the queue writer */
+	_Atomic uint32_t reader_fenced;
+	_Atomic uint32_t writer_fenced;
 
 	/* The writer's hot line. */
 	alignas(64) _Atomic uint64_t head; /* end of the published records */
@@ -122,6 +141,8 @@ struct pshm_chan {
 	int slot;   /* broadcast reader: its slot */
 	unsigned spin_ns;
 	uint64_t probe_ns; /* when the peer's lock was last probed */
+	uint64_t slept_ns; /* when it last went to sleep */
+	bool fenced;       /* it is counted among the sleepers that count on the peer's fence */
 
 	/* Writer. */
 	uint64_t head;      /* own head (the shared one is only stored) */
@@ -144,6 +165,7 @@ struct pshm_chan {
 	uint64_t peek_pos; /* the peeked record's position */
 	uint64_t peek_seq;
 	uint32_t peek_len;
+	uint32_t watch_old; /* queue: the flags of the record at the cursor as last seen */
 };
 
 static inline uint64_t pshm__chan_recsize(uint64_t len)
@@ -164,7 +186,27 @@ static inline struct pshm__chan_rec *pshm__chan_recat(const struct pshm_chan *ch
 	return (struct pshm__chan_rec *)(ch->ring + (p & ch->mask));
 }
 
+/* chan.c */
+void pshm__chan_drop_mark(_Atomic uint32_t *count, _Atomic uint32_t *mine) PSHM__HIDDEN;
+
 /* chan_wait.c */
+extern int pshm__chan_asym PSHM__HIDDEN;
+void pshm__chan_setup(void) PSHM__HIDDEN;
+void pshm__chan_unfence(struct pshm_chan *ch) PSHM__HIDDEN;
+
+/*
+ * After a publication (a message, or freed space) and before the look at the other side's
+ * waiters: a full fence when a sleeper there counts on it, or when this process is not
+ * registered for membarrier; otherwise only the compiler is held back.
+ */
+static inline void pshm__chan_publish_fence(const _Atomic uint32_t *fenced)
+{
+	if (!pshm__chan_asym || atomic_load_explicit(fenced, memory_order_relaxed))
+		atomic_thread_fence(memory_order_seq_cst);
+	else
+		atomic_signal_fence(memory_order_seq_cst);
+}
+
 uint64_t pshm__chan_now(void) PSHM__HIDDEN;
 int pshm__chan_lock(int fd, int byte) PSHM__HIDDEN;
 int pshm__chan_unlock(int fd, int byte) PSHM__HIDDEN;
@@ -172,7 +214,7 @@ int pshm__chan_locked(int fd, int byte) PSHM__HIDDEN;
 void pshm__chan_wake(_Atomic uint32_t *futex) PSHM__HIDDEN;
 uint64_t pshm__chan_deadline(int timeout_ms) PSHM__HIDDEN;
 int pshm__chan_peer(struct pshm_chan *ch) PSHM__HIDDEN;
-int pshm__chan_wait(struct pshm_chan *ch, _Atomic uint64_t *watch, uint64_t old,
+int pshm__chan_wait(struct pshm_chan *ch, const volatile void *watch, int size, uint64_t old,
                     uint64_t deadline) PSHM__HIDDEN;
 int pshm__chan_role_state(int fd, int byte, const _Atomic uint32_t *state) PSHM__HIDDEN;
 

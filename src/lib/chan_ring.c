@@ -1,12 +1,13 @@
 /*
  * chan_ring.c - writing and reading a channel's ring (layout in chan.h).
  *
- * The fast path makes no system call: the writer compares against the tail it last loaded and
- * loads the reader's tail again only when that says the ring is full; the reader does the same
- * with the head. A message becomes visible only through the release store of head, after its
- * record is complete; the reader frees space only through the release store of tail. After
- * either store a full fence and a look at the other side's waiters word decide whether a
- * futex wake is needed, which it is only when the other side sleeps.
+ * The fast path makes no system call and touches little shared memory: the writer compares
+ * against the tail it last loaded and loads the reader's tail again only when that says the
+ * ring is full; a queue reader reads the header of the record at its cursor, whose flags the
+ * writer stores last, and needs the writer's head only when that header is neither a record
+ * nor the stamp it expects. After publishing (a record, or freed space) each side looks at the
+ * other side's waiters word and makes a futex wake only when someone sleeps there; the fence
+ * that orders this look is made only when a sleeper asks for it (see chan_wait.c).
  *
  * Broadcast readers race with the writer, who may overwrite what they read: they check after
  * reading that the writer's announced end of writing (wend) has not come within a ring's
@@ -27,11 +28,12 @@ static inline uint64_t load64(const uint64_t *p)
 	return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
 
+/* A record's flags are stored last, with release: a reader that sees them sees the rest. */
 static inline void put_rec(struct pshm__chan_rec *r, uint32_t len, uint32_t flags, uint64_t seq)
 {
 	__atomic_store_n(&r->len, len, __ATOMIC_RELAXED);
-	__atomic_store_n(&r->flags, flags, __ATOMIC_RELAXED);
 	__atomic_store_n(&r->seq, seq, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->flags, flags, __ATOMIC_RELEASE);
 }
 
 /* ---- Writer ------------------------------------------------------------------------------ */
@@ -60,7 +62,7 @@ static int queue_wait_room(struct pshm_chan *ch, uint64_t need, int timeout_ms)
 		}
 		if (timeout_ms == 0)
 			return -EAGAIN;
-		int r = pshm__chan_wait(ch, &ch->h->tail, ch->tail_seen, deadline);
+		int r = pshm__chan_wait(ch, &ch->h->tail, 8, ch->tail_seen, deadline);
 		if (!r)
 			r = queue_room(ch, need);
 		if (r != -EAGAIN)
@@ -76,7 +78,7 @@ static int queue_wait_room(struct pshm_chan *ch, uint64_t need, int timeout_ms)
 static int bcast_room(struct pshm_chan *ch, uint64_t need)
 {
 	struct pshm__chan_hdr *h = ch->h;
-	uint64_t end = pshm__chan_start(ch, ch->head + need) + PSHM__CHAN_RECHDR;
+	uint64_t end = ch->head + need;
 	uint64_t o = ch->oldest;
 
 	while (end - o > ch->cap) {
@@ -124,29 +126,32 @@ PSHM__API int pshm_chan_reserve(struct pshm_chan *ch, size_t len, void **bufp, i
 	uint64_t rec = pshm__chan_recsize(len);
 	uint64_t room = ch->cap - (ch->head & ch->mask);
 	uint64_t pad = room < rec ? room : 0;
+	/* The record, and the stamp after it: the header of the next record, flags 0. */
+	uint64_t need = pshm__chan_start(ch, ch->head + pad + rec) + PSHM__CHAN_RECHDR - ch->head;
 
 	if (!ch->bcast) {
 		if (atomic_load_explicit(&ch->h->reader_state, memory_order_relaxed) ==
 		    PSHM__ST_DETACHED)
 			return -EPIPE;
-		r = queue_room(ch, pad + rec);
+		r = queue_room(ch, need);
 		if (r == -EAGAIN)
-			r = queue_wait_room(ch, pad + rec, timeout_ms);
+			r = queue_wait_room(ch, need, timeout_ms);
 	} else {
-		r = bcast_room(ch, pad + rec);
+		r = bcast_room(ch, need);
 	}
 	if (r)
 		return r;
 
 	uint64_t p = ch->head;
+	struct pshm__chan_rec *hdr = pshm__chan_recat(ch, p + pad);
+	/* The record's header is a stamp (flags 0, the number of the message) until the commit;
+	 * after a padding record it must be one before the padding is published. */
+	if (pad)
+		put_rec(hdr, 0, 0, ch->seq);
 	if (pad >= PSHM__CHAN_RECHDR)
 		put_rec(pshm__chan_recat(ch, p), (uint32_t)(pad - PSHM__CHAN_RECHDR), PSHM__REC_PAD,
 		        ch->seq);
 	p += pad;
-	/* The header gets its length and flags at commit; the number now, so that the stamp a
-	 * broadcast reader may read here stays right. */
-	struct pshm__chan_rec *hdr = pshm__chan_recat(ch, p);
-	__atomic_store_n(&hdr->seq, ch->seq, __ATOMIC_RELAXED);
 	ch->reserved = true;
 	ch->res_pos = p;
 	ch->res_len = len;
@@ -161,18 +166,17 @@ PSHM__API int pshm_chan_commit(struct pshm_chan *ch, size_t len)
 	struct pshm__chan_hdr *h = ch->h;
 	uint64_t end = ch->res_pos + pshm__chan_recsize(len);
 
+	/* The stamp first: a reader that sees this record's flags finds it after the record. */
+	put_rec(pshm__chan_recat(ch, pshm__chan_start(ch, end)), 0, 0, ch->seq + 1);
 	put_rec(pshm__chan_recat(ch, ch->res_pos), (uint32_t)len, PSHM__REC_MSG, ch->seq);
 	ch->seq++;
 	ch->bytes += len;
-	if (ch->bcast)
-		put_rec(pshm__chan_recat(ch, pshm__chan_start(ch, end)), 0, 0, ch->seq);
 	atomic_store_explicit(&h->sent, ch->seq, memory_order_relaxed);
 	atomic_store_explicit(&h->bytes, ch->bytes, memory_order_relaxed);
 	atomic_store_explicit(&h->head, end, memory_order_release);
 	ch->head = end;
 	ch->reserved = false;
-	/* Pairs with the sleeper's count-then-look in pshm__chan_wait. */
-	atomic_thread_fence(memory_order_seq_cst);
+	pshm__chan_publish_fence(&h->data_fenced);
 	if (atomic_load_explicit(&h->data_waiters, memory_order_relaxed))
 		pshm__chan_wake(&h->data_futex);
 	return 0;
@@ -212,7 +216,7 @@ static void advance(struct pshm_chan *ch, uint64_t to, bool msg)
 	if (msg)
 		atomic_store_explicit(&h->received, ch->received, memory_order_relaxed);
 	atomic_store_explicit(&h->tail, to, memory_order_release);
-	atomic_thread_fence(memory_order_seq_cst);
+	pshm__chan_publish_fence(&h->space_fenced);
 	if (atomic_load_explicit(&h->space_waiters, memory_order_relaxed))
 		pshm__chan_wake(&h->space_futex);
 }
@@ -258,41 +262,96 @@ static bool overwritten(struct pshm_chan *ch, uint64_t p)
 	return atomic_load_explicit(&ch->h->wend, memory_order_acquire) - p > ch->cap;
 }
 
+/* Is the record at C, of ROOM bytes before the ring's end, a padding record or a message? */
+static uint64_t rec_end(const struct pshm_chan *ch, uint64_t c, uint64_t room, uint32_t len,
+                        uint32_t flags)
+{
+	if (flags == PSHM__REC_PAD && len == room - PSHM__CHAN_RECHDR)
+		return c + room;
+	if (flags == PSHM__REC_MSG && len <= ch->maxmsg && pshm__chan_recsize(len) <= room)
+		return c + pshm__chan_recsize(len);
+	return 0;
+}
+
+static int found(struct pshm_chan *ch, uint64_t c, uint64_t end, uint32_t len, uint32_t flags,
+                 uint64_t seq)
+{
+	if (!ch->bcast)
+		ch->expect = seq;
+	if (flags == PSHM__REC_PAD) {
+		advance(ch, end, false);
+		return 1;
+	}
+	ch->peeked = true;
+	ch->peek_pos = c;
+	ch->peek_len = len;
+	ch->peek_seq = seq;
+	return 0;
+}
+
 /*
  * Find the message at the cursor, skipping padding: 0 (the record is peeked), -EAGAIN when
  * there is none yet, -EOVERFLOW, or -EBADMSG for a record that cannot be.
+ *
+ * A queue reader first looks at the record's own header: flags stored (with release) by the
+ * writer and the number it expects mean a complete record, without a look at the writer's
+ * head. Anything else sends it to the head, which decides.
  */
 static int next(struct pshm_chan *ch)
 {
 	for (;;) {
 		uint64_t c = ch->cur;
-		if (c == ch->head_seen) {
+		uint64_t room = ch->cap - (c & ch->mask), end = 0;
+		struct pshm__chan_rec *r = pshm__chan_recat(ch, c);
+		if (!ch->bcast) {
+			/* Skipped by rule, and only in the handle: the tail it would publish could
+			 * be ahead of a head that has not reached the end of the ring yet. */
+			if (room < PSHM__CHAN_RECHDR) {
+				ch->cur = c + room;
+				continue;
+			}
+			uint32_t flags = __atomic_load_n(&r->flags, __ATOMIC_ACQUIRE);
+			uint32_t len = load32(&r->len);
+			uint64_t seq = load64(&r->seq);
+			ch->watch_old = flags;
+			if (seq == ch->expect) {
+				/* The stamp of the message expected: nothing yet. */
+				if (!flags && !len)
+					return -EAGAIN;
+				if ((end = rec_end(ch, c, room, len, flags))) {
+					if (found(ch, c, end, len, flags, seq))
+						continue;
+					return 0;
+				}
+			}
+		}
+		/* A queue reader that went by its header may be ahead of the head it saw, and
+		 * even of the head: the writer stores it after the record's flags. */
+		if ((int64_t)(ch->head_seen - c) <= 0) {
 			uint64_t head = atomic_load_explicit(&ch->h->head, memory_order_acquire);
 			if (head % PSHM__CHAN_ALIGN)
 				return -EBADMSG;
+			if (!ch->bcast && c - head <= ch->cap) {
+				ch->head_seen = head;
+				return -EAGAIN;
+			}
 			if (head - c > ch->cap) {
-				int r = ch->bcast ? overrun(ch) : -EBADMSG;
-				if (r == 1)
+				int o = ch->bcast ? overrun(ch) : -EBADMSG;
+				if (o == 1)
 					continue;
-				return r;
+				return o;
 			}
 			ch->head_seen = head;
 			if (c == head)
 				return -EAGAIN;
 		}
-		uint64_t room = ch->cap - (c & ch->mask), end = 0;
 		if (room < PSHM__CHAN_RECHDR) {
 			advance(ch, c + room, false);
 			continue;
 		}
-		struct pshm__chan_rec *r = pshm__chan_recat(ch, c);
 		uint32_t len = load32(&r->len), flags = load32(&r->flags);
 		uint64_t seq = load64(&r->seq);
-		if (flags == PSHM__REC_PAD && len == room - PSHM__CHAN_RECHDR)
-			end = c + room;
-		else if (flags == PSHM__REC_MSG && len <= ch->maxmsg &&
-		         pshm__chan_recsize(len) <= room)
-			end = c + pshm__chan_recsize(len);
+		end = rec_end(ch, c, room, len, flags);
 		if (end - c > ch->head_seen - c)
 			end = 0;
 		if (ch->bcast && overwritten(ch, c)) {
@@ -303,18 +362,17 @@ static int next(struct pshm_chan *ch)
 		}
 		if (!end)
 			return -EBADMSG;
-		if (flags == PSHM__REC_PAD) {
-			advance(ch, end, false);
+		if (found(ch, c, end, len, flags, seq))
 			continue;
-		}
-		ch->peeked = true;
-		ch->peek_pos = c;
-		ch->peek_len = len;
-		ch->peek_seq = seq;
 		return 0;
 	}
 }
 
+/*
+ * The next message, waiting for it up to TIMEOUT_MS. The writer's liveness is looked at only
+ * when a wait found nothing, so that a reader that keeps up makes no system call and reads
+ * no clock.
+ */
 static int get(struct pshm_chan *ch, int timeout_ms)
 {
 	if (ch->peeked)
@@ -324,6 +382,17 @@ static int get(struct pshm_chan *ch, int timeout_ms)
 		return r;
 	uint64_t deadline = pshm__chan_deadline(timeout_ms);
 	for (;;) {
+		int w = 0;
+		if (timeout_ms) {
+			if (ch->bcast)
+				w = pshm__chan_wait(ch, &ch->h->head, 8, ch->cur, deadline);
+			else
+				w = pshm__chan_wait(ch, &pshm__chan_recat(ch, ch->cur)->flags, 4,
+				                    ch->watch_old, deadline);
+			r = next(ch);
+			if (r != -EAGAIN)
+				return r;
+		}
 		int g = pshm__chan_peer(ch);
 		if (g) {
 			r = next(ch);
@@ -331,11 +400,8 @@ static int get(struct pshm_chan *ch, int timeout_ms)
 		}
 		if (timeout_ms == 0)
 			return -EAGAIN;
-		r = pshm__chan_wait(ch, &ch->h->head, ch->cur, deadline);
-		if (!r)
-			r = next(ch);
-		if (r != -EAGAIN)
-			return r;
+		if (w)
+			return w;
 	}
 }
 
@@ -355,13 +421,11 @@ PSHM__API int pshm_chan_release(struct pshm_chan *ch)
 {
 	if (!ch || ch->role != PSHM_CHAN_READER || !ch->peeked)
 		return -EINVAL;
-	if (ch->bcast) {
-		if (overwritten(ch, ch->peek_pos)) {
-			int r = overrun(ch);
-			return r == 1 ? -EOVERFLOW : r;
-		}
-		ch->expect = ch->peek_seq + 1;
+	if (ch->bcast && overwritten(ch, ch->peek_pos)) {
+		int r = overrun(ch);
+		return r == 1 ? -EOVERFLOW : r;
 	}
+	ch->expect = ch->peek_seq + 1;
 	ch->peeked = false;
 	advance(ch, ch->peek_pos + pshm__chan_recsize(ch->peek_len), true);
 	return 0;

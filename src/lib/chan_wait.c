@@ -1,11 +1,21 @@
 /*
  * chan_wait.c - how a channel's ends wait for each other and know whether the other is alive.
  *
- * Waiting: spin for a while on the word that will change (the writer's head, the reader's
- * tail), then sleep on a shared futex. The sleeper counts itself in a "waiters" word before it
- * checks the condition one last time; the other side publishes, then (after a full fence)
- * reads the waiters word and only then bumps the futex and wakes. One of the two always sees
- * the other's store, so a wake-up is never lost and no system call is made while nobody sleeps.
+ * Waiting: spin for a while on the word that will change (a queue reader: the flags of the
+ * record at its cursor; a broadcast reader: the writer's head; the writer: the reader's tail),
+ * then sleep on a shared futex. The sleeper counts itself in a "waiters" word before it
+ * checks the condition one last time; the other side publishes, then reads the waiters word
+ * and only then bumps the futex and wakes. Each side needs a full barrier between its store
+ * and its load for one of them to see the other's store, so that no wake-up is lost.
+ *
+ * Where that barrier is paid depends on how often the sleeper sleeps. A role that sleeps
+ * seldom pays it at each sleep with membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED), which makes
+ * every CPU running a registered process (the publisher's included) execute one; the
+ * publisher then makes no fence at all, and a message costs it no more than its stores. A role
+ * that slept within the last PSHM__CHAN_SYM_WINDOW (or has no spin, or runs where membarrier
+ * is missing) counts itself in the header's "fenced" word instead, and publishers make a
+ * full fence while that count is not zero: at a high sleep rate, fences are cheaper than
+ * interrupting CPUs. A process that could not register for membarrier always fences.
  *
  * Liveness: each attached role holds an open file description lock on its own byte of the
  * object. The kernel drops it when the last descriptor of the description goes, so also when
@@ -15,6 +25,8 @@
 
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
+#include <pthread.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -132,30 +144,113 @@ static inline void cpu_relax(void)
 #endif
 }
 
+int pshm__chan_asym;
+
+static void membarrier_register(void)
+{
+	long q = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+	pshm__chan_asym =
+	    q > 0 && (q & MEMBARRIER_CMD_GLOBAL_EXPEDITED) &&
+	    syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0) == 0;
+}
+
+static void membarrier_init(void)
+{
+	membarrier_register();
+	/* A child has a memory map of its own, which must be registered again. */
+	pthread_atfork(NULL, NULL, membarrier_register);
+}
+
+void pshm__chan_setup(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, membarrier_init);
+}
+
+/* A full fence on every CPU that runs a registered process, this one's included. */
+static void membarrier_all(void)
+{
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) < 0)
+		atomic_thread_fence(memory_order_seq_cst); /* cannot be: registered */
+}
+
+static void fence_words(struct pshm_chan *ch, _Atomic uint32_t **count, _Atomic uint32_t **mine)
+{
+	struct pshm__chan_hdr *h = ch->h;
+	if (ch->role == PSHM_CHAN_WRITER) {
+		*count = &h->space_fenced;
+		*mine = &h->writer_fenced;
+	} else {
+		*count = &h->data_fenced;
+		*mine = ch->bcast ? &h->slot[ch->slot].fenced : &h->reader_fenced;
+	}
+}
+
+/*
+ * Count this role among the sleepers that count on the other side's fence. A publication
+ * already under way may have read the count before it grew: a membarrier waits for it.
+ */
+static void set_fenced(struct pshm_chan *ch)
+{
+	_Atomic uint32_t *count, *mine;
+	fence_words(ch, &count, &mine);
+	atomic_store_explicit(mine, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(count, 1, memory_order_seq_cst);
+	ch->fenced = true;
+	if (pshm__chan_asym)
+		membarrier_all();
+}
+
+/* Undo set_fenced(), at a detach or when the role no longer sleeps often. */
+void pshm__chan_unfence(struct pshm_chan *ch)
+{
+	_Atomic uint32_t *count, *mine;
+	if (!ch->fenced)
+		return;
+	fence_words(ch, &count, &mine);
+	ch->fenced = false;
+	pshm__chan_drop_mark(count, mine);
+}
+
 /*
  * Wait until *WATCH is no longer OLD, the peer's state changes, a wake-up comes, a sleep slice
  * ends or DEADLINE passes. Returns 0 (the caller looks again) or -ETIMEDOUT.
  */
-int pshm__chan_wait(struct pshm_chan *ch, _Atomic uint64_t *watch, uint64_t old, uint64_t deadline)
+static inline uint64_t watched(const volatile void *watch, int size)
+{
+	return size == 8 ? __atomic_load_n((const volatile uint64_t *)watch, __ATOMIC_RELAXED)
+	                 : __atomic_load_n((const volatile uint32_t *)watch, __ATOMIC_RELAXED);
+}
+
+int pshm__chan_wait(struct pshm_chan *ch, const volatile void *watch, int size, uint64_t old,
+                    uint64_t deadline)
 {
 	struct pshm__chan_hdr *h = ch->h;
 	bool writer = ch->role == PSHM_CHAN_WRITER;
 	_Atomic uint32_t *pstate = writer ? &h->reader_state : &h->writer_state;
 	uint32_t pseen = atomic_load_explicit(pstate, memory_order_relaxed);
-	uint64_t now = pshm__chan_now();
+	uint64_t now = 0;
 
-	if (now >= deadline)
-		return -ETIMEDOUT;
+	if (deadline != PSHM__CHAN_NO_DEADLINE) {
+		now = pshm__chan_now();
+		if (now >= deadline)
+			return -ETIMEDOUT;
+	}
+	/* The clock is first read after a few turns: a short wait reads it not at all. */
 	if (ch->spin_ns) {
-		uint64_t end = now + ch->spin_ns;
+		uint64_t end = 0;
 		for (unsigned i = 1;; i++) {
-			if (atomic_load_explicit(watch, memory_order_relaxed) != old ||
+			if (watched(watch, size) != old ||
 			    atomic_load_explicit(pstate, memory_order_relaxed) != pseen)
 				return 0;
 			cpu_relax();
 			if (i % 64 == 0) {
 				now = pshm__chan_now();
-				if (now >= end || now >= deadline)
+				if (!end)
+					end = now + ch->spin_ns;
+				else if (now >= end)
+					break;
+				if (now >= deadline)
 					break;
 			}
 		}
@@ -167,12 +262,25 @@ int pshm__chan_wait(struct pshm_chan *ch, _Atomic uint64_t *watch, uint64_t old,
 	                         : ch->bcast ? &h->slot[ch->slot].waiting
 	                                     : &h->reader_waiting;
 	uint32_t v = atomic_load_explicit(futex, memory_order_acquire);
+	now = pshm__chan_now();
+	/* A role that sleeps often asks the other side for fences; one that sleeps seldom pays
+	 * for its sleeps with a membarrier. Without membarrier it always asks. */
+	bool fence = !pshm__chan_asym || ch->spin_ns == 0 ||
+	             (ch->slept_ns && now - ch->slept_ns < PSHM__CHAN_SYM_WINDOW);
+	if (fence && !ch->fenced)
+		set_fenced(ch);
+	else if (!fence && ch->fenced)
+		pshm__chan_unfence(ch);
+	ch->slept_ns = now;
 	/* The flag first, then the count: whoever takes the role over after a death undoes the
 	 * count only when the flag says it was made. */
 	atomic_store_explicit(mine, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(waiters, 1, memory_order_seq_cst);
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(watch, memory_order_seq_cst) == old &&
+	if (ch->fenced)
+		atomic_thread_fence(memory_order_seq_cst);
+	else
+		membarrier_all();
+	if (watched(watch, size) == old &&
 	    atomic_load_explicit(pstate, memory_order_relaxed) == pseen) {
 		uint64_t ns = PSHM__CHAN_SLICE;
 		if (deadline - now < ns)

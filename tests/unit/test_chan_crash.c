@@ -377,6 +377,118 @@ static void test_kill_reader(void **state)
 	assert_int_equal(count_entries("/proc/self/fd"), fds0);
 }
 
+/* ---- a writer dead inside a commit ---------------------------------------------------------- */
+
+/*
+ * A writer that dies after a record's flags and before the store of head (or with a padding
+ * record published and its message not yet committed) has shown a reader something the head
+ * does not cover. WHERE selects the moment: 0 after the flags of a message that fits, 1 after
+ * those of one that goes round the end (padding first), 2 with only the padding published.
+ * The reader reads before or after (READ_FIRST) a new writer takes over; either way every
+ * message arrives once, in order, and the counters agree.
+ */
+static void dead_in_commit(int where, bool read_first)
+{
+	char a[64];
+	struct pshm_chan_stat st;
+	size_t len;
+	unsigned char buf[4096];
+	int ready[2];
+
+	tu_name(a, sizeof(a), "midcommit");
+	tu_ok(pshm_chan_create(a, 4096, 0600, 0));
+	struct pshm_chan *r = NULL;
+	tu_ok(pshm_chan_open(&r, a, PSHM_CHAN_READER, 0));
+	assert_int_equal(pipe(ready), 0);
+	/* Three messages of 1000 bytes, read at once; then the fourth fits (1016 bytes from 3048)
+	 * or, at 1100 bytes, does not and goes round the end after a padding record. */
+	size_t last = where == 0 ? 1000 : 1100;
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct pshm_chan *w = NULL;
+		struct pshm_seg *s2;
+		void *m2;
+		size_t n2;
+		alarm(20);
+		CHILD_CHECK(pshm_chan_open(&w, a, PSHM_CHAN_WRITER, 0) == 0, "writer open");
+		for (uint64_t i = 0; i < 3; i++) {
+			memset(buf, (int)i + 1, 1000);
+			CHILD_CHECK(pshm_chan_send(w, buf, 1000, 0) == 0, "send %d", (int)i);
+		}
+		CHILD_CHECK(read(ready[0], buf, 1) == 1, "wait for the reader");
+		CHILD_CHECK(pshm_open(&s2, a, 0) == 0 && pshm_map(s2, 0, &m2, &n2) == 0, "map");
+		struct pshm__chan_hdr *h = m2;
+		uint64_t head = atomic_load(&h->head), sent = atomic_load(&h->sent);
+		uint64_t bytes = atomic_load(&h->bytes);
+		void *q;
+		CHILD_CHECK(pshm_chan_reserve(w, last, &q, 0) == 0, "reserve");
+		memset(q, 4, last);
+		if (where < 2) {
+			CHILD_CHECK(pshm_chan_commit(w, last) == 0, "commit");
+			/* Undo what comes after the record's flags in a commit. */
+			atomic_store(&h->head, head);
+			atomic_store(&h->sent, sent);
+			atomic_store(&h->bytes, bytes);
+		}
+		raise(SIGKILL);
+		_exit(1);
+	}
+	for (int i = 0; i < 3; i++) {
+		tu_ok(pshm_chan_recv(r, buf, sizeof(buf), &len, 1000));
+		assert_int_equal(len, 1000);
+		assert_int_equal(buf[999], i + 1);
+	}
+	assert_int_equal(write(ready[1], "r", 1), 1);
+	assert_int_equal(reap(pid), 128 + SIGKILL);
+	close(ready[0]);
+	close(ready[1]);
+	uint64_t want = where < 2 ? 4 : 3;
+
+	if (read_first) {
+		if (where < 2) {
+			tu_ok(pshm_chan_recv(r, buf, sizeof(buf), &len, 0));
+			assert_int_equal(len, last);
+			assert_int_equal(buf[last - 1], 4);
+		}
+		tu_err(pshm_chan_recv(r, buf, sizeof(buf), &len, 200), -ECONNRESET);
+	}
+	struct pshm_chan *w = NULL;
+	tu_ok(pshm_chan_open(&w, a, PSHM_CHAN_WRITER, 0));
+	tu_ok(pshm_chan_stat(a, &st));
+	assert_int_equal(st.sent, want);
+	for (int i = 0; i < 6; i++) {
+		memset(buf, 10 + i, 900);
+		tu_ok(pshm_chan_send(w, buf, 900, 0));
+		if (i == 0 && !read_first && where < 2) {
+			/* The dead writer's last message comes first. */
+			tu_ok(pshm_chan_recv(r, buf, sizeof(buf), &len, 0));
+			assert_int_equal(len, last);
+			assert_int_equal(buf[last - 1], 4);
+		}
+		tu_ok(pshm_chan_recv(r, buf, sizeof(buf), &len, 0));
+		assert_int_equal(len, 900);
+		assert_int_equal(buf[0], 10 + i);
+	}
+	tu_err(pshm_chan_recv(r, buf, sizeof(buf), &len, 0), -EAGAIN);
+	tu_ok(pshm_chan_stat(a, &st));
+	assert_int_equal(st.sent, want + 6);
+	assert_int_equal(st.received, want + 6);
+	assert_int_equal(st.used, 0);
+	tu_ok(pshm_chan_close(w));
+	tu_ok(pshm_chan_close(r));
+	tu_ok(pshm_remove(a));
+}
+
+static void test_dead_in_commit(void **state)
+{
+	(void)state;
+	for (int where = 0; where < 3; where++) {
+		dead_in_commit(where, true);
+		dead_in_commit(where, false);
+	}
+}
+
 /* ---- corruption -------------------------------------------------------------------------- */
 
 /* What a call may return on a corrupted channel: success or one of the channel's errors. */
@@ -548,9 +660,8 @@ static void test_corrupt_broadcast(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_kill_writer),
-	    cmocka_unit_test(test_kill_reader),
-	    cmocka_unit_test(test_corrupt_queue),
+	    cmocka_unit_test(test_kill_writer),       cmocka_unit_test(test_kill_reader),
+	    cmocka_unit_test(test_dead_in_commit),    cmocka_unit_test(test_corrupt_queue),
 	    cmocka_unit_test(test_corrupt_broadcast),
 	};
 
