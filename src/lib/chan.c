@@ -302,6 +302,15 @@ PSHM__API int pshm_chan_open(struct pshm_chan **chp, const char *addr, int role,
 	ch->role = role;
 	ch->slot = -1;
 	ch->spin_ns = PSHM__CHAN_SPIN;
+	ch->slice_ns = PSHM__CHAN_SLICE;
+	const char *slice = secure_getenv("PSHM_CHAN_SLICE_MS");
+	if (slice && *slice) {
+		char *end;
+		errno = 0;
+		unsigned long ms = strtoul(slice, &end, 10);
+		if (!*end && !errno && ms >= 1 && ms <= 3600000)
+			ch->slice_ns = ms * 1000000ull;
+	}
 
 	if (role == PSHM_CHAN_WRITER) {
 		r = pshm__chan_lock(ch->fd, PSHM__LOCK_WRITER);

@@ -142,6 +142,7 @@ struct pshm_chan {
 	unsigned spin_ns;
 	uint64_t probe_ns; /* when the peer's lock was last probed */
 	uint64_t slept_ns; /* when it last went to sleep */
+	uint64_t slice_ns; /* longest sleep: PSHM__CHAN_SLICE, or PSHM_CHAN_SLICE_MS */
 	bool fenced;       /* it is counted among the sleepers that count on the peer's fence */
 
 	/* Writer. */

@@ -282,7 +282,7 @@ int pshm__chan_wait(struct pshm_chan *ch, const volatile void *watch, int size, 
 		membarrier_all();
 	if (watched(watch, size) == old &&
 	    atomic_load_explicit(pstate, memory_order_relaxed) == pseen) {
-		uint64_t ns = PSHM__CHAN_SLICE;
+		uint64_t ns = ch->slice_ns;
 		if (deadline - now < ns)
 			ns = deadline - now;
 		struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000ull),

@@ -732,6 +732,76 @@ static void test_stress(void **state)
 	tu_ok(pshm_remove(a));
 }
 
+/*
+ * No wake-up is ever lost, whichever side pays for the barrier: with sleeps of up to a minute
+ * (PSHM_CHAN_SLICE_MS), a lost wake-up would hang a phase and the alarm would end the test.
+ * The reader sleeps seldom (gaps of 12 ms: membarrier at each sleep), often (gaps of 50 us:
+ * it asks the writer for fences), seldom again (back to membarrier), and then the writer
+ * sleeps on a full ring that the reader empties in bursts, seldom and often.
+ */
+static void test_wakeups(void **state)
+{
+	(void)state;
+	char a[64];
+	int ready[2];
+	static const struct {
+		int count;
+		int gap_us; /* between the writer's messages */
+	} phase[] = {{40, 12000}, {2000, 50}, {25, 15000}};
+	const int nphase = sizeof(phase) / sizeof(phase[0]), burst_msgs = 3000;
+
+	setenv("PSHM_CHAN_SLICE_MS", "60000", 1);
+	new_chan(a, sizeof(a), 4096, 0);
+	assert_int_equal(pipe(ready), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		alarm(60);
+		struct pshm_chan *r = NULL;
+		unsigned char buf[4096];
+		size_t len;
+		CHILD_CHECK(pshm_chan_open(&r, a, PSHM_CHAN_READER, 0) == 0, "open");
+		CHILD_CHECK(write(ready[1], "r", 1) == 1, "ready");
+		uint64_t i = 0;
+		for (int p = 0; p < nphase; p++)
+			for (int k = 0; k < phase[p].count; k++, i++) {
+				int rc =
+				    pshm_chan_recv(r, buf, sizeof(buf), &len, PSHM_CHAN_FOREVER);
+				CHILD_CHECK(rc == 0 && check(buf, i, len), "recv %llu = %d",
+				            (unsigned long long)i, rc);
+			}
+		/* Let the writer fill the ring and sleep, then take the messages in bursts. */
+		for (int k = 0; k < burst_msgs; k++, i++) {
+			if (k % 50 == 0)
+				usleep(k % 1000 == 0 ? 12000 : 100);
+			int rc = pshm_chan_recv(r, buf, sizeof(buf), &len, PSHM_CHAN_FOREVER);
+			CHILD_CHECK(rc == 0 && check(buf, i, len), "recv %llu = %d",
+			            (unsigned long long)i, rc);
+		}
+		CHILD_CHECK(pshm_chan_close(r) == 0, "close");
+		_exit(0);
+	}
+	alarm(60);
+	char c;
+	struct pshm_chan *w = attach(a, PSHM_CHAN_WRITER);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	uint64_t i = 0;
+	for (int p = 0; p < nphase; p++)
+		for (int k = 0; k < phase[p].count; k++, i++) {
+			usleep(phase[p].gap_us);
+			send_msg(w, i, 1 + i % 200, PSHM_CHAN_FOREVER);
+		}
+	for (int k = 0; k < burst_msgs; k++, i++)
+		send_msg(w, i, 1 + i % 200, PSHM_CHAN_FOREVER);
+	assert_int_equal(reap(pid), 0);
+	alarm(0);
+	tu_ok(pshm_chan_close(w));
+	tu_ok(pshm_remove(a));
+	close(ready[0]);
+	close(ready[1]);
+	unsetenv("PSHM_CHAN_SLICE_MS");
+}
+
 /* ---- broadcast --------------------------------------------------------------------------- */
 
 /* In one process: start positions, overrun with an exact loss count, reader slots. */
@@ -973,6 +1043,7 @@ int main(void)
 	    cmocka_unit_test(test_full),
 	    cmocka_unit_test(test_epipe),
 	    cmocka_unit_test(test_blocking),
+	    cmocka_unit_test(test_wakeups),
 	    cmocka_unit_test(test_stress),
 	    cmocka_unit_test(test_broadcast_basic),
 	    cmocka_unit_test(test_broadcast_procs),
