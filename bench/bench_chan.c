@@ -10,6 +10,8 @@
  *   futex            one futex word per direction, every wait a FUTEX_WAIT and every send a
  *                    FUTEX_WAKE (latency only: the limit for a sleeping receiver)
  *   spsc ring        a minimal lock-free ring of fixed-size slots in shared memory, spun on
+ *   spsc ring+16     the same with slots 16 bytes longer, as long as a channel's records:
+ *                    what the channels' record headers cost in cache-line traffic
  *   chan spin        pshm_chan_send/pshm_chan_recv, pshm_chan_set_spin(1 s): never sleeps
  *   chan default     the same with the default spin (20 us, then a futex sleep)
  *   chan blocking    the same with pshm_chan_set_spin(0): sleeps at once
@@ -27,10 +29,11 @@
  * --quick makes one round of shorter measurements, a check rather than a result: its 64 KiB
  * figures in particular vary from run to run.
  *
- * The targets are ratios of figures measured in the same run, each printed with PASS or FAIL:
- * the spin channel's 8 B median latency against the cache line's, the blocking channel's
- * against the futex's, and the spin channel's throughput against the ring's at 64 B and 64 KiB
- * and against the pipe's at 64 B.
+ * The targets are ratios, each printed with PASS or FAIL: the spin channel's 8 B median latency
+ * against the cache line's, the blocking channel's against the futex's, and the spin channel's
+ * throughput against the ring's at 64 B and 64 KiB and against the pipe's at 64 B. After the
+ * table, each is measured in pairs of its two measurements made back to back (seven, quick:
+ * three) and judged by the median of the pairs' ratios.
  *
  * The channels live in the shm directory (PSHM_DIR or /dev/shm) and the ZeroMQ socket next to
  * them, under names holding the process ID; the message queues are named likewise. All are
@@ -142,6 +145,7 @@ struct tctx {
 	struct fline *fline[2];
 	struct ring *ring[2];
 	uint64_t nslots;
+	size_t stride;      /* ring: bytes from one slot to the next */
 	uint64_t seen[2];   /* cache line, futex: the last count received per direction */
 	uint64_t sent[2];   /* cache line, futex: the count sent per direction */
 	uint64_t cached[2]; /* ring: the other side's index as last loaded, per direction */
@@ -318,16 +322,29 @@ static int futex_recv(struct tctx *c, int dir, void *buf, size_t len)
 	return 0;
 }
 
-/* The minimal ring: fixed-size slots, the size of a message. */
-static const char *ring_setup(struct tctx *c)
+/* The minimal ring: fixed-size slots, each STRIDE bytes. */
+static const char *ring_setup_stride(struct tctx *c, size_t stride)
 {
 	size_t one = sizeof(struct ring) + RING_BYTES;
 	if (!shared_setup(c, 2 * one))
 		return NULL;
 	c->ring[0] = c->shared;
 	c->ring[1] = (struct ring *)((unsigned char *)c->shared + one);
-	c->nslots = RING_BYTES / c->size;
+	c->stride = stride;
+	c->nslots = RING_BYTES / stride;
 	return "";
+}
+
+/* Slots the size of a message. */
+static const char *ring_setup(struct tctx *c)
+{
+	return ring_setup_stride(c, c->size);
+}
+
+/* Slots as long as a channel's record of the message: a 16-byte header, padding to 8 bytes. */
+static const char *ring_rec_setup(struct tctx *c)
+{
+	return ring_setup_stride(c, 16 + ((c->size + 7) & ~(size_t)7));
 }
 
 static int ring_send(struct tctx *c, int dir, const void *buf, size_t len)
@@ -344,7 +361,7 @@ static int ring_send(struct tctx *c, int dir, const void *buf, size_t len)
 				return spin_check(&since);
 		}
 	}
-	memcpy(r->slots + (h % c->nslots) * c->size, buf, len);
+	memcpy(r->slots + (h % c->nslots) * c->stride, buf, len);
 	c->own[dir] = h + 1;
 	atomic_store_explicit(&r->head, h + 1, memory_order_release);
 	return 0;
@@ -364,7 +381,7 @@ static int ring_recv(struct tctx *c, int dir, void *buf, size_t len)
 				return spin_check(&since);
 		}
 	}
-	memcpy(buf, r->slots + (t % c->nslots) * c->size, len);
+	memcpy(buf, r->slots + (t % c->nslots) * c->stride, len);
 	c->own[dir] = t + 1;
 	atomic_store_explicit(&r->tail, t + 1, memory_order_release);
 	return 0;
@@ -765,6 +782,7 @@ enum {
 	T_LINE,
 	T_FUTEX,
 	T_RING,
+	T_RINGREC,
 	T_CSPIN,
 	T_CDEF,
 	T_CBLOCK,
@@ -786,6 +804,9 @@ static const struct transport transports[NT] = {
                  shared_teardown},
     [T_RING] = {"spsc ring", "minimal lock-free ring of fixed-size slots, spun on", false,
                 ring_setup, nothing, ring_send, ring_recv, nothing_close, shared_teardown},
+    [T_RINGREC] = {"spsc ring+16",
+                   "the same ring with slots as long as a channel's records (16 bytes more)", false,
+                   ring_rec_setup, nothing, ring_send, ring_recv, nothing_close, shared_teardown},
     [T_CSPIN] = {"chan spin", "pshm_chan_send/recv, pshm_chan_set_spin(1 s)", false, chan_setup,
                  chan_open_spin, chan_send, chan_recv, chan_close, chan_teardown},
     [T_CDEF] = {"chan default", "pshm_chan_send/recv, the default spin (20 us)", false, chan_setup,
@@ -1106,45 +1127,90 @@ static void combine(int nrounds)
 	}
 }
 
-struct target {
+/*
+ * The targets. Each ratio is measured on its own, in PAIRS back-to-back pairs of the two
+ * measurements it compares (in alternating order), and the median of the pairs' ratios is the
+ * verdict's: on a shared machine the speed of cache-line transfers changes from one second to
+ * the next (with where the host runs the two virtual CPUs), and a ratio of figures taken
+ * seconds apart would measure that change as much as the channel.
+ */
+#define PAIRS    7 /* quick: 3 */
+#define NTARGETS 5
+
+static const struct target_spec {
 	const char *name;
-	double ratio, limit;
+	int what, size_i, ours, base;
+	double limit;
 	bool at_most; /* PASS when the ratio is at most the limit, else at least */
+} target_specs[NTARGETS] = {
+    {"spin latency (8 B median) / cache line one-way", LAT, 0, T_CSPIN, T_LINE, 1.3, true},
+    {"blocking latency (8 B median) / futex one-way", LAT, 0, T_CBLOCK, T_FUTEX, 1.2, true},
+    {"spin throughput / spsc ring, 64 B", TPUT, 1, T_CSPIN, T_RING, 0.8, false},
+    {"spin throughput / spsc ring, 64 KiB", TPUT, 3, T_CSPIN, T_RING, 0.9, false},
+    {"spin throughput / pipe, 64 B", TPUT, 1, T_CSPIN, T_PIPE, 20.0, false},
+};
+
+struct target {
+	double ratio, lo, hi; /* the median, least and greatest of the pairs' ratios */
+	int pairs;
 	bool known;
 };
 
-static void targets(struct target *tg)
+static struct target tgs[NTARGETS];
+
+static double figure(const struct result *r, int what)
 {
-	const struct result *l8 = &cells[T_LINE][0].lat, *f8 = &cells[T_FUTEX][0].lat;
-	const struct result *s8 = &cells[T_CSPIN][0].lat, *b8 = &cells[T_CBLOCK][0].lat;
-	tg[0] = (struct target){"spin latency (8 B median) / cache line one-way", 0, 1.3, true,
-	                        l8->measured && s8->measured};
-	if (tg[0].known)
-		tg[0].ratio = s8->med_ns / l8->med_ns;
-	tg[1] = (struct target){"blocking latency (8 B median) / futex one-way", 0, 1.2, true,
-	                        f8->measured && b8->measured};
-	if (tg[1].known)
-		tg[1].ratio = b8->med_ns / f8->med_ns;
-	const struct {
-		int size_i, other;
-		double limit;
-		const char *name;
-	} tp[3] = {{1, T_RING, 0.8, "spin throughput / spsc ring, 64 B"},
-	           {3, T_RING, 0.9, "spin throughput / spsc ring, 64 KiB"},
-	           {1, T_PIPE, 20.0, "spin throughput / pipe, 64 B"}};
-	for (int i = 0; i < 3; i++) {
-		const struct result *a = &cells[T_CSPIN][tp[i].size_i].tput;
-		const struct result *b = &cells[tp[i].other][tp[i].size_i].tput;
-		tg[2 + i] =
-		    (struct target){tp[i].name, 0, tp[i].limit, false, a->measured && b->measured};
-		if (tg[2 + i].known)
-			tg[2 + i].ratio = a->msgs_per_s / b->msgs_per_s;
-	}
+	return what == LAT ? r->med_ns : r->msgs_per_s;
 }
 
-static bool target_pass(const struct target *t)
+/* Measure the targets' pairs; transports left out by --only leave their targets unknown. */
+static int measure_targets(const struct opts *o, uint64_t *samples)
 {
-	return t->known && (t->at_most ? t->ratio <= t->limit : t->ratio >= t->limit);
+	int npairs = o->quick ? 3 : PAIRS;
+
+	for (int i = 0; i < NTARGETS && !stop_signal; i++) {
+		const struct target_spec *ts = &target_specs[i];
+		const struct transport *a = &transports[ts->ours], *b = &transports[ts->base];
+		struct target *tg = &tgs[i];
+		double ratios[PAIRS];
+		if (o->only && (!strstr(a->name, o->only) || !strstr(b->name, o->only)))
+			continue;
+		tg->pairs = 0;
+		for (int p = 0; p < npairs && !stop_signal; p++) {
+			struct result ra, rb;
+			int r;
+			if (p % 2 == 0) {
+				r = measure_one(a, sizes[ts->size_i], ts->what, o, samples, &ra);
+				if (!r)
+					r = measure_one(b, sizes[ts->size_i], ts->what, o, samples,
+					                &rb);
+			} else {
+				r = measure_one(b, sizes[ts->size_i], ts->what, o, samples, &rb);
+				if (!r)
+					r = measure_one(a, sizes[ts->size_i], ts->what, o, samples,
+					                &ra);
+			}
+			if (r)
+				return r;
+			if (!ra.measured || !rb.measured || figure(&rb, ts->what) <= 0)
+				break;
+			ratios[tg->pairs++] = figure(&ra, ts->what) / figure(&rb, ts->what);
+		}
+		if (!tg->pairs)
+			continue;
+		tg->known = true;
+		tg->ratio = median_of(ratios, tg->pairs); /* sorts them */
+		tg->lo = ratios[0];
+		tg->hi = ratios[tg->pairs - 1];
+	}
+	return 0;
+}
+
+static bool target_pass(int i)
+{
+	const struct target *t = &tgs[i];
+	const struct target_spec *ts = &target_specs[i];
+	return t->known && (ts->at_most ? t->ratio <= ts->limit : t->ratio >= ts->limit);
 }
 
 static const char *size_name(size_t s)
@@ -1196,18 +1262,20 @@ static void print_text(const struct opts *o, uint64_t wall_ns)
 				printf("%13s %9s\n", "-", "-");
 		}
 	}
-	struct target tg[5];
-	targets(tg);
-	printf("\ntargets (ratios of this run's figures)\n");
-	for (int i = 0; i < 5; i++) {
-		if (!tg[i].known) {
-			printf("  %-52s %8s  %s %-5.1f  %s\n", tg[i].name, "-",
-			       tg[i].at_most ? "<=" : ">=", tg[i].limit, "not measured");
+	printf("\ntargets: median ratio of %d back-to-back pairs (least-greatest)\n",
+	       o->quick ? 3 : PAIRS);
+	for (int i = 0; i < NTARGETS; i++) {
+		const struct target_spec *ts = &target_specs[i];
+		const struct target *tg = &tgs[i];
+		if (!tg->known) {
+			printf("  %-48s %7s %15s  %s %-5.1f  %s\n", ts->name, "-", "",
+			       ts->at_most ? "<=" : ">=", ts->limit, "not measured");
 			continue;
 		}
-		printf("  %-52s %8.3f  %s %-5.1f  %s\n", tg[i].name, tg[i].ratio,
-		       tg[i].at_most ? "<=" : ">=", tg[i].limit,
-		       target_pass(&tg[i]) ? "PASS" : "FAIL");
+		char range[40];
+		snprintf(range, sizeof(range), "(%.3g-%.3g)", tg->lo, tg->hi);
+		printf("  %-48s %7.3f %15s  %s %-5.1f  %s\n", ts->name, tg->ratio, range,
+		       ts->at_most ? "<=" : ">=", ts->limit, target_pass(i) ? "PASS" : "FAIL");
 	}
 }
 
@@ -1254,15 +1322,18 @@ static void print_json(const struct opts *o, uint64_t wall_ns)
 			printf("}");
 		}
 	}
-	struct target tg[5];
-	targets(tg);
 	printf("\n], \"targets\": [");
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < NTARGETS; i++) {
+		const struct target_spec *ts = &target_specs[i];
+		const struct target *tg = &tgs[i];
 		printf("%s\n  {\"name\": \"%s\", \"limit\": %.2f, \"at_most\": %s, ", i ? "," : "",
-		       tg[i].name, tg[i].limit, tg[i].at_most ? "true" : "false");
-		if (tg[i].known)
-			printf("\"ratio\": %.4f, \"pass\": %s}", tg[i].ratio,
-			       target_pass(&tg[i]) ? "true" : "false");
+		       ts->name, ts->limit, ts->at_most ? "true" : "false");
+		if (tg->known)
+			printf(
+			    "\"ratio\": %.4f, \"least\": %.4f, \"greatest\": %.4f, \"pairs\": %d, "
+			    "\"pass\": %s}",
+			    tg->ratio, tg->lo, tg->hi, tg->pairs,
+			    target_pass(i) ? "true" : "false");
 		else
 			printf("\"ratio\": null, \"pass\": null}");
 	}
@@ -1273,7 +1344,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: bench_chan [--quick] [--json] [--only NAME] [--time MS]\n"
-	        "  -q, --quick      shorter measurements (about 10 s in all instead of about 50)\n"
+	        "  -q, --quick      shorter measurements (about 10 s in all instead of about 60)\n"
 	        "  -J, --json       print the results as JSON\n"
 	        "  -o, --only NAME  only the transports whose name holds NAME, e.g. chan\n"
 	        "  -t, --time MS    milliseconds per measurement (default 120, quick 30)\n");
@@ -1334,7 +1405,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	/* 3 rounds of 74 measurements: about 0.12 s each in a full run; a quick run makes one round of 0.03 s each. */
+	/* Three rounds of every measurement, 0.12 s each, then the targets' pairs; a quick run
+	 * makes one round and three pairs of 0.03 s each. */
 	o.run_ns = ms ? (uint64_t)ms * 1000000ull : o.quick ? 30000000ull : 120000000ull;
 
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -1373,6 +1445,11 @@ int main(int argc, char **argv)
 		}
 	}
 	combine(k);
+	if (!r && !stop_signal) {
+		r = measure_targets(&o, samples);
+		if (r && !stop_signal)
+			fprintf(stderr, "bench_chan: targets: %s\n", pshm_strerror(r));
+	}
 	remove_made();
 	free(samples);
 	if (stop_signal) {
