@@ -77,7 +77,7 @@ $(BUILD)/libpshm.so: $(SHARED)
 	ln -sf libpshm.so.$(SOMAJOR) $@
 
 # Tests and tools link the static library, so the unit tests can reach internal hooks.
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(STATIC)
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(STATIC)
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) -Itests/unit -o $@ $< $(STATIC) -lcmocka -lpthread
 

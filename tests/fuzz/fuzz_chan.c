@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 
 #include "pshm.h"
+#include "../unit/chantest.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -64,21 +65,8 @@ static void cleanup(void)
 /* What a call may return on a corrupted channel. */
 static void expect(const char *what, int rc)
 {
-	switch (rc) {
-	case 0:
-	case -EBADMSG:
-	case -EAGAIN:
-	case -ETIMEDOUT:
-	case -EPIPE:
-	case -ECONNRESET:
-	case -EOVERFLOW:
-	case -EMSGSIZE:
-	case -EINVAL:
-	case -EBUSY:
-		return;
-	default:
+	if (!chan_rc_plausible(rc))
 		die(what, rc);
-	}
 }
 
 static void setup(struct target *t, int n, unsigned flags)

@@ -5,6 +5,7 @@
  * verified, clean detach (-EPIPE), and broadcast mode with exact loss accounting.
  */
 #include "testutil.h"
+#include "chantest.h"
 
 #include <dirent.h>
 #include <stdbool.h>
@@ -34,16 +35,6 @@ static void sleep_ms(int ms)
 		;
 }
 
-static uint64_t mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
 /*
  * The payload of message SEQ with LEN bytes: its first bytes hold SEQ itself (as many as fit),
  * the rest a pattern that depends on SEQ and LEN, so a torn, shifted or stale message cannot
@@ -52,7 +43,7 @@ static uint64_t mix(uint64_t x)
 static void fill(void *buf, uint64_t seq, size_t len)
 {
 	unsigned char *p = buf;
-	uint64_t x = mix(seq ^ ((uint64_t)len << 40));
+	uint64_t x = chan_mix(seq ^ ((uint64_t)len << 40));
 	size_t i = 0;
 
 	memcpy(p, &seq, len < 8 ? len : 8);
@@ -115,21 +106,6 @@ static void recv_msg(struct pshm_chan *r, uint64_t seq, size_t len)
 	if (!check(buf, seq, len))
 		fail_msg("message %llu (%zu bytes) damaged: carries %llu", (unsigned long long)seq,
 		         len, (unsigned long long)(len >= 8 ? seq_of(buf) : 0));
-}
-
-/* The number of entries in the private shm directory: objects left behind show up here. */
-static int objects_left(void)
-{
-	DIR *d = opendir(getenv("PSHM_DIR"));
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
 }
 
 static int reap(pid_t pid)
@@ -218,7 +194,7 @@ static void test_create(void **state)
 	tu_ok(pshm_remove(a));
 	tu_ok(pshm_remove(b));
 	tu_ok(pshm_remove(f));
-	assert_int_equal(objects_left(), 0);
+	assert_int_equal(tu_count_entries(getenv("PSHM_DIR")), 0);
 }
 
 static void test_open_roles(void **state)
@@ -455,9 +431,9 @@ static void test_wrap(void **state)
 	/* Many messages of varied sizes with several in flight. */
 	uint64_t sent = 0, got = 0;
 	for (int round = 0; round < 20000; round++) {
-		int burst = 1 + (int)(mix(round) % 5);
+		int burst = 1 + (int)(chan_mix(round) % 5);
 		for (int k = 0; k < burst; k++) {
-			size_t n = 1 + mix(sent) % 700;
+			size_t n = 1 + chan_mix(sent) % 700;
 			fill(tmp, sent, n);
 			int rc = pshm_chan_send(w, tmp, n, 0);
 			if (rc == -EAGAIN)
@@ -465,12 +441,12 @@ static void test_wrap(void **state)
 			tu_ok(rc);
 			sent++;
 		}
-		int take = 1 + (int)(mix(round + 7) % 5);
+		int take = 1 + (int)(chan_mix(round + 7) % 5);
 		for (int k = 0; k < take && got < sent; k++, got++)
-			recv_msg(r, got, 1 + mix(got) % 700);
+			recv_msg(r, got, 1 + chan_mix(got) % 700);
 	}
 	while (got < sent) {
-		recv_msg(r, got, 1 + mix(got) % 700);
+		recv_msg(r, got, 1 + chan_mix(got) % 700);
 		got++;
 	}
 	tu_err(pshm_chan_recv(r, tmp, sizeof(tmp), &len, 0), -EAGAIN);
@@ -650,7 +626,7 @@ static uint64_t stress_count(void)
 
 static size_t stress_len(uint64_t seq)
 {
-	return 1 + mix(seq * 2 + 1) % STRESS_MAX;
+	return 1 + chan_mix(seq * 2 + 1) % STRESS_MAX;
 }
 
 /*

@@ -6,6 +6,7 @@
  */
 #include "testutil.h"
 
+#include "chantest.h"
 #include "chan.h" /* the shared layout: which header bytes are fields worth corrupting */
 
 #include <dirent.h>
@@ -25,27 +26,17 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static uint64_t mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
 /* The length of message SEQ: known to both sides, so a short or long message shows. */
 static size_t len_of(uint64_t seq)
 {
-	return 1 + mix(seq) % MAX_LEN;
+	return 1 + chan_mix(seq) % MAX_LEN;
 }
 
 /* The payload of message SEQ: SEQ in the first bytes, then a pattern derived from it. */
 static void fill(void *buf, uint64_t seq, size_t len)
 {
 	unsigned char *p = buf;
-	uint64_t x = mix(seq + 12345);
+	uint64_t x = chan_mix(seq + 12345);
 
 	memcpy(p, &seq, len < 8 ? len : 8);
 	for (size_t i = 8; i < len; i++) {
@@ -77,20 +68,6 @@ static int reap(pid_t pid)
 	if (waitpid(pid, &status, 0) != pid)
 		return -1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - (strcmp(dir, "/proc/self/fd") == 0); /* opendir's own descriptor */
 }
 
 /*
@@ -157,7 +134,7 @@ static void test_kill_writer(void **state)
 	(void)state;
 	char a[64];
 	const int iterations = 60;
-	int fds0 = count_entries("/proc/self/fd");
+	int fds0 = tu_count_entries("/proc/self/fd");
 	struct pshm_chan_stat st;
 
 	tu_name(a, sizeof(a), "kw");
@@ -171,7 +148,7 @@ static void test_kill_writer(void **state)
 		char c;
 		uint64_t base = (uint64_t)it << 32;
 		bool clean = it % 10 == 9;
-		uint64_t h = mix(it);
+		uint64_t h = chan_mix(it);
 
 		assert_int_equal(pipe(ready), 0);
 		pid_t pid = fork();
@@ -224,7 +201,7 @@ static void test_kill_writer(void **state)
 	tu_ok(pshm_chan_close(r));
 	tu_ok(pshm_remove(a));
 	tu_err(pshm_chan_stat(a, &st), -ENOENT);
-	assert_int_equal(count_entries("/proc/self/fd"), fds0);
+	assert_int_equal(tu_count_entries("/proc/self/fd"), fds0);
 }
 
 /* The reader's progress, shared with the parent: messages it has fully consumed. */
@@ -291,7 +268,7 @@ static void test_kill_reader(void **state)
 	char a[64];
 	const int iterations = 50;
 	unsigned char buf[MAX_LEN];
-	int fds0 = count_entries("/proc/self/fd");
+	int fds0 = tu_count_entries("/proc/self/fd");
 	struct pshm_chan_stat st;
 
 	consumed = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -308,7 +285,7 @@ static void test_kill_reader(void **state)
 	for (int it = 0; it < iterations; it++) {
 		int ready[2];
 		char c;
-		uint64_t h = mix(it + 1000);
+		uint64_t h = chan_mix(it + 1000);
 
 		assert_int_equal(pipe(ready), 0);
 		pid_t pid = fork();
@@ -374,7 +351,7 @@ static void test_kill_reader(void **state)
 	tu_ok(pshm_remove(a));
 	munmap((void *)consumed, 4096);
 	tu_err(pshm_chan_stat(a, &st), -ENOENT);
-	assert_int_equal(count_entries("/proc/self/fd"), fds0);
+	assert_int_equal(tu_count_entries("/proc/self/fd"), fds0);
 }
 
 /* ---- a writer dead inside a commit ---------------------------------------------------------- */
@@ -491,30 +468,10 @@ static void test_dead_in_commit(void **state)
 
 /* ---- corruption -------------------------------------------------------------------------- */
 
-/* What a call may return on a corrupted channel: success or one of the channel's errors. */
-static bool plausible(int rc)
-{
-	switch (rc) {
-	case 0:
-	case -EBADMSG:
-	case -EAGAIN:
-	case -ETIMEDOUT:
-	case -EPIPE:
-	case -ECONNRESET:
-	case -EOVERFLOW:
-	case -EMSGSIZE:
-	case -EINVAL:
-	case -EBUSY:
-		return true;
-	default:
-		return false;
-	}
-}
-
 #define CHECK_RC(what, expr)                                                                       \
 	do {                                                                                       \
 		int rc_ = (expr);                                                                  \
-		if (!plausible(rc_))                                                               \
+		if (!chan_rc_plausible(rc_))                                                       \
 			fail_msg("%s at offset %zu, value %#llx: %s = %d (%s)", mode_name, off,    \
 			         (unsigned long long)val, what, rc_, pshm_strerror(rc_));          \
 		if (rc_ == -EBADMSG)                                                               \
@@ -580,7 +537,7 @@ static void corrupt_mode(unsigned flags)
 	/* Header words, then the three fields of a record header at each ring position. */
 	for (off = 0; off < size; off = off + 4 < fields ? off + 4 : off < hdr ? hdr : off + 8) {
 		for (size_t v = 0; v < nvals + 3; v++) {
-			val = v < nvals ? vals[v] : mix(off * 31 + v);
+			val = v < nvals ? vals[v] : chan_mix(off * 31 + v);
 			memcpy(mem, image, size);
 			uint32_t v32 = (uint32_t)val;
 			memcpy(mem + off, &v32, 4);

@@ -12,21 +12,6 @@
 
 #define PAGE ((size_t)sysconf(_SC_PAGESIZE))
 
-/* The number of descriptors this process has open. */
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1; /* not the one opendir itself holds */
-}
-
 static bool fd_is_open(int fd)
 {
 	return fcntl(fd, F_GETFD) >= 0;
@@ -619,9 +604,9 @@ static void test_recv_closed(void **state)
 
 	socket_pair(sv);
 	close(sv[1]);
-	int before = count_fds();
+	int before = tu_count_entries("/proc/self/fd");
 	tu_err(pshm_recv_fd(sv[0], &s, 0), -EPIPE);
-	assert_int_equal(count_fds(), before);
+	assert_int_equal(tu_count_entries("/proc/self/fd"), before);
 	assert_null(s);
 	close(sv[0]);
 }
@@ -634,9 +619,9 @@ static void test_recv_no_fd(void **state)
 
 	socket_pair(sv);
 	assert_int_equal(send(sv[1], "x", 1, 0), 1);
-	int before = count_fds();
+	int before = tu_count_entries("/proc/self/fd");
 	tu_err(pshm_recv_fd(sv[0], &s, 0), -EPROTO);
-	assert_int_equal(count_fds(), before);
+	assert_int_equal(tu_count_entries("/proc/self/fd"), before);
 	assert_null(s);
 	close(sv[0]);
 	close(sv[1]);
@@ -662,15 +647,15 @@ static void test_recv_extra_fds(void **state)
 	for (int i = 0; i < 3; i++)
 		close(fds[i]);
 
-	int before = count_fds();
+	int before = tu_count_entries("/proc/self/fd");
 	tu_ok(pshm_recv_fd(sv[0], &s, 0));
 	/* One kept by the handle; the other two closed. */
-	assert_int_equal(count_fds(), before + 1);
+	assert_int_equal(tu_count_entries("/proc/self/fd"), before + 1);
 	assert_int_equal(pshm_kind(s), PSHM_MEMFD);
 	tu_ok(pshm_map(s, 0, (void **)&p, &len));
 	assert_int_equal(p[0], 'A');
 	tu_ok(pshm_close(s));
-	assert_int_equal(count_fds(), before);
+	assert_int_equal(tu_count_entries("/proc/self/fd"), before);
 	close(sv[0]);
 	close(sv[1]);
 }
@@ -687,9 +672,9 @@ static void test_recv_not_regular(void **state)
 	/* A pipe. */
 	assert_int_equal(pipe(pfd), 0);
 	send_fds(sv[1], &pfd[0], 1);
-	int before = count_fds();
+	int before = tu_count_entries("/proc/self/fd");
 	tu_err(pshm_recv_fd(sv[0], &s, 0), -EINVAL);
-	assert_int_equal(count_fds(), before);
+	assert_int_equal(tu_count_entries("/proc/self/fd"), before);
 
 	/* A named FIFO, opened without blocking. */
 	assert_non_null(mkdtemp(fifo));
@@ -699,9 +684,9 @@ static void test_recv_not_regular(void **state)
 	int ffd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	assert_true(ffd >= 0);
 	send_fds(sv[1], &ffd, 1);
-	before = count_fds();
+	before = tu_count_entries("/proc/self/fd");
 	tu_err(pshm_recv_fd(sv[0], &s, 0), -EINVAL);
-	assert_int_equal(count_fds(), before);
+	assert_int_equal(tu_count_entries("/proc/self/fd"), before);
 	assert_null(s);
 
 	close(ffd);

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 
 #include "pshm.h"
+#include "chantest.h"
 
 #define CAP     (16 * 1024)
 #define MAX_LEN 3000
@@ -34,24 +35,14 @@
 static char addr[64];
 static char dir[64];
 
-static uint64_t mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
 static size_t len_of(uint64_t seq)
 {
-	return mix(seq) % (MAX_LEN + 1);
+	return chan_mix(seq) % (MAX_LEN + 1);
 }
 
 static void fill(unsigned char *p, uint64_t seq, size_t len)
 {
-	uint64_t x = mix(seq + 1);
+	uint64_t x = chan_mix(seq + 1);
 	for (size_t i = 0; i < len; i++) {
 		if ((i & 7) == 0)
 			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
