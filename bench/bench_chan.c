@@ -68,6 +68,7 @@
 #if defined(__has_include)
 #if __has_include(<zmq.h>)
 #include <zmq.h>
+#include "benchutil.h"
 #define HAVE_ZMQ 1
 #endif
 #endif
@@ -899,12 +900,6 @@ static double pct(const uint64_t *v, long n, double p)
 	return (double)v[i] / 2.0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 static int round_trip(const struct transport *t, struct tctx *c, void *out, void *in)
 {
 	int r = t->send(c, 0, out, c->size);
@@ -986,7 +981,7 @@ static int tput_side(const struct transport *t, struct tctx *c, const struct opt
 	if ((r = round_trip(t, c, out, in)))
 		return r;
 	double s = (double)(now_ns() - t_meas) / 1e9;
-	qsort(rate, SLICES, sizeof(rate[0]), cmp_double);
+	qsort(rate, SLICES, sizeof(rate[0]), bench_cmp_double);
 	res->messages = n - n_warm;
 	res->msgs_per_s = rate[SLICES / 2];
 	res->gb_per_s = res->msgs_per_s * (double)c->size / 1e9;
@@ -1079,12 +1074,6 @@ struct cell {
 static struct cell cells[NT][NSIZES]; /* the results: medians over the rounds */
 static struct cell by_round[ROUNDS][NT][NSIZES];
 
-static double median_of(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* Each figure of a cell is the median of its figures over the rounds that measured it. */
 static void combine(int nrounds)
 {
@@ -1113,14 +1102,14 @@ static void combine(int nrounds)
 			}
 			if (nl) {
 				l->measured = true;
-				l->med_ns = median_of(a[0], nl);
-				l->p99_ns = median_of(a[1], nl);
-				l->p999_ns = median_of(a[2], nl);
+				l->med_ns = bench_median(a[0], nl);
+				l->p99_ns = bench_median(a[1], nl);
+				l->p999_ns = bench_median(a[2], nl);
 			}
 			if (np) {
 				p->measured = true;
-				p->msgs_per_s = median_of(a[3], np);
-				p->overall_per_s = median_of(a[4], np);
+				p->msgs_per_s = bench_median(a[3], np);
+				p->overall_per_s = bench_median(a[4], np);
 				p->gb_per_s = p->msgs_per_s * (double)sizes[s] / 1e9;
 			}
 		}
@@ -1199,7 +1188,7 @@ static int measure_targets(const struct opts *o, uint64_t *samples)
 		if (!tg->pairs)
 			continue;
 		tg->known = true;
-		tg->ratio = median_of(ratios, tg->pairs); /* sorts them */
+		tg->ratio = bench_median(ratios, tg->pairs); /* sorts them */
 		tg->lo = ratios[0];
 		tg->hi = ratios[tg->pairs - 1];
 	}
@@ -1350,18 +1339,6 @@ static void usage(FILE *f)
 	        "  -t, --time MS    milliseconds per measurement (default 120, quick 30)\n");
 }
 
-static void catch_signals(void)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	/* No SA_RESTART: a blocked mq_receive or read must come back with EINTR. */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -1420,7 +1397,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_chan: out of memory\n");
 		return 1;
 	}
-	catch_signals();
+	bench_catch_signals(on_signal);
 	uint64_t start = now_ns();
 	int r = 0, k;
 	/* Whole rounds over every transport, so that slow drift in the machine's state touches

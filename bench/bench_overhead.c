@@ -54,6 +54,7 @@
 #include <pshm.h>
 
 #include "raw_cycle.h"
+#include "benchutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -347,25 +348,13 @@ static int run_round(struct ctx *c, struct result *res, int round)
 	return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* The median of V[0..N), which is sorted in place. */
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static void summarise(struct result *r, int n)
 {
-	r->lib_med = median(r->lib, n);
-	r->raw_med = median(r->raw, n);
+	r->lib_med = bench_median(r->lib, n);
+	r->raw_med = bench_median(r->raw, n);
 	r->ratio_med = r->lib_med / r->raw_med;
-	median(r->ratio, n);
+	/* Sorted, for the quartiles. */
+	qsort(r->ratio, (size_t)n, sizeof(*r->ratio), bench_cmp_double);
 	r->ratio_min = r->ratio[0];
 	r->ratio_q1 = r->ratio[n / 4];
 	r->ratio_q3 = r->ratio[(3 * n) / 4];
@@ -494,17 +483,6 @@ static int parse_args(int argc, char **argv, struct ctx *c, int *rounds, bool *j
 	return 0;
 }
 
-static void catch_signals(void)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-}
-
 /* Measure every row; 0, a negative errno, or the number of a signal that stopped the run. */
 static int measure(struct ctx *c, struct result *res, int rounds)
 {
@@ -540,7 +518,7 @@ int main(int argc, char **argv)
 		res[i].raw = res[i].lib + rounds;
 		res[i].ratio = res[i].raw + rounds;
 	}
-	catch_signals();
+	bench_catch_signals(on_signal);
 	r = setup(&c);
 	if (r)
 		fprintf(stderr, "bench_overhead: setting up in %s: %s\n", pshm_shm_dir(),

@@ -11,6 +11,7 @@
  * directory, and the reading processes of the transfers.
  */
 #include "bench.h"
+#include "../../bench/benchutil.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -40,20 +41,6 @@ double bench_now(void)
 static void on_signal(int sig)
 {
 	bench_stop = sig;
-}
-
-/* No SA_RESTART: a blocking read or write returns EINTR and the run sees the flag. */
-static void catch_signals(void)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	/* A reader that dies makes write() fail with EPIPE, which is reported. */
-	signal(SIGPIPE, SIG_IGN);
 }
 
 /* ---- options ----------------------------------------------------------------------------- */
@@ -280,7 +267,9 @@ int cmd_bench(int argc, char **argv)
 	int r = parse(argc, argv, &o);
 	if (r)
 		return r < 0 ? EXIT_OK : r;
-	catch_signals();
+	bench_catch_signals(on_signal);
+	/* A reader that dies makes write() fail with EPIPE, which is reported. */
+	signal(SIGPIPE, SIG_IGN);
 	double t0 = bench_now();
 	bench_machine(&m, &o);
 	say_unavailable(&o, &m);

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "../../bench/raw_cycle.h"
+#include "../../bench/benchutil.h"
 
 #define BATCH 20
 
@@ -197,18 +198,6 @@ static void teardown(struct life *l)
 
 static const char *const variants[2] = {"create", "attach"};
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /*
  * One repetition of every live row: PAIRS library/raw pairs, alternating which side goes
  * first. Rows that fail are reported and marked dead. REP < 0 is the warm-up, not recorded.
@@ -246,8 +235,8 @@ static void repetition(struct life *lives, int nl, bool dead[][2], int pairs, in
 		for (int v = 0; v < 2; v++)
 			if (!dead[i][v])
 				bench_add(BS_LIFECYCLE, lives[i].kind, variants[v], o->life_size,
-				          median(lib + (i * 2 + v) * pairs, pairs),
-				          median(raw + (i * 2 + v) * pairs, pairs));
+				          bench_median(lib + (i * 2 + v) * pairs, pairs),
+				          bench_median(raw + (i * 2 + v) * pairs, pairs));
 }
 
 void bench_lifecycle(const struct bench_opts *o, const struct bench_machine *m)

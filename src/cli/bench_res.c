@@ -8,6 +8,7 @@
  * and a life cycle's ratio against raw calls is its median over the median of its raw samples.
  */
 #include "bench.h"
+#include "../../bench/benchutil.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -160,21 +161,6 @@ bool bench_any_error(void)
 	return errored;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* The median of V[0..N) (sorted in place); NAN for none. */
-static double median(double *v, int n)
-{
-	if (n <= 0)
-		return NAN;
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static int variant_rank(const char *v)
 {
 	size_t n = sizeof(variant_order) / sizeof(variant_order[0]);
@@ -206,10 +192,10 @@ void bench_summarise(void)
 {
 	for (size_t i = 0; i < nrows; i++) {
 		struct bench_row *r = &rows[i];
-		r->median = median(r->v, r->n);
+		r->median = bench_median(r->v, r->n);
 		r->min = r->v[0];
 		r->max = r->v[r->n - 1];
-		r->raw_median = median(r->raw, r->n);
+		r->raw_median = bench_median(r->raw, r->n);
 	}
 	if (nrows)
 		qsort(rows, nrows, sizeof(*rows), cmp_row);

@@ -1,0 +1,43 @@
+/*
+ * benchutil.h - small helpers every benchmark program uses: medians, and signals that stop a
+ * run so that it can clean up after itself.
+ */
+#ifndef PSHM_BENCHUTIL_H
+#define PSHM_BENCHUTIL_H
+
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+static inline int bench_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The median of V[0..N), which is sorted in place; NAN for none. */
+static inline double bench_median(double *v, int n)
+{
+	if (n <= 0)
+		return NAN;
+	qsort(v, (size_t)n, sizeof(*v), bench_cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/*
+ * Send SIGINT, SIGTERM and SIGHUP to HANDLER, without SA_RESTART: a blocked read, write or
+ * mq_receive comes back with EINTR, and the run sees the flag the handler sets.
+ */
+static inline void bench_catch_signals(void (*handler)(int))
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = handler;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+#endif /* PSHM_BENCHUTIL_H */
