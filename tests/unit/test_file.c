@@ -4,9 +4,7 @@
  * resizing, ownership, description, removal, and what may not be used as a file segment
  * (symlinks, directories, FIFOs).
  */
-#include "testutil.h"
-
-#include "internal.h"
+#include "segtest.h"
 
 #include <stdbool.h>
 #include <sys/mman.h>
@@ -50,21 +48,6 @@ static void put_file(const char *path, const char *text, mode_t mode)
 	close(fd);
 }
 
-/* The fault hook: fail call FAULT_CALL the FAULT_NTH time it is made (0: every time). */
-static enum pshm__call fault_call;
-static int fault_nth, fault_errno, fault_seen;
-
-static int fault_hook(enum pshm__call call)
-{
-	if (call != fault_call)
-		return 0;
-	fault_seen++;
-	return fault_nth == 0 || fault_seen == fault_nth ? fault_errno : 0;
-}
-
-/* The umask the program started with, which every test leaves as it found it. */
-static mode_t saved_umask;
-
 /* Undo what a test changes for the whole process, even when it fails half-way. */
 static int teardown(void **state)
 {
@@ -97,13 +80,7 @@ static void test_create(void **state)
 	tu_err(pshm_create(&b, addr, 4096, 0, 0), -EEXIST);
 	assert_int_equal(lowest_free_fd(), fd);
 
-	tu_ok(pshm_create(&b, addr, 8192, 0644, PSHM_OPEN_OR_CREATE));
-	assert_int_equal(pshm_created(b), 0);
-	struct pshm_stat st = seg_stat(b);
-	assert_int_equal(st.size, 8192);
-	assert_true(st.allocated >= 8192);
-	assert_int_equal(st.mode, 0600);
-	tu_ok(pshm_close(b));
+	seg_check_open_grows(addr);
 	tu_ok(pshm_create(&b, addr, 100, 0, PSHM_OPEN_OR_CREATE));
 	assert_int_equal(seg_stat(b).size, 8192);
 	tu_ok(pshm_close(b));
@@ -154,23 +131,11 @@ static void test_create_reserved(void **state)
 {
 	(void)state;
 	char addr[PATH_MAX + 8], path[PATH_MAX];
-	struct pshm_seg *seg;
 
 	new_addr(addr, sizeof(addr), path, sizeof(path), "resv");
-	tu_ok(pshm_create(&seg, addr, MiB, 0, 0));
-	struct pshm_stat st = seg_stat(seg);
-	assert_int_equal(st.size, MiB);
-	assert_true(st.allocated >= MiB);
-	tu_ok(pshm_destroy(seg));
-	tu_ok(pshm_close(seg));
-
+	seg_check_reserved(addr, MiB, 0);
 	new_addr(addr, sizeof(addr), path, sizeof(path), "sparse");
-	tu_ok(pshm_create(&seg, addr, MiB, 0, PSHM_SPARSE));
-	st = seg_stat(seg);
-	assert_int_equal(st.size, MiB);
-	assert_int_equal(st.allocated, 0);
-	tu_ok(pshm_destroy(seg));
-	tu_ok(pshm_close(seg));
+	seg_check_reserved(addr, MiB, PSHM_SPARSE);
 }
 
 /* ---- open, map, sync ---------------------------------------------------------------------- */
@@ -249,11 +214,7 @@ static void test_map_shared(void **state)
 	/* An empty file has nothing to map. */
 	new_addr(addr, sizeof(addr), path, sizeof(path), "empty");
 	tu_ok(pshm_create(&a, addr, 0, 0, 0));
-	q = &q;
-	lq = 1;
-	tu_ok(pshm_map(a, 0, &q, &lq));
-	assert_null(q);
-	assert_int_equal(lq, 0);
+	seg_check_map_empty(a);
 	tu_ok(pshm_destroy(a));
 	tu_ok(pshm_close(a));
 }
@@ -302,26 +263,18 @@ static void test_resize(void **state)
 
 	new_addr(addr, sizeof(addr), path, sizeof(path), "resize");
 	tu_ok(pshm_create(&seg, addr, 64 * KiB, 0, 0));
-	tu_ok(pshm_resize(seg, 256 * KiB, 0));
-	struct pshm_stat st = seg_stat(seg);
-	assert_int_equal(st.size, 256 * KiB);
+	struct pshm_stat st = seg_resize_to(seg, 256 * KiB, 0);
 	assert_true(st.allocated >= 256 * KiB);
 	assert_int_equal(stat_path(path).st_size, 256 * KiB);
 
-	tu_ok(pshm_resize(seg, 16 * KiB, 0));
-	st = seg_stat(seg);
-	assert_int_equal(st.size, 16 * KiB);
+	st = seg_resize_to(seg, 16 * KiB, 0);
 	assert_true(st.allocated >= 16 * KiB && st.allocated < 256 * KiB);
 
 	uint64_t before = st.allocated;
-	tu_ok(pshm_resize(seg, MiB, PSHM_SPARSE));
-	st = seg_stat(seg);
-	assert_int_equal(st.size, MiB);
+	st = seg_resize_to(seg, MiB, PSHM_SPARSE);
 	assert_int_equal(st.allocated, before);
 
-	tu_ok(pshm_resize(seg, 2 * MiB, 0));
-	st = seg_stat(seg);
-	assert_int_equal(st.size, 2 * MiB);
+	st = seg_resize_to(seg, 2 * MiB, 0);
 	assert_true(st.allocated >= MiB);
 
 	tu_ok(pshm_resize(seg, 0, 0));
@@ -411,7 +364,6 @@ static void test_symlink(void **state)
 	(void)state;
 	char addr[PATH_MAX + 8], path[PATH_MAX], target[PATH_MAX], taddr[PATH_MAX + 8];
 	struct pshm_seg *seg;
-	struct pshm_stat st;
 
 	new_addr(taddr, sizeof(taddr), target, sizeof(target), "target");
 	put_file(target, "keep", 0644);
@@ -419,11 +371,7 @@ static void test_symlink(void **state)
 	new_addr(addr, sizeof(addr), path, sizeof(path), "link");
 	assert_int_equal(symlink(target, path), 0);
 
-	tu_err(pshm_open(&seg, addr, 0), -ELOOP);
-	tu_err(pshm_open(&seg, addr, PSHM_RDONLY), -ELOOP);
-	tu_err(pshm_create(&seg, addr, 8192, 0666, 0), -EEXIST);
-	tu_err(pshm_create(&seg, addr, 8192, 0666, PSHM_OPEN_OR_CREATE), -ELOOP);
-	tu_err(pshm_stat_addr(addr, &st), -ELOOP);
+	seg_check_squatter(addr, 8192, 0666, ELOOP);
 	tu_err(pshm_remove(addr), -ELOOP);
 
 	assert_true(S_ISLNK(stat_path(path).st_mode));
@@ -453,19 +401,13 @@ static void test_directory(void **state)
 {
 	(void)state;
 	char addr[PATH_MAX + 8], path[PATH_MAX], inner[PATH_MAX + 8];
-	struct pshm_seg *seg;
-	struct pshm_stat st;
 
 	new_addr(addr, sizeof(addr), path, sizeof(path), "dir");
 	assert_int_equal(mkdir(path, 0755), 0);
 	snprintf(inner, sizeof(inner), "%s/x", path);
 	put_file(inner, "x", 0600);
 	int fd = lowest_free_fd();
-	tu_err(pshm_open(&seg, addr, 0), -EINVAL);
-	tu_err(pshm_open(&seg, addr, PSHM_RDONLY), -EINVAL);
-	tu_err(pshm_create(&seg, addr, 4096, 0, 0), -EEXIST);
-	tu_err(pshm_create(&seg, addr, 4096, 0, PSHM_OPEN_OR_CREATE), -EINVAL);
-	tu_err(pshm_stat_addr(addr, &st), -EINVAL);
+	seg_check_squatter(addr, 4096, 0, EINVAL);
 	tu_err(pshm_remove(addr), -EINVAL);
 	assert_int_equal(lowest_free_fd(), fd);
 	assert_true(S_ISDIR(stat_path(path).st_mode));
@@ -500,33 +442,19 @@ static void test_fifo(void **state)
 
 /* ---- permissions -------------------------------------------------------------------------- */
 
-struct access_case {
-	char secret[PATH_MAX + 8]; /* root's, 0600 */
-	char shared[PATH_MAX + 8]; /* root's, 0644 */
-};
-
 static int as_nobody(void *arg)
 {
 	struct access_case *c = arg;
 	struct pshm_seg *seg;
 	struct pshm_stat st;
-	void *p;
-	size_t len;
 
-	if (pshm_open(&seg, c->secret, 0) != -EACCES)
-		return 1;
-	if (pshm_open(&seg, c->secret, PSHM_RDONLY) != -EACCES)
-		return 2;
-	if (pshm_create(&seg, c->secret, 4096, 0, PSHM_OPEN_OR_CREATE) != -EACCES)
-		return 3;
-	if (pshm_stat_addr(c->secret, &st) || st.uid != 0)
-		return 4;
-	if (pshm_open(&seg, c->shared, 0) != -EACCES)
-		return 5;
-	if (pshm_open(&seg, c->shared, PSHM_RDONLY))
-		return 6;
-	if (pshm_map(seg, 0, &p, &len) || len != 4 || memcmp(p, "open", 4))
-		return 7;
+	/* Checks 1 to 4: the secret file, which may only be described; 5 to 7: the shared one. */
+	int r = seg_nobody_secret(c->secret, &st);
+	if (r)
+		return r;
+	r = seg_nobody_reads(&seg, c->shared, 4, "open");
+	if (r)
+		return 4 + r;
 	if (pshm_close(seg))
 		return 8;
 	return 0;
@@ -642,11 +570,7 @@ static void sweep_create(enum pshm__call call, int err)
 		int entries = tu_count_entries(dir);
 		int fd = lowest_free_fd();
 		new_addr(addr, sizeof(addr), path, sizeof(path), "fault");
-		fault_call = call;
-		fault_nth = nth;
-		fault_errno = err;
-		fault_seen = 0;
-		pshm__fault_hook = fault_hook;
+		fault_set(call, nth, err);
 		int r = pshm_create(&seg, addr, 64 * KiB, 0, 0);
 		pshm__fault_hook = NULL;
 		if (r == 0 && nth > 0 && fault_seen < nth) {
@@ -714,13 +638,7 @@ int main(void)
 	chmod(dir, 0755);
 	atexit(remove_dir);
 
-	saved_umask = umask(022);
-	umask(saved_umask);
+	seg_save_umask();
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
-	int left = tu_count_entries(dir);
-	if (left != 0) {
-		printf("%d entries left in %s\n", left, dir);
-		return 1;
-	}
-	return failed ? 1 : 0;
+	return seg_exit_status(failed, dir);
 }

@@ -4,9 +4,7 @@
  * description, listing, removal, squatters under a name, and failures in the middle of a
  * creation (injected through pshm__fault_hook, or real signals).
  */
-#include "testutil.h"
-
-#include "internal.h"
+#include "segtest.h"
 
 #include <stdbool.h>
 #include <sys/mman.h>
@@ -53,35 +51,6 @@ static bool ts_le(struct timespec a, struct timespec b)
 	return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec <= b.tv_nsec);
 }
 
-/*
- * The fault hook used by the tests: fail call FAULT_CALL the FAULT_NTH time it is made, every
- * time when FAULT_NTH is 0, or the first -FAULT_NTH times when it is negative.
- */
-static enum pshm__call fault_call;
-static int fault_nth, fault_errno, fault_seen;
-
-static int fault_hook(enum pshm__call call)
-{
-	if (call != fault_call)
-		return 0;
-	fault_seen++;
-	if (fault_nth < 0)
-		return fault_seen <= -fault_nth ? fault_errno : 0;
-	return fault_nth == 0 || fault_seen == fault_nth ? fault_errno : 0;
-}
-
-static void fault_set(enum pshm__call call, int nth, int err)
-{
-	fault_call = call;
-	fault_nth = nth;
-	fault_errno = err;
-	fault_seen = 0;
-	pshm__fault_hook = fault_hook;
-}
-
-/* The umask the program started with, which every test leaves as it found it. */
-static mode_t saved_umask;
-
 /* Undo what a test changes for the whole process, even when it fails half-way. */
 static int teardown(void **state)
 {
@@ -118,14 +87,7 @@ static void test_create_exclusive(void **state)
 	assert_int_equal(lowest_free_fd(), fd);
 
 	/* Opening an existing object grows it, leaves its mode alone, and says it made nothing. */
-	tu_ok(pshm_create(&b, name, 8192, 0644, PSHM_OPEN_OR_CREATE));
-	assert_int_equal(pshm_created(b), 0);
-	struct pshm_stat st = seg_stat(b);
-	assert_int_equal(st.size, 8192);
-	assert_true(st.allocated >= 8192);
-	assert_int_equal(st.mode, 0600);
-	assert_int_equal(st.ino, seg_stat(a).ino);
-	tu_ok(pshm_close(b));
+	assert_int_equal(seg_check_open_grows(name).ino, seg_stat(a).ino);
 
 	/* A smaller size never shrinks it. */
 	tu_ok(pshm_create(&b, name, 1024, 0, PSHM_OPEN_OR_CREATE));
@@ -136,7 +98,7 @@ static void test_create_exclusive(void **state)
 	tu_name(other, sizeof(other), "excl");
 	tu_ok(pshm_create(&b, other, 12288, 0640, PSHM_OPEN_OR_CREATE));
 	assert_int_equal(pshm_created(b), 1);
-	st = seg_stat(b);
+	struct pshm_stat st = seg_stat(b);
 	assert_int_equal(st.size, 12288);
 	assert_int_equal(st.mode, 0640);
 	tu_ok(pshm_destroy(b));
@@ -180,23 +142,9 @@ static void test_create_reserved(void **state)
 {
 	(void)state;
 	char name[64];
-	struct pshm_seg *seg;
 
-	tu_name(name, sizeof(name), "resv");
-	tu_ok(pshm_create(&seg, name, MiB, 0, 0));
-	struct pshm_stat st = seg_stat(seg);
-	assert_int_equal(st.size, MiB);
-	assert_true(st.allocated >= MiB);
-	tu_ok(pshm_destroy(seg));
-	tu_ok(pshm_close(seg));
-
-	tu_name(name, sizeof(name), "sparse");
-	tu_ok(pshm_create(&seg, name, MiB, 0, PSHM_SPARSE));
-	st = seg_stat(seg);
-	assert_int_equal(st.size, MiB);
-	assert_int_equal(st.allocated, 0);
-	tu_ok(pshm_destroy(seg));
-	tu_ok(pshm_close(seg));
+	seg_check_reserved(tu_name(name, sizeof(name), "resv"), MiB, 0);
+	seg_check_reserved(tu_name(name, sizeof(name), "sparse"), MiB, PSHM_SPARSE);
 }
 
 /* ---- open and map ----------------------------------------------------------------------- */
@@ -304,15 +252,13 @@ static void test_map_empty(void **state)
 	(void)state;
 	char name[64];
 	struct pshm_seg *seg;
-	void *p = &p;
-	size_t len = 99;
+	void *p;
+	size_t len;
 
 	tu_name(name, sizeof(name), "empty");
 	tu_ok(pshm_create(&seg, name, 0, 0, 0));
 	assert_int_equal(seg_stat(seg).size, 0);
-	tu_ok(pshm_map(seg, 0, &p, &len));
-	assert_null(p);
-	assert_int_equal(len, 0);
+	seg_check_map_empty(seg);
 	tu_ok(pshm_unmap(seg));
 	tu_ok(pshm_resize(seg, 4096, 0));
 	tu_ok(pshm_map(seg, 0, &p, &len));
@@ -332,30 +278,16 @@ static void test_resize(void **state)
 
 	tu_name(name, sizeof(name), "resize");
 	tu_ok(pshm_create(&seg, name, 64 * KiB, 0, 0));
-	tu_ok(pshm_resize(seg, 256 * KiB, 0));
-	struct pshm_stat st = seg_stat(seg);
-	assert_int_equal(st.size, 256 * KiB);
-	assert_true(st.allocated >= 256 * KiB);
-
-	tu_ok(pshm_resize(seg, 16 * KiB, 0));
-	st = seg_stat(seg);
-	assert_int_equal(st.size, 16 * KiB);
-	assert_int_equal(st.allocated, 16 * KiB);
+	assert_true(seg_resize_to(seg, 256 * KiB, 0).allocated >= 256 * KiB);
+	assert_int_equal(seg_resize_to(seg, 16 * KiB, 0).allocated, 16 * KiB);
 
 	/* Sparse growth sets the size and reserves nothing. */
-	tu_ok(pshm_resize(seg, MiB, PSHM_SPARSE));
-	st = seg_stat(seg);
-	assert_int_equal(st.size, MiB);
-	assert_int_equal(st.allocated, 16 * KiB);
+	assert_int_equal(seg_resize_to(seg, MiB, PSHM_SPARSE).allocated, 16 * KiB);
 
 	/* Reserved growth of a sparse object fills what the sparse growth left out. */
-	tu_ok(pshm_resize(seg, 2 * MiB, 0));
-	st = seg_stat(seg);
-	assert_int_equal(st.size, 2 * MiB);
-	assert_true(st.allocated >= MiB);
+	assert_true(seg_resize_to(seg, 2 * MiB, 0).allocated >= MiB);
 
-	tu_ok(pshm_resize(seg, 0, 0));
-	assert_int_equal(seg_stat(seg).size, 0);
+	seg_resize_to(seg, 0, 0);
 	tu_err(pshm_resize(seg, 4096, PSHM_RDONLY), -EINVAL);
 	tu_err(pshm_resize(seg, (uint64_t)INT64_MAX + 1, 0), -EFBIG);
 	assert_int_equal(seg_stat(seg).size, 0);
@@ -607,35 +539,22 @@ static void test_list(void **state)
 
 /* ---- permissions -------------------------------------------------------------------------- */
 
-struct access_case {
-	char secret[64]; /* root's, 0600 */
-	char shared[64]; /* root's, 0644 */
-};
-
 /* Run as uid 65534; the exit status names the first check that failed. */
 static int as_nobody(void *arg)
 {
 	struct access_case *c = arg;
 	struct pshm_seg *seg;
 	struct pshm_stat st;
-	void *p;
-	size_t len;
 
-	if (pshm_open(&seg, c->secret, 0) != -EACCES)
-		return 1;
-	if (pshm_open(&seg, c->secret, PSHM_RDONLY) != -EACCES)
-		return 2;
-	if (pshm_create(&seg, c->secret, 4096, 0, PSHM_OPEN_OR_CREATE) != -EACCES)
-		return 3;
-	/* Describing needs no access to the object itself. */
-	if (pshm_stat_addr(c->secret, &st) || st.uid != 0 || st.mode != 0600)
+	/* Checks 1 to 4: the secret object, which may only be described; 5 to 7: the shared one. */
+	int r = seg_nobody_secret(c->secret, &st);
+	if (r)
+		return r;
+	if (st.mode != 0600)
 		return 4;
-	if (pshm_open(&seg, c->shared, 0) != -EACCES)
-		return 5;
-	if (pshm_open(&seg, c->shared, PSHM_RDONLY))
-		return 6;
-	if (pshm_map(seg, 0, &p, &len) || len != 4096 || ((char *)p)[0] != 'R')
-		return 7;
+	r = seg_nobody_reads(&seg, c->shared, 4096, "R");
+	if (r)
+		return 4 + r;
 	if (pshm_chmod(seg, 0666) != -EPERM || pshm_resize(seg, 8192, 0) != -EBADF)
 		return 8;
 	if (pshm_close(seg))
@@ -681,7 +600,6 @@ static void test_fifo_squatter(void **state)
 	(void)state;
 	char name[64], path[PATH_MAX];
 	struct pshm_seg *seg;
-	struct pshm_stat st;
 
 	tu_name(name, sizeof(name), "fifo");
 	assert_int_equal(mkfifo(path_of(path, sizeof(path), name), 0666), 0);
@@ -689,11 +607,7 @@ static void test_fifo_squatter(void **state)
 	/* Should an open ever block on the FIFO, the alarm ends the program: a failure. */
 	signal(SIGALRM, SIG_DFL);
 	alarm(10);
-	tu_err(pshm_open(&seg, name, 0), -EINVAL);
-	tu_err(pshm_open(&seg, name, PSHM_RDONLY), -EINVAL);
-	tu_err(pshm_create(&seg, name, 4096, 0, 0), -EEXIST);
-	tu_err(pshm_create(&seg, name, 4096, 0, PSHM_OPEN_OR_CREATE), -EINVAL);
-	tu_err(pshm_stat_addr(name, &st), -EINVAL);
+	seg_check_squatter(name, 4096, 0, EINVAL);
 	alarm(0);
 	assert_int_equal(lowest_free_fd(), fd);
 	assert_true(S_ISFIFO(stat_path(path).st_mode));
@@ -710,7 +624,6 @@ static void test_symlink_squatter(void **state)
 	(void)state;
 	char name[64], path[PATH_MAX], target[PATH_MAX], dangling[PATH_MAX + 8];
 	struct pshm_seg *seg;
-	struct pshm_stat st;
 
 	tu_name(name, sizeof(name), "target");
 	path_of(target, sizeof(target), name);
@@ -722,12 +635,8 @@ static void test_symlink_squatter(void **state)
 
 	tu_name(name, sizeof(name), "link");
 	assert_int_equal(symlink(target, path_of(path, sizeof(path), name)), 0);
-	tu_err(pshm_open(&seg, name, 0), -ELOOP);
-	tu_err(pshm_open(&seg, name, PSHM_RDONLY), -ELOOP);
-	tu_err(pshm_create(&seg, name, 8192, 0666, 0), -EEXIST);
-	tu_err(pshm_create(&seg, name, 8192, 0666, PSHM_OPEN_OR_CREATE), -ELOOP);
+	seg_check_squatter(name, 8192, 0666, ELOOP);
 	tu_err(pshm_create(&seg, name, 8192, 0666, PSHM_OPEN_OR_CREATE | PSHM_SPARSE), -ELOOP);
-	tu_err(pshm_stat_addr(name, &st), -ELOOP);
 
 	struct stat after = stat_path(target);
 	assert_int_equal(after.st_size, 4);
@@ -752,17 +661,11 @@ static void test_directory_squatter(void **state)
 {
 	(void)state;
 	char name[64], path[PATH_MAX];
-	struct pshm_seg *seg;
-	struct pshm_stat st;
 
 	tu_name(name, sizeof(name), "dir");
 	assert_int_equal(mkdir(path_of(path, sizeof(path), name), 0777), 0);
 	int fd = lowest_free_fd();
-	tu_err(pshm_open(&seg, name, 0), -EINVAL);
-	tu_err(pshm_open(&seg, name, PSHM_RDONLY), -EINVAL);
-	tu_err(pshm_create(&seg, name, 4096, 0, 0), -EEXIST);
-	tu_err(pshm_create(&seg, name, 4096, 0, PSHM_OPEN_OR_CREATE), -EINVAL);
-	tu_err(pshm_stat_addr(name, &st), -EINVAL);
+	seg_check_squatter(name, 4096, 0, EINVAL);
 	assert_int_equal(lowest_free_fd(), fd);
 	assert_true(S_ISDIR(stat_path(path).st_mode));
 	assert_int_equal(rmdir(path), 0);
@@ -1062,14 +965,7 @@ int main(void)
 	};
 
 	tu_dir_setup();
-	saved_umask = umask(022);
-	umask(saved_umask);
+	seg_save_umask();
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
-	/* Every test removes what it made: anything left is a failure too. */
-	int left = tu_count_entries(tu_dir);
-	if (left != 0) {
-		printf("%d entries left in %s\n", left, tu_dir);
-		return 1;
-	}
-	return failed ? 1 : 0;
+	return seg_exit_status(failed, tu_dir);
 }
