@@ -461,29 +461,29 @@ static void test_full(void **state)
 	(void)state;
 	char a[64];
 	struct pshm_chan_stat st;
-	unsigned char buf[100];
+	unsigned char buf[40];
 	void *q;
 
 	new_chan(a, sizeof(a), 4096, 0);
 	struct pshm_chan *w = attach(a, PSHM_CHAN_WRITER), *r = attach(a, PSHM_CHAN_READER);
 	uint64_t n = 0;
 	for (;;) {
-		fill(buf, n, 100);
-		int rc = pshm_chan_send(w, buf, 100, 0);
+		fill(buf, n, 40);
+		int rc = pshm_chan_send(w, buf, 40, 0);
 		if (rc == -EAGAIN)
 			break;
 		tu_ok(rc);
 		n++;
 	}
-	assert_int_equal(n, USABLE(4096) / RECORD(100));
-	tu_err(pshm_chan_reserve(w, 100, &q, 0), -EAGAIN);
+	assert_int_equal(n, USABLE(4096) / RECORD(40));
+	tu_err(pshm_chan_reserve(w, 40, &q, 0), -EAGAIN);
 	double t0 = now_ms();
-	tu_err(pshm_chan_send(w, buf, 100, 10), -ETIMEDOUT);
+	tu_err(pshm_chan_send(w, buf, 40, 10), -ETIMEDOUT);
 	double dt = now_ms() - t0;
 	assert_true(dt >= 9 && dt < 1000);
-	tu_err(pshm_chan_reserve(w, 100, &q, 10), -ETIMEDOUT);
+	tu_err(pshm_chan_reserve(w, 40, &q, 10), -ETIMEDOUT);
 	/* What still fits goes in. */
-	size_t room = USABLE(4096) - n * RECORD(100);
+	size_t room = USABLE(4096) - n * RECORD(40);
 	uint64_t full = n;
 	if (room >= REC_HDR) {
 		send_msg(w, n, room - REC_HDR, 0);
@@ -494,7 +494,7 @@ static void test_full(void **state)
 	assert_int_equal(st.sent, n);
 	assert_int_equal(st.used, USABLE(4096));
 	for (uint64_t i = 0; i < full; i++)
-		recv_msg(r, i, 100);
+		recv_msg(r, i, 40);
 	if (n > full)
 		recv_msg(r, full, room - REC_HDR);
 	tu_ok(pshm_chan_stat(a, &st));
@@ -589,6 +589,16 @@ static void test_blocking(void **state)
 		assert_int_equal(read(ready[0], &c, 1), 1);
 		sleep_ms(100);
 		send_msg(w, 1, 77, 0);
+		/* Fill the ring only once the reader has taken message 1 and gone to sleep: then
+		 * the last send below must wait for it. */
+		struct pshm_chan_stat st;
+		for (int k = 0; k < 5000; k++) {
+			tu_ok(pshm_chan_stat(a, &st));
+			if (st.received == 1)
+				break;
+			sleep_ms(1);
+		}
+		assert_int_equal(st.received, 1);
 		uint64_t i = 2;
 		unsigned char buf[100];
 		for (;; i++) {
