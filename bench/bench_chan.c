@@ -12,6 +12,9 @@
  *   spsc ring        a minimal lock-free ring of fixed-size slots in shared memory, spun on
  *   spsc ring+16     the same with slots 16 bytes longer, as long as a channel's records:
  *                    what the channels' record headers cost in cache-line traffic
+ *   desc ring        a minimal ring of variable-length messages whose headers live in an
+ *                    array of their own (payloads of up to 16 bytes inside them), spun on:
+ *                    the layout that keeps payloads on whole cache lines
  *   chan spin        pshm_chan_send/pshm_chan_recv, pshm_chan_set_spin(1 s): never sleeps
  *   chan default     the same with the default spin (20 us, then a futex sleep)
  *   chan blocking    the same with pshm_chan_set_spin(0): sleeps at once
@@ -135,6 +138,26 @@ struct ring {
 	alignas(64) unsigned char slots[];
 };
 
+/*
+ * One direction of the descriptor ring: variable-length messages whose headers (descriptors)
+ * live in an array of their own, so that payloads keep whole cache lines; a message of up to
+ * DESC_INLINE bytes travels inside its descriptor. A descriptor is published by storing its
+ * number plus one, last, with release.
+ */
+#define DESC_INLINE 16
+#define DESC_COUNT  (RING_BYTES / 64)
+struct desc {
+	uint32_t len, off;    /* payload bytes; where they are in data[] */
+	_Atomic uint64_t seq; /* the message's number plus one, once published */
+	unsigned char inl[DESC_INLINE];
+};
+struct dring {
+	alignas(64) _Atomic uint64_t read; /* reader: messages consumed */
+	_Atomic uint64_t read_pos;         /* reader: data bytes consumed (a running count) */
+	alignas(64) struct desc d[DESC_COUNT];
+	alignas(64) unsigned char data[RING_BYTES];
+};
+
 /* What one measurement works on; set up before the fork, then each side opens its ends. */
 struct tctx {
 	size_t size;
@@ -151,6 +174,8 @@ struct tctx {
 	uint64_t sent[2];   /* cache line, futex: the count sent per direction */
 	uint64_t cached[2]; /* ring: the other side's index as last loaded, per direction */
 	uint64_t own[2];    /* ring: this side's index, per direction */
+	uint64_t pos[2];    /* descriptor ring: this side's data position, per direction */
+	uint64_t cpos[2];   /* descriptor ring: the reader's data position as last loaded */
 	/* Channels. */
 	char chan_addr[2][NAME_LEN];
 	struct pshm_chan *chan[2];
@@ -385,6 +410,73 @@ static int ring_recv(struct tctx *c, int dir, void *buf, size_t len)
 	memcpy(buf, r->slots + (t % c->nslots) * c->stride, len);
 	c->own[dir] = t + 1;
 	atomic_store_explicit(&r->tail, t + 1, memory_order_release);
+	return 0;
+}
+
+/* The descriptor ring. */
+static const char *dring_setup(struct tctx *c)
+{
+	return shared_setup(c, 2 * sizeof(struct dring)) ? "" : NULL;
+}
+
+static int dring_send(struct tctx *c, int dir, const void *buf, size_t len)
+{
+	struct dring *r = (struct dring *)c->shared + dir;
+	uint64_t seq = c->own[dir], pos = c->pos[dir], since = 0;
+	size_t alen = (len + 7) & ~(size_t)7;
+	if (len > DESC_INLINE) {
+		if (pos % RING_BYTES + alen > RING_BYTES) /* a payload never wraps */
+			pos += RING_BYTES - pos % RING_BYTES;
+		pos += alen;
+	}
+	for (unsigned i = 1; seq - c->cached[dir] >= DESC_COUNT || pos - c->cpos[dir] > RING_BYTES;
+	     i++) {
+		c->cached[dir] = atomic_load_explicit(&r->read, memory_order_acquire);
+		c->cpos[dir] = atomic_load_explicit(&r->read_pos, memory_order_relaxed);
+		if (seq - c->cached[dir] < DESC_COUNT && pos - c->cpos[dir] <= RING_BYTES)
+			break;
+		cpu_relax();
+		if (i % (1u << 20) == 0 && spin_check(&since))
+			return spin_check(&since);
+	}
+	struct desc *d = &r->d[seq % DESC_COUNT];
+	d->len = (uint32_t)len;
+	if (len > DESC_INLINE) {
+		d->off = (uint32_t)((pos - alen) % RING_BYTES);
+		memcpy(r->data + d->off, buf, len);
+	} else {
+		memcpy(d->inl, buf, len);
+	}
+	atomic_store_explicit(&d->seq, seq + 1, memory_order_release);
+	c->own[dir] = seq + 1;
+	c->pos[dir] = pos;
+	return 0;
+}
+
+static int dring_recv(struct tctx *c, int dir, void *buf, size_t len)
+{
+	(void)len;
+	struct dring *r = (struct dring *)c->shared + dir;
+	uint64_t seq = c->own[dir], since = 0;
+	struct desc *d = &r->d[seq % DESC_COUNT];
+	for (unsigned i = 1; atomic_load_explicit(&d->seq, memory_order_acquire) != seq + 1; i++) {
+		cpu_relax();
+		if (i % (1u << 20) == 0 && spin_check(&since))
+			return spin_check(&since);
+	}
+	size_t n = d->len;
+	if (n > DESC_INLINE) {
+		uint64_t pos = c->pos[dir];
+		if (d->off != pos % RING_BYTES)
+			pos += RING_BYTES - pos % RING_BYTES;
+		memcpy(buf, r->data + d->off, n);
+		c->pos[dir] = pos + ((n + 7) & ~(size_t)7);
+	} else {
+		memcpy(buf, d->inl, n);
+	}
+	c->own[dir] = seq + 1;
+	atomic_store_explicit(&r->read_pos, c->pos[dir], memory_order_relaxed);
+	atomic_store_explicit(&r->read, seq + 1, memory_order_release);
 	return 0;
 }
 
@@ -784,6 +876,7 @@ enum {
 	T_FUTEX,
 	T_RING,
 	T_RINGREC,
+	T_DRING,
 	T_CSPIN,
 	T_CDEF,
 	T_CBLOCK,
@@ -808,6 +901,11 @@ static const struct transport transports[NT] = {
     [T_RINGREC] = {"spsc ring+16",
                    "the same ring with slots as long as a channel's records (16 bytes more)", false,
                    ring_rec_setup, nothing, ring_send, ring_recv, nothing_close, shared_teardown},
+    [T_DRING] = {"desc ring",
+                 "variable-length messages, headers in an array of their own, payloads of up to "
+                 "16 bytes inside them",
+                 false, dring_setup, nothing, dring_send, dring_recv, nothing_close,
+                 shared_teardown},
     [T_CSPIN] = {"chan spin", "pshm_chan_send/recv, pshm_chan_set_spin(1 s)", false, chan_setup,
                  chan_open_spin, chan_send, chan_recv, chan_close, chan_teardown},
     [T_CDEF] = {"chan default", "pshm_chan_send/recv, the default spin (20 us)", false, chan_setup,
