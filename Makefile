@@ -45,8 +45,8 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 # bench_chan compares with ZeroMQ when <zmq.h> is installed (libzmq3-dev), and builds without.
 BENCH_ZMQ = $(shell printf '\043include <zmq.h>\n' | $(CC) -E -x c - >/dev/null 2>&1 && echo -lzmq)
 
-.PHONY: all lib cli examples tests check unit-check asan-check demo bench install uninstall \
-	clean deps deps-test format lint fuzz tsan-check
+.PHONY: all lib cli examples tests check unit-check asan-check demo bench bench-progs install \
+	uninstall clean deps deps-test format lint fuzz tsan-check
 all: lib cli examples
 
 cli: $(CLI_BIN)
@@ -90,6 +90,9 @@ $(BUILD)/bench/%: bench/%.c $(wildcard bench/*.h) $(STATIC)
 	$(CC) $(ALLCFLAGS) -o $@ $< $(STATIC) -lm -lpthread -lrt $(if $(filter %/bench_chan,$@),$(BENCH_ZMQ))
 
 examples: $(EXAMPLE_BIN)
+
+# The benchmark programs, built without running them.
+bench-progs: $(BENCH_BIN)
 
 deps:
 	@sh scripts/deps.sh build
