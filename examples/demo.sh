@@ -8,10 +8,12 @@ build=${1:-build}
 pshm() { "$build/pshm" "$@"; }
 obj=/pshm-tour-$$
 msg=/pshm-demo-$$
+chan=/pshm-chan-$$
+ticks=/pshm-ticks-$$
 writer=""
 cleanup() {
 	[ -z "$writer" ] || kill "$writer" 2>/dev/null || true
-	"$build/pshm" rm -f "$obj" "$msg"
+	"$build/pshm" rm -f "$obj" "$msg" "$chan" "$ticks"
 }
 trap cleanup EXIT INT TERM
 if [ -t 1 ]; then bold=$(printf '\033[1m') plain=$(printf '\033[0m'); else bold="" plain=""; fi
@@ -56,3 +58,14 @@ fi
 step "6. shm_unlink: remove the first object"
 run pshm rm "$obj"
 run pshm rm "$obj" || echo "(exit status $?: it is gone)"
+
+step "7. A message channel in a shared memory object: lines in, lines out, in order"
+run pshm chan create --capacity 64K "$chan"
+printf 'first\nsecond\nthird\n' | run pshm send "$chan"
+run pshm chan stat "$chan"
+run pshm recv -n 3 "$chan"
+run pshm ls -k chan -o ADDRESS,KIND,SIZE
+run pshm rm "$chan"
+
+step "8. Two processes on a channel: zero-copy sends and reads, and how long a message takes"
+run "$build/examples/ticker" "$ticks" 20000
