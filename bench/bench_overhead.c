@@ -111,17 +111,6 @@ static void on_signal(int sig)
 
 /* ---- the library's side ------------------------------------------------------------------ */
 
-static int lib_map_unmap(struct pshm_seg *s, uint64_t size)
-{
-	void *p;
-	size_t n;
-	int r = pshm_map(s, 0, &p, &n);
-	if (r)
-		return r;
-	r = pshm_unmap(s);
-	return r ? r : n == size ? 0 : -EIO;
-}
-
 /* create + map + unmap + close (+ remove when NAMED). */
 static int lib_create(struct ctx *c, const char *addr, bool named)
 {
@@ -129,7 +118,7 @@ static int lib_create(struct ctx *c, const char *addr, bool named)
 	int r = pshm_create(&s, addr, c->size, OBJ_MODE, c->lib_flags);
 	if (r)
 		return r;
-	r = lib_map_unmap(s, c->size);
+	r = bench_map_unmap(s, c->size);
 	int e = pshm_close(s);
 	if (!r)
 		r = e;
@@ -147,7 +136,7 @@ static int lib_attach(struct ctx *c, const char *addr)
 	int r = pshm_open(&s, addr, 0);
 	if (r)
 		return r;
-	r = lib_map_unmap(s, c->size);
+	r = bench_map_unmap(s, c->size);
 	int e = pshm_close(s);
 	return r ? r : e;
 }

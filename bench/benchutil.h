@@ -1,10 +1,13 @@
 /*
- * benchutil.h - small helpers every benchmark program uses: medians, and signals that stop a
- * run so that it can clean up after itself.
+ * benchutil.h - small helpers the benchmark programs share: medians, signals that stop a run
+ * so that it can clean up after itself, and the library's side of a map-and-unmap.
  */
 #ifndef PSHM_BENCHUTIL_H
 #define PSHM_BENCHUTIL_H
 
+#include <pshm.h>
+
+#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -38,6 +41,18 @@ static inline void bench_catch_signals(void (*handler)(int))
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+}
+
+/* Map segment S whole through the library, check it is SIZE bytes, and unmap it. */
+static inline int bench_map_unmap(struct pshm_seg *s, uint64_t size)
+{
+	void *p;
+	size_t n;
+	int r = pshm_map(s, 0, &p, &n);
+	if (r)
+		return r;
+	r = pshm_unmap(s);
+	return r ? r : n == size ? 0 : -EIO;
 }
 
 #endif /* PSHM_BENCHUTIL_H */

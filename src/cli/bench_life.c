@@ -45,24 +45,13 @@ struct life {
 
 /* ---- one operation, either way --------------------------------------------------------- */
 
-static int lib_map_unmap(struct pshm_seg *s, uint64_t size)
-{
-	void *p;
-	size_t n;
-	int r = pshm_map(s, 0, &p, &n);
-	if (r)
-		return r;
-	r = pshm_unmap(s);
-	return r ? r : n == size ? 0 : -EIO;
-}
-
 static int lib_create(const struct life *l)
 {
 	struct pshm_seg *s;
 	int r = pshm_create(&s, l->cyc_addr, l->rc.size, 0600, 0);
 	if (r)
 		return r;
-	r = lib_map_unmap(s, l->rc.size);
+	r = bench_map_unmap(s, l->rc.size);
 	int e = pshm_close(s);
 	if (!r)
 		r = e;
@@ -80,7 +69,7 @@ static int lib_attach(const struct life *l)
 	int r = pshm_open(&s, l->att.addr, 0);
 	if (r)
 		return r;
-	r = lib_map_unmap(s, l->rc.size);
+	r = bench_map_unmap(s, l->rc.size);
 	int e = pshm_close(s);
 	return r ? r : e;
 }
