@@ -332,7 +332,9 @@ int pshm_parse_size(const char *text, uint64_t *sizep);
 /*
  * A channel is a message ring inside a POSIX object or a file ("/name", "posix:/name",
  * "file:PATH"; System V and memfd addresses give -EOPNOTSUPP). One writer sends messages of
- * 0 to max_message bytes (see struct pshm_chan_stat); they arrive whole and in order.
+ * 0 to max_message bytes (see struct pshm_chan_stat); they arrive whole and in order. The
+ * ring holds up to capacity/32 messages and capacity bytes of payloads (a payload of up to 12
+ * bytes takes none: it travels in the message's 32-byte descriptor).
  *
  *  - Queue mode (the default): one reader takes every message; a full ring makes the writer
  *    wait. Neither side makes a system call while the ring is neither full nor empty.
@@ -347,7 +349,7 @@ int pshm_parse_size(const char *text, uint64_t *sizep);
  * queue writer: the reader detached while it was attached; a writer that attaches after a
  * reader left waits for the next one), -ECONNRESET (the peer died: a reader sees it once the
  * ring is drained, a writer blocked on a full queue within about 100 ms), -EOVERFLOW, -EBADMSG
- * (the shared header or a record is corrupt: nothing outside the mapping is ever touched),
+ * (the shared header or a descriptor is corrupt: nothing outside the mapping is touched),
  * -EMSGSIZE, -EINVAL, -EBUSY and -EOPNOTSUPP. Timeouts are in milliseconds:
  * PSHM_CHAN_FOREVER waits without limit, 0 never waits.
  *
@@ -363,8 +365,9 @@ enum pshm_chan_role { PSHM_CHAN_WRITER = 1, PSHM_CHAN_READER = 2 };
 struct pshm_chan;
 
 /*
- * Create a channel object at ADDR with a ring of CAPACITY bytes, rounded up to a power of two
- * of at least 4 KiB (more than 1 GiB: -EINVAL), permission bits MODE (0 means 0600). FLAGS:
+ * Create a channel object at ADDR with a data ring of CAPACITY bytes, rounded up to a power of
+ * two of at least 4 KiB (more than 1 GiB: -EINVAL), and as many bytes of descriptors (the
+ * object is 8 KiB more than twice that), permission bits MODE (0 means 0600). FLAGS:
  * PSHM_CHAN_BROADCAST, and PSHM_OPEN_OR_CREATE to accept an existing channel of the same mode
  * (an existing one of the other mode gives -EEXIST; an object that is not a channel -EBADMSG,
  * or -EAGAIN when its header is still unwritten). Creation is otherwise exclusive (-EEXIST).
@@ -451,9 +454,10 @@ int pshm_chan_set_spin(struct pshm_chan *ch, unsigned spin_ns);
 /* A channel's description, filled by pshm_chan_stat(). */
 struct pshm_chan_stat {
 	int mode;          /* 0 for a queue, PSHM_CHAN_BROADCAST */
-	uint64_t capacity; /* ring bytes */
-	uint64_t used;     /* ring bytes holding unread (broadcast: not yet overwritten) records */
-	uint64_t max_message; /* largest message: capacity/2 - 32 */
+	uint64_t capacity; /* data ring bytes */
+	uint64_t used; /* bytes of unread (broadcast: not yet overwritten) messages: payloads in the
+	                  data ring and 32 bytes of descriptor each */
+	uint64_t max_message; /* largest message: capacity/2 */
 	uint64_t sent;        /* messages published */
 	uint64_t received;    /* messages read (broadcast: by all readers) */
 	uint64_t bytes;       /* payload bytes published */

@@ -14,6 +14,12 @@
 #include <string.h>
 #include <time.h>
 
+/* The object's size for a data ring of CAP bytes: header, descriptors, data. */
+static uint64_t chan_size(uint64_t cap)
+{
+	return PSHM__CHAN_HDR + cap / 32 * sizeof(struct pshm__chan_desc) + cap;
+}
+
 /* Channels need a name another process can open and a descriptor to lock. */
 static int chan_addr_check(const char *addr)
 {
@@ -70,8 +76,9 @@ static int chan_attach(const char *addr, bool rdonly, struct pshm_seg **segp,
 	uint64_t cap = h->capacity;
 	uint32_t mode = h->mode;
 	if (h->version != PSHM__CHAN_VERSION || mode > 1 || cap < PSHM__CHAN_MIN_CAP ||
-	    cap > PSHM__CHAN_MAX_CAP || (cap & (cap - 1)) || h->data_offset != PSHM__CHAN_HDR ||
-	    h->align != PSHM__CHAN_ALIGN || len != PSHM__CHAN_HDR + cap) {
+	    cap > PSHM__CHAN_MAX_CAP || (cap & (cap - 1)) || h->ndesc != cap / 32 ||
+	    h->data_offset != chan_size(cap) - cap || h->align != PSHM__CHAN_ALIGN ||
+	    len != chan_size(cap)) {
 		pshm_close(seg);
 		return -EBADMSG;
 	}
@@ -103,7 +110,7 @@ PSHM__API int pshm_chan_create(const char *addr, uint64_t capacity, mode_t mode,
 
 	/* Exclusive even with PSHM_OPEN_OR_CREATE: pshm_create() would grow an existing
 	 * object to the size asked for, which would break a channel of another capacity. */
-	r = pshm_create(&seg, addr, PSHM__CHAN_HDR + cap, mode, 0);
+	r = pshm_create(&seg, addr, chan_size(cap), mode, 0);
 	if (r == -EEXIST && (flags & PSHM_OPEN_OR_CREATE)) {
 		r = chan_attach(addr, true, &seg, &h, &cap, &have);
 		if (r)
@@ -114,20 +121,21 @@ PSHM__API int pshm_chan_create(const char *addr, uint64_t capacity, mode_t mode,
 	if (r)
 		return r;
 	r = pshm_map(seg, 0, &map, &len);
-	if (!r && len != PSHM__CHAN_HDR + cap)
+	if (!r && len != chan_size(cap))
 		r = -EIO;
 	if (r) {
 		pshm_destroy(seg);
 		pshm_close(seg);
 		return r;
 	}
-	/* The new object reads as zeros: counters, positions, states and the stamp of the
-	 * first message (sequence 0, at position 0) are already right. */
+	/* The new object reads as zeros: counters, positions, states, and descriptors that
+	 * describe no message, are already right. */
 	h = map;
 	h->version = PSHM__CHAN_VERSION;
 	h->mode = want;
 	h->capacity = cap;
-	h->data_offset = PSHM__CHAN_HDR;
+	h->ndesc = cap / 32;
+	h->data_offset = chan_size(cap) - cap;
 	h->align = PSHM__CHAN_ALIGN;
 	h->max_readers = want ? PSHM_CHAN_MAX_READERS : 1;
 	atomic_store_explicit(&h->magic, PSHM__CHAN_MAGIC, memory_order_release);
@@ -146,60 +154,64 @@ void pshm__chan_drop_mark(_Atomic uint32_t *count, _Atomic uint32_t *mine)
 }
 
 /*
- * Queue: a writer that died between a record's flags and the store of head published a record
- * that a reader may already have read past, going by its header. Take head past it (and past
- * a padding record before it), as the commit would have; at most a padding record and a
- * message can be in that state, since the stamp after them has flags 0.
+ * A writer that died between publishing a descriptor and storing sent and head published a
+ * message that a reader may already have read. Count it (and any such after it: there is at
+ * most one) as the commit would have.
  */
-static uint64_t queue_recover(struct pshm_chan *ch, uint64_t head)
+static int recover(struct pshm_chan *ch)
 {
 	struct pshm__chan_hdr *h = ch->h;
-	uint64_t p = head, moved = head;
+	bool moved = false;
 
-	for (int n = 0; n < 2; n++) {
-		p = pshm__chan_start(ch, p);
-		uint64_t room = ch->cap - (p & ch->mask);
-		struct pshm__chan_rec *r = pshm__chan_recat(ch, p);
-		uint32_t flags = __atomic_load_n(&r->flags, __ATOMIC_ACQUIRE);
-		uint32_t len = __atomic_load_n(&r->len, __ATOMIC_RELAXED);
-		uint64_t seq = __atomic_load_n(&r->seq, __ATOMIC_RELAXED);
-		if (seq != ch->seq)
+	for (uint64_t n = 0; n < ch->ndesc; n++) {
+		struct pshm__chan_desc *d = pshm__chan_desc(ch, ch->seq);
+		if (__atomic_load_n(&d->seq, __ATOMIC_ACQUIRE) != ch->seq + 1)
 			break;
-		if (flags == PSHM__REC_PAD && len == room - PSHM__CHAN_RECHDR) {
-			p += room;
-			moved = p;
-			continue;
+		uint32_t len = __atomic_load_n(&d->len, __ATOMIC_RELAXED);
+		uint64_t pos = __atomic_load_n(&d->pos, __ATOMIC_RELAXED);
+		if (len > ch->maxmsg)
+			return -EBADMSG;
+		if (pos != PSHM__CHAN_POS_INLINE) {
+			if (pos != pshm__chan_place(ch, ch->head, 0) &&
+			    pos != ch->head + (ch->cap - (ch->head & ch->mask)))
+				return -EBADMSG;
+			if (pos % PSHM__CHAN_ALIGN ||
+			    pshm__chan_align8(len) > ch->cap - (pos & ch->mask))
+				return -EBADMSG;
+			ch->head = pos + pshm__chan_align8(len);
+		} else if (len > PSHM__CHAN_INLINE) {
+			return -EBADMSG;
 		}
-		if (flags == PSHM__REC_MSG && len <= ch->maxmsg &&
-		    pshm__chan_recsize(len) <= room) {
-			moved = p + pshm__chan_recsize(len);
-			ch->seq++;
-			ch->bytes += len;
-		}
-		break;
+		ch->seq++;
+		ch->bytes += len;
+		moved = true;
 	}
-	if (moved != head) {
+	if (moved) {
 		atomic_store_explicit(&h->sent, ch->seq, memory_order_relaxed);
 		atomic_store_explicit(&h->bytes, ch->bytes, memory_order_relaxed);
-		atomic_store_explicit(&h->head, moved, memory_order_release);
+		atomic_store_explicit(&h->head, ch->head, memory_order_release);
 	}
-	return moved;
+	return 0;
 }
 
 static int writer_attach(struct pshm_chan *ch)
 {
 	struct pshm__chan_hdr *h = ch->h;
-	uint64_t head = atomic_load_explicit(&h->head, memory_order_acquire);
 
-	if (head % PSHM__CHAN_ALIGN)
-		return -EBADMSG;
+	ch->head = atomic_load_explicit(&h->head, memory_order_acquire);
+	ch->seq = atomic_load_explicit(&h->sent, memory_order_relaxed);
 	ch->bytes = atomic_load_explicit(&h->bytes, memory_order_relaxed);
+	if (ch->head % PSHM__CHAN_ALIGN)
+		return -EBADMSG;
+	int r = recover(ch);
+	if (r)
+		return r;
 	if (!ch->bcast) {
-		uint64_t tail = atomic_load_explicit(&h->tail, memory_order_acquire);
-		ch->seq = atomic_load_explicit(&h->sent, memory_order_relaxed);
-		head = queue_recover(ch, head);
-		if (head - tail > ch->cap)
+		uint64_t recv = atomic_load_explicit(&h->received, memory_order_acquire);
+		uint64_t tail = atomic_load_explicit(&h->tail, memory_order_relaxed);
+		if (ch->seq - recv > ch->ndesc || ch->head - tail > ch->cap)
 			return -EBADMSG;
+		ch->recv_seen = recv;
 		ch->tail_seen = tail;
 		/* A reader that detached before this writer came is no reader of its: like no
 		 * reader yet, the writer fills the ring and then waits for the next one, rather
@@ -209,19 +221,17 @@ static int writer_attach(struct pshm_chan *ch)
 		                                        memory_order_acq_rel, memory_order_relaxed);
 	} else {
 		uint64_t o = atomic_load_explicit(&h->oldest, memory_order_relaxed);
+		uint64_t op = atomic_load_explicit(&h->oldest_pos, memory_order_relaxed);
 		uint64_t w = atomic_load_explicit(&h->wend, memory_order_relaxed);
-		if (head - o > ch->cap || o % PSHM__CHAN_ALIGN || w - head > ch->cap)
+		if (ch->seq - o > ch->ndesc || ch->head - op > ch->cap || w - ch->head > ch->cap ||
+		    op % PSHM__CHAN_ALIGN)
 			return -EBADMSG;
 		ch->oldest = o;
+		ch->oldest_pos = op;
 		ch->wend = w;
-		/* A writer that died left the stamp (or the header of what it was writing, which
-		 * carries the same number) at head: the next message continues from there. */
-		struct pshm__chan_rec *rec = pshm__chan_recat(ch, pshm__chan_start(ch, head));
-		ch->seq = __atomic_load_n(&rec->seq, __ATOMIC_RELAXED);
 	}
 	pshm__chan_drop_mark(&h->space_waiters, &h->writer_waiting);
 	pshm__chan_drop_mark(&h->space_fenced, &h->writer_fenced);
-	ch->head = head;
 	atomic_store_explicit(&h->writer_state, PSHM__ST_ATTACHED, memory_order_release);
 	return 0;
 }
@@ -229,52 +239,38 @@ static int writer_attach(struct pshm_chan *ch)
 static int reader_attach(struct pshm_chan *ch)
 {
 	struct pshm__chan_hdr *h = ch->h;
-	uint64_t tail = atomic_load_explicit(&h->tail, memory_order_acquire);
-	uint64_t head = atomic_load_explicit(&h->head, memory_order_acquire);
+	uint64_t recv = atomic_load_explicit(&h->received, memory_order_acquire);
+	uint64_t tail = atomic_load_explicit(&h->tail, memory_order_relaxed);
+	uint64_t sent = atomic_load_explicit(&h->sent, memory_order_acquire);
+	uint64_t head = atomic_load_explicit(&h->head, memory_order_relaxed);
 
-	/* The last reader may have read past head, going by a record's header: the writer
-	 * stores head after the record's flags (or died between the two). */
-	if ((head - tail > ch->cap && tail - head > ch->cap) || tail % PSHM__CHAN_ALIGN)
+	/* The last reader may be one message ahead of sent and head: the writer stores them
+	 * after the descriptor (or died between the two). */
+	if ((sent - recv > ch->ndesc && recv - sent > 1) ||
+	    (head - tail > ch->cap && tail - head > ch->cap) || tail % PSHM__CHAN_ALIGN)
 		return -EBADMSG;
 	pshm__chan_drop_mark(&h->data_waiters, &h->reader_waiting);
 	pshm__chan_drop_mark(&h->data_fenced, &h->reader_fenced);
-	ch->cur = ch->head_seen = tail;
-	ch->received = atomic_load_explicit(&h->received, memory_order_relaxed);
-	/* Only a hint for the look at the record's header (see next() in chan_ring.c). */
-	ch->expect = ch->received;
+	ch->expect = ch->received = recv;
+	ch->cur = tail;
 	atomic_store_explicit(&h->reader_state, PSHM__ST_ATTACHED, memory_order_release);
 	return 0;
 }
 
-/* Start at head, reading the number the writer stamped there, unless it moved on meanwhile. */
+/* Start at the next message the writer will publish. */
 static int slot_attach(struct pshm_chan *ch, int i)
 {
 	struct pshm__chan_hdr *h = ch->h;
 	struct pshm__chan_slot *s = &h->slot[i];
 
-	for (int tries = 0; tries < 1000; tries++) {
-		uint64_t head = atomic_load_explicit(&h->head, memory_order_acquire);
-		if (head % PSHM__CHAN_ALIGN)
-			return -EBADMSG;
-		uint64_t p = pshm__chan_start(ch, head);
-		uint64_t seq = __atomic_load_n(&pshm__chan_recat(ch, p)->seq, __ATOMIC_RELAXED);
-		atomic_thread_fence(memory_order_acquire);
-		uint64_t w = atomic_load_explicit(&h->wend, memory_order_acquire);
-		if ((int64_t)(w - head) < 0)
-			return -EBADMSG;
-		if (w - p > ch->cap)
-			continue;
-		pshm__chan_drop_mark(&h->data_waiters, &s->waiting);
-		pshm__chan_drop_mark(&h->data_fenced, &s->fenced);
-		ch->slot = i;
-		ch->cur = ch->head_seen = head;
-		ch->expect = seq;
-		ch->received = atomic_load_explicit(&s->received, memory_order_relaxed);
-		atomic_store_explicit(&s->cursor, head, memory_order_relaxed);
-		atomic_store_explicit(&s->state, PSHM__ST_ATTACHED, memory_order_release);
-		return 0;
-	}
-	return -EAGAIN;
+	pshm__chan_drop_mark(&h->data_waiters, &s->waiting);
+	pshm__chan_drop_mark(&h->data_fenced, &s->fenced);
+	ch->slot = i;
+	ch->expect = atomic_load_explicit(&h->sent, memory_order_acquire);
+	ch->received = atomic_load_explicit(&s->received, memory_order_relaxed);
+	atomic_store_explicit(&s->cursor, ch->expect, memory_order_relaxed);
+	atomic_store_explicit(&s->state, PSHM__ST_ATTACHED, memory_order_release);
+	return 0;
 }
 
 PSHM__API int pshm_chan_open(struct pshm_chan **chp, const char *addr, int role, unsigned flags)
@@ -293,11 +289,13 @@ PSHM__API int pshm_chan_open(struct pshm_chan **chp, const char *addr, int role,
 		free(ch);
 		return r;
 	}
-	ch->ring = (unsigned char *)ch->h + PSHM__CHAN_HDR;
+	ch->desc = (struct pshm__chan_desc *)((unsigned char *)ch->h + PSHM__CHAN_HDR);
+	ch->data = (unsigned char *)ch->h + chan_size(ch->cap) - ch->cap;
 	ch->mask = ch->cap - 1;
+	ch->ndesc = ch->cap / 32;
+	ch->dmask = ch->ndesc - 1;
 	ch->bcast = mode == 1;
-	/* A record's header, and the stamp after it: see chan.h. */
-	ch->maxmsg = ch->cap / 2 - 2 * PSHM__CHAN_RECHDR;
+	ch->maxmsg = ch->cap / 2;
 	ch->fd = pshm_fd(ch->seg);
 	ch->role = role;
 	ch->slot = -1;
@@ -390,16 +388,26 @@ PSHM__API int pshm_chan_stat(const char *addr, struct pshm_chan_stat *st)
 	memset(st, 0, sizeof(*st));
 	st->mode = mode ? PSHM_CHAN_BROADCAST : 0;
 	st->capacity = cap;
-	st->max_message = cap / 2 - 2 * PSHM__CHAN_RECHDR;
+	st->max_message = cap / 2;
 	st->sent = atomic_load_explicit(&h->sent, memory_order_relaxed);
 	st->bytes = atomic_load_explicit(&h->bytes, memory_order_relaxed);
 	st->lost = atomic_load_explicit(&h->lost, memory_order_relaxed);
+	/* In use: the data of the messages not yet read (queue) or still held (broadcast), and
+	 * a descriptor for each. */
 	uint64_t head = atomic_load_explicit(&h->head, memory_order_acquire);
-	uint64_t from = mode ? atomic_load_explicit(&h->oldest, memory_order_relaxed)
+	uint64_t from = mode ? atomic_load_explicit(&h->oldest_pos, memory_order_relaxed)
 	                     : atomic_load_explicit(&h->tail, memory_order_relaxed);
-	st->used = head - from;
-	if (st->used > cap)
+	uint64_t first = mode ? atomic_load_explicit(&h->oldest, memory_order_relaxed)
+	                      : atomic_load_explicit(&h->received, memory_order_relaxed);
+	uint64_t data = head - from, count = st->sent - first;
+	/* A queue reader may be a message ahead of the writer's counts for a moment. */
+	if ((int64_t)data < 0 && -data <= cap)
+		data = 0;
+	if ((int64_t)count < 0 && -count <= 1)
+		count = 0;
+	if (data > cap || count > cap / 32)
 		r = -EBADMSG;
+	st->used = data + count * sizeof(struct pshm__chan_desc);
 
 	if (!r)
 		r = pshm__chan_role_state(fd, PSHM__LOCK_WRITER, &h->writer_state);

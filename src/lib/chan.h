@@ -2,26 +2,24 @@
  * chan.h - the shared layout of a message channel and what chan.c, chan_ring.c and chan_wait.c
  * share. Nothing here is public; names are pshm__chan_* and hidden.
  *
- * A channel object is a header of PSHM__CHAN_HDR bytes followed by a ring of CAPACITY bytes
- * (a power of two). Positions are 64-bit byte counters that only grow; a position's place in
- * the ring is position & (capacity - 1). The ring holds records: a 16-byte header (struct
- * pshm__chan_rec) and the payload, padded to 8 bytes. A record never wraps: when it does not
- * fit before the end of the ring, a padding record fills the rest (or, when fewer than 16 bytes
- * remain, the rest is skipped by rule, with no header), and the record starts at offset 0.
+ * A channel object is a header of PSHM__CHAN_HDR bytes, an array of NDESC descriptors of 32
+ * bytes (NDESC = CAPACITY / 32), and a data ring of CAPACITY bytes (a power of two). Message
+ * number K is described by descriptor K mod NDESC: its length, its payload's data position, and
+ * K + 1 once it is published (stored last, with release; a descriptor that holds anything else
+ * describes no message of this lap). A payload of up to PSHM__CHAN_INLINE bytes lives in the
+ * descriptor itself; a longer one in the data ring, 8-byte aligned, never wrapping: one that
+ * would cross the ring's end starts at the next lap instead. Data positions are 64-bit byte
+ * counters that only grow; a position's place in the ring is position & (capacity - 1).
  *
- * Every commit also writes a stamp: the header of the next record, flags 0 and the number of
- * the next message, before the record's own flags (stored last, with release). So the header at
- * the position after the last record is always a stamp, never an old lap's bytes, and a reader
- * can tell a complete record from its header alone. The writer keeps room for the stamp: a
- * message is at most capacity/2 - 32 bytes.
+ * Keeping the headers apart lets payloads whose length is a multiple of 64 stay on whole
+ * cache lines, and a small message cross in one cache line with its descriptor.
  *
- * Queue mode: the writer owns head, the reader owns tail; the bytes in [tail, head) are
- * published records. The reader goes by the record headers and looks at head only when a
- * header is neither a record nor the stamp it expects, so it may run ahead of a head the
- * writer has not stored yet. Broadcast mode: there is no tail; the writer overwrites the oldest
- * records and keeps oldest (the first record still intact) and wend (the end of the region it
- * may be writing, stored before it writes), and readers go by head, so that a reader can start
- * anywhere (at the stamp) and count what it missed from the sequence numbers.
+ * Queue mode: the writer publishes messages [received, sent), the reader consumes them; the
+ * data bytes in [tail, head) are in use. Broadcast mode: the writer never waits; it overwrites
+ * the oldest descriptors and data, and keeps oldest (the number of the first message still
+ * intact) and wend (the end of the data it may be writing, stored before it writes). A
+ * descriptor being rewritten holds 0 meanwhile, so that a reader that read it under the writer
+ * sees its number change (a seqlock); readers count what they missed from the numbers.
  */
 #ifndef PSHM_CHAN_H
 #define PSHM_CHAN_H
@@ -32,11 +30,12 @@
 #include <stdatomic.h>
 
 #define PSHM__CHAN_MAGIC       0x6e6168636d687370ull /* "pshmchan" read as a little-endian u64 */
-#define PSHM__CHAN_VERSION     2u
+#define PSHM__CHAN_VERSION     3u
 #define PSHM__CHAN_HDR         8192u /* header bytes; the ring starts here */
 #define PSHM__CHAN_MIN_CAP     4096u
 #define PSHM__CHAN_MAX_CAP     (1ull << 30)
-#define PSHM__CHAN_RECHDR      16u /* record header bytes */
+#define PSHM__CHAN_INLINE      12u        /* payloads up to this long travel in the descriptor */
+#define PSHM__CHAN_POS_INLINE  UINT64_MAX /* a descriptor's pos: the payload is inline */
 #define PSHM__CHAN_ALIGN       8u
 #define PSHM__CHAN_SLICE       50000000ull /* longest futex sleep between liveness checks, ns */
 #define PSHM__CHAN_RECHECK     20000000ull /* least time between two lock probes of a peer, ns */
@@ -53,9 +52,6 @@
 #pragma GCC diagnostic ignored "-Wtsan"
 #endif
 
-/* Record flags. A header whose flags are neither is corrupt. */
-enum { PSHM__REC_MSG = 1, PSHM__REC_PAD = 2 };
-
 /* Role states in the shared header; "died" is never stored, only deduced from the locks. */
 enum { PSHM__ST_NONE = 0, PSHM__ST_ATTACHED = 1, PSHM__ST_DETACHED = 2, PSHM__ST_DIED = 3 };
 
@@ -64,15 +60,17 @@ enum { PSHM__ST_NONE = 0, PSHM__ST_ATTACHED = 1, PSHM__ST_DETACHED = 2, PSHM__ST
 #define PSHM__LOCK_READER  1
 #define PSHM__LOCK_SLOT(i) (2 + (i))
 
-struct pshm__chan_rec {
-	uint32_t len;   /* payload bytes (padding: bytes after this header up to the ring's end) */
-	uint32_t flags; /* PSHM__REC_MSG or PSHM__REC_PAD */
-	uint64_t seq;   /* the message's number; a padding record carries the next message's */
+struct pshm__chan_desc {
+	uint64_t seq; /* the message's number + 1 once published; 0 while being rewritten */
+	uint64_t pos; /* the payload's data position, or PSHM__CHAN_POS_INLINE */
+	uint32_t len; /* payload bytes */
+	unsigned char inl[PSHM__CHAN_INLINE];
 };
+_Static_assert(sizeof(struct pshm__chan_desc) == 32, "descriptor size");
 
 /* One broadcast reader, on a cache line of its own. */
 struct pshm__chan_slot {
-	_Atomic uint64_t cursor;   /* where the reader is, for pshm_chan_stat */
+	_Atomic uint64_t cursor;   /* the number of the next message it reads */
 	_Atomic uint64_t received; /* messages it has read */
 	_Atomic uint32_t state;    /* PSHM__ST_* */
 	_Atomic uint32_t waiting;  /* it is counted in data_waiters */
@@ -84,11 +82,13 @@ struct pshm__chan_hdr {
 	/* Written once by the creator; magic last, with release. */
 	_Atomic uint64_t magic;
 	uint32_t version;
-	uint32_t mode; /* 0 queue, 1 broadcast */
-	uint64_t capacity;
-	uint64_t data_offset;
+	uint32_t mode;     /* 0 queue, 1 broadcast */
+	uint64_t capacity; /* data ring bytes */
+	uint64_t
+	    data_offset; /* where the data ring starts; the descriptors start at the header's end */
 	uint32_t align;
 	uint32_t max_readers;
+	uint64_t ndesc; /* descriptors: capacity / 32 */
 
 	/* Control: written only when a role attaches or detaches, so reading it is cheap. */
 	alignas(64) _Atomic uint32_t writer_state;
@@ -105,15 +105,16 @@ struct pshm__chan_hdr {
 	_Atomic uint32_t writer_fenced;
 
 	/* The writer's hot line. */
-	alignas(64) _Atomic uint64_t head; /* end of the published records */
-	_Atomic uint64_t sent;             /* messages published; the next sequence number */
+	alignas(64) _Atomic uint64_t head; /* end of the published data */
+	_Atomic uint64_t sent;             /* messages published; the next message's number */
 	_Atomic uint64_t bytes;            /* payload bytes published */
-	_Atomic uint64_t oldest;           /* broadcast: first intact record */
-	_Atomic uint64_t wend;             /* broadcast: end of what the writer may be writing */
+	_Atomic uint64_t oldest;           /* broadcast: the first message still intact */
+	_Atomic uint64_t wend;       /* broadcast: end of the data the writer may be writing */
+	_Atomic uint64_t oldest_pos; /* broadcast: where the data still held starts */
 
 	/* The queue reader's hot line. */
-	alignas(64) _Atomic uint64_t tail;
-	_Atomic uint64_t received;
+	alignas(64) _Atomic uint64_t tail; /* end of the data consumed */
+	_Atomic uint64_t received;         /* messages consumed; the next one's number */
 
 	/* Sleeping readers: a futex word the writer bumps, and how many sleep on it. */
 	alignas(64) _Atomic uint32_t data_futex;
@@ -133,8 +134,10 @@ _Static_assert(sizeof(struct pshm__chan_hdr) <= PSHM__CHAN_HDR, "channel header 
 struct pshm_chan {
 	struct pshm_seg *seg;
 	struct pshm__chan_hdr *h;
-	unsigned char *ring;
+	struct pshm__chan_desc *desc;
+	unsigned char *data;
 	uint64_t cap, mask, maxmsg;
+	uint64_t ndesc, dmask;
 	int fd;
 	int role;   /* PSHM_CHAN_WRITER or PSHM_CHAN_READER */
 	bool bcast; /* broadcast mode */
@@ -146,45 +149,46 @@ struct pshm_chan {
 	bool fenced;       /* it is counted among the sleepers that count on the peer's fence */
 
 	/* Writer. */
-	uint64_t head;      /* own head (the shared one is only stored) */
-	uint64_t tail_seen; /* queue: the reader's tail as last loaded */
-	uint64_t seq;       /* next sequence number */
-	uint64_t bytes;     /* payload bytes published */
-	uint64_t oldest;    /* broadcast: own copy of oldest */
-	uint64_t wend;      /* broadcast: own copy of wend */
+	uint64_t seq;        /* the next message's number */
+	uint64_t head;       /* own data head (the shared one is only stored) */
+	uint64_t recv_seen;  /* queue: the reader's count as last loaded */
+	uint64_t tail_seen;  /* queue: the reader's tail as last loaded */
+	uint64_t bytes;      /* payload bytes published */
+	uint64_t oldest;     /* broadcast: own copy of oldest */
+	uint64_t oldest_pos; /* broadcast: own copy of oldest_pos */
+	uint64_t wend;       /* broadcast: own copy of wend */
 	bool reserved;
-	uint64_t res_pos; /* the reserved record's position */
+	bool res_inline;  /* the reservation is in the descriptor */
+	uint64_t res_pos; /* the reserved payload's data position */
 	size_t res_len;   /* the payload bytes reserved */
 
 	/* Reader. */
-	uint64_t cur;       /* own cursor: the next record to read */
-	uint64_t head_seen; /* the writer's head as last loaded */
-	uint64_t expect;    /* broadcast: sequence number of the record at cur */
+	uint64_t expect; /* the next message's number */
+	uint64_t cur;    /* queue: own data cursor */
 	uint64_t lost;
 	uint64_t received;
 	bool peeked;
-	uint64_t peek_pos; /* the peeked record's position */
-	uint64_t peek_seq;
+	uint64_t peek_seq; /* the descriptor's number as read (broadcast: checked again) */
+	uint64_t peek_pos; /* the peeked payload's data position, or PSHM__CHAN_POS_INLINE */
 	uint32_t peek_len;
-	uint32_t watch_old; /* queue: the flags of the record at the cursor as last seen */
+	uint64_t watch_old; /* the number in the descriptor waited on, as last seen */
 };
 
-static inline uint64_t pshm__chan_recsize(uint64_t len)
+static inline uint64_t pshm__chan_align8(uint64_t len)
 {
-	return PSHM__CHAN_RECHDR +
-	       ((len + PSHM__CHAN_ALIGN - 1) & ~(uint64_t)(PSHM__CHAN_ALIGN - 1));
+	return (len + PSHM__CHAN_ALIGN - 1) & ~(uint64_t)(PSHM__CHAN_ALIGN - 1);
 }
 
-/* The position where a record at or after P starts (fewer than 16 bytes before the end: 0). */
-static inline uint64_t pshm__chan_start(const struct pshm_chan *ch, uint64_t p)
+static inline struct pshm__chan_desc *pshm__chan_desc(const struct pshm_chan *ch, uint64_t seq)
+{
+	return &ch->desc[seq & ch->dmask];
+}
+
+/* Where a payload of LEN bytes goes when the data head is at P: there, or the next lap. */
+static inline uint64_t pshm__chan_place(const struct pshm_chan *ch, uint64_t p, uint64_t len)
 {
 	uint64_t room = ch->cap - (p & ch->mask);
-	return room < PSHM__CHAN_RECHDR ? p + room : p;
-}
-
-static inline struct pshm__chan_rec *pshm__chan_recat(const struct pshm_chan *ch, uint64_t p)
-{
-	return (struct pshm__chan_rec *)(ch->ring + (p & ch->mask));
+	return pshm__chan_align8(len) > room ? p + room : p;
 }
 
 /* chan.c */

@@ -1,18 +1,18 @@
 /*
- * chan_ring.c - writing and reading a channel's ring (layout in chan.h).
+ * chan_ring.c - writing and reading a channel's messages (layout in chan.h).
  *
  * The fast path makes no system call and touches little shared memory: the writer compares
- * against the tail it last loaded and loads the reader's tail again only when that says the
- * ring is full; a queue reader reads the header of the record at its cursor, whose flags the
- * writer stores last, and needs the writer's head only when that header is neither a record
- * nor the stamp it expects. After publishing (a record, or freed space) each side looks at the
- * other side's waiters word and makes a futex wake only when someone sleeps there; the fence
- * that orders this look is made only when a sleeper asks for it (see chan_wait.c).
+ * against the reader's progress it last loaded and loads it again only when that says the
+ * channel is full; a reader reads the descriptor of the message it expects, whose number the
+ * writer stores last, and then the payload. After publishing (a message, or freed space) each
+ * side looks at the other side's waiters word and makes a futex wake only when someone sleeps
+ * there; the fence that orders this look is made only when a sleeper asks for it (see
+ * chan_wait.c).
  *
- * Broadcast readers race with the writer, who may overwrite what they read: they check after
- * reading that the writer's announced end of writing (wend) has not come within a ring's
- * length of the record (a seqlock, in effect), and on an overrun move to the oldest intact
- * record and count the messages skipped from the sequence numbers.
+ * Broadcast readers race with the writer, who may overwrite what they read: after reading they
+ * check that the descriptor still holds the number it held and that the writer's announced end
+ * of writing (wend) has not come within a ring's length of the payload (a seqlock, in effect);
+ * on an overrun they move to the oldest message still intact and count the ones skipped.
  */
 #include "chan.h"
 
@@ -23,86 +23,86 @@ static inline uint32_t load32(const uint32_t *p)
 	return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
 
-static inline uint64_t load64(const uint64_t *p)
+/*
+ * A descriptor's length and position, checked against the data position CUR where its payload
+ * may start (at CUR, or at the next lap when it did not fit before the ring's end; any position
+ * when CUR is 0, unknown): 0, or -EBADMSG for one that cannot be.
+ */
+static int desc_check(const struct pshm_chan *ch, uint32_t len, uint64_t pos, uint64_t cur)
 {
-	return __atomic_load_n(p, __ATOMIC_RELAXED);
-}
-
-/* A record's flags are stored last, with release: a reader that sees them sees the rest. */
-static inline void put_rec(struct pshm__chan_rec *r, uint32_t len, uint32_t flags, uint64_t seq)
-{
-	__atomic_store_n(&r->len, len, __ATOMIC_RELAXED);
-	__atomic_store_n(&r->seq, seq, __ATOMIC_RELAXED);
-	__atomic_store_n(&r->flags, flags, __ATOMIC_RELEASE);
+	if (len > ch->maxmsg)
+		return -EBADMSG;
+	if (pos == PSHM__CHAN_POS_INLINE)
+		return len <= PSHM__CHAN_INLINE ? 0 : -EBADMSG;
+	if (pos % PSHM__CHAN_ALIGN || pshm__chan_align8(len) > ch->cap - (pos & ch->mask))
+		return -EBADMSG;
+	if (cur != UINT64_MAX && pos != cur && pos != cur + (ch->cap - (cur & ch->mask)))
+		return -EBADMSG;
+	return 0;
 }
 
 /* ---- Writer ------------------------------------------------------------------------------ */
 
-/* Queue: is there room for NEED bytes? 0, -EAGAIN, or -EBADMSG for an impossible tail. */
-static int queue_room(struct pshm_chan *ch, uint64_t need)
+/* Queue: room for one more descriptor and for data up to END? 0, -EAGAIN or -EBADMSG. */
+static int queue_room(struct pshm_chan *ch, uint64_t end)
 {
-	if (need <= ch->cap - (ch->head - ch->tail_seen))
+	if (ch->seq - ch->recv_seen < ch->ndesc && end - ch->tail_seen <= ch->cap)
 		return 0;
-	uint64_t t = atomic_load_explicit(&ch->h->tail, memory_order_acquire);
-	if (ch->head - t > ch->cap || t % PSHM__CHAN_ALIGN)
+	uint64_t recv = atomic_load_explicit(&ch->h->received, memory_order_acquire);
+	uint64_t tail = atomic_load_explicit(&ch->h->tail, memory_order_relaxed);
+	if (ch->seq - recv > ch->ndesc || ch->head - tail > ch->cap || tail % PSHM__CHAN_ALIGN)
 		return -EBADMSG;
-	ch->tail_seen = t;
-	return need <= ch->cap - (ch->head - t) ? 0 : -EAGAIN;
+	ch->recv_seen = recv;
+	ch->tail_seen = tail;
+	return ch->seq - recv < ch->ndesc && end - tail <= ch->cap ? 0 : -EAGAIN;
 }
 
-static int queue_wait_room(struct pshm_chan *ch, uint64_t need, int timeout_ms)
+static int queue_wait_room(struct pshm_chan *ch, uint64_t end, int timeout_ms)
 {
 	uint64_t deadline = pshm__chan_deadline(timeout_ms);
 
 	for (;;) {
 		int g = pshm__chan_peer(ch);
 		if (g) {
-			int r = queue_room(ch, need);
+			int r = queue_room(ch, end);
 			return r == -EAGAIN ? g : r;
 		}
 		if (timeout_ms == 0)
 			return -EAGAIN;
-		int r = pshm__chan_wait(ch, &ch->h->tail, 8, ch->tail_seen, deadline);
+		int r = pshm__chan_wait(ch, &ch->h->received, 8, ch->recv_seen, deadline);
 		if (!r)
-			r = queue_room(ch, need);
+			r = queue_room(ch, end);
 		if (r != -EAGAIN)
 			return r;
 	}
 }
 
 /*
- * Broadcast: make the region [head, end of the record and the next stamp) the writer's. The
- * records it would overwrite are dropped from the front (oldest moves past them), and wend is
- * announced before any byte of the region is written.
+ * Broadcast: make the descriptor of the next message and the data up to END the writer's. The
+ * messages they would overwrite are dropped from the front (oldest moves past them), wend is
+ * announced, and the descriptor is marked as being rewritten, before any byte is written.
  */
-static int bcast_room(struct pshm_chan *ch, uint64_t need)
+static int bcast_room(struct pshm_chan *ch, uint64_t end)
 {
 	struct pshm__chan_hdr *h = ch->h;
-	uint64_t end = ch->head + need;
-	uint64_t o = ch->oldest;
+	uint64_t o = ch->oldest, op = ch->oldest_pos;
 
-	while (end - o > ch->cap) {
-		uint64_t room = ch->cap - (o & ch->mask);
-		if (room < PSHM__CHAN_RECHDR) {
-			o += room;
-			continue;
-		}
-		if (o >= ch->head)
+	while (o != ch->seq && (ch->seq - o >= ch->ndesc || end - op > ch->cap)) {
+		struct pshm__chan_desc *d = pshm__chan_desc(ch, o);
+		uint32_t len = load32(&d->len);
+		uint64_t pos = __atomic_load_n(&d->pos, __ATOMIC_RELAXED);
+		if (desc_check(ch, len, pos, op))
 			return -EBADMSG;
-		struct pshm__chan_rec *r = pshm__chan_recat(ch, o);
-		uint32_t len = load32(&r->len), flags = load32(&r->flags);
-		if (flags == PSHM__REC_PAD && len == room - PSHM__CHAN_RECHDR)
-			o += room;
-		else if (flags == PSHM__REC_MSG && len <= ch->maxmsg &&
-		         pshm__chan_recsize(len) <= room)
-			o += pshm__chan_recsize(len);
-		else
-			return -EBADMSG;
-		if (o > ch->head)
-			return -EBADMSG;
+		if (pos != PSHM__CHAN_POS_INLINE)
+			op = pos + pshm__chan_align8(len);
+		o++;
 	}
+	if (o == ch->seq)
+		op = ch->head;
 	if (o != ch->oldest) {
 		ch->oldest = o;
+		ch->oldest_pos = op;
+		atomic_store_explicit(&h->oldest_pos, op, memory_order_relaxed);
 		atomic_store_explicit(&h->oldest, o, memory_order_relaxed);
 	}
 	/* Release: a reader that sees this wend also sees the oldest it implies. */
@@ -110,7 +110,9 @@ static int bcast_room(struct pshm_chan *ch, uint64_t need)
 		ch->wend = end;
 		atomic_store_explicit(&h->wend, end, memory_order_release);
 	}
-	/* Readers that see any byte written after this fence also see the new wend. */
+	__atomic_store_n(&pshm__chan_desc(ch, ch->seq)->seq, 0, __ATOMIC_RELAXED);
+	/* Readers that see any byte written after this fence also see the new wend and the
+	 * descriptor's 0. */
 	atomic_thread_fence(memory_order_release);
 	return 0;
 }
@@ -123,39 +125,28 @@ PSHM__API int pshm_chan_reserve(struct pshm_chan *ch, size_t len, void **bufp, i
 		return -EINVAL;
 	if (len > ch->maxmsg)
 		return -EMSGSIZE;
-	uint64_t rec = pshm__chan_recsize(len);
-	uint64_t room = ch->cap - (ch->head & ch->mask);
-	uint64_t pad = room < rec ? room : 0;
-	/* The record, and the stamp after it: the header of the next record, flags 0. */
-	uint64_t need = pshm__chan_start(ch, ch->head + pad + rec) + PSHM__CHAN_RECHDR - ch->head;
+	bool inl = len <= PSHM__CHAN_INLINE;
+	uint64_t p = inl ? ch->head : pshm__chan_place(ch, ch->head, len);
+	uint64_t end = inl ? ch->head : p + pshm__chan_align8(len);
 
 	if (!ch->bcast) {
 		if (atomic_load_explicit(&ch->h->reader_state, memory_order_relaxed) ==
 		    PSHM__ST_DETACHED)
 			return -EPIPE;
-		r = queue_room(ch, need);
+		r = queue_room(ch, end);
 		if (r == -EAGAIN)
-			r = queue_wait_room(ch, need, timeout_ms);
+			r = queue_wait_room(ch, end, timeout_ms);
 	} else {
-		r = bcast_room(ch, need);
+		r = bcast_room(ch, end);
 	}
 	if (r)
 		return r;
-
-	uint64_t p = ch->head;
-	struct pshm__chan_rec *hdr = pshm__chan_recat(ch, p + pad);
-	/* The record's header is a stamp (flags 0, the number of the message) until the commit;
-	 * after a padding record it must be one before the padding is published. */
-	if (pad)
-		put_rec(hdr, 0, 0, ch->seq);
-	if (pad >= PSHM__CHAN_RECHDR)
-		put_rec(pshm__chan_recat(ch, p), (uint32_t)(pad - PSHM__CHAN_RECHDR), PSHM__REC_PAD,
-		        ch->seq);
-	p += pad;
 	ch->reserved = true;
+	ch->res_inline = inl;
 	ch->res_pos = p;
 	ch->res_len = len;
-	*bufp = hdr + 1;
+	*bufp =
+	    inl ? (void *)pshm__chan_desc(ch, ch->seq)->inl : (void *)(ch->data + (p & ch->mask));
 	return 0;
 }
 
@@ -164,17 +155,20 @@ PSHM__API int pshm_chan_commit(struct pshm_chan *ch, size_t len)
 	if (!ch || ch->role != PSHM_CHAN_WRITER || !ch->reserved || len > ch->res_len)
 		return -EINVAL;
 	struct pshm__chan_hdr *h = ch->h;
-	uint64_t end = ch->res_pos + pshm__chan_recsize(len);
+	struct pshm__chan_desc *d = pshm__chan_desc(ch, ch->seq);
 
-	/* The stamp first: a reader that sees this record's flags finds it after the record. */
-	put_rec(pshm__chan_recat(ch, pshm__chan_start(ch, end)), 0, 0, ch->seq + 1);
-	put_rec(pshm__chan_recat(ch, ch->res_pos), (uint32_t)len, PSHM__REC_MSG, ch->seq);
+	__atomic_store_n(&d->len, (uint32_t)len, __ATOMIC_RELAXED);
+	__atomic_store_n(&d->pos, ch->res_inline ? PSHM__CHAN_POS_INLINE : ch->res_pos,
+	                 __ATOMIC_RELAXED);
+	if (!ch->res_inline)
+		ch->head = ch->res_pos + pshm__chan_align8(len);
+	/* The number last: a reader that sees it sees the message whole. */
+	__atomic_store_n(&d->seq, ch->seq + 1, __ATOMIC_RELEASE);
 	ch->seq++;
 	ch->bytes += len;
 	atomic_store_explicit(&h->sent, ch->seq, memory_order_relaxed);
 	atomic_store_explicit(&h->bytes, ch->bytes, memory_order_relaxed);
-	atomic_store_explicit(&h->head, end, memory_order_release);
-	ch->head = end;
+	atomic_store_explicit(&h->head, ch->head, memory_order_release);
 	ch->reserved = false;
 	pshm__chan_publish_fence(&h->data_fenced);
 	if (atomic_load_explicit(&h->data_waiters, memory_order_relaxed))
@@ -198,174 +192,61 @@ PSHM__API int pshm_chan_send(struct pshm_chan *ch, const void *buf, size_t len, 
 
 /* ---- Reader ------------------------------------------------------------------------------ */
 
-/* Move the cursor to TO; a queue reader publishes it as the tail and wakes a sleeping writer. */
-static void advance(struct pshm_chan *ch, uint64_t to, bool msg)
+/* Broadcast: move to message O, the oldest still intact, counting those skipped. */
+static int overrun(struct pshm_chan *ch, uint64_t o)
 {
-	struct pshm__chan_hdr *h = ch->h;
-
-	ch->cur = to;
-	if (msg)
-		ch->received++;
-	if (ch->bcast) {
-		struct pshm__chan_slot *s = &h->slot[ch->slot];
-		atomic_store_explicit(&s->cursor, to, memory_order_relaxed);
-		if (msg)
-			atomic_store_explicit(&s->received, ch->received, memory_order_relaxed);
-		return;
-	}
-	if (msg)
-		atomic_store_explicit(&h->received, ch->received, memory_order_relaxed);
-	atomic_store_explicit(&h->tail, to, memory_order_release);
-	pshm__chan_publish_fence(&h->space_fenced);
-	if (atomic_load_explicit(&h->space_waiters, memory_order_relaxed))
-		pshm__chan_wake(&h->space_futex);
-}
-
-/*
- * Broadcast overrun: move to the oldest intact record and count what was skipped. Returns
- * -EOVERFLOW, 1 when the records skipped held no message (nothing was lost: look again), or
- * -EAGAIN if the writer kept overwriting the oldest record while it was read.
- */
-static int overrun(struct pshm_chan *ch)
-{
-	struct pshm__chan_hdr *h = ch->h;
-
+	uint64_t n = o - ch->expect;
 	ch->peeked = false;
-	for (int tries = 0; tries < 1000; tries++) {
-		uint64_t o = atomic_load_explicit(&h->oldest, memory_order_acquire);
-		uint64_t head = atomic_load_explicit(&h->head, memory_order_acquire);
-		if (o % PSHM__CHAN_ALIGN || head % PSHM__CHAN_ALIGN || head - o > ch->cap)
-			return -EBADMSG;
-		uint64_t seq = load64(&pshm__chan_recat(ch, pshm__chan_start(ch, o))->seq);
-		atomic_thread_fence(memory_order_acquire);
-		uint64_t w = atomic_load_explicit(&h->wend, memory_order_acquire);
-		if (w - pshm__chan_start(ch, o) > ch->cap)
-			continue;
-		/* The overrun seen implies an oldest past the cursor: anything else is corrupt. */
-		if ((int64_t)(o - ch->cur) < 0)
-			return -EBADMSG;
-		uint64_t n = seq > ch->expect ? seq - ch->expect : 0;
-		ch->lost += n;
-		atomic_fetch_add_explicit(&h->lost, n, memory_order_relaxed);
-		ch->expect = seq;
-		ch->head_seen = head;
-		advance(ch, o, false);
-		return n ? -EOVERFLOW : 1;
-	}
-	return -EAGAIN;
+	ch->lost += n;
+	atomic_fetch_add_explicit(&ch->h->lost, n, memory_order_relaxed);
+	ch->expect = o;
+	atomic_store_explicit(&ch->h->slot[ch->slot].cursor, o, memory_order_relaxed);
+	return -EOVERFLOW;
 }
 
-/* Broadcast: has the record at P been overwritten since it was read? */
-static bool overwritten(struct pshm_chan *ch, uint64_t p)
+/* Broadcast: the oldest message still intact, when it is past the one expected; else 0. */
+static uint64_t passed(struct pshm_chan *ch)
 {
-	atomic_thread_fence(memory_order_acquire);
-	return atomic_load_explicit(&ch->h->wend, memory_order_acquire) - p > ch->cap;
-}
-
-/* Is the record at C, of ROOM bytes before the ring's end, a padding record or a message? */
-static uint64_t rec_end(const struct pshm_chan *ch, uint64_t c, uint64_t room, uint32_t len,
-                        uint32_t flags)
-{
-	if (flags == PSHM__REC_PAD && len == room - PSHM__CHAN_RECHDR)
-		return c + room;
-	if (flags == PSHM__REC_MSG && len <= ch->maxmsg && pshm__chan_recsize(len) <= room)
-		return c + pshm__chan_recsize(len);
-	return 0;
-}
-
-static int found(struct pshm_chan *ch, uint64_t c, uint64_t end, uint32_t len, uint32_t flags,
-                 uint64_t seq)
-{
-	if (!ch->bcast)
-		ch->expect = seq;
-	if (flags == PSHM__REC_PAD) {
-		advance(ch, end, false);
-		return 1;
-	}
-	ch->peeked = true;
-	ch->peek_pos = c;
-	ch->peek_len = len;
-	ch->peek_seq = seq;
-	return 0;
+	uint64_t o = atomic_load_explicit(&ch->h->oldest, memory_order_acquire);
+	return (int64_t)(o - ch->expect) > 0 ? o : 0;
 }
 
 /*
- * Find the message at the cursor, skipping padding: 0 (the record is peeked), -EAGAIN when
- * there is none yet, -EOVERFLOW, or -EBADMSG for a record that cannot be.
- *
- * A queue reader first looks at the record's own header: flags stored (with release) by the
- * writer and the number it expects mean a complete record, without a look at the writer's
- * head. Anything else sends it to the head, which decides.
+ * Find the message expected: 0 (it is peeked), -EAGAIN when there is none yet, -EOVERFLOW, or
+ * -EBADMSG for a descriptor that cannot be.
  */
 static int next(struct pshm_chan *ch)
 {
-	for (;;) {
-		uint64_t c = ch->cur;
-		uint64_t room = ch->cap - (c & ch->mask), end = 0;
-		struct pshm__chan_rec *r = pshm__chan_recat(ch, c);
-		if (!ch->bcast) {
-			/* Skipped by rule, and only in the handle: the tail it would publish could
-			 * be ahead of a head that has not reached the end of the ring yet. */
-			if (room < PSHM__CHAN_RECHDR) {
-				ch->cur = c + room;
-				continue;
-			}
-			uint32_t flags = __atomic_load_n(&r->flags, __ATOMIC_ACQUIRE);
-			uint32_t len = load32(&r->len);
-			uint64_t seq = load64(&r->seq);
-			ch->watch_old = flags;
-			if (seq == ch->expect) {
-				/* The stamp of the message expected: nothing yet. */
-				if (!flags && !len)
-					return -EAGAIN;
-				if ((end = rec_end(ch, c, room, len, flags))) {
-					if (found(ch, c, end, len, flags, seq))
-						continue;
-					return 0;
-				}
-			}
-		}
-		/* A queue reader that went by its header may be ahead of the head it saw, and
-		 * even of the head: the writer stores it after the record's flags. */
-		if ((int64_t)(ch->head_seen - c) <= 0) {
-			uint64_t head = atomic_load_explicit(&ch->h->head, memory_order_acquire);
-			if (head % PSHM__CHAN_ALIGN)
-				return -EBADMSG;
-			if (!ch->bcast && c - head <= ch->cap) {
-				ch->head_seen = head;
-				return -EAGAIN;
-			}
-			if (head - c > ch->cap) {
-				int o = ch->bcast ? overrun(ch) : -EBADMSG;
-				if (o == 1)
-					continue;
-				return o;
-			}
-			ch->head_seen = head;
-			if (c == head)
-				return -EAGAIN;
-		}
-		if (room < PSHM__CHAN_RECHDR) {
-			advance(ch, c + room, false);
-			continue;
-		}
-		uint32_t len = load32(&r->len), flags = load32(&r->flags);
-		uint64_t seq = load64(&r->seq);
-		end = rec_end(ch, c, room, len, flags);
-		if (end - c > ch->head_seen - c)
-			end = 0;
-		if (ch->bcast && overwritten(ch, c)) {
-			int o = overrun(ch);
-			if (o == 1)
-				continue;
-			return o;
-		}
-		if (!end)
-			return -EBADMSG;
-		if (found(ch, c, end, len, flags, seq))
-			continue;
-		return 0;
+	struct pshm__chan_desc *d = pshm__chan_desc(ch, ch->expect);
+	uint64_t s = __atomic_load_n(&d->seq, __ATOMIC_ACQUIRE);
+
+	ch->watch_old = s;
+	if (s != ch->expect + 1) {
+		uint64_t o = ch->bcast ? passed(ch) : 0;
+		return o ? overrun(ch, o) : -EAGAIN;
 	}
+	uint32_t len = load32(&d->len);
+	uint64_t pos = __atomic_load_n(&d->pos, __ATOMIC_RELAXED);
+	/* A queue reader knows where the payload must be; a broadcast one checks it is intact
+	 * after reading it. */
+	if (desc_check(ch, len, pos, ch->bcast ? UINT64_MAX : ch->cur))
+		return -EBADMSG;
+	ch->peek_pos = pos;
+	ch->peeked = true;
+	ch->peek_seq = s;
+	ch->peek_len = len;
+	return 0;
+}
+
+/* Broadcast: has the peeked message been overwritten since it was found? */
+static bool overwritten(struct pshm_chan *ch)
+{
+	atomic_thread_fence(memory_order_acquire);
+	if (__atomic_load_n(&pshm__chan_desc(ch, ch->expect)->seq, __ATOMIC_RELAXED) !=
+	    ch->peek_seq)
+		return true;
+	return ch->peek_pos != PSHM__CHAN_POS_INLINE &&
+	       atomic_load_explicit(&ch->h->wend, memory_order_acquire) - ch->peek_pos > ch->cap;
 }
 
 /*
@@ -384,11 +265,8 @@ static int get(struct pshm_chan *ch, int timeout_ms)
 	for (;;) {
 		int w = 0;
 		if (timeout_ms) {
-			if (ch->bcast)
-				w = pshm__chan_wait(ch, &ch->h->head, 8, ch->cur, deadline);
-			else
-				w = pshm__chan_wait(ch, &pshm__chan_recat(ch, ch->cur)->flags, 4,
-				                    ch->watch_old, deadline);
+			w = pshm__chan_wait(ch, &pshm__chan_desc(ch, ch->expect)->seq, 8,
+			                    ch->watch_old, deadline);
 			r = next(ch);
 			if (r != -EAGAIN)
 				return r;
@@ -405,6 +283,13 @@ static int get(struct pshm_chan *ch, int timeout_ms)
 	}
 }
 
+static const void *payload(const struct pshm_chan *ch)
+{
+	return ch->peek_pos == PSHM__CHAN_POS_INLINE
+	           ? (const void *)pshm__chan_desc(ch, ch->expect)->inl
+	           : (const void *)(ch->data + (ch->peek_pos & ch->mask));
+}
+
 PSHM__API int pshm_chan_peek(struct pshm_chan *ch, const void **bufp, size_t *lenp, int timeout_ms)
 {
 	if (!ch || !bufp || !lenp || ch->role != PSHM_CHAN_READER)
@@ -412,7 +297,7 @@ PSHM__API int pshm_chan_peek(struct pshm_chan *ch, const void **bufp, size_t *le
 	int r = get(ch, timeout_ms);
 	if (r)
 		return r;
-	*bufp = pshm__chan_recat(ch, ch->peek_pos) + 1;
+	*bufp = payload(ch);
 	*lenp = ch->peek_len;
 	return 0;
 }
@@ -421,13 +306,29 @@ PSHM__API int pshm_chan_release(struct pshm_chan *ch)
 {
 	if (!ch || ch->role != PSHM_CHAN_READER || !ch->peeked)
 		return -EINVAL;
-	if (ch->bcast && overwritten(ch, ch->peek_pos)) {
-		int r = overrun(ch);
-		return r == 1 ? -EOVERFLOW : r;
+	struct pshm__chan_hdr *h = ch->h;
+	if (ch->bcast && overwritten(ch)) {
+		/* The writer moved oldest past this message before it touched it. */
+		uint64_t o = passed(ch);
+		return overrun(ch, o ? o : ch->expect + 1);
 	}
-	ch->expect = ch->peek_seq + 1;
 	ch->peeked = false;
-	advance(ch, ch->peek_pos + pshm__chan_recsize(ch->peek_len), true);
+	ch->expect++;
+	ch->received++;
+	if (ch->bcast) {
+		struct pshm__chan_slot *s = &h->slot[ch->slot];
+		atomic_store_explicit(&s->cursor, ch->expect, memory_order_relaxed);
+		atomic_store_explicit(&s->received, ch->received, memory_order_relaxed);
+		return 0;
+	}
+	if (ch->peek_pos != PSHM__CHAN_POS_INLINE) {
+		ch->cur = ch->peek_pos + pshm__chan_align8(ch->peek_len);
+		atomic_store_explicit(&h->tail, ch->cur, memory_order_relaxed);
+	}
+	atomic_store_explicit(&h->received, ch->received, memory_order_release);
+	pshm__chan_publish_fence(&h->space_fenced);
+	if (atomic_load_explicit(&h->space_waiters, memory_order_relaxed))
+		pshm__chan_wake(&h->space_futex);
 	return 0;
 }
 
@@ -445,6 +346,6 @@ PSHM__API int pshm_chan_recv(struct pshm_chan *ch, void *buf, size_t size, size_
 	if (len > size)
 		return -EMSGSIZE;
 	if (len)
-		memcpy(buf, pshm__chan_recat(ch, ch->peek_pos) + 1, len);
+		memcpy(buf, payload(ch), len);
 	return pshm_chan_release(ch);
 }

@@ -1,8 +1,8 @@
 /*
  * chan_wait.c - how a channel's ends wait for each other and know whether the other is alive.
  *
- * Waiting: spin for a while on the word that will change (a queue reader: the flags of the
- * record at its cursor; a broadcast reader: the writer's head; the writer: the reader's tail),
+ * Waiting: spin for a while on the word that will change (a reader: the number in the
+ * descriptor of the message it expects; the writer: the reader's count of messages read),
  * then sleep on a shared futex. The sleeper counts itself in a "waiters" word before it
  * checks the condition one last time; the other side publishes, then reads the waiters word
  * and only then bumps the futex and wakes. Each side needs a full barrier between its store

@@ -321,7 +321,7 @@ two'
 mode: queue
 capacity: 1048576
 used: 0
-max_message: 524256
+max_message: 524288
 sent: 0
 received: 0
 bytes: 0
@@ -333,7 +333,7 @@ readers: 0" ]
 	[ "$status" -eq 0 ]
 	jq_true '.address == "/c" and .mode == "queue" and .capacity == 1048576 and
 		.sent == 2 and .received == 0 and .bytes == 3 and .used > 0 and .lost == 0 and
-		.writer == "detached" and .readers == 0 and .max_message == 524256' <<<"$output"
+		.writer == "detached" and .readers == 0 and .max_message == 524288' <<<"$output"
 	jq_true '[.capacity, .used, .max_message, .sent, .received, .bytes, .lost, .readers] |
 		all(type == "number")' <<<"$output"
 	p recv /c >/dev/null

@@ -2,7 +2,7 @@
  * fuzz_chan.c - libFuzzer target for the channel code's handling of untrusted shared memory.
  *
  * Two channels (a queue and a broadcast one, 4 KiB rings) are made once in a private shm
- * directory, given a few messages including a padding record, and photographed. For each
+ * directory, given a few messages including one past a skip at the ring's end, and photographed. For each
  * input the chosen channel is restored from its photograph, a writer and a reader attach, and
  * the input is copied over the object (header and ring) at an offset the input chooses. Then
  * a short script, also drawn from the input, calls peek/release/recv/send/reserve/commit/stat

@@ -1,6 +1,6 @@
 /*
  * test_chan.c - message channels: creation and attachment rules, send/recv and the zero-copy
- * calls, message sizes up to the limit, wrap-around with padding records, the full and empty
+ * calls, message sizes up to the limit, wrap-around of the data ring, the full and empty
  * edges, blocking across two processes, a long two-process stress run with every message
  * verified, clean detach (-EPIPE), and broadcast mode with exact loss accounting.
  */
@@ -13,13 +13,14 @@
 #include <time.h>
 
 /*
- * A record header is {u32 length; u32 flags; u64 sequence}, and the writer keeps one more
- * header's room after the last record (the stamp of the next): the limits follow from it.
+ * The layout's limits: every message takes one of CAPACITY / 32 descriptors, and a message of
+ * more than 12 bytes also its length rounded up to 8 in the data ring of CAPACITY bytes.
  */
-#define REC_HDR      16
-#define MAX_MSG(cap) ((cap) / 2 - 2 * REC_HDR)
-#define USABLE(cap)  ((cap)-REC_HDR)
-#define RECORD(len)  ((REC_HDR + (len) + 7) & ~(size_t)7)
+#define INLINE_MAX   12
+#define MAX_MSG(cap) ((cap) / 2)
+#define NDESC(cap)   ((cap) / 32)
+#define DATA(len)    (((len) + 7) & ~(size_t)7)
+#define DESC         32
 
 static double now_ms(void)
 {
@@ -383,9 +384,9 @@ static void test_sizes(void **state)
 }
 
 /*
- * Wrap-around: a message that does not fit before the end of the ring goes to its start after
- * a padding record. A message of the maximum size must fit an empty ring wherever the
- * position stands, and messages must come out whole and in order across every wrap.
+ * Wrap-around: a payload that does not fit before the end of the data ring goes to the start
+ * of the next lap. A message of the maximum size must fit an empty ring wherever the position
+ * stands, and messages must come out whole and in order across every wrap.
  */
 static void test_wrap(void **state)
 {
@@ -398,29 +399,35 @@ static void test_wrap(void **state)
 	new_chan(a, sizeof(a), cap, 0);
 	struct pshm_chan *w = attach(a, PSHM_CHAN_WRITER), *r = attach(a, PSHM_CHAN_READER);
 
-	/* Four records of 1016 bytes leave 32 at the end: a fifth goes to the start after a
-	 * padding record, and with the stamp after it needs 16 bytes more than the first frees. */
+	/* Four payloads of 1000 bytes leave 96 at the end: a fifth goes to the next lap's start,
+	 * and needs the first freed. */
 	for (uint64_t i = 0; i < 4; i++)
 		send_msg(w, i, 1000, 0);
 	unsigned char tmp[1000];
 	fill(tmp, 4, 1000);
 	tu_err(pshm_chan_send(w, tmp, 1000, 0), -EAGAIN);
+	/* What fits at the end still goes there. */
+	send_msg(w, 4, 96, 0);
+	tu_err(pshm_chan_send(w, tmp, 16, 0), -EAGAIN);
+	/* Inline messages need no data. */
+	send_msg(w, 5, INLINE_MAX, 0);
 	recv_msg(r, 0, 1000);
-	tu_err(pshm_chan_send(w, tmp, 1000, 0), -EAGAIN);
-	send_msg(w, 4, 984, 0);
-	tu_err(pshm_chan_send(w, tmp, 1, 0), -EAGAIN);
-	for (uint64_t i = 1; i < 5; i++) {
-		size_t want = i < 4 ? 1000 : 984;
+	send_msg(w, 6, 1000, 0);
+	tu_err(pshm_chan_send(w, tmp, 16, 0), -EAGAIN);
+	for (uint64_t i = 1; i < 7; i++) {
+		size_t want = i < 4 || i == 6 ? 1000 : i == 4 ? 96 : INLINE_MAX;
 		tu_ok(pshm_chan_peek(r, &p, &len, 0));
 		assert_int_equal(len, want);
 		assert_true(check(p, i, want));
 		tu_ok(pshm_chan_release(r));
 	}
 
-	/* Every 8-byte position of the ring: a 1-byte step, then a maximal message. */
+	/* Payloads at many 8-byte positions of the ring: a step of 16 or 24 bytes of data, then a
+	 * maximal message, which fits only in the first half of a lap. */
 	for (uint64_t i = 0; i < 2 * cap / 8; i++) {
-		send_msg(w, i, 1, 0);
-		recv_msg(r, i, 1);
+		size_t step = i % 3 ? 13 : 17;
+		send_msg(w, i, step, 0);
+		recv_msg(r, i, step);
 		send_msg(w, i, max, 0);
 		tu_ok(pshm_chan_peek(r, &p, &len, 0));
 		assert_int_equal(len, max);
@@ -475,28 +482,32 @@ static void test_full(void **state)
 		tu_ok(rc);
 		n++;
 	}
-	assert_int_equal(n, USABLE(4096) / RECORD(40));
+	/* The data ring is full first: 102 payloads of 40 bytes, 16 bytes left. */
+	assert_int_equal(n, 4096 / DATA(40));
 	tu_err(pshm_chan_reserve(w, 40, &q, 0), -EAGAIN);
 	double t0 = now_ms();
 	tu_err(pshm_chan_send(w, buf, 40, 10), -ETIMEDOUT);
 	double dt = now_ms() - t0;
 	assert_true(dt >= 9 && dt < 1000);
 	tu_err(pshm_chan_reserve(w, 40, &q, 10), -ETIMEDOUT);
-	/* What still fits goes in. */
-	size_t room = USABLE(4096) - n * RECORD(40);
+	/* What still fits goes in: 16 bytes of data, then messages that need none, until the
+	 * descriptors run out. */
 	uint64_t full = n;
-	if (room >= REC_HDR) {
-		send_msg(w, n, room - REC_HDR, 0);
-		n++;
-	}
+	size_t room = 4096 - n * DATA(40);
+	assert_int_equal(room, 16);
+	send_msg(w, n++, 16, 0);
+	tu_err(pshm_chan_send(w, buf, INLINE_MAX + 1, 0), -EAGAIN);
+	while (n < NDESC(4096))
+		send_msg(w, n++, INLINE_MAX, 0);
 	tu_err(pshm_chan_send(w, buf, 0, 0), -EAGAIN);
 	tu_ok(pshm_chan_stat(a, &st));
 	assert_int_equal(st.sent, n);
-	assert_int_equal(st.used, USABLE(4096));
+	assert_int_equal(st.used, 4096 + NDESC(4096) * DESC);
 	for (uint64_t i = 0; i < full; i++)
 		recv_msg(r, i, 40);
-	if (n > full)
-		recv_msg(r, full, room - REC_HDR);
+	recv_msg(r, full, 16);
+	for (uint64_t i = full + 1; i < n; i++)
+		recv_msg(r, i, INLINE_MAX);
 	tu_ok(pshm_chan_stat(a, &st));
 	assert_int_equal(st.used, 0);
 	assert_int_equal(st.received, n);
@@ -838,8 +849,8 @@ static void test_broadcast_basic(void **state)
 	}
 	assert_int_equal(next, base + n);
 	assert_int_equal(lost + got, n);
-	/* The ring holds at most capacity bytes of records, and all of them were intact. */
-	assert_true(got <= 4096 / RECORD(100) && got >= 4096 / RECORD(100) - 2);
+	/* The ring holds at most capacity bytes of payloads, and all of them were intact. */
+	assert_true(got <= 4096 / DATA(100) && got >= 4096 / DATA(100) - 2);
 	assert_int_equal(pshm_chan_lost(r1), lost);
 
 	/* Same through peek for r2. */

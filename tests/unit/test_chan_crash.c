@@ -1,6 +1,6 @@
 /*
  * test_chan_crash.c - channels when a peer dies or the shared memory lies: writers and readers
- * killed with SIGKILL at random moments (in loops), clean detach, and header and record fields
+ * killed with SIGKILL at random moments (in loops), clean detach, and header, descriptor and data
  * overwritten with garbage. The survivor must never hang, never see a torn or out-of-order
  * message, hear -ECONNRESET within a bounded time, and let a new peer take over the role.
  */
@@ -357,10 +357,10 @@ static void test_kill_reader(void **state)
 /* ---- a writer dead inside a commit ---------------------------------------------------------- */
 
 /*
- * A writer that dies after a record's flags and before the store of head (or with a padding
- * record published and its message not yet committed) has shown a reader something the head
- * does not cover. WHERE selects the moment: 0 after the flags of a message that fits, 1 after
- * those of one that goes round the end (padding first), 2 with only the padding published.
+ * A writer that dies after a descriptor's number and before the store of sent and head has
+ * shown a reader a message the counters do not cover. WHERE selects the moment: 0 after the
+ * number of a message that fits before the ring's end, 1 after that of one that goes to the
+ * next lap, 2 with a reservation only (nothing shown).
  * The reader reads before or after (READ_FIRST) a new writer takes over; either way every
  * message arrives once, in order, and the counters agree.
  */
@@ -378,7 +378,7 @@ static void dead_in_commit(int where, bool read_first)
 	tu_ok(pshm_chan_open(&r, a, PSHM_CHAN_READER, 0));
 	assert_int_equal(pipe(ready), 0);
 	/* Three messages of 1000 bytes, read at once; then the fourth fits (1016 bytes from 3048)
-	 * or, at 1100 bytes, does not and goes round the end after a padding record. */
+	 * or, at 1100 bytes, does not and goes round the end to the next lap. */
 	size_t last = where == 0 ? 1000 : 1100;
 	pid_t pid = fork();
 	assert_true(pid >= 0);
@@ -403,7 +403,7 @@ static void dead_in_commit(int where, bool read_first)
 		memset(q, 4, last);
 		if (where < 2) {
 			CHILD_CHECK(pshm_chan_commit(w, last) == 0, "commit");
-			/* Undo what comes after the record's flags in a commit. */
+			/* Undo what comes after the descriptor's number in a commit. */
 			atomic_store(&h->head, head);
 			atomic_store(&h->sent, sent);
 			atomic_store(&h->bytes, bytes);
@@ -503,8 +503,9 @@ static void corrupt_mode(unsigned flags)
 	tu_ok(pshm_open(&seg, a, 0));
 	tu_ok(pshm_map(seg, 0, (void **)&mem, &size));
 	assert_int_equal(size, ost.size);
-	assert_true(size > 4096);
-	size_t hdr = size - 4096;
+	/* The header page, the descriptors (32 bytes each, one per 32 bytes of data), the data. */
+	assert_int_equal(size, PSHM__CHAN_HDR + 4096 / 32 * sizeof(struct pshm__chan_desc) + 4096);
+	size_t hdr = PSHM__CHAN_HDR;
 	/* Past the header's fields the header page holds nothing the code reads. */
 	size_t fields = sizeof(struct pshm__chan_hdr);
 	assert_true(fields <= hdr);
@@ -512,8 +513,8 @@ static void corrupt_mode(unsigned flags)
 	struct pshm_chan *w = NULL, *r = NULL, *ch = NULL;
 	tu_ok(pshm_chan_open(&w, a, PSHM_CHAN_WRITER, 0));
 	tu_ok(pshm_chan_open(&r, a, PSHM_CHAN_READER, 0));
-	/* Leave a padding record and a few messages in the ring: five records of 720 bytes, four
-	 * read, then three more that go round the end. */
+	/* Leave a few messages in the ring, one of them past a skip at the ring's end: five
+	 * payloads of 700 bytes, four read, then three more that go round the end. */
 	for (uint64_t i = 0; i < 5; i++) {
 		fill(buf, i, 700);
 		tu_ok(pshm_chan_send(w, buf, 700, 0));
@@ -534,7 +535,8 @@ static void corrupt_mode(unsigned flags)
 	const size_t nvals = sizeof(vals) / sizeof(vals[0]);
 	double open_ms = 0;
 
-	/* Header words, then the three fields of a record header at each ring position. */
+	/* Header words, then every 8-byte word of the descriptors and the data, with the word
+	 * after it (a descriptor's position after its number, its length after its position). */
 	for (off = 0; off < size; off = off + 4 < fields ? off + 4 : off < hdr ? hdr : off + 8) {
 		for (size_t v = 0; v < nvals + 3; v++) {
 			val = v < nvals ? vals[v] : chan_mix(off * 31 + v);
@@ -544,7 +546,7 @@ static void corrupt_mode(unsigned flags)
 			if (v >= nvals && off + 8 <= size)
 				memcpy(mem + off, &val, 8);
 			if (off >= hdr && off + 16 <= size) {
-				/* Ring: length as above, and the sequence number too. */
+				/* Past the header: the next word too. */
 				uint64_t s = val << 20;
 				memcpy(mem + off + 8, &s, 8);
 			}

@@ -6,7 +6,7 @@
  * What TSan can see: each handle maps the object at its own address, and TSan tracks memory by
  * address, so it checks the handles' private state and anything the library keeps per process,
  * not the ordering of the ring itself (the cross-process stress test in test_chan.c checks that
- * by content). Broadcast mode is left out on purpose: its readers copy records that the writer may be
+ * by content). Broadcast mode is left out on purpose: its readers copy messages that the writer may be
  * overwriting and then detect that (a seqlock), which is a data race in the C11 sense by
  * design and would only make TSan report what the design accepts.
  *
