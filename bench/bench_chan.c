@@ -10,11 +10,9 @@
  *   futex            one futex word per direction, every wait a FUTEX_WAIT and every send a
  *                    FUTEX_WAKE (latency only: the limit for a sleeping receiver)
  *   spsc ring        a minimal lock-free ring of fixed-size slots in shared memory, spun on
- *   spsc ring+16     the same with slots 16 bytes longer, as long as a channel's records:
- *                    what the channels' record headers cost in cache-line traffic
  *   desc ring        a minimal ring of variable-length messages whose headers live in an
  *                    array of their own (payloads of up to 16 bytes inside them), spun on:
- *                    the layout that keeps payloads on whole cache lines
+ *                    the channels' layout with nothing else of a channel
  *   chan spin        pshm_chan_send/pshm_chan_recv, pshm_chan_set_spin(1 s): never sleeps
  *   chan default     the same with the default spin (20 us, then a futex sleep)
  *   chan blocking    the same with pshm_chan_set_spin(0): sleeps at once
@@ -365,12 +363,6 @@ static const char *ring_setup_stride(struct tctx *c, size_t stride)
 static const char *ring_setup(struct tctx *c)
 {
 	return ring_setup_stride(c, c->size);
-}
-
-/* Slots as long as a channel's record of the message: a 16-byte header, padding to 8 bytes. */
-static const char *ring_rec_setup(struct tctx *c)
-{
-	return ring_setup_stride(c, 16 + ((c->size + 7) & ~(size_t)7));
 }
 
 static int ring_send(struct tctx *c, int dir, const void *buf, size_t len)
@@ -875,7 +867,6 @@ enum {
 	T_LINE,
 	T_FUTEX,
 	T_RING,
-	T_RINGREC,
 	T_DRING,
 	T_CSPIN,
 	T_CDEF,
@@ -898,9 +889,6 @@ static const struct transport transports[NT] = {
                  shared_teardown},
     [T_RING] = {"spsc ring", "minimal lock-free ring of fixed-size slots, spun on", false,
                 ring_setup, nothing, ring_send, ring_recv, nothing_close, shared_teardown},
-    [T_RINGREC] = {"spsc ring+16",
-                   "the same ring with slots as long as a channel's records (16 bytes more)", false,
-                   ring_rec_setup, nothing, ring_send, ring_recv, nothing_close, shared_teardown},
     [T_DRING] = {"desc ring",
                  "variable-length messages, headers in an array of their own, payloads of up to "
                  "16 bytes inside them",

@@ -219,7 +219,7 @@ int pshm__chan_locked(int fd, int byte) PSHM__HIDDEN;
 void pshm__chan_wake(_Atomic uint32_t *futex) PSHM__HIDDEN;
 uint64_t pshm__chan_deadline(int timeout_ms) PSHM__HIDDEN;
 int pshm__chan_peer(struct pshm_chan *ch) PSHM__HIDDEN;
-int pshm__chan_wait(struct pshm_chan *ch, const volatile void *watch, int size, uint64_t old,
+int pshm__chan_wait(struct pshm_chan *ch, const volatile uint64_t *watch, uint64_t old,
                     uint64_t deadline) PSHM__HIDDEN;
 int pshm__chan_role_state(int fd, int byte, const _Atomic uint32_t *state) PSHM__HIDDEN;
 

@@ -69,7 +69,8 @@ static int queue_wait_room(struct pshm_chan *ch, uint64_t end, int timeout_ms)
 		}
 		if (timeout_ms == 0)
 			return -EAGAIN;
-		int r = pshm__chan_wait(ch, &ch->h->received, 8, ch->recv_seen, deadline);
+		int r = pshm__chan_wait(ch, (const volatile uint64_t *)&ch->h->received,
+		                        ch->recv_seen, deadline);
 		if (!r)
 			r = queue_room(ch, end);
 		if (r != -EAGAIN)
@@ -265,7 +266,7 @@ static int get(struct pshm_chan *ch, int timeout_ms)
 	for (;;) {
 		int w = 0;
 		if (timeout_ms) {
-			w = pshm__chan_wait(ch, &pshm__chan_desc(ch, ch->expect)->seq, 8,
+			w = pshm__chan_wait(ch, &pshm__chan_desc(ch, ch->expect)->seq,
 			                    ch->watch_old, deadline);
 			r = next(ch);
 			if (r != -EAGAIN)
