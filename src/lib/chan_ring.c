@@ -57,24 +57,33 @@ static int queue_room(struct pshm_chan *ch, uint64_t end)
 	return ch->seq - recv < ch->ndesc && end - tail <= ch->cap ? 0 : -EAGAIN;
 }
 
+/*
+ * Wait for room up to TIMEOUT_MS. As for a reader, the peer's liveness is looked at only when
+ * a wait found no room: a writer that streams into a full channel waits at nearly every
+ * message, and a clock read each time would cost it a good part of its rate.
+ */
 static int queue_wait_room(struct pshm_chan *ch, uint64_t end, int timeout_ms)
 {
 	uint64_t deadline = pshm__chan_deadline(timeout_ms);
 
 	for (;;) {
+		int w = 0, r;
+		if (timeout_ms) {
+			w = pshm__chan_wait(ch, (const volatile uint64_t *)&ch->h->received,
+			                    ch->recv_seen, deadline);
+			r = queue_room(ch, end);
+			if (r != -EAGAIN)
+				return r;
+		}
 		int g = pshm__chan_peer(ch);
 		if (g) {
-			int r = queue_room(ch, end);
+			r = queue_room(ch, end);
 			return r == -EAGAIN ? g : r;
 		}
 		if (timeout_ms == 0)
 			return -EAGAIN;
-		int r = pshm__chan_wait(ch, (const volatile uint64_t *)&ch->h->received,
-		                        ch->recv_seen, deadline);
-		if (!r)
-			r = queue_room(ch, end);
-		if (r != -EAGAIN)
-			return r;
+		if (w)
+			return w;
 	}
 }
 
