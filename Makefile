@@ -46,7 +46,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 BENCH_ZMQ = $(shell printf '\043include <zmq.h>\n' | $(CC) -E -x c - >/dev/null 2>&1 && echo -lzmq)
 
 .PHONY: all lib cli examples tests check unit-check asan-check demo bench bench-progs install \
-	uninstall clean deps deps-test format lint fuzz tsan-check
+	uninstall clean deps deps-test format lint fuzz tsan-check FORCE
 all: lib cli examples
 
 cli: $(CLI_BIN)
@@ -165,9 +165,12 @@ lint:
 format:
 	clang-format -i include/*.h src/lib/*.[ch] tests/unit/*.[ch] examples/*.c bench/*.c
 
-pshm.pc: pshm.pc.in include/pshm.h
+# Made again at every install, so that a PREFIX or LIBDIR other than last time's is honoured.
+pshm.pc: pshm.pc.in include/pshm.h FORCE
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
-		-e 's|@VERSION@|$(VERSION)|' $< > $@
+		-e 's|@VERSION@|$(VERSION)|' $< > $@.tmp && mv $@.tmp $@
+
+FORCE:
 
 install: lib cli pshm.pc
 	install -d $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PCDIR) \

@@ -46,4 +46,9 @@ if [ -n "$left" ]; then
 	echo "uninstall left files behind: $left" >&2
 	exit 1
 fi
-echo "install: 1 passed, 0 failed"
+# A second install elsewhere describes itself, not the first one.
+make -s install PREFIX="$tmp/other" >/dev/null
+grep -qx "prefix=$tmp/other" "$tmp/other/lib/pkgconfig/pshm.pc" ||
+	{ echo "install: pshm.pc names another prefix than $tmp/other" >&2; exit 1; }
+make -s uninstall PREFIX="$tmp/other" >/dev/null
+echo "install: 2 passed, 0 failed"

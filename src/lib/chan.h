@@ -158,8 +158,7 @@ struct pshm_chan {
 	uint64_t oldest_pos; /* broadcast: own copy of oldest_pos */
 	uint64_t wend;       /* broadcast: own copy of wend */
 	bool reserved;
-	bool res_inline;  /* the reservation is in the descriptor */
-	uint64_t res_pos; /* the reserved payload's data position */
+	uint64_t res_pos; /* the reserved payload's data position, or PSHM__CHAN_POS_INLINE */
 	size_t res_len;   /* the payload bytes reserved */
 
 	/* Reader. */

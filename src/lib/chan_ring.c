@@ -18,6 +18,10 @@
 
 #include <string.h>
 
+/* The fast paths are inlined into the calls they serve; what they seldom need is kept out. */
+#define HOT  static inline __attribute__((always_inline))
+#define COLD __attribute__((noinline, cold))
+
 static inline uint32_t load32(const uint32_t *p)
 {
 	return __atomic_load_n(p, __ATOMIC_RELAXED);
@@ -127,51 +131,51 @@ static int bcast_room(struct pshm_chan *ch, uint64_t end)
 	return 0;
 }
 
-PSHM__API int pshm_chan_reserve(struct pshm_chan *ch, size_t len, void **bufp, int timeout_ms)
+/* Queue: the cached view of the reader's progress says full; look again, and wait. */
+COLD static int queue_claim_slow(struct pshm_chan *ch, uint64_t end, int timeout_ms)
 {
-	int r;
+	int r = queue_room(ch, end);
+	return r == -EAGAIN ? queue_wait_room(ch, end, timeout_ms) : r;
+}
 
-	if (!ch || !bufp || ch->role != PSHM_CHAN_WRITER || ch->reserved)
-		return -EINVAL;
-	if (len > ch->maxmsg)
-		return -EMSGSIZE;
+/*
+ * Make room for a message of LEN bytes (at most maxmsg): its payload's data position (or
+ * PSHM__CHAN_POS_INLINE) in *POSP and where to write it in *BUFP. The fast path compares with
+ * what the writer last knew of the reader and touches only the reader's state word.
+ */
+HOT int claim(struct pshm_chan *ch, size_t len, int timeout_ms, uint64_t *posp, void **bufp)
+{
 	bool inl = len <= PSHM__CHAN_INLINE;
-	uint64_t p = inl ? ch->head : pshm__chan_place(ch, ch->head, len);
+	uint64_t p = inl ? PSHM__CHAN_POS_INLINE : pshm__chan_place(ch, ch->head, len);
 	uint64_t end = inl ? ch->head : p + pshm__chan_align8(len);
+	int r;
 
 	if (!ch->bcast) {
 		if (atomic_load_explicit(&ch->h->reader_state, memory_order_relaxed) ==
 		    PSHM__ST_DETACHED)
 			return -EPIPE;
-		r = queue_room(ch, end);
-		if (r == -EAGAIN)
-			r = queue_wait_room(ch, end, timeout_ms);
-	} else {
-		r = bcast_room(ch, end);
-	}
-	if (r)
+		if ((ch->seq - ch->recv_seen >= ch->ndesc || end - ch->tail_seen > ch->cap) &&
+		    (r = queue_claim_slow(ch, end, timeout_ms)))
+			return r;
+	} else if ((r = bcast_room(ch, end))) {
 		return r;
-	ch->reserved = true;
-	ch->res_inline = inl;
-	ch->res_pos = p;
-	ch->res_len = len;
+	}
+	*posp = p;
 	*bufp =
 	    inl ? (void *)pshm__chan_desc(ch, ch->seq)->inl : (void *)(ch->data + (p & ch->mask));
 	return 0;
 }
 
-PSHM__API int pshm_chan_commit(struct pshm_chan *ch, size_t len)
+/* Publish the message claimed at POS with LEN bytes, and wake readers that sleep. */
+HOT void publish(struct pshm_chan *ch, uint64_t pos, size_t len)
 {
-	if (!ch || ch->role != PSHM_CHAN_WRITER || !ch->reserved || len > ch->res_len)
-		return -EINVAL;
 	struct pshm__chan_hdr *h = ch->h;
 	struct pshm__chan_desc *d = pshm__chan_desc(ch, ch->seq);
 
 	__atomic_store_n(&d->len, (uint32_t)len, __ATOMIC_RELAXED);
-	__atomic_store_n(&d->pos, ch->res_inline ? PSHM__CHAN_POS_INLINE : ch->res_pos,
-	                 __ATOMIC_RELAXED);
-	if (!ch->res_inline)
-		ch->head = ch->res_pos + pshm__chan_align8(len);
+	__atomic_store_n(&d->pos, pos, __ATOMIC_RELAXED);
+	if (pos != PSHM__CHAN_POS_INLINE)
+		ch->head = pos + pshm__chan_align8(len);
 	/* The number last: a reader that sees it sees the message whole. */
 	__atomic_store_n(&d->seq, ch->seq + 1, __ATOMIC_RELEASE);
 	ch->seq++;
@@ -179,25 +183,50 @@ PSHM__API int pshm_chan_commit(struct pshm_chan *ch, size_t len)
 	atomic_store_explicit(&h->sent, ch->seq, memory_order_relaxed);
 	atomic_store_explicit(&h->bytes, ch->bytes, memory_order_relaxed);
 	atomic_store_explicit(&h->head, ch->head, memory_order_release);
-	ch->reserved = false;
 	pshm__chan_publish_fence(&h->data_fenced);
 	if (atomic_load_explicit(&h->data_waiters, memory_order_relaxed))
 		pshm__chan_wake(&h->data_futex);
+}
+
+PSHM__API int pshm_chan_reserve(struct pshm_chan *ch, size_t len, void **bufp, int timeout_ms)
+{
+	if (!ch || !bufp || ch->role != PSHM_CHAN_WRITER || ch->reserved)
+		return -EINVAL;
+	if (len > ch->maxmsg)
+		return -EMSGSIZE;
+	int r = claim(ch, len, timeout_ms, &ch->res_pos, bufp);
+	if (r)
+		return r;
+	ch->reserved = true;
+	ch->res_len = len;
+	return 0;
+}
+
+PSHM__API int pshm_chan_commit(struct pshm_chan *ch, size_t len)
+{
+	if (!ch || ch->role != PSHM_CHAN_WRITER || !ch->reserved || len > ch->res_len)
+		return -EINVAL;
+	ch->reserved = false;
+	publish(ch, ch->res_pos, len);
 	return 0;
 }
 
 PSHM__API int pshm_chan_send(struct pshm_chan *ch, const void *buf, size_t len, int timeout_ms)
 {
+	uint64_t pos;
 	void *p;
 
-	if (!buf && len)
+	if (!ch || (!buf && len) || ch->role != PSHM_CHAN_WRITER || ch->reserved)
 		return -EINVAL;
-	int r = pshm_chan_reserve(ch, len, &p, timeout_ms);
+	if (len > ch->maxmsg)
+		return -EMSGSIZE;
+	int r = claim(ch, len, timeout_ms, &pos, &p);
 	if (r)
 		return r;
 	if (len)
 		memcpy(p, buf, len);
-	return pshm_chan_commit(ch, len);
+	publish(ch, pos, len);
+	return 0;
 }
 
 /* ---- Reader ------------------------------------------------------------------------------ */
@@ -222,25 +251,46 @@ static uint64_t passed(struct pshm_chan *ch)
 }
 
 /*
- * Find the message expected: 0 (it is peeked), -EAGAIN when there is none yet, -EOVERFLOW, or
- * -EBADMSG for a descriptor that cannot be.
+ * Queue: is a payload of LEN bytes at POS anywhere but at the reader's cursor (where it must
+ * fit before the ring's end) or at the start of the next lap? The writer goes to the next lap
+ * when what it reserved did not fit; what it commits may be shorter.
  */
-static int next(struct pshm_chan *ch)
+static inline bool queue_misplaced(const struct pshm_chan *ch, uint32_t len, uint64_t pos)
+{
+	uint64_t room = ch->cap - (ch->cur & ch->mask);
+	return pos == ch->cur ? pshm__chan_align8(len) > room : pos != ch->cur + room;
+}
+
+/* The expected message's descriptor holds S, not its number: -EAGAIN, or -EOVERFLOW. */
+COLD static int not_there(struct pshm_chan *ch, uint64_t s)
+{
+	ch->watch_old = s;
+	uint64_t o = ch->bcast ? passed(ch) : 0;
+	return o ? overrun(ch, o) : -EAGAIN;
+}
+
+/*
+ * Find the message expected: 0 (it is peeked), -EAGAIN when there is none yet, -EOVERFLOW, or
+ * -EBADMSG for a descriptor that cannot be. A queue reader knows where the payload must be; a
+ * broadcast one checks that it is intact after reading it.
+ */
+HOT int next(struct pshm_chan *ch)
 {
 	struct pshm__chan_desc *d = pshm__chan_desc(ch, ch->expect);
 	uint64_t s = __atomic_load_n(&d->seq, __ATOMIC_ACQUIRE);
 
-	ch->watch_old = s;
-	if (s != ch->expect + 1) {
-		uint64_t o = ch->bcast ? passed(ch) : 0;
-		return o ? overrun(ch, o) : -EAGAIN;
-	}
+	if (s != ch->expect + 1)
+		return not_there(ch, s);
 	uint32_t len = load32(&d->len);
 	uint64_t pos = __atomic_load_n(&d->pos, __ATOMIC_RELAXED);
-	/* A queue reader knows where the payload must be; a broadcast one checks it is intact
-	 * after reading it. */
-	if (desc_check(ch, len, pos, ch->bcast ? UINT64_MAX : ch->cur))
+	if (ch->bcast) {
+		if (desc_check(ch, len, pos, UINT64_MAX))
+			return -EBADMSG;
+	} else if (len > ch->maxmsg ||
+	           (pos == PSHM__CHAN_POS_INLINE ? len > PSHM__CHAN_INLINE
+	                                         : queue_misplaced(ch, len, pos))) {
 		return -EBADMSG;
+	}
 	ch->peek_pos = pos;
 	ch->peeked = true;
 	ch->peek_seq = s;
@@ -260,20 +310,14 @@ static bool overwritten(struct pshm_chan *ch)
 }
 
 /*
- * The next message, waiting for it up to TIMEOUT_MS. The writer's liveness is looked at only
- * when a wait found nothing, so that a reader that keeps up makes no system call and reads
- * no clock.
+ * Wait up to TIMEOUT_MS for the next message. The writer's liveness is looked at only when a
+ * wait found nothing, so that a reader that keeps up makes no system call and reads no clock.
  */
-static int get(struct pshm_chan *ch, int timeout_ms)
+COLD static int get_slow(struct pshm_chan *ch, int timeout_ms)
 {
-	if (ch->peeked)
-		return 0;
-	int r = next(ch);
-	if (r != -EAGAIN)
-		return r;
 	uint64_t deadline = pshm__chan_deadline(timeout_ms);
 	for (;;) {
-		int w = 0;
+		int w = 0, r;
 		if (timeout_ms) {
 			w = pshm__chan_wait(ch, &pshm__chan_desc(ch, ch->expect)->seq,
 			                    ch->watch_old, deadline);
@@ -291,6 +335,15 @@ static int get(struct pshm_chan *ch, int timeout_ms)
 		if (w)
 			return w;
 	}
+}
+
+/* The next message, peeked: 0 or a negative errno. */
+HOT int get(struct pshm_chan *ch, int timeout_ms)
+{
+	if (ch->peeked)
+		return 0;
+	int r = next(ch);
+	return r == -EAGAIN ? get_slow(ch, timeout_ms) : r;
 }
 
 static const void *payload(const struct pshm_chan *ch)
@@ -312,10 +365,9 @@ PSHM__API int pshm_chan_peek(struct pshm_chan *ch, const void **bufp, size_t *le
 	return 0;
 }
 
-PSHM__API int pshm_chan_release(struct pshm_chan *ch)
+/* Consume the peeked message: publish the reader's progress, and wake a writer that sleeps. */
+HOT int consume(struct pshm_chan *ch)
 {
-	if (!ch || ch->role != PSHM_CHAN_READER || !ch->peeked)
-		return -EINVAL;
 	struct pshm__chan_hdr *h = ch->h;
 	if (ch->bcast && overwritten(ch)) {
 		/* The writer moved oldest past this message before it touched it. */
@@ -342,6 +394,13 @@ PSHM__API int pshm_chan_release(struct pshm_chan *ch)
 	return 0;
 }
 
+PSHM__API int pshm_chan_release(struct pshm_chan *ch)
+{
+	if (!ch || ch->role != PSHM_CHAN_READER || !ch->peeked)
+		return -EINVAL;
+	return consume(ch);
+}
+
 PSHM__API int pshm_chan_recv(struct pshm_chan *ch, void *buf, size_t size, size_t *lenp,
                              int timeout_ms)
 {
@@ -357,5 +416,5 @@ PSHM__API int pshm_chan_recv(struct pshm_chan *ch, void *buf, size_t size, size_
 		return -EMSGSIZE;
 	if (len)
 		memcpy(buf, payload(ch), len);
-	return pshm_chan_release(ch);
+	return consume(ch);
 }

@@ -270,8 +270,15 @@ int pshm__chan_wait(struct pshm_chan *ch, const volatile uint64_t *watch, uint64
 		if (now >= deadline)
 			return -ETIMEDOUT;
 	}
-	if (ch->spin_ns && spin(ch, watch, old, pstate, pseen, deadline))
+	if (ch->spin_ns && spin(ch, watch, old, pstate, pseen, deadline)) {
+		/* A role that asked for fences and has not slept since the window went by no
+		 * longer needs them: without this, a reader that slept often and then streams
+		 * would cost the writer a fence per message for as long as it never sleeps. */
+		if (ch->fenced && pshm__chan_asym &&
+		    pshm__chan_now() - ch->slept_ns >= PSHM__CHAN_SYM_WINDOW)
+			pshm__chan_unfence(ch);
 		return 0;
+	}
 
 	_Atomic uint32_t *futex = writer ? &h->space_futex : &h->data_futex;
 	_Atomic uint32_t *waiters = writer ? &h->space_waiters : &h->data_waiters;
