@@ -267,6 +267,7 @@ static int slot_attach(struct pshm_chan *ch, int i)
 	pshm__chan_drop_mark(&h->data_fenced, &s->fenced);
 	ch->slot = i;
 	ch->expect = atomic_load_explicit(&h->sent, memory_order_acquire);
+	ch->cur = atomic_load_explicit(&h->head, memory_order_relaxed);
 	ch->received = atomic_load_explicit(&s->received, memory_order_relaxed);
 	atomic_store_explicit(&s->cursor, ch->expect, memory_order_relaxed);
 	atomic_store_explicit(&s->state, PSHM__ST_ATTACHED, memory_order_release);

@@ -163,7 +163,7 @@ struct pshm_chan {
 
 	/* Reader. */
 	uint64_t expect; /* the next message's number */
-	uint64_t cur;    /* queue: own data cursor */
+	uint64_t cur;    /* the end of the last payload read (queue: checked, published) */
 	uint64_t lost;
 	uint64_t received;
 	bool peeked;
@@ -219,7 +219,7 @@ void pshm__chan_wake(_Atomic uint32_t *futex) PSHM__HIDDEN;
 uint64_t pshm__chan_deadline(int timeout_ms) PSHM__HIDDEN;
 int pshm__chan_peer(struct pshm_chan *ch) PSHM__HIDDEN;
 int pshm__chan_wait(struct pshm_chan *ch, const volatile uint64_t *watch, uint64_t old,
-                    uint64_t deadline) PSHM__HIDDEN;
+                    const void *also, uint64_t deadline) PSHM__HIDDEN;
 int pshm__chan_role_state(int fd, int byte, const _Atomic uint32_t *state) PSHM__HIDDEN;
 
 #endif /* PSHM_CHAN_H */

@@ -74,7 +74,7 @@ static int queue_wait_room(struct pshm_chan *ch, uint64_t end, int timeout_ms)
 		int w = 0, r;
 		if (timeout_ms) {
 			w = pshm__chan_wait(ch, (const volatile uint64_t *)&ch->h->received,
-			                    ch->recv_seen, deadline);
+			                    ch->recv_seen, NULL, deadline);
 			r = queue_room(ch, end);
 			if (r != -EAGAIN)
 				return r;
@@ -319,8 +319,10 @@ COLD static int get_slow(struct pshm_chan *ch, int timeout_ms)
 	for (;;) {
 		int w = 0, r;
 		if (timeout_ms) {
+			/* The next payload most likely starts where the last one ended. */
 			w = pshm__chan_wait(ch, &pshm__chan_desc(ch, ch->expect)->seq,
-			                    ch->watch_old, deadline);
+			                    ch->watch_old, ch->data + (ch->cur & ch->mask),
+			                    deadline);
 			r = next(ch);
 			if (r != -EAGAIN)
 				return r;
@@ -377,16 +379,16 @@ HOT int consume(struct pshm_chan *ch)
 	ch->peeked = false;
 	ch->expect++;
 	ch->received++;
+	if (ch->peek_pos != PSHM__CHAN_POS_INLINE)
+		ch->cur = ch->peek_pos + pshm__chan_align8(ch->peek_len);
 	if (ch->bcast) {
 		struct pshm__chan_slot *s = &h->slot[ch->slot];
 		atomic_store_explicit(&s->cursor, ch->expect, memory_order_relaxed);
 		atomic_store_explicit(&s->received, ch->received, memory_order_relaxed);
 		return 0;
 	}
-	if (ch->peek_pos != PSHM__CHAN_POS_INLINE) {
-		ch->cur = ch->peek_pos + pshm__chan_align8(ch->peek_len);
+	if (ch->peek_pos != PSHM__CHAN_POS_INLINE)
 		atomic_store_explicit(&h->tail, ch->cur, memory_order_relaxed);
-	}
 	atomic_store_explicit(&h->received, ch->received, memory_order_release);
 	pshm__chan_publish_fence(&h->space_fenced);
 	if (atomic_load_explicit(&h->space_waiters, memory_order_relaxed))

@@ -219,22 +219,29 @@ static inline uint64_t watched(const volatile uint64_t *watch)
 
 /*
  * Spin until *WATCH is no longer OLD or *PSTATE no longer PSEEN: true, or false when the spin
- * time or DEADLINE ran out. Each turn loads only the watched word and pauses once; the peer's
- * state and the clock are read every 64 turns (a short wait reads the clock not at all).
+ * time or DEADLINE ran out. Each turn loads the watched word and the byte at ALSO, and pauses
+ * once; the peer's state and the clock are read every 64 turns (a short wait reads the clock
+ * not at all).
+ *
+ * ALSO is where a reader expects the next payload: loading it each turn makes the line it is
+ * on come over as soon as the writer has filled it, while the reader still waits for the
+ * descriptor, so that the two lines of a message cross together rather than one after the
+ * other (a 64-byte message's latency drops by a quarter). Elsewhere it is the watched word.
  *
  * How often the watched line is loaded decides how soon a store is seen, and how often the
  * loads take the line away from the writer that is storing to it: one pause per turn does
  * best here. The function is kept apart and aligned so that this loop sits in the same place
  * relative to cache lines whatever code surrounds it: one-way latency measurably depends on it.
  */
-__attribute__((noinline, aligned(64))) static bool spin(struct pshm_chan *ch,
-                                                        const volatile uint64_t *watch,
-                                                        uint64_t old, _Atomic uint32_t *pstate,
-                                                        uint32_t pseen, uint64_t deadline)
+__attribute__((noinline, aligned(64))) static bool
+spin(struct pshm_chan *ch, const volatile uint64_t *watch, uint64_t old,
+     const volatile unsigned char *also, _Atomic uint32_t *pstate, uint32_t pseen,
+     uint64_t deadline)
 {
 	uint64_t end = 0;
 
 	for (unsigned i = 1;; i++) {
+		(void)*also;
 		if (watched(watch) != old)
 			return true;
 		cpu_relax();
@@ -254,10 +261,11 @@ __attribute__((noinline, aligned(64))) static bool spin(struct pshm_chan *ch,
 
 /*
  * Wait until *WATCH is no longer OLD, the peer's state changes, a wake-up comes, a sleep slice
- * ends or DEADLINE passes. Returns 0 (the caller looks again) or -ETIMEDOUT.
+ * ends or DEADLINE passes; while spinning, also read the byte at ALSO (see spin()) unless it
+ * is NULL. Returns 0 (the caller looks again) or -ETIMEDOUT.
  */
 int pshm__chan_wait(struct pshm_chan *ch, const volatile uint64_t *watch, uint64_t old,
-                    uint64_t deadline)
+                    const void *also, uint64_t deadline)
 {
 	struct pshm__chan_hdr *h = ch->h;
 	bool writer = ch->role == PSHM_CHAN_WRITER;
@@ -270,7 +278,10 @@ int pshm__chan_wait(struct pshm_chan *ch, const volatile uint64_t *watch, uint64
 		if (now >= deadline)
 			return -ETIMEDOUT;
 	}
-	if (ch->spin_ns && spin(ch, watch, old, pstate, pseen, deadline)) {
+	if (ch->spin_ns && spin(ch, watch, old,
+	                        also ? (const volatile unsigned char *)also
+	                             : (const volatile unsigned char *)watch,
+	                        pstate, pseen, deadline)) {
 		/* A role that asked for fences and has not slept since the window went by no
 		 * longer needs them: without this, a reader that slept often and then streams
 		 * would cost the writer a fence per message for as long as it never sleeps. */
