@@ -58,6 +58,11 @@ static int chan_fail(const char *op, const char *addr, int err)
 		/* Opening: the header never became valid in about 100 ms. */
 		why = "not a channel (no channel header)";
 		break;
+	case -ENOENT:
+		fprintf(stderr, "pshm: %s %s: %s\n", op, addr, pshm_strerror(err));
+		if (strcmp(op, "chan create"))
+			fprintf(stderr, "pshm: 'pshm chan create %s' makes it\n", addr);
+		return EXIT_FAIL;
 	case -EOPNOTSUPP:
 		fprintf(stderr, "pshm: %s %s: %s\n", op, addr, pshm_strerror(err));
 		fprintf(stderr, "pshm: channels live in POSIX objects (/NAME) and files "

@@ -409,6 +409,7 @@ readers: 0" ]
 		run --separate-stderr p $c
 		[ "$status" -eq 1 ]
 		stderr_has " /nope: No such file or directory$"
+		stderr_has "^pshm: 'pshm chan create /nope' makes it$"
 	done
 	pshm create -s 20K /plain
 	pshm create /empty
