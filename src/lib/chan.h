@@ -40,7 +40,7 @@
 #define PSHM__CHAN_SLICE       50000000ull /* longest futex sleep between liveness checks, ns */
 #define PSHM__CHAN_RECHECK     20000000ull /* least time between two lock probes of a peer, ns */
 #define PSHM__CHAN_SPIN        20000u      /* default spin before sleeping, ns */
-#define PSHM__CHAN_SYM_WINDOW  10000000ull /* a role that slept this recently asks for fences */
+#define PSHM__CHAN_SYM_MSGS    256u /* fewer messages than this between sleeps: ask for fences */
 #define PSHM__CHAN_NO_DEADLINE UINT64_MAX
 
 /*
@@ -143,10 +143,11 @@ struct pshm_chan {
 	bool bcast; /* broadcast mode */
 	int slot;   /* broadcast reader: its slot */
 	unsigned spin_ns;
-	uint64_t probe_ns; /* when the peer's lock was last probed */
-	uint64_t slept_ns; /* when it last went to sleep */
-	uint64_t slice_ns; /* longest sleep: PSHM__CHAN_SLICE, or PSHM_CHAN_SLICE_MS */
-	bool fenced;       /* it is counted among the sleepers that count on the peer's fence */
+	uint64_t probe_ns;   /* when the peer's lock was last probed */
+	bool slept;          /* it has slept since it attached */
+	uint64_t sleep_mark; /* pshm__chan_handled() when it last went to sleep */
+	uint64_t slice_ns;   /* longest sleep: PSHM__CHAN_SLICE, or PSHM_CHAN_SLICE_MS */
+	bool fenced;         /* it is counted among the sleepers that count on the peer's fence */
 
 	/* Writer. */
 	uint64_t seq;        /* the next message's number */
@@ -176,6 +177,12 @@ struct pshm_chan {
 static inline uint64_t pshm__chan_align8(uint64_t len)
 {
 	return (len + PSHM__CHAN_ALIGN - 1) & ~(uint64_t)(PSHM__CHAN_ALIGN - 1);
+}
+
+/* Messages this role has handled: published (writer), or read or lost (reader). */
+static inline uint64_t pshm__chan_handled(const struct pshm_chan *ch)
+{
+	return ch->role == PSHM_CHAN_WRITER ? ch->seq : ch->expect;
 }
 
 static inline struct pshm__chan_desc *pshm__chan_desc(const struct pshm_chan *ch, uint64_t seq)

@@ -8,14 +8,17 @@
  * and only then bumps the futex and wakes. Each side needs a full barrier between its store
  * and its load for one of them to see the other's store, so that no wake-up is lost.
  *
- * Where that barrier is paid depends on how often the sleeper sleeps. A role that sleeps
- * seldom pays it at each sleep with membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED), which makes
- * every CPU running a registered process (the publisher's included) execute one; the
- * publisher then makes no fence at all, and a message costs it no more than its stores. A role
- * that slept within the last PSHM__CHAN_SYM_WINDOW (or has no spin, or runs where membarrier
- * is missing) counts itself in the header's "fenced" word instead, and publishers make a
- * full fence while that count is not zero: at a high sleep rate, fences are cheaper than
- * interrupting CPUs. A process that could not register for membarrier always fences.
+ * Where that barrier is paid depends on how many messages go by between two sleeps. A role
+ * that handles many (PSHM__CHAN_SYM_MSGS or more) pays it at each sleep with
+ * membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED), which makes every CPU running a registered
+ * process (the publisher's included) execute one; the publisher then makes no fence at all,
+ * and a message costs it no more than its stores. A role that handles fewer (or has no spin,
+ * or runs where membarrier is missing) counts itself in the header's "fenced" word instead,
+ * and publishers make a full fence while that count is not zero: a fence per message is then
+ * cheaper than interrupting CPUs at each sleep. Counting messages rather than time keeps a
+ * stream that now and then stalls for longer than the spin (a peer preempted by the host, say)
+ * from costing a fence on every message. A process that could not register for membarrier
+ * always fences.
  *
  * Liveness: each attached role holds an open file description lock on its own byte of the
  * object. The kernel drops it when the last descriptor of the description goes, so also when
@@ -282,11 +285,12 @@ int pshm__chan_wait(struct pshm_chan *ch, const volatile uint64_t *watch, uint64
 	                        also ? (const volatile unsigned char *)also
 	                             : (const volatile unsigned char *)watch,
 	                        pstate, pseen, deadline)) {
-		/* A role that asked for fences and has not slept since the window went by no
-		 * longer needs them: without this, a reader that slept often and then streams
-		 * would cost the writer a fence per message for as long as it never sleeps. */
+		/* A role that asked for fences and has handled enough messages since it last
+		 * slept no longer needs them: without this, a reader that slept often and then
+		 * streams would cost the writer a fence per message for as long as it never
+		 * sleeps again. */
 		if (ch->fenced && pshm__chan_asym &&
-		    pshm__chan_now() - ch->slept_ns >= PSHM__CHAN_SYM_WINDOW)
+		    pshm__chan_handled(ch) - ch->sleep_mark >= PSHM__CHAN_SYM_MSGS)
 			pshm__chan_unfence(ch);
 		return 0;
 	}
@@ -298,15 +302,18 @@ int pshm__chan_wait(struct pshm_chan *ch, const volatile uint64_t *watch, uint64
 	                                     : &h->reader_waiting;
 	uint32_t v = atomic_load_explicit(futex, memory_order_acquire);
 	now = pshm__chan_now();
-	/* A role that sleeps often asks the other side for fences; one that sleeps seldom pays
-	 * for its sleeps with a membarrier. Without membarrier it always asks. */
+	/* A role that handled few messages since its last sleep asks the other side for
+	 * fences; one that handled many pays for this sleep with a membarrier. Without
+	 * membarrier it always asks. */
+	uint64_t done = pshm__chan_handled(ch);
 	bool fence = !pshm__chan_asym || ch->spin_ns == 0 ||
-	             (ch->slept_ns && now - ch->slept_ns < PSHM__CHAN_SYM_WINDOW);
+	             (ch->slept && done - ch->sleep_mark < PSHM__CHAN_SYM_MSGS);
 	if (fence && !ch->fenced)
 		set_fenced(ch);
 	else if (!fence && ch->fenced)
 		pshm__chan_unfence(ch);
-	ch->slept_ns = now;
+	ch->slept = true;
+	ch->sleep_mark = done;
 	/* The flag first, then the count: whoever takes the role over after a death undoes the
 	 * count only when the flag says it was made. */
 	atomic_store_explicit(mine, 1, memory_order_relaxed);

@@ -6,6 +6,7 @@
  */
 #include "testutil.h"
 #include "chantest.h"
+#include "chan.h" /* what a role knows of itself: whether it asked for fences */
 
 #include <dirent.h>
 #include <stdbool.h>
@@ -732,66 +733,98 @@ static void test_stress(void **state)
 /*
  * No wake-up is ever lost, whichever side pays for the barrier: with sleeps of up to a minute
  * (PSHM_CHAN_SLICE_MS), a lost wake-up would hang a phase and the alarm would end the test.
- * The reader sleeps seldom (gaps of 12 ms: membarrier at each sleep), often (gaps of 50 us:
- * it asks the writer for fences), seldom again (back to membarrier), and then the writer
- * sleeps on a full ring that the reader empties in bursts, seldom and often.
+ * The reader sleeps between bursts of 300 messages (membarrier at each sleep), then before
+ * every message (it asks the writer for fences), then between bursts again, every 2 ms (back
+ * to membarrier: what counts is the messages between sleeps, not the time); then the writer sleeps on a full ring that the reader empties 50 messages at a
+ * time (fences) and for a while without pause (membarrier). Each side notes which way it went
+ * after every message, and each way must have been taken in its phase.
  */
+struct wake_phase {
+	int bursts;
+	int burst; /* messages sent back to back */
+	int gap_us;
+	bool fenced; /* how the reader should pay for its sleeps */
+};
+
+static const struct wake_phase wake_phases[] = {
+    {8, 300, 12000, false}, {2000, 1, 60, true}, {10, 300, 2000, false}};
+enum { WAKE_PHASES = sizeof(wake_phases) / sizeof(wake_phases[0]), WAKE_DRAIN = 6000 };
+
+/* The reader's side of test_wakeups, in the child. */
+static void wakeups_reader(const char *a, int ready_fd)
+{
+	struct pshm_chan *r = NULL;
+	unsigned char buf[4096];
+	size_t len;
+	uint64_t i = 0;
+
+	alarm(60);
+	CHILD_CHECK(pshm_chan_open(&r, a, PSHM_CHAN_READER, 0) == 0, "open");
+	CHILD_CHECK(write(ready_fd, "r", 1) == 1, "ready");
+	for (int p = 0; p < WAKE_PHASES; p++) {
+		const struct wake_phase *ph = &wake_phases[p];
+		bool seen = false;
+		for (int k = 0; k < ph->bursts * ph->burst; k++, i++) {
+			int rc = pshm_chan_recv(r, buf, sizeof(buf), &len, PSHM_CHAN_FOREVER);
+			CHILD_CHECK(rc == 0 && check(buf, i, len), "recv %llu = %d",
+			            (unsigned long long)i, rc);
+			seen |= r->fenced == ph->fenced;
+		}
+		CHILD_CHECK(seen || !pshm__chan_asym, "phase %d: the reader never %s", p,
+		            ph->fenced ? "asked for fences" : "paid with a membarrier");
+	}
+	/* Let the writer fill the ring and sleep, then take the messages 50 at a time, except
+	 * for 3000 taken without a pause; the writer, at most a ring ahead, has more than a
+	 * ring left to send after those, so it sleeps again after handling them. */
+	for (int k = 0; k < WAKE_DRAIN; k++, i++) {
+		if (k % 50 == 0 && (k < 1500 || k >= 4500))
+			usleep(k % 1000 == 0 ? 12000 : 200);
+		int rc = pshm_chan_recv(r, buf, sizeof(buf), &len, PSHM_CHAN_FOREVER);
+		CHILD_CHECK(rc == 0 && check(buf, i, len), "recv %llu = %d", (unsigned long long)i,
+		            rc);
+	}
+	CHILD_CHECK(pshm_chan_close(r) == 0, "close");
+	_exit(0);
+}
+
 static void test_wakeups(void **state)
 {
 	(void)state;
 	char a[64];
 	int ready[2];
-	static const struct {
-		int count;
-		int gap_us; /* between the writer's messages */
-	} phase[] = {{40, 12000}, {2000, 50}, {25, 15000}};
-	const int nphase = sizeof(phase) / sizeof(phase[0]), burst_msgs = 3000;
 
 	setenv("PSHM_CHAN_SLICE_MS", "60000", 1);
-	new_chan(a, sizeof(a), 4096, 0);
+	/* Room for a burst: the reader must not sleep in the middle of one. */
+	new_chan(a, sizeof(a), 65536, 0);
 	assert_int_equal(pipe(ready), 0);
 	pid_t pid = fork();
 	assert_true(pid >= 0);
-	if (pid == 0) {
-		alarm(60);
-		struct pshm_chan *r = NULL;
-		unsigned char buf[4096];
-		size_t len;
-		CHILD_CHECK(pshm_chan_open(&r, a, PSHM_CHAN_READER, 0) == 0, "open");
-		CHILD_CHECK(write(ready[1], "r", 1) == 1, "ready");
-		uint64_t i = 0;
-		for (int p = 0; p < nphase; p++)
-			for (int k = 0; k < phase[p].count; k++, i++) {
-				int rc =
-				    pshm_chan_recv(r, buf, sizeof(buf), &len, PSHM_CHAN_FOREVER);
-				CHILD_CHECK(rc == 0 && check(buf, i, len), "recv %llu = %d",
-				            (unsigned long long)i, rc);
-			}
-		/* Let the writer fill the ring and sleep, then take the messages in bursts. */
-		for (int k = 0; k < burst_msgs; k++, i++) {
-			if (k % 50 == 0)
-				usleep(k % 1000 == 0 ? 12000 : 100);
-			int rc = pshm_chan_recv(r, buf, sizeof(buf), &len, PSHM_CHAN_FOREVER);
-			CHILD_CHECK(rc == 0 && check(buf, i, len), "recv %llu = %d",
-			            (unsigned long long)i, rc);
-		}
-		CHILD_CHECK(pshm_chan_close(r) == 0, "close");
-		_exit(0);
-	}
+	if (pid == 0)
+		wakeups_reader(a, ready[1]);
 	alarm(60);
 	char c;
 	struct pshm_chan *w = attach(a, PSHM_CHAN_WRITER);
 	assert_int_equal(read(ready[0], &c, 1), 1);
 	uint64_t i = 0;
-	for (int p = 0; p < nphase; p++)
-		for (int k = 0; k < phase[p].count; k++, i++) {
-			usleep(phase[p].gap_us);
-			send_msg(w, i, 1 + i % 200, PSHM_CHAN_FOREVER);
+	for (int p = 0; p < WAKE_PHASES; p++) {
+		const struct wake_phase *ph = &wake_phases[p];
+		for (int b = 0; b < ph->bursts; b++) {
+			usleep(ph->gap_us);
+			for (int k = 0; k < ph->burst; k++, i++)
+				send_msg(w, i, 1 + i % 200, PSHM_CHAN_FOREVER);
 		}
-	for (int k = 0; k < burst_msgs; k++, i++)
+	}
+	bool fenced = false, unfenced = false;
+	for (int k = 0; k < WAKE_DRAIN; k++, i++) {
 		send_msg(w, i, 1 + i % 200, PSHM_CHAN_FOREVER);
+		fenced |= w->fenced;
+		unfenced |= k > 1500 && !w->fenced;
+	}
 	assert_int_equal(reap(pid), 0);
 	alarm(0);
+	if (pshm__chan_asym && !(fenced && unfenced))
+		fail_msg("the writer %s",
+		         fenced ? "never paid with a membarrier" : "never asked for fences");
 	tu_ok(pshm_chan_close(w));
 	tu_ok(pshm_remove(a));
 	close(ready[0]);
