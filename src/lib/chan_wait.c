@@ -229,7 +229,7 @@ static inline uint64_t watched(const volatile uint64_t *watch)
  * ALSO is where a reader expects the next payload: loading it each turn makes the line it is
  * on come over as soon as the writer has filled it, while the reader still waits for the
  * descriptor, so that the two lines of a message cross together rather than one after the
- * other (a 64-byte message's latency drops by a quarter). Elsewhere it is the watched word.
+ * other (a 64-byte message's latency drops by nearly half). Elsewhere it is the watched word.
  *
  * How often the watched line is loaded decides how soon a store is seen, and how often the
  * loads take the line away from the writer that is storing to it: one pause per turn does
