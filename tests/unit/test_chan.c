@@ -239,6 +239,12 @@ static void test_open_roles(void **state)
 	tu_err(pshm_chan_peek(w, &p, &len, 0), -EINVAL);
 	tu_err(pshm_chan_release(w), -EINVAL);
 	tu_err(pshm_chan_set_spin(w, 1000000001), -EINVAL);
+	/* No handle, or no bytes behind a length. */
+	tu_err(pshm_chan_send(NULL, buf, 1, 0), -EINVAL);
+	tu_err(pshm_chan_send(w, NULL, 1, 0), -EINVAL);
+	tu_err(pshm_chan_recv(NULL, buf, sizeof(buf), &len, 0), -EINVAL);
+	tu_err(pshm_chan_recv(r, NULL, 1, &len, 0), -EINVAL);
+	tu_err(pshm_chan_release(NULL), -EINVAL);
 
 	/* A clean detach frees the role and shows in the state. */
 	tu_ok(pshm_chan_close(w));
@@ -309,6 +315,8 @@ static void test_roundtrip(void **state)
 	assert_non_null(q);
 	assert_int_equal((uintptr_t)q % 8, 0);
 	tu_err(pshm_chan_reserve(w, 10, &q, 0), -EINVAL);
+	/* Nor may a copy go out in the middle of a reservation. */
+	tu_err(pshm_chan_send(w, buf, 10, 0), -EINVAL);
 	fill(q, 2, 120);
 	tu_err(pshm_chan_recv(r, buf, sizeof(buf), &len, 0), -EAGAIN);
 	tu_err(pshm_chan_commit(w, 201), -EINVAL);
