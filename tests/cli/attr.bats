@@ -67,7 +67,7 @@ attrs() {
 @test "chmod, chown, resize, who, create -e on a FIFO squatting: exit 1 at once" {
 	mkfifo -m 600 "$PSHM_DIR/fifo"
 	for c in "chmod 644" "chown 1:1" "resize 10" "who" "create --existing-ok"; do
-		run --separate-stderr timeout 10 "$PSHM" $c /fifo
+		run --separate-stderr timeout 60 "$PSHM" $c /fifo
 		[ "$status" -eq 1 ] || fail_with "$c /fifo exited $status (124 is a hang)"
 		stderr_has "^pshm: ${c%% *} /fifo: "
 		stderr_has 'is a FIFO, not a shared memory object'

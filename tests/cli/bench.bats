@@ -11,6 +11,7 @@ load helpers
 bench_bg() {
 	"$PSHM" bench "$@" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
 	BENCH_PID=$!
+	track "$BENCH_PID"
 }
 
 bench_wait() {
@@ -94,11 +95,16 @@ json_shape() {
 	jq -e .machine.sysv_available "$f" >/dev/null || kinds=file,memfd,pipe,posix,unix
 	[ "$(jq -r '[.results[] | select(.section == "transfer") | .kind] | unique | join(",")' \
 		"$f")" = "$kinds" ]
-	# Transfers: every default size, and ratios against POSIX and the pipe.
+	# Transfers: every default size the shm directory can hold twice over, and ratios against
+	# POSIX and the pipe.
+	sizes=$(jq -c '.machine.shm_free_bytes as $free
+		| [4096, 65536, 1048576, 67108864 | select(. <= $free / 2)]' "$f")
+	[ "$(jq -c .options.sizes "$f")" = "$sizes" ]
 	[ "$(jq -c '[.results[] | select(.section == "transfer" and .kind == "pipe") | .size]' \
-		"$f")" = "[4096,65536,1048576,67108864]" ]
-	jq -e '[.results[] | select(.section == "transfer" and .kind == "unix")]
-		| length == 4 and all((.ratio_posix | type == "number") and .ratio_pipe > 0)' \
+		"$f")" = "$sizes" ]
+	jq -e --argjson n "$(jq length <<<"$sizes")" \
+		'[.results[] | select(.section == "transfer" and .kind == "unix")]
+		| length == $n and all((.ratio_posix | type == "number") and .ratio_pipe > 0)' \
 		"$f" >/dev/null
 	jq -e '[.results[] | select(.section == "lifecycle")] | all(.ratio_raw > 0)' "$f" >/dev/null
 	jq -e '[.results[] | select(.section != "lifecycle")] | all(.ratio_raw == null)' \
@@ -190,14 +196,39 @@ json_shape() {
 	[ "$(jq -c '[.results[] | select(.kind == "pipe") | .size]' "$f")" = "[4096,8388608]" ]
 }
 
+# Wait until run BENCH_PID is inside its transfer section: its reading process exists.
+wait_peer() {
+	wait_until pgrep -f "bench-peer .* $BENCH_PID\$" ||
+		fail_with "no reading process of pshm bench appeared"
+}
+
+@test "bench: default sizes the shm directory cannot hold are left out, saying so" {
+	in_tmpfs '"$PSHM" bench --quick --json -r 1 --sections transfer -k posix,pipe \
+		>out 2>err; echo $? >status'
+	[ "$(cat "$BATS_TEST_TMPDIR/status")" -eq 0 ] || fail_with "$(cat "$BATS_TEST_TMPDIR/err")"
+	grep -qx "pshm bench: transfers of 64M left out: $TMPFS_DIR has 4M free (-s 64M measures them anyway)" \
+		"$BATS_TEST_TMPDIR/err" || fail_with "$(cat "$BATS_TEST_TMPDIR/err")"
+	f=$BATS_TEST_TMPDIR/out
+	[ "$(jq -c .options.sizes "$f")" = "[4096,65536,1048576]" ]
+	[ "$(jq -c '[.results[] | select(.kind == "posix") | .size]' "$f")" = "[4096,65536,1048576]" ]
+	jq -e '.unavailable == []' "$f" >/dev/null
+}
+
 @test "bench: SIGINT stops the run: exit 130, \"interrupted\", nothing left behind" {
 	mkdir "$BATS_TEST_TMPDIR/files"
-	for delay in 1 4; do
-		bench_bg --quick --json -d "$BATS_TEST_TMPDIR/files"
-		sleep "$delay"
+	# Interrupted while a file of its own exists, then while its reading process runs.
+	bench_bg --json -r 1000 --sections touch -k file -d "$BATS_TEST_TMPDIR/files"
+	wait_until test -n "$(ls -A "$BATS_TEST_TMPDIR/files")" ||
+		fail_with "pshm bench made no file in $BATS_TEST_TMPDIR/files"
+	for phase in touch transfer; do
+		if [ "$phase" = transfer ]; then
+			bench_bg --json -r 1000 --sections transfer -k posix,pipe -s 4K \
+				-d "$BATS_TEST_TMPDIR/files"
+			wait_peer
+		fi
 		kill -INT "$BENCH_PID"
 		bench_wait
-		[ "$BENCH_STATUS" -eq 130 ] || fail_with "exit $BENCH_STATUS after ${delay}s"
+		[ "$BENCH_STATUS" -eq 130 ] || fail_with "exit $BENCH_STATUS in $phase"
 		grep -q 'interrupted' "$BATS_TEST_TMPDIR/err"
 		[ ! -s "$BATS_TEST_TMPDIR/out" ]
 		nothing_left "$BATS_TEST_TMPDIR/files"
@@ -205,8 +236,8 @@ json_shape() {
 }
 
 @test "bench: SIGTERM stops the run as SIGINT does" {
-	bench_bg --quick --sections transfer -s 4K,1M -r 50 -d "$BATS_TEST_TMPDIR"
-	sleep 1
+	bench_bg --quick --sections transfer -s 4K,1M -r 1000 -d "$BATS_TEST_TMPDIR"
+	wait_peer
 	kill -TERM "$BENCH_PID"
 	bench_wait
 	[ "$BENCH_STATUS" -eq 130 ]

@@ -7,11 +7,12 @@
 load helpers
 
 # Every test as a whole is bounded too.
-export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-60}
+export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-300}
 
-# The command, bounded: a channel command that hangs fails with 124.
+# The command, bounded: a channel command that hangs fails with 124 (a limit no busy machine
+# reaches).
 p() {
-	timeout 10 "$PSHM" "$@"
+	timeout 60 "$PSHM" "$@"
 }
 
 # The value of KEY in the JSON of "pshm chan stat -J ADDR".
@@ -161,7 +162,7 @@ two'
 	[ "$status" -eq 1 ]
 	stdout_empty
 	stderr_has '^pshm: recv /c: timed out after 0.3 seconds \(0 messages received\)'
-	[ "$SECONDS" -lt 5 ]
+	[ "$SECONDS" -lt 30 ]
 	# A writer that stays attached, with fewer messages than -n asks for.
 	mkfifo "$BATS_TEST_TMPDIR/fifo"
 	exec 5<>"$BATS_TEST_TMPDIR/fifo"
@@ -212,7 +213,7 @@ two'
 	local rc=0
 	wait "$rpid" || rc=$?
 	exec 5>&-
-	[ "$SECONDS" -lt 5 ]
+	[ "$SECONDS" -lt 30 ]
 	[ "$rc" -eq 1 ] || fail_with "recv exited $rc" "$(cat "$BATS_TEST_TMPDIR/err")"
 	printf 'first\nsecond\nthird\n' | cmp - "$BATS_TEST_TMPDIR/out"
 	grep -qx 'pshm: recv /c: the writer died' "$BATS_TEST_TMPDIR/err"
@@ -245,7 +246,7 @@ two'
 	run --separate-stderr p send /c < <(seq 100000)
 	[ "$status" -eq 1 ]
 	stderr_has '^pshm: send /c: the reader died$'
-	[ "$SECONDS" -lt 5 ]
+	[ "$SECONDS" -lt 30 ]
 }
 
 @test "another writer attached: send exits 1 saying so" {
@@ -308,7 +309,8 @@ two'
 	[ "$(tail -n 1 "$BATS_TEST_TMPDIR/got")" = 100000 ]
 	local got lost
 	got=$(wc -l <"$BATS_TEST_TMPDIR/got")
-	lost=$(sed -n 's/.*lost \([0-9]*\) messages/\1/p' "$BATS_TEST_TMPDIR/err" | paste -sd+ | bc)
+	lost=$(awk '/lost [0-9]+ messages$/ { n += $(NF - 1) } END { print n + 0 }' \
+		"$BATS_TEST_TMPDIR/err")
 	[ $((got + lost)) -eq 100000 ]
 	[ "$(chan_field /b lost)" -eq "$lost" ]
 }
@@ -365,8 +367,10 @@ readers: 0" ]
 	# A big object that merely starts with other bytes is no channel.
 	pshm create /zeros
 	head -c 16384 /dev/zero | pshm write /zeros
+	# Plain ls also lists System V segments, which other programs may have made.
 	run --separate-stderr pshm ls -r -n -o ADDRESS,KIND
 	[ "$status" -eq 0 ]
+	output=$(grep -v ' sysv$' <<<"$output")
 	[ "$output" = "/c1 chan
 /c2 chan
 /empty posix

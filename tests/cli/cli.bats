@@ -198,3 +198,21 @@ CMDS="create write read dump ls stat who chmod chown resize rm"
 	stderr_has "^pshm ls: unexpected argument '/a'"
 	[ "$(size_of /a)" -eq 0 ]
 }
+
+@test "the tests run in namespaces of their own when root: their IPC and their /dev/shm" {
+	case ${PSHM_TEST_NS:-} in
+	isolated) ;;
+	shared*)
+		[ "$ME_UID" -ne 0 ] || [[ "$PSHM_TEST_NS" == *"not allowed"* ]] ||
+			[[ "$PSHM_TEST_NS" == *missing* ]] || fail_with "root, yet $PSHM_TEST_NS"
+		skip "${PSHM_TEST_NS#shared: }"
+		;;
+	*) skip "not started by tests/cli/run.sh" ;;
+	esac
+	# Not the IPC namespace of the machine's first process, nor its /dev/shm.
+	[ "$(readlink /proc/self/ns/ipc)" != "$(readlink /proc/1/ns/ipc)" ]
+	[ "$(readlink /proc/self/ns/mnt)" != "$(readlink /proc/1/ns/mnt)" ]
+	[ "$(awk '$5 == "/dev/shm" { print $3, $9, $10 }' /proc/self/mountinfo | tail -n 1)" != \
+		"$(awk '$5 == "/dev/shm" { print $3, $9, $10 }' /proc/1/mountinfo | tail -n 1)" ]
+	grep -q ' /dev/shm .* pshm-test ' /proc/self/mountinfo
+}

@@ -272,7 +272,7 @@ random_file() {
 @test "a FIFO squatting under a name: read, write, dump fail at once, exit 1" {
 	mkfifo "$PSHM_DIR/fifo"
 	for c in "read /fifo" "dump /fifo" "write /fifo data" "write -k /fifo data"; do
-		run --separate-stderr timeout 10 "$PSHM" $c </dev/null
+		run --separate-stderr timeout 60 "$PSHM" $c </dev/null
 		[ "$status" -eq 1 ] || fail_with "$c exited $status (124 is a hang)"
 		stdout_empty
 		stderr_has "^pshm: ${c%% *} /fifo: "
@@ -281,16 +281,16 @@ random_file() {
 	[ -p "$PSHM_DIR/fifo" ]
 	# Nor a directory, nor a symbolic link (which is never followed).
 	mkdir "$PSHM_DIR/dir"
-	run --separate-stderr timeout 10 "$PSHM" read /dir
+	run --separate-stderr timeout 60 "$PSHM" read /dir
 	[ "$status" -eq 1 ]
 	stderr_has "/dir is a directory, not a shared memory object"
 	pshm create /target
 	pshm write /target inside
 	ln -s target "$PSHM_DIR/link"
-	run --separate-stderr timeout 10 "$PSHM" write /link outside
+	run --separate-stderr timeout 60 "$PSHM" write /link outside
 	[ "$status" -eq 1 ]
 	stderr_has '^pshm: write /link: .*symbolic link'
-	run --separate-stderr timeout 10 "$PSHM" read /link
+	run --separate-stderr timeout 60 "$PSHM" read /link
 	[ "$status" -eq 1 ]
 	stdout_empty
 	[ "$(cat "$PSHM_DIR/target")" = inside ]

@@ -299,7 +299,7 @@ time.sleep(30)' >"$BATS_TEST_TMPDIR/fd" 2>/dev/null 3>&- &
 	mkfifo "$PSHM_DIR/fifo"
 	mkdir "$PSHM_DIR/dir"
 	ln -s real "$PSHM_DIR/link"
-	run --separate-stderr timeout 10 "$PSHM" ls -a -J
+	run --separate-stderr timeout 60 "$PSHM" ls -a -J
 	[ "$status" -eq 0 ]
 	[ "$(jq -c '[.objects[] | select(.kind == "posix") | .address]' <<<"$output")" = '["/real"]' ]
 }
@@ -398,7 +398,7 @@ time.sleep(30)' >"$BATS_TEST_TMPDIR/fd" 2>/dev/null 3>&- &
 
 @test "stat of a FIFO squatting under a name: exit 1 at once" {
 	mkfifo "$PSHM_DIR/fifo"
-	run --separate-stderr timeout 10 "$PSHM" stat /fifo
+	run --separate-stderr timeout 60 "$PSHM" stat /fifo
 	[ "$status" -eq 1 ]
 	stdout_empty
 	stderr_has '^pshm: stat /fifo: '

@@ -2,6 +2,8 @@
 # Run the bats tests of the pshm command: sh tests/cli/run.sh [PATH-TO-PSHM] [BATS-ARGS...]
 # The binary defaults to build/pshm.  Exits non-zero if any test fails.
 here=$(cd "$(dirname "$0")" && pwd)
+# As root they run in namespaces of their own (tests/isolate.sh).
+[ -n "${PSHM_TEST_NS:-}" ] || exec sh "$here/../isolate.sh" bash "$0" "$@"
 bin=${1:-build/pshm}
 [ $# -gt 0 ] && shift
 case $bin in

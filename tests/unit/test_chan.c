@@ -284,7 +284,7 @@ static void test_roundtrip(void **state)
 	double t0 = now_ms();
 	tu_err(pshm_chan_recv(r, buf, sizeof(buf), &len, 10), -ETIMEDOUT);
 	double dt = now_ms() - t0;
-	assert_true(dt >= 9 && dt < 1000);
+	assert_true(dt >= 9 && dt < 30000);
 	t0 = now_ms();
 	tu_err(pshm_chan_peek(r, &p, &len, 10), -ETIMEDOUT);
 	assert_true(now_ms() - t0 >= 9);
@@ -497,7 +497,7 @@ static void test_full(void **state)
 	double t0 = now_ms();
 	tu_err(pshm_chan_send(w, buf, 40, 10), -ETIMEDOUT);
 	double dt = now_ms() - t0;
-	assert_true(dt >= 9 && dt < 1000);
+	assert_true(dt >= 9 && dt < 30000);
 	tu_err(pshm_chan_reserve(w, 40, &q, 10), -ETIMEDOUT);
 	/* What still fits goes in: 16 bytes of data, then messages that need none, until the
 	 * descriptors run out. */
@@ -545,8 +545,8 @@ static void test_epipe(void **state)
 	tu_err(pshm_chan_recv(r, buf, sizeof(buf), &len, 0), -EPIPE);
 	double t0 = now_ms();
 	tu_err(pshm_chan_recv(r, buf, sizeof(buf), &len, PSHM_CHAN_FOREVER), -EPIPE);
-	tu_err(pshm_chan_peek(r, &p, &len, 5000), -EPIPE);
-	assert_true(now_ms() - t0 < 1000);
+	tu_err(pshm_chan_peek(r, &p, &len, 60000), -EPIPE);
+	assert_true(now_ms() - t0 < 30000);
 	tu_ok(pshm_chan_stat(a, &st));
 	assert_int_equal(st.writer, 2);
 
@@ -565,6 +565,13 @@ static void test_epipe(void **state)
 
 /* ---- two processes ----------------------------------------------------------------------- */
 
+/* Wait until MARK, another process's "I am going to sleep" mark in the header, is set. */
+static void wait_mark(_Atomic uint32_t *mark)
+{
+	while (!atomic_load(mark))
+		sleep_ms(1);
+}
+
 /* A blocked recv wakes when the other process sends; a blocked send when it receives. */
 static void test_blocking(void **state)
 {
@@ -578,22 +585,20 @@ static void test_blocking(void **state)
 		pid_t pid = fork();
 		assert_true(pid >= 0);
 		if (pid == 0) {
-			alarm(20);
+			alarm(60);
 			struct pshm_chan *r = NULL;
 			unsigned char buf[4096];
 			size_t len;
 			CHILD_CHECK(pshm_chan_open(&r, a, PSHM_CHAN_READER, 0) == 0, "open");
 			CHILD_CHECK(pshm_chan_set_spin(r, spin ? 20000 : 0) == 0, "spin");
 			CHILD_CHECK(write(ready[1], "r", 1) == 1, "ready");
-			double t0 = now_ms();
 			int rc = pshm_chan_recv(r, buf, sizeof(buf), &len, PSHM_CHAN_FOREVER);
 			CHILD_CHECK(rc == 0, "recv = %d", rc);
-			CHILD_CHECK(now_ms() - t0 >= 80, "recv did not wait");
 			CHILD_CHECK(len == 77 && check(buf, 1, 77), "message 1");
-			/* Let the parent fill the ring and block; then drain it. */
-			sleep_ms(150);
+			/* Drain the ring only once the parent has filled it and gone to sleep. */
+			wait_mark(&r->h->writer_waiting);
 			for (uint64_t i = 2;; i++) {
-				rc = pshm_chan_recv(r, buf, sizeof(buf), &len, 2000);
+				rc = pshm_chan_recv(r, buf, sizeof(buf), &len, PSHM_CHAN_FOREVER);
 				if (rc == -EPIPE)
 					break;
 				CHILD_CHECK(rc == 0, "recv %llu = %d", (unsigned long long)i, rc);
@@ -607,18 +612,18 @@ static void test_blocking(void **state)
 		struct pshm_chan *w = attach(a, PSHM_CHAN_WRITER);
 		tu_ok(pshm_chan_set_spin(w, spin ? 20000 : 0));
 		assert_int_equal(read(ready[0], &c, 1), 1);
-		sleep_ms(100);
+		/* Send only once the reader sleeps: its recv must be woken. */
+		alarm(60);
+		wait_mark(&w->h->reader_waiting);
 		send_msg(w, 1, 77, 0);
-		/* Fill the ring only once the reader has taken message 1 and gone to sleep: then
-		 * the last send below must wait for it. */
+		/* Fill the ring only once the reader has taken message 1: the last send below
+		 * then finds it full and must sleep until the reader drains it. */
 		struct pshm_chan_stat st;
-		for (int k = 0; k < 5000; k++) {
+		do {
 			tu_ok(pshm_chan_stat(a, &st));
-			if (st.received == 1)
-				break;
-			sleep_ms(1);
-		}
-		assert_int_equal(st.received, 1);
+			if (st.received != 1)
+				sleep_ms(1);
+		} while (st.received != 1);
 		uint64_t i = 2;
 		unsigned char buf[100];
 		for (;; i++) {
@@ -628,13 +633,12 @@ static void test_blocking(void **state)
 				break;
 			tu_ok(rc);
 		}
-		double t0 = now_ms();
 		tu_ok(pshm_chan_send(w, buf, 100, PSHM_CHAN_FOREVER));
-		assert_true(now_ms() - t0 >= 50);
 		for (i++; i < 300; i++)
-			send_msg(w, i, 100, 5000);
+			send_msg(w, i, 100, PSHM_CHAN_FOREVER);
 		tu_ok(pshm_chan_close(w));
 		assert_int_equal(reap(pid), 0);
+		alarm(0);
 		close(ready[0]);
 		close(ready[1]);
 		tu_ok(pshm_remove(a));
@@ -967,7 +971,7 @@ static void test_broadcast_basic(void **state)
  */
 static void bcast_reader(const char *a, int ready_fd, int slow_us, uint64_t n, bool must_overrun)
 {
-	alarm(25);
+	alarm(120);
 	struct pshm_chan *r = NULL;
 	unsigned char buf[256];
 	size_t len;
@@ -1030,7 +1034,7 @@ static void test_broadcast_procs(void **state)
 				CHILD_CHECK(pshm_chan_open(&r, a, PSHM_CHAN_READER, 0) == 0,
 				            "open");
 				CHILD_CHECK(write(ready[1], "r", 1) == 1, "ready");
-				alarm(25);
+				alarm(120);
 				pause();
 				_exit(1);
 			}

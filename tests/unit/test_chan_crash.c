@@ -80,7 +80,7 @@ static void writer_child(const char *a, int ready_fd, uint64_t base, uint64_t co
 	struct pshm_chan *w = NULL;
 	unsigned char buf[MAX_LEN];
 
-	alarm(20);
+	alarm(120);
 	CHILD_CHECK(pshm_chan_open(&w, a, PSHM_CHAN_WRITER, 0) == 0, "writer open");
 	CHILD_CHECK(write(ready_fd, "w", 1) == 1, "ready");
 	for (uint64_t i = 0; count == 0 || i < count; i++) {
@@ -141,7 +141,7 @@ static void test_kill_writer(void **state)
 	tu_ok(pshm_chan_create(a, CAP, 0600, 0));
 	struct pshm_chan *r = NULL;
 	tu_ok(pshm_chan_open(&r, a, PSHM_CHAN_READER, 0));
-	alarm(25);
+	alarm(120);
 
 	for (int it = 0; it < iterations; it++) {
 		int ready[2];
@@ -190,7 +190,8 @@ static void test_kill_writer(void **state)
 		if (rc != -ECONNRESET)
 			fail_msg("iteration %d: after %llu messages: %d (%s)", it,
 			         (unsigned long long)k, rc, pshm_strerror(rc));
-		assert_true(now_ms() - t0 < 2000);
+		/* Noticed, not waited out: the bound only tells a slow machine from a hang. */
+		assert_true(now_ms() - t0 < 10000);
 		unsigned char buf[8];
 		size_t len;
 		tu_err(pshm_chan_recv(r, buf, sizeof(buf), &len, 0), -ECONNRESET);
@@ -218,7 +219,7 @@ static void reader_child(const char *a, int ready_fd, uint64_t h)
 	unsigned char buf[MAX_LEN];
 	uint64_t stop = h % 3 == 0 ? (h >> 8) % 200 : UINT64_MAX;
 
-	alarm(20);
+	alarm(120);
 	CHILD_CHECK(pshm_chan_open(&r, a, PSHM_CHAN_READER, 0) == 0, "reader open");
 	CHILD_CHECK(write(ready_fd, "r", 1) == 1, "ready");
 	uint64_t c = atomic_load(consumed);
@@ -278,7 +279,7 @@ static void test_kill_reader(void **state)
 	tu_ok(pshm_chan_create(a, CAP, 0600, 0));
 	struct pshm_chan *w = NULL;
 	tu_ok(pshm_chan_open(&w, a, PSHM_CHAN_WRITER, 0));
-	alarm(25);
+	alarm(120);
 
 	uint64_t seq = 0;
 	double worst = 0;
@@ -317,7 +318,7 @@ static void test_kill_reader(void **state)
 		assert_true(dt >= 0);
 		if (dt > worst)
 			worst = dt;
-		if (dt > 1000)
+		if (dt > 10000)
 			fail_msg("iteration %d: -ECONNRESET %.0f ms after the death", it, dt);
 		assert_int_equal(reap(pid), 128 + SIGKILL);
 		/* The message that did not fit still does not, and the death is still known. */
@@ -387,7 +388,7 @@ static void dead_in_commit(int where, bool read_first)
 		struct pshm_seg *s2;
 		void *m2;
 		size_t n2;
-		alarm(20);
+		alarm(120);
 		CHILD_CHECK(pshm_chan_open(&w, a, PSHM_CHAN_WRITER, 0) == 0, "writer open");
 		for (uint64_t i = 0; i < 3; i++) {
 			memset(buf, (int)i + 1, 1000);

@@ -430,7 +430,7 @@ static void test_fifo(void **state)
 	assert_int_equal(mkfifo(path, 0666), 0);
 	/* Should an open ever block on the FIFO, the alarm ends the program: a failure. */
 	signal(SIGALRM, SIG_DFL);
-	alarm(10);
+	alarm(60);
 	tu_err(pshm_open(&seg, addr, 0), -EINVAL);
 	tu_err(pshm_open(&seg, addr, PSHM_RDONLY), -EINVAL);
 	tu_err(pshm_create(&seg, addr, 4096, 0, PSHM_OPEN_OR_CREATE), -EINVAL);

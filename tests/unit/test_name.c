@@ -443,7 +443,7 @@ static void expect_refused(const char *name, int err)
 	int fds[NFLAGS], errs[NFLAGS];
 
 	signal(SIGALRM, on_alarm);
-	alarm(5);
+	alarm(60);
 	for (size_t i = 0; i < NFLAGS; i++) {
 		errno = 0;
 		fds[i] = pshm_shm_open(name, open_flags[i], 0600);

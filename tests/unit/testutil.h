@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -43,6 +44,28 @@
 		printf("\n");                                                                      \
 		exit(TU_SKIP);                                                                     \
 	} while (0)
+
+/*
+ * Skip the current test (not the whole program), saying why on a line of its own that
+ * tests/run-unit.sh shows even when the program as a whole passes.
+ */
+#define tu_skip_test(...)                                                                          \
+	do {                                                                                       \
+		printf("SKIP: %s: ", __func__);                                                    \
+		printf(__VA_ARGS__);                                                               \
+		printf("\n");                                                                      \
+		fflush(stdout);                                                                    \
+		skip();                                                                            \
+	} while (0)
+
+/* Bytes free for an unprivileged user in the file system that holds PATH, or 0 if unknown. */
+static inline unsigned long long tu_fs_free(const char *path)
+{
+	struct statvfs sv;
+	if (statvfs(path, &sv) < 0)
+		return 0;
+	return (unsigned long long)sv.f_bavail * sv.f_frsize;
+}
 
 /* Assert that a pshm call returned 0, showing the error's name when it did not. */
 #define tu_ok(expr)                                                                                \
