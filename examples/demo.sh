@@ -39,9 +39,13 @@ run pshm stat "$obj"
 step "4. Two unrelated processes: a writer creates $msg and waits; pshm watches"
 "$build/examples/writer" "$msg" "a message between processes" &
 writer=$!
+# Wait until the writer has mapped the object (pshm who shows its mapping), at most 30 s.
 i=0
-while ! pshm stat "$msg" >/dev/null 2>&1 && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-sleep 0.2
+until pshm who -n "$msg" 2>/dev/null | grep -q ' map '; do
+	kill -0 "$writer" 2>/dev/null && [ $i -lt 600 ] || { echo "demo: the writer did not start" >&2; exit 1; }
+	sleep 0.05
+	i=$((i + 1))
+done
 run pshm ls -o ADDRESS,KIND,SIZE,PERMS,OWNER,NPROCS,PIDS
 run pshm who "$msg"
 run pshm dump "$msg"
@@ -69,3 +73,9 @@ run pshm rm "$chan"
 
 step "8. Two processes on a channel: zero-copy sends and reads, and how long a message takes"
 run "$build/examples/ticker" "$ticks" 20000
+
+step "Done"
+echo "Shown: an object made, written, read, described, listed and removed; two unrelated programs"
+echo "sharing one; a message channel, from the shell and between two processes."
+echo "Next: pshm --help, man -l man/pshm.1 (the command), man -l man/libpshm.3 (the library),"
+echo "examples/ (programs to copy), make check (every test), make bench (this machine measured)."

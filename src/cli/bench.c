@@ -128,7 +128,8 @@ static int help(void)
 	         "  -d, --dir DIR          where the file mappings' files go (default: the "
 	         "current directory)\n"
 	         "  -k, --kinds LIST       posix,sysv,file,memfd,pipe,unix (default: all)\n"
-	         "  -s, --sizes LIST       transfer sizes (default 4K,64K,1M,64M)\n"
+	         "  -s, --sizes LIST       transfer sizes (default 4K,64K,1M,64M, less those\n"
+	         "                         the shm directory cannot hold twice over)\n"
 	         "      --region SIZE      the region of the touch and persistence sections\n"
 	         "                         (default 16M, --quick 4M)\n"
 	         "  -r, --reps N           repetitions of every figure (default 7, --quick 3)\n"
@@ -203,6 +204,7 @@ static int parse(int argc, char **argv, struct bench_opts *o)
 		case 's':
 			if (!parse_sizes(optarg, o))
 				return EXIT_USAGE;
+			o->sizes_given = true;
 			break;
 		case 'r': {
 			errno = 0;
@@ -248,6 +250,34 @@ static int parse(int argc, char **argv, struct bench_opts *o)
 
 /* ---- the run ----------------------------------------------------------------------------- */
 
+/*
+ * Leave out the default transfer sizes that the shm directory could not hold twice over (a
+ * 64 MiB /dev/shm, as in a container, cannot take the 64M transfer), saying so on stderr;
+ * sizes given with -s are all measured, and fail where the room runs out.
+ */
+static void fit_default_sizes(struct bench_opts *o, const struct bench_machine *m)
+{
+	char want[32], avail[32];
+	int n = 0;
+
+	if (o->sizes_given || !(o->parts & (1u << BP_TRANSFER)) || !(o->kinds & (1u << BK_POSIX)) ||
+	    !m->ok[BK_POSIX] || !m->shm_size)
+		return;
+	for (int i = 0; i < o->nsizes; i++) {
+		if (o->sizes[i] <= m->shm_free / 2) {
+			o->sizes[n++] = o->sizes[i];
+			continue;
+		}
+		cli_fmt_size(want, sizeof(want), o->sizes[i], false);
+		cli_fmt_size(avail, sizeof(avail), m->shm_free, false);
+		fprintf(stderr,
+		        "pshm bench: transfers of %s left out: %.200s has %s free (-s %s measures "
+		        "them anyway)\n",
+		        want, m->shm_dir, avail, want);
+	}
+	o->nsizes = n;
+}
+
 /* Say on stderr which techniques asked for cannot be measured at all, and why. */
 static void say_unavailable(const struct bench_opts *o, const struct bench_machine *m)
 {
@@ -273,6 +303,7 @@ int cmd_bench(int argc, char **argv)
 	double t0 = bench_now();
 	bench_machine(&m, &o);
 	say_unavailable(&o, &m);
+	fit_default_sizes(&o, &m);
 	if ((o.parts & (1u << BP_LIFECYCLE)) && !bench_stop)
 		bench_lifecycle(&o, &m);
 	if ((o.parts & (1u << BP_TOUCH)) && !bench_stop)

@@ -51,6 +51,7 @@ struct bench_opts {
 	unsigned parts;                  /* 1 << enum bench_part */
 	uint64_t sizes[BENCH_MAX_SIZES]; /* transfer sizes, ascending */
 	int nsizes;
+	bool sizes_given;   /* -s was used: measure them all, whatever the room */
 	int reps;           /* repetitions of every figure */
 	uint64_t life_size; /* the object of the life cycles */
 	uint64_t region;    /* first touch, bandwidth and persistence */

@@ -13,6 +13,8 @@ load helpers
 	[[ "$output" == *"reader: message: \"a message between processes\""* ]]
 	[[ "$output" == *$'first\nsecond\nthird'* ]]
 	[[ "$output" == *"reader: 20000 of 20000 messages, all in order"* ]]
+	# It ends saying what was shown and what to try next.
+	[[ "$output" == *$'== Done\nShown: '*$'\nNext: pshm --help'* ]]
 	[ -z "$(ls -A "$PSHM_DIR")" ]
 }
 
