@@ -39,8 +39,9 @@
  * The channels live in the shm directory (PSHM_DIR or /dev/shm) and the ZeroMQ socket next to
  * them, under names holding the process ID; the message queues are named likewise. All are
  * removed after each measurement, on error and on SIGINT, SIGTERM or SIGHUP. ZeroMQ is
- * measured only when the program was built with <zmq.h> at hand. Exit status: 0 when the run
- * completed (whatever the verdicts), 1 on an error, 2 for a usage error.
+ * measured only when the program was built with <zmq.h> and libzmq at hand (and not with
+ * `make PSHM_BENCH_NO_ZMQ=1`); otherwise its rows say it was not measured. Exit status: 0 when
+ * the run completed (whatever the verdicts), 1 on an error, 2 for a usage error.
  */
 #include <pshm.h>
 
@@ -66,12 +67,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#if defined(__has_include)
-#if __has_include(<zmq.h>)
-#include <zmq.h>
 #include "benchutil.h"
-#define HAVE_ZMQ 1
+
+/*
+ * ZeroMQ is measured when <zmq.h> is at hand. The Makefile defines PSHM_BENCH_NO_ZMQ when it
+ * does not link libzmq (not found, or PSHM_BENCH_NO_ZMQ=1 given to make), so that a header
+ * without its library, or a build told to leave ZeroMQ out, cannot ask for symbols that are not
+ * linked. PSHM_BENCH_ZMQ is the one macro the code below tests.
+ */
+#if !defined(PSHM_BENCH_NO_ZMQ) && defined(__has_include)
+#if __has_include(<zmq.h>)
+#define PSHM_BENCH_ZMQ 1
 #endif
+#endif
+#ifdef PSHM_BENCH_ZMQ
+#include <zmq.h>
 #endif
 
 #define NSIZES      4
@@ -778,7 +788,7 @@ static void mq_teardown(struct tctx *c)
 }
 
 /* ZeroMQ: one PAIR socket each, carrying both directions; the first process binds. */
-#ifdef HAVE_ZMQ
+#ifdef PSHM_BENCH_ZMQ
 static const char *zmq_setup(struct tctx *c)
 {
 	snprintf(c->zmq_path, sizeof(c->zmq_path), "%s/pshm-bench-chan-%ld-%u.ipc", pshm_shm_dir(),
@@ -844,7 +854,7 @@ static void zmq_tclose(struct tctx *c)
 static const char *zmq_setup(struct tctx *c)
 {
 	(void)c;
-	return "unavailable: built without libzmq";
+	return "unavailable: built without ZeroMQ";
 }
 #define zmq_topen  nothing
 #define zmq_tsend  NULL
@@ -1360,7 +1370,7 @@ static void print_json(const struct opts *o, uint64_t wall_ns)
 	       "\"mq_msgsize_max\": %ld, \"zmq\": %s, \"rows\": [",
 	       o->quick ? "true" : "false", pinned ? "true" : "false", (double)o->run_ns / 1e9,
 	       (double)wall_ns / 1e9, mq_msgsize_max(),
-#ifdef HAVE_ZMQ
+#ifdef PSHM_BENCH_ZMQ
 	       "true"
 #else
 	       "false"

@@ -202,11 +202,19 @@ if [ -x "$build/bench/bench_chan" ] && [ -r "$here/chan.md.in" ]; then
 	"$build/bench/bench_chan" ${quick:+--quick} >"$tmp/chan.txt" || rc=$?
 	[ "$rc" -eq 0 ] || die "bench_chan failed (exit status $rc)"
 	[ -s "$tmp/chan.txt" ] || die "bench_chan printed nothing"
-	awk -v res="$tmp/chan.txt" '
+	# A bench_chan built without ZeroMQ lists it as unavailable; the page says so in words too.
+	zmq_note=""
+	if grep -q '^zmq .*built without ZeroMQ' "$tmp/chan.txt"; then
+		zmq_note="ZeroMQ was not measured: this \`bench_chan\` was built without it"
+		zmq_note="$zmq_note (\`libzmq3-dev\` was not installed, or \`PSHM_BENCH_NO_ZMQ=1\` was given to make)."
+		say "ZeroMQ not measured: bench_chan was built without it"
+	fi
+	awk -v res="$tmp/chan.txt" -v note="$zmq_note" '
 		/^@@chan_results@@$/ {
 			print "```"
 			while ((getline line < res) > 0) print line
 			print "```"
+			if (note != "") { print ""; print note }
 			next
 		}
 		{ print }
