@@ -16,17 +16,20 @@ CC      ?= cc
 BUILD   ?= build
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
-BASE    := -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc/lib $(WARN)
+# 64-bit file offsets on every architecture; -MMD -MP record each object's headers in a .d file
+# beside it, so that changing a header rebuilds what includes it.
+BASE    := -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Iinclude -Isrc/lib $(WARN)
+DEPFLAGS := -MMD -MP
 # SAN=1 builds everything with AddressSanitizer and UndefinedBehaviorSanitizer.
 ifeq ($(SAN),1)
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 endif
-ALLCFLAGS := $(BASE) $(CFLAGS) $(SANFLAGS)
+# CPPFLAGS, CFLAGS and LDFLAGS are the user's (a distribution's hardening flags, say).
+ALLCFLAGS := $(BASE) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS)
 LIBCFLAGS := $(ALLCFLAGS) -fPIC -fvisibility=hidden
 
 LIB_SRC := $(wildcard src/lib/*.c)
 LIB_OBJ := $(LIB_SRC:src/lib/%.c=$(BUILD)/lib/%.o)
-LIB_HDR := include/pshm.h $(wildcard src/lib/*.h)
 STATIC  := $(BUILD)/libpshm.a
 SHARED  := $(BUILD)/libpshm.so.$(VERSION)
 
@@ -42,34 +45,45 @@ EXAMPLE_SRC := $(wildcard examples/*.c)
 EXAMPLE_BIN := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
-# bench_chan compares with ZeroMQ when <zmq.h> is installed (libzmq3-dev), and builds without.
-BENCH_ZMQ = $(shell printf '\043include <zmq.h>\n' | $(CC) -E -x c - >/dev/null 2>&1 && echo -lzmq)
+# bench_chan compares with ZeroMQ when libzmq3-dev is installed, and builds without it;
+# PSHM_BENCH_NO_ZMQ=1 leaves ZeroMQ out whatever is installed. BENCH_ZMQ is -lzmq when a program
+# that includes <zmq.h> links with it, else empty, and then bench_chan is compiled with
+# -DPSHM_BENCH_NO_ZMQ: its code and its link line make the same choice. The probe runs once,
+# and only when bench_chan is built.
+ifeq ($(filter-out 0,$(PSHM_BENCH_NO_ZMQ)),)
+BENCH_ZMQ_PROBE = t=$$(mktemp) && printf '\043include <zmq.h>\nint main(void) { return !zmq_ctx_new(); }\n' | \
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -x c -o "$$t" - -lzmq >/dev/null 2>&1; r=$$?; rm -f "$$t"; \
+	[ $$r -eq 0 ] && echo -lzmq
+BENCH_ZMQ = $(eval BENCH_ZMQ := $(shell $(BENCH_ZMQ_PROBE)))$(BENCH_ZMQ)
+else
+BENCH_ZMQ :=
+endif
 
 .PHONY: all lib cli examples tests check unit-check asan-check demo bench bench-progs install \
-	uninstall clean deps deps-test format lint fuzz tsan-check FORCE
+	uninstall clean deps deps-test format lint fuzz tsan-check fresh-check FORCE
 all: lib cli examples
 
 cli: $(CLI_BIN)
 
-$(BUILD)/cli/%.o: src/cli/%.c $(wildcard src/cli/*.h) $(wildcard bench/*.h) include/pshm.h
+$(BUILD)/cli/%.o: src/cli/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALLCFLAGS) $(SCOLS_CFLAGS) -c -o $@ $<
+	$(CC) $(ALLCFLAGS) $(DEPFLAGS) $(SCOLS_CFLAGS) -c -o $@ $<
 
 $(CLI_BIN): $(CLI_OBJ) $(STATIC)
-	$(CC) $(ALLCFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(SCOLS_LIBS)
+	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(SCOLS_LIBS)
 
 lib: $(STATIC) $(SHARED) $(BUILD)/libpshm.so
 
-$(BUILD)/lib/%.o: src/lib/%.c $(LIB_HDR)
+$(BUILD)/lib/%.o: src/lib/%.c
 	@mkdir -p $(@D)
-	$(CC) $(LIBCFLAGS) -c -o $@ $<
+	$(CC) $(LIBCFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(STATIC): $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
 $(SHARED): $(LIB_OBJ) src/lib/libpshm.map
-	$(CC) $(ALLCFLAGS) -shared -Wl,-soname,libpshm.so.$(SOMAJOR) \
+	$(CC) $(ALLCFLAGS) $(LDFLAGS) -shared -Wl,-soname,libpshm.so.$(SOMAJOR) \
 		-Wl,--version-script=src/lib/libpshm.map -Wl,-z,defs -o $@ $(LIB_OBJ)
 
 $(BUILD)/libpshm.so: $(SHARED)
@@ -77,19 +91,30 @@ $(BUILD)/libpshm.so: $(SHARED)
 	ln -sf libpshm.so.$(SOMAJOR) $@
 
 # Tests and tools link the static library, so the unit tests can reach internal hooks.
-$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(STATIC)
+$(BUILD)/tests/%: tests/unit/%.c $(STATIC)
 	@mkdir -p $(@D)
-	$(CC) $(ALLCFLAGS) -Itests/unit -o $@ $< $(STATIC) -lcmocka -lpthread
+	$(CC) $(ALLCFLAGS) $(DEPFLAGS) $(LDFLAGS) -Itests/unit -o $@ $< $(STATIC) -lcmocka -lpthread
 
 $(BUILD)/examples/%: examples/%.c $(STATIC)
 	@mkdir -p $(@D)
-	$(CC) $(ALLCFLAGS) -o $@ $< $(STATIC)
+	$(CC) $(ALLCFLAGS) $(DEPFLAGS) $(LDFLAGS) -o $@ $< $(STATIC)
 
-$(BUILD)/bench/%: bench/%.c $(wildcard bench/*.h) $(STATIC)
+$(BUILD)/bench/%: bench/%.c $(STATIC)
 	@mkdir -p $(@D)
-	$(CC) $(ALLCFLAGS) -o $@ $< $(STATIC) -lm -lpthread -lrt $(if $(filter %/bench_chan,$@),$(BENCH_ZMQ))
+	$(CC) $(ALLCFLAGS) $(DEPFLAGS) $(LDFLAGS) $(BENCH_CFLAGS) -o $@ $< $(STATIC) -lm -lpthread -lrt $(BENCH_LIBS)
+
+$(BUILD)/bench/bench_chan: BENCH_CFLAGS = $(if $(BENCH_ZMQ),,-DPSHM_BENCH_NO_ZMQ)
+$(BUILD)/bench/bench_chan: BENCH_LIBS = $(BENCH_ZMQ)
+# The last choice made about ZeroMQ, so that bench_chan is built again when it changes.
+$(BUILD)/bench/bench_chan: $(BUILD)/bench/zmq-choice
+$(BUILD)/bench/zmq-choice: FORCE
+	@mkdir -p $(@D)
+	@echo 'zmq: $(or $(BENCH_ZMQ),no)' | cmp -s - $@ || echo 'zmq: $(or $(BENCH_ZMQ),no)' >$@
 
 examples: $(EXAMPLE_BIN)
+
+# What -MMD wrote in earlier builds; absent before the first.
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:=.d) $(EXAMPLE_BIN:=.d) $(BENCH_BIN:=.d)
 
 # The benchmark programs, built without running them.
 bench-progs: $(BENCH_BIN)
@@ -111,6 +136,11 @@ check: deps-test
 	bash tests/cli/completion.sh $(BUILD)/pshm
 	$(MAKE) -s lint
 	sh tests/install-test.sh
+
+# The README's commands, run as written in a minimal Debian 12 root made by debootstrap, with a
+# 64 MiB /dev/shm. Needs root and the network; says why and succeeds when it cannot run.
+fresh-check:
+	bash scripts/fresh-check.sh
 
 # The unit tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
 asan-check: deps-test
@@ -151,19 +181,21 @@ demo: deps
 	sh examples/demo.sh $(BUILD)
 
 # Runs pshm bench, bench/bench_overhead and bench/cli.sh and writes docs/benchmarks.md, with
-# SVG plots in docs/ when gnuplot is installed. QUICK=1 makes shorter runs.
+# SVG plots in docs/ when gnuplot is installed. QUICK=1 makes shorter runs; PSHM_BENCH_NO_ZMQ=1
+# leaves ZeroMQ out of bench_chan's comparison.
 bench:
-	@sh scripts/deps.sh bench
+	@PSHM_BENCH_NO_ZMQ='$(PSHM_BENCH_NO_ZMQ)' sh scripts/deps.sh bench
 	$(MAKE) all $(BENCH_BIN)
 	CC='$(CC)' CFLAGS='$(CFLAGS)' bash bench/report.sh $(BUILD)$(if $(filter-out 0,$(QUICK)), --quick)
 
-# Manual pages must be mandoc -Tlint clean.
+# Manual pages: clean for mandoc and for groff (which man runs on Debian), and whole as man shows
+# them.
 lint:
-	@out=$$(mandoc -Tlint -Wwarning $(wildcard man/*.[0-9]) 2>&1); \
-	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; echo "lint: manual pages clean"
+	@sh scripts/lint-man.sh $(wildcard man/*.[0-9])
 
 format:
-	clang-format -i include/*.h src/lib/*.[ch] tests/unit/*.[ch] examples/*.c bench/*.c
+	clang-format -i $(wildcard include/*.h src/lib/*.[ch] src/cli/*.[ch] tests/unit/*.[ch] \
+		tests/fuzz/*.[ch] examples/*.[ch] bench/*.[ch])
 
 # Made again at every install, so that a PREFIX or LIBDIR other than last time's is honoured.
 pshm.pc: pshm.pc.in include/pshm.h FORCE
@@ -171,6 +203,14 @@ pshm.pc: pshm.pc.in include/pshm.h FORCE
 		-e 's|@VERSION@|$(VERSION)|' $< > $@.tmp && mv $@.tmp $@
 
 FORCE:
+
+# After installing into the system itself (no DESTDIR) as root, the dynamic loader's cache is
+# brought up to date, so that a program linked with the library starts at once when LIBDIR is a
+# directory the loader searches, /usr/local/lib among them. A staged installation (DESTDIR) is
+# not the system's, and another user cannot update the cache: both leave it alone.
+LDCONFIG ?= ldconfig
+LDCONFIG_AFTER = @if [ -z '$(DESTDIR)' ] && [ "$$(id -u)" -eq 0 ]; then \
+	echo '$(LDCONFIG)'; PATH="$$PATH:/sbin:/usr/sbin" $(LDCONFIG); fi
 
 install: lib cli pshm.pc
 	install -d $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PCDIR) \
@@ -186,6 +226,7 @@ install: lib cli pshm.pc
 	ln -sf libpshm.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libpshm.so
 	install -m 644 pshm.pc $(DESTDIR)$(PCDIR)/pshm.pc
 	install -m 644 man/*.3 $(DESTDIR)$(MANDIR)/man3/
+	$(LDCONFIG_AFTER)
 
 uninstall:
 	rm -f $(DESTDIR)$(INCDIR)/pshm.h $(DESTDIR)$(LIBDIR)/libpshm.a \
@@ -194,6 +235,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/pshm $(DESTDIR)$(BASHCOMPDIR)/pshm
 	for m in man/*.3; do rm -f $(DESTDIR)$(MANDIR)/man3/$${m#man/}; done
 	for m in man/*.1; do rm -f $(DESTDIR)$(MANDIR)/man1/$${m#man/}; done
+	$(LDCONFIG_AFTER)
 
 clean:
-	rm -rf build build-asan build-clang build-fuzz build-tsan pshm.pc
+	rm -rf build build-asan build-clang build-fuzz build-nozmq build-tsan pshm.pc

@@ -16,17 +16,23 @@ have_header libsmartcols/libsmartcols.h || need="$need libsmartcols-dev"
 if [ "$what" = test ]; then
 	have_header stdarg.h && { printf '#include <stdarg.h>\n#include <stddef.h>\n#include <setjmp.h>\n#include <stdint.h>\n#include <cmocka.h>\n' | ${CC:-cc} -E -x c - >/dev/null 2>&1; } || need="$need libcmocka-dev"
 	command -v mandoc >/dev/null 2>&1 || need="$need mandoc"
+	command -v groff >/dev/null 2>&1 || need="$need groff-base"
+	command -v man >/dev/null 2>&1 || need="$need man-db"
 	command -v python3 >/dev/null 2>&1 || need="$need python3"
 	command -v ipcmk >/dev/null 2>&1 || need="$need util-linux"
 	command -v bats >/dev/null 2>&1 || need="$need bats"
 	command -v jq >/dev/null 2>&1 || need="$need jq"
 	command -v hexdump >/dev/null 2>&1 || need="$need bsdextrautils"
+	command -v pgrep >/dev/null 2>&1 || need="$need procps"
 fi
 optional=""
 if [ "$what" = bench ]; then
 	command -v jq >/dev/null 2>&1 || need="$need jq"
 	command -v gnuplot >/dev/null 2>&1 || optional="$optional gnuplot-nox"
-	have_header zmq.h || optional="$optional libzmq3-dev"
+	# Neither installed nor suggested when the benchmarks leave ZeroMQ out (PSHM_BENCH_NO_ZMQ=1).
+	case ${PSHM_BENCH_NO_ZMQ:-0} in
+	0) have_header zmq.h || optional="$optional libzmq3-dev" ;;
+	esac
 fi
 
 [ -z "$need$optional" ] && exit 0

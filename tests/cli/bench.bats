@@ -196,6 +196,11 @@ json_shape() {
 	[ "$(jq -c '[.results[] | select(.kind == "pipe") | .size]' "$f")" = "[4096,8388608]" ]
 }
 
+# Whether directory DIR holds anything (looked at anew at every call).
+nonempty() {
+	[ -n "$(ls -A "$1")" ]
+}
+
 # Wait until run BENCH_PID is inside its transfer section: its reading process exists.
 wait_peer() {
 	wait_until pgrep -f "bench-peer .* $BENCH_PID\$" ||
@@ -218,7 +223,7 @@ wait_peer() {
 	mkdir "$BATS_TEST_TMPDIR/files"
 	# Interrupted while a file of its own exists, then while its reading process runs.
 	bench_bg --json -r 1000 --sections touch -k file -d "$BATS_TEST_TMPDIR/files"
-	wait_until test -n "$(ls -A "$BATS_TEST_TMPDIR/files")" ||
+	wait_until nonempty "$BATS_TEST_TMPDIR/files" ||
 		fail_with "pshm bench made no file in $BATS_TEST_TMPDIR/files"
 	for phase in touch transfer; do
 		if [ "$phase" = transfer ]; then
