@@ -343,10 +343,11 @@ time.sleep(30)' >"$BATS_TEST_TMPDIR/fd" 2>/dev/null 3>&- &
 	run --separate-stderr pshm stat -J /a /b
 	[ "$status" -eq 0 ]
 	jq_true 'type == "array" and length == 2' <<<"$output"
-	jq_true '.[0] | .address == "/a" and .size == 10 and (.size|type) == "number" and
-		.allocated == 4096 and .sparse == false and .mode == "0600" and .uid == 0 and
-		.gid == 0 and (.inode|type) == "number" and .links == 1 and .processes == 0 and
-		.pids == []' <<<"$output"
+	jq_true --argjson uid "$ME_UID" --argjson gid "$ME_GID" '.[0] | .address == "/a" and
+		.size == 10 and (.size|type) == "number" and .allocated == 4096 and
+		.sparse == false and .mode == "0600" and .uid == $uid and .gid == $gid and
+		(.inode|type) == "number" and .links == 1 and .processes == 0 and .pids == []' \
+		<<<"$output"
 	jq_true '.[1] | .address == "/b" and .size == 2097152 and .sparse == true' <<<"$output"
 	# JSON sizes are bytes only.
 	jq_true 'all(.[]; has("size_human") | not)' <<<"$output"
