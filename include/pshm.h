@@ -50,7 +50,8 @@ extern "C" {
  */
 #define PSHM_ERRORS(X)                                                                             \
 	X(ADDR, -20001, "Malformed shared memory address")                                         \
-	X(KIND, -20002, "Address names a different kind of shared memory")
+	X(KIND, -20002, "Address names a different kind of shared memory")                         \
+	X(TRUNCATED, -20003, "Object truncated while in use")
 
 enum {
 #define PSHM__ERRENUM(name, value, text) PSHM_E##name = (value),
@@ -80,8 +81,10 @@ const char *pshm_version(void);
  * name, a bad access mode, O_PATH, O_DIRECTORY or O_TMPFILE, or an object that is not a
  * regular file (a FIFO, directory, socket or device squatting under the name); ELOOP for a
  * symlink, which is never followed; ENAMETOOLONG for a name longer than NAME_MAX. The call
- * never blocks and is not a thread cancellation point. The mode is applied as open(2)
- * applies it (subject to the umask).
+ * never blocks on a FIFO or anything else squatting under the name; as open(2) does, it waits
+ * for another process's lease on the object to break (EWOULDBLOCK instead with O_NONBLOCK).
+ * It is not a thread cancellation point. The mode is applied as open(2) applies it (subject to
+ * the umask).
  */
 int pshm_shm_open(const char *name, int oflag, mode_t mode);
 
@@ -118,6 +121,10 @@ enum {
 					 file system then shows up later, as SIGBUS */
 	PSHM_RDONLY = 1 << 2,         /* open/map: read-only */
 	PSHM_POPULATE = 1 << 3,       /* map: fault every page in now */
+	PSHM_MAP_GUARD = 1 << 4,      /* map: survive the object's truncation (see
+					 pshm_map_truncated) */
+	PSHM_ATTRS = 1 << 5,          /* open: only to stat, chmod or chown it (see
+					 pshm_open) */
 };
 
 /*
@@ -136,7 +143,11 @@ int pshm_create(struct pshm_seg **segp, const char *addr, uint64_t size, mode_t 
 /*
  * Open the existing segment at ADDR, read-write, or read-only with PSHM_RDONLY. A POSIX or
  * file address must name a regular file (else -EINVAL; a symlink gives -ELOOP); the open
- * never blocks. "memfd:PID:FD" must be a memfd (else -EINVAL). Returns 0 or a negative errno.
+ * never blocks on a squatter, and waits as open(2) does for another process's lease to break.
+ * "memfd:PID:FD" must be a memfd (else -EINVAL). PSHM_ATTRS opens the segment only to look at
+ * and change its attributes, as stat(2), chmod(2) and chown(2) do: it needs no read or write
+ * permission on the object (its owner may change a mode of 0), and the handle cannot be
+ * mapped, resized or synced (-EBADF). Returns 0 or a negative errno.
  */
 int pshm_open(struct pshm_seg **segp, const char *addr, unsigned flags);
 
@@ -176,10 +187,25 @@ int pshm_created(const struct pshm_seg *seg);
  * with fstat or IPC_STAT; an object opened by someone else is not trusted to keep the size it
  * had). PSHM_RDONLY maps read-only (a read-only handle always does); PSHM_POPULATE faults
  * every page in. *ADDRP and *LENP receive the mapping (NULL and 0 for an empty object). A
- * handle holds at most one mapping: -EBUSY if it is already mapped. Returns 0 or a negative
- * errno.
+ * handle holds at most one mapping: -EBUSY if it is already mapped. PSHM_MAP_GUARD guards the
+ * mapping, as the library guards its channels': see pshm_map_truncated(). Returns 0 or a
+ * negative errno.
  */
 int pshm_map(struct pshm_seg *seg, unsigned flags, void **addrp, size_t *lenp);
+
+/*
+ * Whether the guarded mapping (PSHM_MAP_GUARD) lost pages: to a truncation (anyone who can
+ * write the object can shrink it, and an access past its new end would raise SIGBUS), or to
+ * memory that could not be had (a sparse object on a full file system). In a guarded
+ * mapping the library's SIGBUS handler (installed once per process; it passes every other
+ * SIGBUS to the handler that was there before) instead maps private zero pages from the
+ * faulting page to the mapping's end, and the access goes on: reads see zeros, writes reach
+ * nobody. Check this after reading, as a seqlock reader checks its count: once it says 1 (as
+ * it does until the handle is mapped again), what was read since the loss may be zeros. No
+ * system call; any thread that uses the mapping may ask, while the handle stays mapped.
+ * Returns 1 (truncated), 0 (not so far), or -EINVAL for a handle with no guarded mapping.
+ */
+int pshm_map_truncated(const struct pshm_seg *seg);
 
 /* Remove the handle's mapping, if any. Returns 0 or a negative errno. */
 int pshm_unmap(struct pshm_seg *seg);
@@ -192,11 +218,12 @@ int pshm_unmap(struct pshm_seg *seg);
 int pshm_sync(struct pshm_seg *seg);
 
 /*
- * Set the segment's size. Growth is reserved like pshm_create() unless PSHM_SPARSE (on
- * tmpfs, -ENOSPC leaves the size unchanged); shrinking discards the tail. An existing
- * mapping keeps its length: unmap and map again to see the new size, and touch nothing past a
- * shrunken end. System V segments and semaphores cannot change size: -EOPNOTSUPP; a
- * read-only handle gives -EBADF. Returns 0 or a negative errno.
+ * Set the segment's size. Growth is reserved like pshm_create() unless PSHM_SPARSE; a failed
+ * growth (-ENOSPC) leaves the size as it was and gives back any space it took, on disk file
+ * systems as on tmpfs. Shrinking discards the tail. An existing mapping keeps its length:
+ * unmap and map again to see the new size, and touch nothing past a shrunken end. System V
+ * segments and semaphores cannot change size: -EOPNOTSUPP; a read-only handle gives -EBADF.
+ * Returns 0 or a negative errno.
  */
 int pshm_resize(struct pshm_seg *seg, uint64_t size, unsigned flags);
 
@@ -342,15 +369,24 @@ int pshm_parse_size(const char *text, uint64_t *sizep);
  *    every message from where they attached; the writer never waits, and a reader that falls
  *    more than the ring behind gets -EOVERFLOW once and skips to the oldest intact message.
  *
- * Each role holds an open file description lock on its own byte of the object while attached,
- * so the kernel tells when a peer dies: a blocked peer notices within about 100 ms. Every
+ * Each role holder keeps a write lock on a file of its own while attached, its beacon: an empty
+ * ".pshm-live.ID" (ID: 16 hex digits) in the channel's directory, or, where it may not create
+ * files there, its role's byte of the object. The kernel drops the lock when the holder dies,
+ * so a blocked peer notices within about 100 ms, whatever read locks others hold. A SIGKILL
+ * leaves the beacon until the role is taken over or pshm_remove() removes the channel. Every
  * function returns 0 (or a count) or a negative errno; the channel errors are -EAGAIN (timeout
  * 0 and nothing to do), -ETIMEDOUT, -EPIPE (reader: the writer detached and everything is read;
  * queue writer: the reader detached while it was attached; a writer that attaches after a
- * reader left waits for the next one), -ECONNRESET (the peer died: a reader sees it once the
- * ring is drained, a writer blocked on a full queue within about 100 ms), -EOVERFLOW, -EBADMSG
+ * reader left waits for the next one), -ECONNABORTED (reader: the writer ended its stream as
+ * failed with pshm_chan_abort() and everything is read), -ECONNRESET (the peer died: a reader
+ * sees it once the ring is drained, a writer blocked on a full queue within about 100 ms). A
+ * reader hears -EPIPE, -ECONNABORTED or -ECONNRESET again at each call until a new writer
+ * attaches and continues the channel with a new stream. The others: -EOVERFLOW, -EBADMSG
  * (the shared header or a descriptor is corrupt: nothing outside the mapping is touched),
- * -EMSGSIZE, -EINVAL, -EBUSY and -EOPNOTSUPP. Timeouts are in milliseconds:
+ * PSHM_ETRUNCATED (the object was truncated while in use: the handle's mapping is guarded as
+ * with PSHM_MAP_GUARD, and from the call that meets the truncation on, every send and receive
+ * on the handle fails so; a commit or release fails so after a reservation or peek that did
+ * not), -EMSGSIZE, -EINVAL, -EBUSY and -EOPNOTSUPP. Timeouts are in milliseconds:
  * PSHM_CHAN_FOREVER waits without limit, 0 never waits.
  *
  * Thread safety: a struct pshm_chan is for one thread at a time; distinct handles (also to the
@@ -379,11 +415,12 @@ int pshm_chan_create(const char *addr, uint64_t capacity, mode_t mode, unsigned 
 /*
  * Attach to the channel at ADDR as ROLE (PSHM_CHAN_WRITER or PSHM_CHAN_READER); FLAGS must
  * be 0. There is one writer at a time and, in queue mode, one reader: -EBUSY while a live one
- * holds the role; a role whose holder died or detached is taken over where it stopped. A
- * broadcast reader takes a free slot (-EBUSY when all PSHM_CHAN_MAX_READERS are taken) and
- * starts at the writer's current position. The header is validated (-EBADMSG), and an object
- * whose header is still being written gives -EAGAIN. On success *CHP is a new handle. Returns 0
- * or a negative errno.
+ * holds the role; a role whose holder died, detached or aborted is taken over where it
+ * stopped. A broadcast reader takes a free slot (-EBUSY when all PSHM_CHAN_MAX_READERS are
+ * taken) and starts at the writer's current position. The header is validated (-EBADMSG;
+ * PSHM_ETRUNCATED for an object shorter than its header says), and an object whose header is
+ * still being written gives -EAGAIN. On success *CHP is a new handle. Returns 0 or a negative
+ * errno.
  */
 int pshm_chan_open(struct pshm_chan **chp, const char *addr, int role, unsigned flags);
 
@@ -396,6 +433,17 @@ int pshm_chan_open(struct pshm_chan **chp, const char *addr, int role, unsigned 
 int pshm_chan_close(struct pshm_chan *ch);
 
 /*
+ * Writer: detach and free the handle as pshm_chan_close() does, but mark the stream as failed
+ * (the writer's state "aborted", 4 in struct pshm_chan_stat): its readers get every message
+ * committed before, then -ECONNABORTED instead of -EPIPE, so that a truncated stream is never
+ * taken for a complete one. A writer that attaches later starts a new stream, as after a
+ * clean detach. NULL is accepted. Returns 0, -EINVAL for a reader's handle (which stays open
+ * and attached: close it with pshm_chan_close()), or the first error of unmap/close (the
+ * handle is freed in any case).
+ */
+int pshm_chan_abort(struct pshm_chan *ch);
+
+/*
  * Writer: reserve room for a message of LEN bytes and set *BUFP to where its payload goes, in
  * the ring itself (zero copy); pshm_chan_commit() publishes it. Waits up to TIMEOUT_MS for
  * room in a full queue. Returns 0, -EMSGSIZE for LEN over the channel's maximum, -EINVAL when
@@ -406,8 +454,8 @@ int pshm_chan_reserve(struct pshm_chan *ch, size_t len, void **bufp, int timeout
 
 /*
  * Writer: publish the reserved message with its first LEN bytes (LEN at most what was
- * reserved); readers see it whole or not at all, and a sleeping reader is woken. Returns 0, or
- * -EINVAL without a reservation or for a LEN too large.
+ * reserved); readers see it whole or not at all, and a sleeping reader is woken. Returns 0,
+ * -EINVAL without a reservation or for a LEN too large, or PSHM_ETRUNCATED.
  */
 int pshm_chan_commit(struct pshm_chan *ch, size_t len);
 
@@ -421,9 +469,9 @@ int pshm_chan_send(struct pshm_chan *ch, const void *buf, size_t len, int timeou
  * Reader: wait up to TIMEOUT_MS for the next message and set *BUFP and *LENP to its payload,
  * in the ring itself (zero copy, 8-byte aligned); it stays there, and peek returns it again,
  * until pshm_chan_release() or pshm_chan_recv(). In broadcast mode the writer may overwrite it
- * meanwhile: pshm_chan_release() says so. Returns 0, -EAGAIN, -ETIMEDOUT, -EPIPE, -ECONNRESET,
- * -EOVERFLOW (broadcast: messages were lost; the next call reads the oldest intact one),
- * -EBADMSG, or -EINVAL when the handle is not a reader.
+ * meanwhile: pshm_chan_release() says so. Returns 0, -EAGAIN, -ETIMEDOUT, -EPIPE,
+ * -ECONNABORTED, -ECONNRESET, -EOVERFLOW (broadcast: messages were lost; the next call reads
+ * the oldest intact one), -EBADMSG, or -EINVAL when the handle is not a reader.
  */
 int pshm_chan_peek(struct pshm_chan *ch, const void **bufp, size_t *lenp, int timeout_ms);
 
@@ -431,6 +479,7 @@ int pshm_chan_peek(struct pshm_chan *ch, const void **bufp, size_t *lenp, int ti
  * Reader: done with the peeked message, which is consumed. Returns 0, -EINVAL when nothing is
  * peeked, or (broadcast) -EOVERFLOW when the writer overwrote the message while it was held:
  * what was read from it may be torn, and the reader moves on to the oldest intact message.
+ * PSHM_ETRUNCATED: the object was truncated and what was read may be zeros.
  */
 int pshm_chan_release(struct pshm_chan *ch);
 
@@ -461,15 +510,15 @@ struct pshm_chan_stat {
 	uint64_t sent;        /* messages published */
 	uint64_t received;    /* messages read (broadcast: by all readers) */
 	uint64_t bytes;       /* payload bytes published */
-	int writer;           /* 0 none yet, 1 attached, 2 detached cleanly, 3 died */
+	int writer;           /* 0 none yet, 1 attached, 2 detached cleanly, 3 died, 4 aborted */
 	int readers;          /* live readers */
 	uint64_t lost;        /* broadcast: messages lost by all readers */
 };
 
 /*
  * Describe the channel at ADDR without attaching to it (read permission suffices). Returns 0,
- * -EBADMSG for an object that is not a valid channel, -EAGAIN while its header is still being
- * written, or another negative errno.
+ * -EBADMSG for an object that is not a valid channel, PSHM_ETRUNCATED for one that was
+ * truncated, -EAGAIN while its header is still being written, or another negative errno.
  */
 int pshm_chan_stat(const char *addr, struct pshm_chan_stat *st);
 

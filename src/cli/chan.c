@@ -4,7 +4,9 @@
  *
  * send and recv behave like the two ends of a pipe: send waits while the channel is full, recv
  * waits while it is empty, and recv ends once the writer has gone and everything it sent is
- * read: exit 0 when it detached cleanly, 1 when it died.
+ * read: exit 0 when it detached cleanly, 1 when it died or gave up. send gives up (ends the
+ * stream with pshm_chan_abort) whenever it fails or is stopped by SIGINT, SIGTERM or SIGHUP,
+ * so that a reader never takes a truncated stream for a whole one.
  */
 #include "cli.h"
 
@@ -13,6 +15,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -53,6 +56,9 @@ static int chan_fail(const char *op, const char *addr, int err)
 	switch (err) {
 	case -EBADMSG:
 		why = "not a channel, or a damaged one";
+		break;
+	case PSHM_ETRUNCATED:
+		why = "the channel's object was truncated (the channel is lost)";
 		break;
 	case -EAGAIN:
 		/* Opening: the header never became valid in about 100 ms. */
@@ -192,8 +198,8 @@ static int chan_create(int argc, char **argv)
 
 static const char *writer_state(int w)
 {
-	static const char *const names[] = {"none", "attached", "detached", "died"};
-	return w >= 0 && w <= 3 ? names[w] : "unknown";
+	static const char *const names[] = {"none", "attached", "detached", "died", "aborted"};
+	return w >= 0 && w <= 4 ? names[w] : "unknown";
 }
 
 static int chan_stat(int argc, char **argv)
@@ -301,10 +307,95 @@ static int help_text(const char *name, const char *text, const char *options)
 
 /* ---- pshm send ----------------------------------------------------------------------------- */
 
+/*
+ * A send stopped by SIGINT, SIGTERM or SIGHUP ends its stream as failed before it dies of the
+ * signal. The handler only notes the signal and puts /dev/null in place of standard input: a
+ * read it interrupted fails with EINTR, and one about to start finds the end of the input, so
+ * a signal that comes between a look at the note and a read cannot leave send blocked there.
+ * A wait for room in a full channel, which the signal does not end, lasts SEND_SLICE_MS at a
+ * time and is then taken up again unless a signal came.
+ */
+#define SEND_SLICE_MS 100
+
+static volatile sig_atomic_t send_signal;
+static int send_devnull = -1;
+
+static void on_send_signal(int sig)
+{
+	int e = errno;
+	send_signal = sig;
+	if (send_devnull >= 0)
+		dup2(send_devnull, STDIN_FILENO);
+	errno = e;
+}
+
+static void send_catch_signals(void)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	struct sigaction sa, old;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_send_signal; /* no SA_RESTART: a blocked read ends with EINTR */
+	sigemptyset(&sa.sa_mask);
+	send_devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (send_devnull >= 0 && send_devnull <= STDERR_FILENO) {
+		/* Standard input (or output) was closed: it is to stay so, not become this. */
+		int fd = fcntl(send_devnull, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+		close(send_devnull);
+		send_devnull = fd;
+	}
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		/* A signal ignored by whoever started us stays ignored: a shell without job control
+		 * starts background commands with SIGINT ignored. */
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+			sigaction(sigs[i], &sa, NULL);
+	}
+}
+
+/* Die of the signal that stopped the send, as without a handler, so the parent sees it. */
+static int send_die(void)
+{
+	int sig = send_signal;
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	sigaction(sig, &sa, NULL);
+	raise(sig);
+	return 128 + sig; /* not reached: the signal is not blocked */
+}
+
+/* pshm_chan_reserve() without a time limit, but -EINTR once a signal has come. */
+static int send_reserve(struct pshm_chan *ch, size_t len, void **p)
+{
+	for (;;) {
+		if (send_signal)
+			return -EINTR;
+		int r = pshm_chan_reserve(ch, len, p, SEND_SLICE_MS);
+		if (r != -ETIMEDOUT)
+			return r;
+	}
+}
+
+/* pshm_chan_send() by send_reserve(). */
+static int send_one(struct pshm_chan *ch, const void *buf, size_t len)
+{
+	void *p;
+	int r = send_reserve(ch, len, &p);
+	if (r < 0)
+		return r;
+	if (len)
+		memcpy(p, buf, len);
+	return pshm_chan_commit(ch, len);
+}
+
 /* Why a send on ADDR failed, in words. Returns EXIT_FAIL. */
 static int send_fail(const char *addr, int err, size_t len, uint64_t maxmsg)
 {
 	switch (err) {
+	case -EINTR:
+		return EXIT_FAIL; /* a signal: the shell says which */
 	case -ECONNRESET:
 		fprintf(stderr, "pshm: send %s: the reader died\n", addr);
 		return EXIT_FAIL;
@@ -369,6 +460,10 @@ static int send_lines(struct pshm_chan *ch, const char *addr, uint64_t maxmsg)
 
 	for (;;) {
 		long long n = read_line(stdin, &buf, &cap, maxmsg, &big);
+		if (send_signal) {
+			status = EXIT_FAIL;
+			break;
+		}
 		if (n == -1)
 			break;
 		if (n == -2) {
@@ -383,7 +478,7 @@ static int send_lines(struct pshm_chan *ch, const char *addr, uint64_t maxmsg)
 			status = cli_fail("send", "standard input", -errno);
 			break;
 		}
-		int r = pshm_chan_send(ch, buf, (size_t)n, PSHM_CHAN_FOREVER);
+		int r = send_one(ch, buf, (size_t)n);
 		if (r < 0) {
 			status = send_fail(addr, r, (size_t)n, maxmsg);
 			break;
@@ -400,6 +495,8 @@ static int send_records(struct pshm_chan *ch, const char *addr, uint64_t maxmsg)
 	for (;;) {
 		unsigned char lb[4];
 		size_t got = fread(lb, 1, sizeof(lb), stdin);
+		if (send_signal)
+			return EXIT_FAIL;
 		if (got == 0 && feof(stdin))
 			return EXIT_OK;
 		if (got < sizeof(lb)) {
@@ -412,11 +509,13 @@ static int send_records(struct pshm_chan *ch, const char *addr, uint64_t maxmsg)
 		size_t len =
 		    (size_t)lb[0] | (size_t)lb[1] << 8 | (size_t)lb[2] << 16 | (size_t)lb[3] << 24;
 		void *p;
-		int r = pshm_chan_reserve(ch, len, &p, PSHM_CHAN_FOREVER);
+		int r = send_reserve(ch, len, &p);
 		if (r < 0)
 			return send_fail(addr, r, len, maxmsg);
 		/* An uncommitted reservation is dropped when the channel is closed. */
 		if (len && fread(p, 1, len, stdin) != len) {
+			if (send_signal)
+				return EXIT_FAIL;
 			if (ferror(stdin))
 				return cli_fail("send", "standard input", -EIO);
 			fprintf(stderr,
@@ -451,7 +550,10 @@ int cmd_send(int argc, char **argv)
 			    "Each MESSAGE is one message; without MESSAGE, each line of standard "
 			    "input is one\n"
 			    "(without its newline). A full channel makes pshm send wait for the "
-			    "reader.\n",
+			    "reader.\n"
+			    "When pshm send fails or is stopped by SIGINT, SIGTERM or SIGHUP, "
+			    "it ends the stream\n"
+			    "as failed: pshm recv prints what was sent, then exits 1.\n",
 			    "      --records          read standard input as records: a 4-byte "
 			    "little-endian\n"
 			    "                         length, then the bytes\n");
@@ -466,6 +568,7 @@ int cmd_send(int argc, char **argv)
 	const char *addr = argv[optind];
 	struct pshm_chan *ch;
 	struct pshm_chan_stat st;
+	send_catch_signals();
 	int status = chan_open("send", addr, PSHM_CHAN_WRITER, &ch, &st);
 	if (status)
 		return status;
@@ -473,7 +576,7 @@ int cmd_send(int argc, char **argv)
 	if (argc - optind > 1) {
 		for (int i = optind + 1; i < argc && !status; i++) {
 			size_t len = strlen(argv[i]);
-			int r = pshm_chan_send(ch, argv[i], len, PSHM_CHAN_FOREVER);
+			int r = send_one(ch, argv[i], len);
 			if (r < 0)
 				status = send_fail(addr, r, len, st.max_message);
 		}
@@ -482,10 +585,15 @@ int cmd_send(int argc, char **argv)
 	} else {
 		status = send_lines(ch, addr, st.max_message);
 	}
+	/* Whatever stopped the send, its readers must not take the stream for a whole one. */
+	if (send_signal || status) {
+		pshm_chan_abort(ch);
+		return send_signal ? send_die() : status;
+	}
 	int r = pshm_chan_close(ch);
-	if (r < 0 && !status)
+	if (r < 0)
 		status = chan_fail("send", addr, r);
-	return status;
+	return send_signal ? send_die() : status;
 }
 
 /* ---- pshm recv ----------------------------------------------------------------------------- */
@@ -560,7 +668,8 @@ int cmd_recv(int argc, char **argv)
 			    "there is no message;\n"
 			    "once the writer has gone and every message is read, it ends: exit 0 "
 			    "when the writer\n"
-			    "detached, 1 when it died.\n",
+			    "detached, 1 when it died or gave up (as pshm send does when it "
+			    "fails).\n",
 			    "  -n, --count COUNT      end after COUNT messages\n"
 			    "      --timeout T        give up after T seconds in all (fractions "
 			    "allowed)\n"
@@ -631,6 +740,12 @@ int cmd_recv(int argc, char **argv)
 			break; /* the writer detached and everything is read */
 		if (r == -ECONNRESET) {
 			fprintf(stderr, "pshm: recv %s: the writer died\n", addr);
+			status = EXIT_FAIL;
+			break;
+		}
+		if (r == -ECONNABORTED) {
+			/* pshm_chan_abort(): what came is all there is, and it is not the whole. */
+			fprintf(stderr, "pshm: recv %s: the writer gave up\n", addr);
 			status = EXIT_FAIL;
 			break;
 		}

@@ -208,14 +208,21 @@ static int put_stdout(struct sink *s, const char *buf, size_t len)
 	return cli_write_all(1, buf, len);
 }
 
-/* Stream [OFF, OFF+LEN) of the object to S. A shrinking object ends the stream early. */
+/*
+ * Stream [OFF, OFF+LEN) of the object to S. An object that shrinks meanwhile gives
+ * PSHM_ETRUNCATED once what is left of the range is written: through the descriptor the data
+ * simply ends early. Objects without a descriptor (System V) are read through a guarded
+ * mapping, so that a page that cannot be had reads as zeros and is reported, never SIGBUS.
+ * Objects with one are not read that way: the kernel reads the holes of a sparse object as
+ * zeros without allocating them, which faulting them in through a mapping would do.
+ */
 static int stream(struct pshm_seg *seg, uint64_t off, uint64_t len, struct sink *s)
 {
 	int fd = pshm_fd(seg);
 	if (fd < 0) {
 		void *map;
 		size_t maplen;
-		int r = pshm_map(seg, PSHM_RDONLY, &map, &maplen);
+		int r = pshm_map(seg, PSHM_RDONLY | PSHM_MAP_GUARD, &map, &maplen);
 		if (r)
 			return r;
 		if (off > maplen)
@@ -225,6 +232,9 @@ static int stream(struct pshm_seg *seg, uint64_t off, uint64_t len, struct sink 
 		for (uint64_t done = 0; done < len && !r;) {
 			size_t n = len - done < CHUNK ? (size_t)(len - done) : CHUNK;
 			r = s->put(s, (char *)map + off + done, n);
+			/* write(2) from a lost page fails with EFAULT rather than faulting. */
+			if (r == -EFAULT || pshm_map_truncated(seg) > 0)
+				r = PSHM_ETRUNCATED;
 			done += n;
 		}
 		return r;
@@ -239,7 +249,7 @@ static int stream(struct pshm_seg *seg, uint64_t off, uint64_t len, struct sink 
 			if (n < 0 && (errno == EINVAL || errno == ENOSYS) && pos == (off_t)off)
 				break; /* this output cannot take sendfile: copy instead */
 			if (n <= 0)
-				return n < 0 ? -errno : 0;
+				return n < 0 ? -errno : PSHM_ETRUNCATED;
 			len -= (uint64_t)n;
 		}
 		if (!len)
@@ -254,7 +264,7 @@ static int stream(struct pshm_seg *seg, uint64_t off, uint64_t len, struct sink 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			r = n < 0 ? -errno : 0;
+			r = n < 0 ? -errno : PSHM_ETRUNCATED;
 			break;
 		}
 		r = s->put(s, buf, (size_t)n);
@@ -373,6 +383,12 @@ static int read_like(const char *cmd, int argc, char **argv, bool hex)
 	pshm_close(seg);
 	if (r == -EPIPE)
 		return EXIT_FAIL; /* the reader of our output went away: nothing to add */
+	if (r == PSHM_ETRUNCATED) {
+		fflush(stdout);
+		fprintf(stderr, "pshm: %s %s: the object was truncated while being read\n", cmd,
+		        addr);
+		return EXIT_FAIL;
+	}
 	return r < 0 ? cli_fail(cmd, addr, r) : EXIT_OK;
 }
 

@@ -115,12 +115,12 @@ int cmd_create(int argc, char **argv)
 	return status;
 }
 
-/* Open ADDR for a change of attributes (read-only is enough for fchmod, fchown and IPC_SET). */
+/* Open ADDR for a change of attributes: as chmod(1), no permission on the object is needed. */
 static int open_attr(const char *op, const char *addr, struct pshm_seg **seg)
 {
 	if (transient_memfd(op, addr))
 		return EXIT_FAIL;
-	int r = pshm_open(seg, addr, PSHM_RDONLY);
+	int r = pshm_open(seg, addr, PSHM_ATTRS);
 	return r < 0 ? cli_fail(op, addr, r) : EXIT_OK;
 }
 

@@ -33,10 +33,13 @@ static int chan_addr_check(const char *addr)
 /*
  * Open and map the channel at ADDR and check its header. A header without its magic may be
  * one still being made by pshm_chan_create(): look again for about 100 ms (the object is
- * opened afresh each time, since its size may still be growing), then give -EAGAIN.
+ * opened afresh each time, since its size may still be growing), then give -EAGAIN. The
+ * mapping is guarded (guard.c): a truncation sets *DEAD, and reads zeros instead of killing
+ * the process.
  */
 static int chan_attach(const char *addr, bool rdonly, struct pshm_seg **segp,
-                       struct pshm__chan_hdr **hp, uint64_t *capp, unsigned *modep)
+                       struct pshm__chan_hdr **hp, uint64_t *capp, unsigned *modep,
+                       _Atomic bool *dead)
 {
 	struct pshm_seg *seg;
 	void *map;
@@ -49,7 +52,7 @@ static int chan_attach(const char *addr, bool rdonly, struct pshm_seg **segp,
 		r = pshm_open(&seg, addr, rdonly ? PSHM_RDONLY : 0);
 		if (r)
 			return r;
-		r = pshm_map(seg, 0, &map, &len);
+		r = pshm__map(seg, PSHM_MAP_GUARD, &map, &len, dead);
 		if (r)
 			break;
 		if (len >= PSHM__CHAN_HDR) {
@@ -61,6 +64,13 @@ static int chan_attach(const char *addr, bool rdonly, struct pshm_seg **segp,
 				r = -EBADMSG;
 				break;
 			}
+		} else if (len >= sizeof(uint64_t) &&
+		           atomic_load_explicit((_Atomic uint64_t *)map, memory_order_relaxed) ==
+		               PSHM__CHAN_MAGIC) {
+			/* The magic is stored once the object has its full size: one shorter
+			 * than a header with it was truncated. */
+			r = PSHM_ETRUNCATED;
+			break;
 		}
 		pshm_close(seg);
 		if (tries >= 50)
@@ -75,12 +85,14 @@ static int chan_attach(const char *addr, bool rdonly, struct pshm_seg **segp,
 	struct pshm__chan_hdr *h = map;
 	uint64_t cap = h->capacity;
 	uint32_t mode = h->mode;
-	if (h->version != PSHM__CHAN_VERSION || mode > 1 || cap < PSHM__CHAN_MIN_CAP ||
-	    cap > PSHM__CHAN_MAX_CAP || (cap & (cap - 1)) || h->ndesc != cap / 32 ||
-	    h->data_offset != chan_size(cap) - cap || h->align != PSHM__CHAN_ALIGN ||
-	    len != chan_size(cap)) {
+	bool sound = h->version == PSHM__CHAN_VERSION && mode <= 1 && cap >= PSHM__CHAN_MIN_CAP &&
+	             cap <= PSHM__CHAN_MAX_CAP && !(cap & (cap - 1)) && h->ndesc == cap / 32 &&
+	             h->data_offset == chan_size(cap) - cap && h->align == PSHM__CHAN_ALIGN;
+	if (!sound || len != chan_size(cap)) {
+		/* A sound header in an object too short for it: a channel that was truncated. */
+		bool cut = atomic_load(dead) || (sound && len < chan_size(cap));
 		pshm_close(seg);
-		return -EBADMSG;
+		return cut ? PSHM_ETRUNCATED : -EBADMSG;
 	}
 	*segp = seg;
 	*hp = h;
@@ -112,7 +124,8 @@ PSHM__API int pshm_chan_create(const char *addr, uint64_t capacity, mode_t mode,
 	 * object to the size asked for, which would break a channel of another capacity. */
 	r = pshm_create(&seg, addr, chan_size(cap), mode, 0);
 	if (r == -EEXIST && (flags & PSHM_OPEN_OR_CREATE)) {
-		r = chan_attach(addr, true, &seg, &h, &cap, &have);
+		_Atomic bool dead = false;
+		r = chan_attach(addr, true, &seg, &h, &cap, &have, &dead);
 		if (r)
 			return r;
 		pshm_close(seg);
@@ -120,7 +133,7 @@ PSHM__API int pshm_chan_create(const char *addr, uint64_t capacity, mode_t mode,
 	}
 	if (r)
 		return r;
-	r = pshm_map(seg, 0, &map, &len);
+	r = pshm_map(seg, PSHM_MAP_GUARD, &map, &len);
 	if (!r && len != chan_size(cap))
 		r = -EIO;
 	if (r) {
@@ -139,6 +152,12 @@ PSHM__API int pshm_chan_create(const char *addr, uint64_t capacity, mode_t mode,
 	h->align = PSHM__CHAN_ALIGN;
 	h->max_readers = want ? PSHM_CHAN_MAX_READERS : 1;
 	atomic_store_explicit(&h->magic, PSHM__CHAN_MAGIC, memory_order_release);
+	if (pshm_map_truncated(seg) > 0) {
+		/* Shrunk while the header was written: it may never have reached the object. */
+		pshm_destroy(seg);
+		pshm_close(seg);
+		return PSHM_ETRUNCATED;
+	}
 	return pshm_close(seg);
 }
 
@@ -284,8 +303,9 @@ PSHM__API int pshm_chan_open(struct pshm_chan **chp, const char *addr, int role,
 	struct pshm_chan *ch = calloc(1, sizeof(*ch));
 	if (!ch)
 		return -ENOMEM;
+	ch->dirfd = ch->live_fd = ch->peer.fd = -1;
 	pshm__chan_setup();
-	r = chan_attach(addr, false, &ch->seg, &ch->h, &ch->cap, &mode);
+	r = chan_attach(addr, false, &ch->seg, &ch->h, &ch->cap, &mode, &ch->dead);
 	if (r) {
 		free(ch);
 		return r;
@@ -311,24 +331,30 @@ PSHM__API int pshm_chan_open(struct pshm_chan **chp, const char *addr, int role,
 			ch->slice_ns = ms * 1000000ull;
 	}
 
-	if (role == PSHM_CHAN_WRITER) {
-		r = pshm__chan_lock(ch->fd, PSHM__LOCK_WRITER);
+	/* The role goes to the holder whose beacon id the header's word holds (chan_live.c). */
+	r = pshm__chan_live_init(ch);
+	if (!r && role == PSHM_CHAN_WRITER) {
+		r = pshm__chan_claim(ch, &ch->h->writer_live, PSHM__LOCK_WRITER);
 		if (!r)
 			r = writer_attach(ch);
-	} else if (!ch->bcast) {
-		r = pshm__chan_lock(ch->fd, PSHM__LOCK_READER);
+	} else if (!r && !ch->bcast) {
+		r = pshm__chan_claim(ch, &ch->h->reader_live, PSHM__LOCK_READER);
 		if (!r)
 			r = reader_attach(ch);
-	} else {
+	} else if (!r) {
 		r = -EBUSY;
 		for (int i = 0; i < PSHM_CHAN_MAX_READERS && r == -EBUSY; i++) {
-			r = pshm__chan_lock(ch->fd, PSHM__LOCK_SLOT(i));
+			r = pshm__chan_claim(ch, &ch->h->slot[i].live, PSHM__LOCK_SLOT(i));
 			if (!r)
 				r = slot_attach(ch, i);
 		}
 	}
+	if (pshm__chan_dead(ch))
+		r = PSHM_ETRUNCATED;
 	if (r) {
-		/* Closing the descriptor lets any lock taken go. */
+		/* The role's word goes back to none, and closing the descriptor lets any lock
+		 * taken go; a dead holder this one took over stays dead in the state word. */
+		pshm__chan_live_end(ch);
 		pshm_close(ch->seg);
 		free(ch);
 		return r;
@@ -337,16 +363,15 @@ PSHM__API int pshm_chan_open(struct pshm_chan **chp, const char *addr, int role,
 	return 0;
 }
 
-PSHM__API int pshm_chan_close(struct pshm_chan *ch)
+/* Detach, leaving STATE in the role's word (a writer may leave "aborted"), and free CH. */
+static int detach(struct pshm_chan *ch, uint32_t state)
 {
-	if (!ch)
-		return 0;
 	struct pshm__chan_hdr *h = ch->h;
 	pshm__chan_unfence(ch);
-	/* Mark the clean detach before the lock goes (closing the descriptor), so that nobody
-	 * who finds the lock gone takes this for a death; then wake whoever sleeps on us. */
+	/* Mark the detach before the beacon (or the lock) goes, so that nobody who finds it
+	 * gone takes this for a death; then wake whoever sleeps on us. */
 	if (ch->role == PSHM_CHAN_WRITER) {
-		atomic_store_explicit(&h->writer_state, PSHM__ST_DETACHED, memory_order_release);
+		atomic_store_explicit(&h->writer_state, state, memory_order_release);
 		pshm__chan_wake(&h->data_futex);
 	} else if (!ch->bcast) {
 		atomic_store_explicit(&h->reader_state, PSHM__ST_DETACHED, memory_order_release);
@@ -355,9 +380,25 @@ PSHM__API int pshm_chan_close(struct pshm_chan *ch)
 		atomic_store_explicit(&h->slot[ch->slot].state, PSHM__ST_DETACHED,
 		                      memory_order_release);
 	}
+	pshm__chan_live_end(ch);
 	int r = pshm_close(ch->seg);
 	free(ch);
 	return r;
+}
+
+PSHM__API int pshm_chan_close(struct pshm_chan *ch)
+{
+	return ch ? detach(ch, PSHM__ST_DETACHED) : 0;
+}
+
+/* Readers hear the state once they have read everything; a reader has no stream to abort. */
+PSHM__API int pshm_chan_abort(struct pshm_chan *ch)
+{
+	if (!ch)
+		return 0;
+	if (ch->role != PSHM_CHAN_WRITER)
+		return -EINVAL;
+	return detach(ch, PSHM__ST_ABORTED);
 }
 
 PSHM__API uint64_t pshm_chan_lost(const struct pshm_chan *ch)
@@ -379,13 +420,14 @@ PSHM__API int pshm_chan_stat(const char *addr, struct pshm_chan_stat *st)
 	struct pshm__chan_hdr *h;
 	uint64_t cap;
 	unsigned mode;
+	_Atomic bool dead = false;
 
 	if (!st)
 		return -EINVAL;
-	int r = chan_attach(addr, true, &seg, &h, &cap, &mode);
+	int r = chan_attach(addr, true, &seg, &h, &cap, &mode, &dead);
 	if (r)
 		return r;
-	int fd = pshm_fd(seg);
+	int fd = pshm_fd(seg), dirfd = -1;
 	memset(st, 0, sizeof(*st));
 	st->mode = mode ? PSHM_CHAN_BROADCAST : 0;
 	st->capacity = cap;
@@ -411,21 +453,30 @@ PSHM__API int pshm_chan_stat(const char *addr, struct pshm_chan_stat *st)
 	st->used = data + count * sizeof(struct pshm__chan_desc);
 
 	if (!r)
-		r = pshm__chan_role_state(fd, PSHM__LOCK_WRITER, &h->writer_state);
+		r = pshm__chan_dir(seg->path, fd, &dirfd);
+	if (!r)
+		r = pshm__chan_role_state(dirfd, fd, PSHM__LOCK_WRITER, &h->writer_state,
+		                          &h->writer_live, NULL);
 	if (r >= 0) {
 		st->writer = r;
 		r = 0;
 	}
 	if (!r && !mode) {
-		r = pshm__chan_role_state(fd, PSHM__LOCK_READER, &h->reader_state);
+		r = pshm__chan_role_state(dirfd, fd, PSHM__LOCK_READER, &h->reader_state,
+		                          &h->reader_live, NULL);
 		st->readers = r == PSHM__ST_ATTACHED;
 		st->received = atomic_load_explicit(&h->received, memory_order_relaxed);
 	}
 	for (int i = 0; mode && r >= 0 && i < PSHM_CHAN_MAX_READERS; i++) {
-		r = pshm__chan_role_state(fd, PSHM__LOCK_SLOT(i), &h->slot[i].state);
+		r = pshm__chan_role_state(dirfd, fd, PSHM__LOCK_SLOT(i), &h->slot[i].state,
+		                          &h->slot[i].live, NULL);
 		st->readers += r == PSHM__ST_ATTACHED;
 		st->received += atomic_load_explicit(&h->slot[i].received, memory_order_relaxed);
 	}
+	if (atomic_load(&dead))
+		r = PSHM_ETRUNCATED; /* what was read may be zeros */
+	if (dirfd >= 0)
+		pshm__close(dirfd);
 	pshm_close(seg);
 	return r < 0 ? r : 0;
 }

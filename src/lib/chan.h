@@ -30,7 +30,7 @@
 #include <stdatomic.h>
 
 #define PSHM__CHAN_MAGIC       0x6e6168636d687370ull /* "pshmchan" read as a little-endian u64 */
-#define PSHM__CHAN_VERSION     3u
+#define PSHM__CHAN_VERSION     4u
 #define PSHM__CHAN_HDR         8192u /* header bytes; the ring starts here */
 #define PSHM__CHAN_MIN_CAP     4096u
 #define PSHM__CHAN_MAX_CAP     (1ull << 30)
@@ -52,10 +52,27 @@
 #pragma GCC diagnostic ignored "-Wtsan"
 #endif
 
-/* Role states in the shared header; "died" is never stored, only deduced from the locks. */
-enum { PSHM__ST_NONE = 0, PSHM__ST_ATTACHED = 1, PSHM__ST_DETACHED = 2, PSHM__ST_DIED = 3 };
+/*
+ * Role states in the shared header; "died" is never stored, only deduced from the locks.
+ * "aborted" is a writer's detach by pshm_chan_abort(): gone like "detached", but its stream is
+ * incomplete. A library of before it reads the value as corrupt, never as a clean end.
+ */
+enum {
+	PSHM__ST_NONE = 0,
+	PSHM__ST_ATTACHED = 1,
+	PSHM__ST_DETACHED = 2,
+	PSHM__ST_DIED = 3,
+	PSHM__ST_ABORTED = 4,
+};
 
-/* Lock bytes of the object's descriptor: one per role, held while the role is attached. */
+/*
+ * A role's beacon word (see chan_live.c): no holder, a holder's beacon id, or a holder that
+ * could not make a beacon and holds its role's lock byte of the object instead.
+ */
+#define PSHM__LIVE_NONE 0ull
+#define PSHM__LIVE_LOCK UINT64_MAX
+
+/* Lock bytes of the object's descriptor, one per role: taken by holders without a beacon. */
 #define PSHM__LOCK_WRITER  0
 #define PSHM__LOCK_READER  1
 #define PSHM__LOCK_SLOT(i) (2 + (i))
@@ -75,8 +92,10 @@ struct pshm__chan_slot {
 	_Atomic uint32_t state;    /* PSHM__ST_* */
 	_Atomic uint32_t waiting;  /* it is counted in data_waiters */
 	_Atomic uint32_t fenced;   /* it is counted in data_fenced */
-	uint8_t pad[36];
+	_Atomic uint64_t live;     /* its holder's beacon (PSHM__LIVE_*, or an id) */
+	uint8_t pad[24];
 };
+_Static_assert(sizeof(struct pshm__chan_slot) == 64, "broadcast slot size");
 
 struct pshm__chan_hdr {
 	/* Written once by the creator; magic last, with release. */
@@ -94,6 +113,8 @@ struct pshm__chan_hdr {
 	alignas(64) _Atomic uint32_t writer_state;
 	_Atomic uint32_t reader_state; /* queue reader */
 	_Atomic uint64_t lost;         /* broadcast: messages lost by all readers */
+	_Atomic uint64_t writer_live;  /* the holders' beacons (PSHM__LIVE_*, or an id) */
+	_Atomic uint64_t reader_live;  /* queue reader */
 
 	/*
 	 * Sleepers that count on the other side's fence (see chan_wait.c): the number of them on
@@ -131,6 +152,12 @@ struct pshm__chan_hdr {
 
 _Static_assert(sizeof(struct pshm__chan_hdr) <= PSHM__CHAN_HDR, "channel header too large");
 
+/* A prober's hold on the beacon it last looked at, so that the next probe is one fcntl. */
+struct pshm__chan_seen {
+	uint64_t id; /* the beacon's id, PSHM__LIVE_NONE when none is held */
+	int fd;      /* the beacon, opened read-only; -1 when none is held */
+};
+
 struct pshm_chan {
 	struct pshm_seg *seg;
 	struct pshm__chan_hdr *h;
@@ -139,9 +166,10 @@ struct pshm_chan {
 	uint64_t cap, mask, maxmsg;
 	uint64_t ndesc, dmask;
 	int fd;
-	int role;   /* PSHM_CHAN_WRITER or PSHM_CHAN_READER */
-	bool bcast; /* broadcast mode */
-	int slot;   /* broadcast reader: its slot */
+	int role;          /* PSHM_CHAN_WRITER or PSHM_CHAN_READER */
+	bool bcast;        /* broadcast mode */
+	_Atomic bool dead; /* lost to a truncation (set by the guard, guard.c, or seen by size) */
+	int slot;          /* broadcast reader: its slot */
 	unsigned spin_ns;
 	uint64_t probe_ns;   /* when the peer's lock was last probed */
 	bool slept;          /* it has slept since it attached */
@@ -172,6 +200,13 @@ struct pshm_chan {
 	uint64_t peek_pos; /* the peeked payload's data position, or PSHM__CHAN_POS_INLINE */
 	uint32_t peek_len;
 	uint64_t watch_old; /* the number in the descriptor waited on, as last seen */
+
+	/* Liveness (chan_live.c), kept off the lines the ring's calls use. */
+	int dirfd;                   /* the directory that holds the object, and the beacons */
+	uint64_t live_id;            /* this handle's beacon id, or PSHM__LIVE_LOCK */
+	int live_fd;                 /* its beacon, write-locked; -1 without one */
+	_Atomic uint64_t *live;      /* the beacon word of the role it holds; NULL until then */
+	struct pshm__chan_seen peer; /* the peer's beacon, as last probed */
 };
 
 static inline uint64_t pshm__chan_align8(uint64_t len)
@@ -183,6 +218,12 @@ static inline uint64_t pshm__chan_align8(uint64_t len)
 static inline uint64_t pshm__chan_handled(const struct pshm_chan *ch)
 {
 	return ch->role == PSHM_CHAN_WRITER ? ch->seq : ch->expect;
+}
+
+/* Has the handle lost its mapping to a truncation? One load of its own flag. */
+static inline bool pshm__chan_dead(const struct pshm_chan *ch)
+{
+	return __builtin_expect(atomic_load_explicit(&ch->dead, memory_order_relaxed), 0);
 }
 
 static inline struct pshm__chan_desc *pshm__chan_desc(const struct pshm_chan *ch, uint64_t seq)
@@ -225,8 +266,37 @@ int pshm__chan_locked(int fd, int byte) PSHM__HIDDEN;
 void pshm__chan_wake(_Atomic uint32_t *futex) PSHM__HIDDEN;
 uint64_t pshm__chan_deadline(int timeout_ms) PSHM__HIDDEN;
 int pshm__chan_peer(struct pshm_chan *ch) PSHM__HIDDEN;
+bool pshm__chan_shrunk(struct pshm_chan *ch) PSHM__HIDDEN;
 int pshm__chan_wait(struct pshm_chan *ch, const volatile uint64_t *watch, uint64_t old,
                     const void *also, uint64_t deadline) PSHM__HIDDEN;
-int pshm__chan_role_state(int fd, int byte, const _Atomic uint32_t *state) PSHM__HIDDEN;
+int pshm__chan_role_state(int dirfd, int objfd, int byte, const _Atomic uint32_t *state,
+                          const _Atomic uint64_t *live, struct pshm__chan_seen *seen) PSHM__HIDDEN;
+
+/* chan_live.c */
+
+/*
+ * Open the directory of PATH (O_PATH) into *DIRFDP, and check that the name there is still the
+ * object open as OBJFD: the beacons go where every opener of the channel looks. 0, -ENOENT
+ * when the name is gone or names another file, or -errno.
+ */
+int pshm__chan_dir(const char *path, int objfd, int *dirfdp) PSHM__HIDDEN;
+/*
+ * Open CH's directory and make its beacon: 0 with ch->live_id and ch->live_fd set, or with
+ * ch->live_id = PSHM__LIVE_LOCK when the directory does not let it make one; or -errno.
+ */
+int pshm__chan_live_init(struct pshm_chan *ch) PSHM__HIDDEN;
+/* Take the role whose beacon word is LIVE and lock byte BYTE: 0, -EBUSY, or -errno. */
+int pshm__chan_claim(struct pshm_chan *ch, _Atomic uint64_t *live, int byte) PSHM__HIDDEN;
+/* Give up what pshm__chan_live_init() and pshm__chan_claim() took; for a close or a failure. */
+void pshm__chan_live_end(struct pshm_chan *ch) PSHM__HIDDEN;
+/*
+ * Is the holder of beacon ID (a role's word as read) alive? 1, 0, or -errno when that cannot be
+ * told. BYTE is the role's lock byte of OBJFD, for PSHM__LIVE_LOCK. SEEN, unless NULL, keeps
+ * the beacon open for the next probe of the same id.
+ */
+int pshm__chan_alive(int dirfd, int objfd, int byte, uint64_t id,
+                     struct pshm__chan_seen *seen) PSHM__HIDDEN;
+/* Let go of the beacon SEEN holds. */
+void pshm__chan_forget(struct pshm__chan_seen *seen) PSHM__HIDDEN;
 
 #endif /* PSHM_CHAN_H */

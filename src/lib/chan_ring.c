@@ -13,6 +13,12 @@
  * check that the descriptor still holds the number it held and that the writer's announced end
  * of writing (wend) has not come within a ring's length of the payload (a seqlock, in effect);
  * on an overrun they move to the oldest message still intact and count the ones skipped.
+ *
+ * The mapping is guarded (guard.c): when the object is truncated, what is gone reads as zeros
+ * and the handle's dead flag is set. A call that completes a message (send, commit, recv,
+ * release) looks at the flag once, after touching the ring and before reporting success; a
+ * failing call and the waits look at it too, so zeros that look like an empty ring or a corrupt
+ * one are reported as PSHM_ETRUNCATED.
  */
 #include "chan.h"
 
@@ -43,6 +49,20 @@ static int desc_check(const struct pshm_chan *ch, uint32_t len, uint64_t pos, ui
 	if (cur != UINT64_MAX && pos != cur && pos != cur + (ch->cap - (cur & ch->mask)))
 		return -EBADMSG;
 	return 0;
+}
+
+/*
+ * A call failed with R. When the mapping was truncated meanwhile, that is the cause, whatever
+ * the zeros it read looked like (an empty ring, a corrupt one). A peer that is gone may have
+ * gone because of a truncation this end has not run into (the queue reader's detach is stored
+ * in the header's first page, which a truncation to one page spares): on the errors that end
+ * a channel, the object's size is looked at too.
+ */
+COLD static int failed(struct pshm_chan *ch, int r)
+{
+	if (r == -EPIPE || r == -ECONNRESET || r == -ECONNABORTED)
+		pshm__chan_shrunk(ch);
+	return pshm__chan_dead(ch) ? PSHM_ETRUNCATED : r;
 }
 
 /* ---- Writer ------------------------------------------------------------------------------ */
@@ -196,7 +216,7 @@ PSHM__API int pshm_chan_reserve(struct pshm_chan *ch, size_t len, void **bufp, i
 		return -EMSGSIZE;
 	int r = claim(ch, len, timeout_ms, &ch->res_pos, bufp);
 	if (r)
-		return r;
+		return failed(ch, r);
 	ch->reserved = true;
 	ch->res_len = len;
 	return 0;
@@ -208,7 +228,9 @@ PSHM__API int pshm_chan_commit(struct pshm_chan *ch, size_t len)
 		return -EINVAL;
 	ch->reserved = false;
 	publish(ch, ch->res_pos, len);
-	return 0;
+	/* The one look at the flag a zero-copy message costs: the payload was written after
+	 * pshm_chan_reserve() returned, and may have gone to zero pages. */
+	return pshm__chan_dead(ch) ? PSHM_ETRUNCATED : 0;
 }
 
 PSHM__API int pshm_chan_send(struct pshm_chan *ch, const void *buf, size_t len, int timeout_ms)
@@ -222,11 +244,11 @@ PSHM__API int pshm_chan_send(struct pshm_chan *ch, const void *buf, size_t len, 
 		return -EMSGSIZE;
 	int r = claim(ch, len, timeout_ms, &pos, &p);
 	if (r)
-		return r;
+		return failed(ch, r);
 	if (len)
 		memcpy(p, buf, len);
 	publish(ch, pos, len);
-	return 0;
+	return pshm__chan_dead(ch) ? PSHM_ETRUNCATED : 0;
 }
 
 /* ---- Reader ------------------------------------------------------------------------------ */
@@ -361,7 +383,7 @@ PSHM__API int pshm_chan_peek(struct pshm_chan *ch, const void **bufp, size_t *le
 		return -EINVAL;
 	int r = get(ch, timeout_ms);
 	if (r)
-		return r;
+		return failed(ch, r);
 	*bufp = payload(ch);
 	*lenp = ch->peek_len;
 	return 0;
@@ -400,6 +422,9 @@ PSHM__API int pshm_chan_release(struct pshm_chan *ch)
 {
 	if (!ch || ch->role != PSHM_CHAN_READER || !ch->peeked)
 		return -EINVAL;
+	/* The payload was read after pshm_chan_peek() returned, perhaps from zero pages. */
+	if (pshm__chan_dead(ch))
+		return PSHM_ETRUNCATED;
 	return consume(ch);
 }
 
@@ -410,7 +435,7 @@ PSHM__API int pshm_chan_recv(struct pshm_chan *ch, void *buf, size_t size, size_
 		return -EINVAL;
 	int r = get(ch, timeout_ms);
 	if (r)
-		return r;
+		return failed(ch, r);
 	size_t len = ch->peek_len;
 	if (lenp)
 		*lenp = len;
@@ -418,5 +443,7 @@ PSHM__API int pshm_chan_recv(struct pshm_chan *ch, void *buf, size_t size, size_
 		return -EMSGSIZE;
 	if (len)
 		memcpy(buf, payload(ch), len);
+	if (pshm__chan_dead(ch))
+		return PSHM_ETRUNCATED;
 	return consume(ch);
 }

@@ -20,9 +20,10 @@
  * from costing a fence on every message. A process that could not register for membarrier
  * always fences.
  *
- * Liveness: each attached role holds an open file description lock on its own byte of the
- * object. The kernel drops it when the last descriptor of the description goes, so also when
- * the process dies. Sleeps last at most PSHM__CHAN_SLICE, after which the peer's lock is probed.
+ * Liveness: each attached role holder holds a write lock on its beacon, a file of its own beside
+ * the object (chan_live.c), or, where it could not make one, on its role's byte of the object.
+ * The kernel drops the lock when the process dies. Sleeps last at most PSHM__CHAN_SLICE, after
+ * which the peer's lock is probed.
  */
 #include "chan.h"
 
@@ -72,11 +73,15 @@ int pshm__chan_unlock(int fd, int byte)
 	return ofd_lock(fd, byte, F_UNLCK, F_OFD_SETLK, &fl);
 }
 
-/* 1 when another description holds BYTE, 0 when nobody does, or a negative errno. */
+/*
+ * 1 when another description holds a write lock on BYTE, 0 when none does, or a negative
+ * errno. The test asks about a read lock, which only a write lock conflicts with: anyone who
+ * may read the object can hold read locks on it, and they must not look like a role holder.
+ */
 int pshm__chan_locked(int fd, int byte)
 {
 	struct flock fl;
-	int r = ofd_lock(fd, byte, F_WRLCK, F_OFD_GETLK, &fl);
+	int r = ofd_lock(fd, byte, F_RDLCK, F_OFD_GETLK, &fl);
 	return r ? r : fl.l_type != F_UNLCK;
 }
 
@@ -87,55 +92,89 @@ void pshm__chan_wake(_Atomic uint32_t *futex)
 }
 
 /*
- * The state of the role whose lock is BYTE and whose state word is STATE: PSHM__ST_DIED for a
- * role marked attached whose lock is gone. The state is read again after the probe, because a
- * clean detach marks the state first and then lets the lock go.
+ * The state of the role whose state word is STATE and beacon word LIVE (lock byte BYTE of
+ * OBJFD, beacons in DIRFD; see pshm__chan_alive() for SEEN): PSHM__ST_DIED for a role marked
+ * attached whose holder shows no lock. The words are read again after the probe, because a
+ * clean detach marks the state first and then lets the lock go, and because a new holder may
+ * have taken over the dead one meanwhile: its id then differs, and it is attaching.
  */
-int pshm__chan_role_state(int fd, int byte, const _Atomic uint32_t *state)
+int pshm__chan_role_state(int dirfd, int objfd, int byte, const _Atomic uint32_t *state,
+                          const _Atomic uint64_t *live, struct pshm__chan_seen *seen)
 {
 	uint32_t s = atomic_load_explicit(state, memory_order_acquire);
 	if (s != PSHM__ST_ATTACHED)
-		return s > PSHM__ST_DIED ? -EBADMSG : (int)s;
-	int l = pshm__chan_locked(fd, byte);
+		return s > PSHM__ST_ABORTED ? -EBADMSG : (int)s;
+	uint64_t id = atomic_load_explicit(live, memory_order_acquire);
+	int l = pshm__chan_alive(dirfd, objfd, byte, id, seen);
 	if (l < 0)
 		return l;
 	if (l)
 		return PSHM__ST_ATTACHED;
 	s = atomic_load_explicit(state, memory_order_acquire);
 	if (s != PSHM__ST_ATTACHED)
-		return s > PSHM__ST_DIED ? -EBADMSG : (int)s;
-	return PSHM__ST_DIED;
+		return s > PSHM__ST_ABORTED ? -EBADMSG : (int)s;
+	uint64_t now = atomic_load_explicit(live, memory_order_acquire);
+	return now != id && now != PSHM__LIVE_NONE ? PSHM__ST_ATTACHED : PSHM__ST_DIED;
+}
+
+/* Is the object now shorter than the mapping? Then the handle is dead. */
+bool pshm__chan_shrunk(struct pshm_chan *ch)
+{
+	struct stat st;
+	if (pshm__fstat(ch->fd, &st) || (uint64_t)st.st_size >= ch->seg->maplen)
+		return false;
+	atomic_store_explicit(&ch->dead, true, memory_order_relaxed);
+	return true;
 }
 
 /*
  * Is the peer this end waits for gone? 0 when it is attached (or was never there), -EPIPE when
- * it detached cleanly, -ECONNRESET when it died. The lock is probed at most every
+ * it detached cleanly, -ECONNABORTED when a writer gave its stream up (pshm_chan_abort),
+ * -ECONNRESET when it died. The lock is probed at most every
  * PSHM__CHAN_RECHECK; in between, only the state word is read.
+ *
+ * The channel itself may be gone too: PSHM_ETRUNCATED once the handle's guard has seen a
+ * truncation, or when a probe finds the object shorter than the mapping (a truncation none of
+ * this end's accesses has run into yet, such as one that spared the line it watches).
  */
 int pshm__chan_peer(struct pshm_chan *ch)
 {
 	struct pshm__chan_hdr *h = ch->h;
 	bool writer = ch->role == PSHM_CHAN_WRITER;
 	const _Atomic uint32_t *state = writer ? &h->reader_state : &h->writer_state;
+	const _Atomic uint64_t *live = writer ? &h->reader_live : &h->writer_live;
 	int byte = writer ? PSHM__LOCK_READER : PSHM__LOCK_WRITER;
 
+	if (pshm__chan_dead(ch))
+		return PSHM_ETRUNCATED;
 	uint32_t s = atomic_load_explicit(state, memory_order_acquire);
 	if (s == PSHM__ST_DETACHED)
 		return -EPIPE;
-	if (s != PSHM__ST_ATTACHED)
-		return s == PSHM__ST_NONE ? 0 : -EBADMSG;
+	if (s == PSHM__ST_ABORTED)
+		return -ECONNABORTED;
+	if (s != PSHM__ST_ATTACHED && s != PSHM__ST_NONE)
+		return -EBADMSG;
 	uint64_t now = pshm__chan_now();
 	if (ch->probe_ns && now - ch->probe_ns < PSHM__CHAN_RECHECK)
 		return 0;
 	ch->probe_ns = now;
-	int r = pshm__chan_role_state(ch->fd, byte, state);
+	/* Also while there is no peer yet: a queue writer that filled the ring before its
+	 * reader came waits on a line of the header's first page. */
+	if (pshm__chan_shrunk(ch))
+		return PSHM_ETRUNCATED;
+	if (s == PSHM__ST_NONE)
+		return 0;
+	int r = pshm__chan_role_state(ch->dirfd, ch->fd, byte, state, live, &ch->peer);
 	if (r < 0)
 		return r;
 	/* Once the peer is seen dead, probe on every call: the rate limit above would otherwise
 	 * report it alive (-EAGAIN) for the rest of the interval after -ECONNRESET was given. */
 	if (r == PSHM__ST_DIED)
 		ch->probe_ns = 0;
-	return r == PSHM__ST_DIED ? -ECONNRESET : r == PSHM__ST_DETACHED ? -EPIPE : 0;
+	return r == PSHM__ST_DIED       ? -ECONNRESET
+	       : r == PSHM__ST_DETACHED ? -EPIPE
+	       : r == PSHM__ST_ABORTED  ? -ECONNABORTED
+	                                : 0;
 }
 
 static inline void cpu_relax(void)
@@ -223,8 +262,9 @@ static inline uint64_t watched(const volatile uint64_t *watch)
 /*
  * Spin until *WATCH is no longer OLD or *PSTATE no longer PSEEN: true, or false when the spin
  * time or DEADLINE ran out. Each turn loads the watched word and the byte at ALSO, and pauses
- * once; the peer's state and the clock are read every 64 turns (a short wait reads the clock
- * not at all).
+ * once; the peer's state, the handle's dead flag and the clock are read every 64 turns (a
+ * short wait reads the clock not at all). A truncation turns the watched word into a zero
+ * that may never change: the flag ends the spin.
  *
  * ALSO is where a reader expects the next payload: loading it each turn makes the line it is
  * on come over as soon as the writer has filled it, while the reader still waits for the
@@ -249,7 +289,8 @@ spin(struct pshm_chan *ch, const volatile uint64_t *watch, uint64_t old,
 			return true;
 		cpu_relax();
 		if (i % 64 == 0) {
-			if (atomic_load_explicit(pstate, memory_order_relaxed) != pseen)
+			if (atomic_load_explicit(pstate, memory_order_relaxed) != pseen ||
+			    pshm__chan_dead(ch))
 				return true;
 			uint64_t now = pshm__chan_now();
 			if (!end)
@@ -264,8 +305,9 @@ spin(struct pshm_chan *ch, const volatile uint64_t *watch, uint64_t old,
 
 /*
  * Wait until *WATCH is no longer OLD, the peer's state changes, a wake-up comes, a sleep slice
- * ends or DEADLINE passes; while spinning, also read the byte at ALSO (see spin()) unless it
- * is NULL. Returns 0 (the caller looks again) or -ETIMEDOUT.
+ * ends, DEADLINE passes or the handle is found dead (its mapping truncated); while spinning,
+ * also read the byte at ALSO (see spin()) unless it is NULL. Returns 0 (the caller looks
+ * again) or -ETIMEDOUT.
  */
 int pshm__chan_wait(struct pshm_chan *ch, const volatile uint64_t *watch, uint64_t old,
                     const void *also, uint64_t deadline)
@@ -322,7 +364,8 @@ int pshm__chan_wait(struct pshm_chan *ch, const volatile uint64_t *watch, uint64
 		atomic_thread_fence(memory_order_seq_cst);
 	else
 		membarrier_all();
-	if (watched(watch) == old && atomic_load_explicit(pstate, memory_order_relaxed) == pseen) {
+	if (watched(watch) == old && atomic_load_explicit(pstate, memory_order_relaxed) == pseen &&
+	    !pshm__chan_dead(ch)) {
 		uint64_t ns = ch->slice_ns;
 		if (deadline - now < ns)
 			ns = deadline - now;

@@ -22,18 +22,19 @@ static bool same_file(int fd, int dirfd, const char *path)
 
 /*
  * Open DIRFD/PATH as a regular file. Never follows a final symlink (-ELOOP), never blocks on a
- * FIFO, and refuses anything not a regular file with -EINVAL. Returns a descriptor or -errno.
+ * FIFO, and refuses anything not a regular file with -EINVAL; waits, as open(2) does, for
+ * another process's lease on the file to break (see pshm__open_file). Returns a descriptor or
+ * -errno.
  */
 int pshm__fd_open_at(int dirfd, const char *path, bool create, bool excl, bool rdonly, int extra)
 {
-	int flags =
-	    (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | extra;
+	int flags = (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | extra;
 	struct stat st;
 
 	if (create)
 		flags |= O_CREAT | (excl ? O_EXCL : 0);
 	/* 0600 until the caller applies the mode it wants: never wider in between. */
-	int fd = pshm__openat(dirfd, path, flags, S_IRUSR | S_IWUSR);
+	int fd = pshm__open_file(dirfd, path, flags, S_IRUSR | S_IWUSR);
 	if (fd < 0)
 		return fd == -EISDIR || fd == -ENXIO ? -EINVAL : fd;
 	/* What O_CREAT|O_EXCL makes is a new regular file: only an existing name needs a look. */
@@ -49,15 +50,45 @@ int pshm__fd_open_at(int dirfd, const char *path, bool create, bool excl, bool r
 	return fd;
 }
 
-/* Give a new (empty or existing) descriptor at least SIZE bytes, reserved unless sparse. */
-int pshm__fd_size_new(int fd, uint64_t size, unsigned flags)
+/*
+ * Grow FD from OLD to SIZE bytes (OLD < SIZE), reserving what is added unless sparse, or leave it
+ * as it was. posix_fallocate also sets the size, so one call both reserves and sizes; but on a
+ * disk file system it can fail after taking part of the range, and extend the file that far.
+ * The rule that gives all of it back: a failed growth changes nothing inside the old size, so
+ * truncating back to OLD, which frees every block past it, restores the object and the free
+ * space. Only the block that holds the old end (BLKSIZE bytes) lies partly inside; it is
+ * reserved last and on its own, so that its reservation either takes that one block or nothing.
+ * Holes inside the old size stay holes: growth reserves what it adds, never what was there.
+ * Bytes another process stored past OLD during a failed growth go with it, as in any shrink.
+ */
+static int fd_grow(int fd, uint64_t old, uint64_t size, uint64_t blksize, unsigned flags)
 {
 	if (size > INT64_MAX)
 		return -EFBIG;
 	if (flags & PSHM_SPARSE)
 		return pshm__ftruncate(fd, size);
-	/* posix_fallocate also sets the size, so one call both reserves and sizes. */
-	return pshm__reserve(fd, 0, size);
+	uint64_t mid = old % blksize ? old - old % blksize + blksize : old;
+	if (mid > size)
+		mid = size;
+	int r = pshm__reserve(fd, mid, size - mid);
+	if (!r)
+		r = pshm__reserve(fd, old, mid - old);
+	if (r)
+		pshm__ftruncate(fd, old);
+	return r;
+}
+
+/* Give a new, empty descriptor SIZE bytes, reserved unless sparse; still empty on failure. */
+int pshm__fd_size_new(int fd, uint64_t size, unsigned flags)
+{
+	return size ? fd_grow(fd, 0, size, 1, flags) : 0;
+}
+
+/* Grow the descriptor FD, which fstat described as *ST, to SIZE bytes (see fd_grow). */
+static int fd_grow_st(int fd, const struct stat *st, uint64_t size, unsigned flags)
+{
+	uint64_t blksize = st->st_blksize > 0 ? (uint64_t)st->st_blksize : 1;
+	return fd_grow(fd, (uint64_t)st->st_size, size, blksize, flags);
 }
 
 int pshm__fd_create_at(struct pshm_seg *s, int dirfd, const char *path, uint64_t size, mode_t mode,
@@ -76,7 +107,7 @@ int pshm__fd_create_at(struct pshm_seg *s, int dirfd, const char *path, uint64_t
 		struct stat st;
 		r = pshm__fstat(fd, &st);
 		if (!r && (uint64_t)st.st_size < size)
-			r = pshm__fd_size_new(fd, size, flags);
+			r = fd_grow_st(fd, &st, size, flags);
 		/* The object was there before: it stays, but our descriptor to it goes. */
 		if (r)
 			pshm__close(fd);
@@ -124,20 +155,19 @@ int pshm__fd_unmap(struct pshm_seg *s)
 
 int pshm__fd_resize(struct pshm_seg *s, uint64_t size, unsigned flags)
 {
-	uint64_t old;
+	struct stat st;
 	int r;
 
 	if (size > INT64_MAX)
 		return -EFBIG;
 	if (size == 0 || (flags & PSHM_SPARSE))
 		return pshm__ftruncate(s->fd, size);
-	r = pshm__fd_size(s, &old);
+	r = pshm__fstat(s->fd, &st);
 	if (r)
 		return r;
-	if (size <= old)
+	if (size <= (uint64_t)st.st_size)
 		return pshm__ftruncate(s->fd, size);
-	/* Growth: the reservation extends the file, and on failure tmpfs leaves it as it was. */
-	return pshm__reserve(s->fd, old, size - old);
+	return fd_grow_st(s->fd, &st, size, flags);
 }
 
 int pshm__fd_chmod(struct pshm_seg *s, mode_t mode)
@@ -229,7 +259,11 @@ int pshm__fd_seg_create(struct pshm_seg **sp, const struct pshm__ops *ops, int k
 int pshm__fd_seg_open(struct pshm_seg **sp, const struct pshm__ops *ops, int kind,
                       const char *address, const char *path, unsigned flags)
 {
-	int fd = pshm__fd_open_at(AT_FDCWD, path, false, false, flags & PSHM_RDONLY, 0);
+	/* O_PATH needs no permission on the file itself; fchmod and fchown then go through
+	 * sys.c's fallbacks for it. */
+	bool attrs = flags & PSHM_ATTRS;
+	int fd = pshm__fd_open_at(AT_FDCWD, path, false, false, attrs || (flags & PSHM_RDONLY),
+	                          attrs ? O_PATH : 0);
 	if (fd < 0)
 		return fd;
 	struct pshm_seg *s = pshm__seg_new(ops, kind, address, path);
@@ -238,7 +272,8 @@ int pshm__fd_seg_open(struct pshm_seg **sp, const struct pshm__ops *ops, int kin
 		return -ENOMEM;
 	}
 	s->fd = fd;
-	s->rdonly = flags & PSHM_RDONLY;
+	s->rdonly = attrs || (flags & PSHM_RDONLY);
+	s->attrs = attrs;
 	*sp = s;
 	return 0;
 }

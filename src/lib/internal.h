@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/stat.h>
 
@@ -36,6 +37,7 @@ enum pshm__call {
 	PSHM__SHMDT,
 	PSHM__SHMCTL,
 	PSHM__MEMFD,
+	PSHM__SIGACTION,
 	PSHM__NCALLS
 };
 
@@ -47,6 +49,12 @@ extern int (*pshm__fault_hook)(enum pshm__call call) PSHM__HIDDEN;
 
 /* Each returns the call's result, or -errno; the EINTR loops live here. */
 int pshm__openat(int dirfd, const char *path, int flags, mode_t mode) PSHM__HIDDEN;
+/*
+ * open(2) of what should be a regular file, never blocking on a FIFO yet waiting for a lease to
+ * break as open(2) does unless FLAGS ask for O_NONBLOCK. A descriptor (its type unchecked) or
+ * -errno.
+ */
+int pshm__open_file(int dirfd, const char *path, int flags, mode_t mode) PSHM__HIDDEN;
 int pshm__close(int fd) PSHM__HIDDEN;
 int pshm__ftruncate(int fd, uint64_t size) PSHM__HIDDEN;
 int pshm__reserve(int fd, uint64_t off, uint64_t len) PSHM__HIDDEN;
@@ -61,6 +69,11 @@ int pshm__shmat(int id, int flags, void **addrp) PSHM__HIDDEN;
 int pshm__shmdt(const void *addr) PSHM__HIDDEN;
 int pshm__shmctl(int id, int cmd, void *buf) PSHM__HIDDEN;
 int pshm__memfd(const char *name, unsigned flags) PSHM__HIDDEN;
+struct sigaction;
+int pshm__sigaction(int sig, const struct sigaction *sa, struct sigaction *old) PSHM__HIDDEN;
+/* For a signal handler: no injected faults, errno kept. */
+int pshm__map_zero(void *addr, size_t len, int prot) PSHM__HIDDEN;
+void pshm__sig_default(int sig, bool again) PSHM__HIDDEN;
 
 /* ---- name.c: POSIX names -------------------------------------------------------------------- */
 
@@ -91,6 +104,20 @@ struct pshm__addr {
 /* Parse ADDR into *A (pointing into ADDR). 0, PSHM_EADDR, -EINVAL or -ENAMETOOLONG. */
 int pshm__addr_parse(const char *addr, struct pshm__addr *a) PSHM__HIDDEN;
 
+/* ---- guard.c: mappings that survive the truncation of their object ------------------------ */
+
+struct pshm__guard;
+
+/*
+ * Guard [ADDR, ADDR+LEN), mapped with protection PROT: a SIGBUS there maps zero pages over the
+ * rest of it and sets *FLAG, which must stay valid until pshm__guard_remove(). Installs the
+ * process's SIGBUS handler on first use. Returns 0 and the guard in *GP, or a negative errno.
+ */
+int pshm__guard_add(struct pshm__guard **gp, void *addr, size_t len, int prot,
+                    _Atomic bool *flag) PSHM__HIDDEN;
+/* Stop guarding, before the range is unmapped; waits for a handler looking at it. NULL: none. */
+void pshm__guard_remove(struct pshm__guard *g) PSHM__HIDDEN;
+
 /* ---- seg.c and the techniques ------------------------------------------------------------- */
 
 struct pshm_seg;
@@ -120,9 +147,13 @@ struct pshm_seg {
 	int shmid; /* System V identifier */
 	key_t key;
 	bool rdonly;
+	bool attrs; /* opened with PSHM_ATTRS: stat, chmod and chown only */
 	bool created;
 	void *map; /* current mapping, or NULL */
 	size_t maplen;
+	struct pshm__guard *guard; /* the mapping's guard, or NULL */
+	_Atomic bool *guard_flag;  /* set when the guard replaced pages of the mapping */
+	_Atomic bool truncated;    /* the flag of a mapping made by pshm_map() */
 	char *path;     /* POSIX, file, sem: the path to unlink (points into the allocation) */
 	char address[]; /* canonical address */
 };
@@ -135,6 +166,12 @@ struct pshm_seg *pshm__seg_new(const struct pshm__ops *ops, int kind, const char
                                const char *path) PSHM__HIDDEN;
 /* Free a handle made by pshm__seg_new without touching its descriptor or mapping. */
 void pshm__seg_free(struct pshm_seg *s) PSHM__HIDDEN;
+/*
+ * pshm_map() for the library's own use: with PSHM_MAP_GUARD the guard sets *FLAG (cleared here)
+ * rather than the handle's own flag, so that a caller can keep it where it looks often.
+ */
+int pshm__map(struct pshm_seg *seg, unsigned flags, void **addrp, size_t *lenp,
+              _Atomic bool *flag) PSHM__HIDDEN;
 
 /* fd.c: what every descriptor-based technique shares. */
 int pshm__fd_open_at(int dirfd, const char *path, bool create, bool excl, bool rdonly,
@@ -191,5 +228,18 @@ bool pshm__fd_is_memfd(int fd) PSHM__HIDDEN;
 int pshm__posix_list(unsigned mask, pshm_list_fn fn, void *arg, int *count) PSHM__HIDDEN;
 int pshm__sysv_list(pshm_list_fn fn, void *arg, int *count) PSHM__HIDDEN;
 int pshm__memfd_list(pshm_list_fn fn, void *arg, int *count) PSHM__HIDDEN;
+
+/*
+ * Channels (chan_live.c): the names of the beacon files that prove a role holder alive, in the
+ * channel's directory; listings leave them out.
+ */
+#define PSHM__BEACON_PREFIX ".pshm-live."
+/*
+ * Before the object at A is removed: when it is a channel, take the ids of its dead role
+ * holders out of its header and remove their beacons. Best effort and silent, and it waits for
+ * nothing (leases, FIFOs). Removal is a segment operation that must not leave behind what a
+ * channel's users made, hence this one call from below into the channel layer.
+ */
+void pshm__chan_sweep(const struct pshm__addr *a) PSHM__HIDDEN;
 
 #endif /* PSHM_INTERNAL_H */

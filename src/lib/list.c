@@ -24,6 +24,9 @@ int pshm__posix_list(unsigned mask, pshm_list_fn fn, void *arg, int *count)
 	while (!r && (d = readdir(dir))) {
 		if (d->d_name[0] == '.' && (!d->d_name[1] || !strcmp(d->d_name, "..")))
 			continue;
+		/* A channel role holder's proof of life (chan_live.c), not an object. */
+		if (!strncmp(d->d_name, PSHM__BEACON_PREFIX, sizeof(PSHM__BEACON_PREFIX) - 1))
+			continue;
 		bool sem = !strncmp(d->d_name, "sem.", 4) && d->d_name[4];
 		if (!(mask & (sem ? PSHM_LIST_SEM : PSHM_LIST_POSIX)))
 			continue;

@@ -122,10 +122,13 @@ static int memfd_open(struct pshm_seg **sp, const struct pshm__addr *a, unsigned
 {
 	if (a->anonymous)
 		return -ENOENT; /* "memfd:" only ever makes a new one */
-	int fd = memfd_open_proc(a, flags & PSHM_RDONLY);
+	/* PSHM_ATTRS: a memfd's mode is not what decides who reaches it (/proc does), so a
+	 * read-only open serves. */
+	bool rdonly = flags & (PSHM_RDONLY | PSHM_ATTRS);
+	int fd = memfd_open_proc(a, rdonly);
 	if (fd < 0)
 		return fd;
-	*sp = memfd_seg(fd, flags & PSHM_RDONLY);
+	*sp = memfd_seg(fd, rdonly);
 	if (!*sp) {
 		pshm__close(fd);
 		return -ENOMEM;

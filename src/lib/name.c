@@ -64,9 +64,9 @@ PSHM__API int pshm_shm_open(const char *name, int oflag, mode_t mode)
 		r = -EINVAL;
 	if (r)
 		goto fail;
-	/* O_NONBLOCK so that a FIFO squatting under the name cannot block the open. */
-	int fd = pshm__openat(AT_FDCWD, path,
-	                      oflag | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, mode);
+	/* A FIFO squatting under the name cannot block the open; a lease is waited for as
+	 * open(2) waits, unless O_NONBLOCK is asked for (see pshm__open_file). */
+	int fd = pshm__open_file(AT_FDCWD, path, oflag | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, mode);
 	if (fd < 0) {
 		/* A directory or a socket is just another unsuitable name, as glibc says too. */
 		r = fd == -EISDIR || fd == -ENXIO ? -EINVAL : fd;

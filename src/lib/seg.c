@@ -82,7 +82,7 @@ PSHM__API int pshm_open(struct pshm_seg **segp, const char *addr, unsigned flags
 {
 	struct pshm__addr a;
 
-	if (!segp || (flags & ~(unsigned)PSHM_RDONLY))
+	if (!segp || (flags & ~(unsigned)(PSHM_RDONLY | PSHM_ATTRS)))
 		return -EINVAL;
 	int r = pshm__addr_parse(addr, &a);
 	if (r)
@@ -126,12 +126,14 @@ PSHM__API int pshm_created(const struct pshm_seg *seg)
 	return seg->created;
 }
 
-PSHM__API int pshm_map(struct pshm_seg *seg, unsigned flags, void **addrp, size_t *lenp)
+int pshm__map(struct pshm_seg *seg, unsigned flags, void **addrp, size_t *lenp, _Atomic bool *flag)
 {
 	uint64_t size;
 
-	if (flags & ~(unsigned)(PSHM_RDONLY | PSHM_POPULATE))
+	if (flags & ~(unsigned)(PSHM_RDONLY | PSHM_POPULATE | PSHM_MAP_GUARD))
 		return -EINVAL;
+	if (seg->attrs)
+		return -EBADF;
 	if (seg->map || seg->maplen)
 		return -EBUSY;
 	/* The size now, not the size at open: another process may have changed it since. */
@@ -150,15 +152,44 @@ PSHM__API int pshm_map(struct pshm_seg *seg, unsigned flags, void **addrp, size_
 		return r;
 	seg->map = *addrp;
 	seg->maplen = (size_t)size;
+	if (flags & PSHM_MAP_GUARD) {
+		seg->guard_flag = flag;
+		atomic_store(flag, false);
+		r = pshm__guard_add(&seg->guard, seg->map, seg->maplen,
+		                    PROT_READ | (rdonly ? 0 : PROT_WRITE), flag);
+		if (r) {
+			pshm_unmap(seg);
+			*addrp = NULL;
+			return r;
+		}
+	}
 	*lenp = (size_t)size;
 	return 0;
+}
+
+PSHM__API int pshm_map(struct pshm_seg *seg, unsigned flags, void **addrp, size_t *lenp)
+{
+	return pshm__map(seg, flags, addrp, lenp, &seg->truncated);
+}
+
+PSHM__API int pshm_map_truncated(const struct pshm_seg *seg)
+{
+	if (!seg || !seg->guard)
+		return -EINVAL;
+	return atomic_load(seg->guard_flag);
 }
 
 PSHM__API int pshm_unmap(struct pshm_seg *seg)
 {
 	if (!seg->map)
 		return 0;
-	int r = seg->ops->unmap(seg);
+	/* The guard goes first: the handler must never map zero pages over a range that is no
+	 * longer this mapping. Once zero pages replaced part of it, munmap takes all of it (for
+	 * a System V attachment as shmdt would), where shmdt would leave those pages behind. */
+	bool zeroed = seg->guard && atomic_load(seg->guard_flag);
+	pshm__guard_remove(seg->guard);
+	seg->guard = NULL;
+	int r = zeroed ? pshm__munmap(seg->map, seg->maplen) : seg->ops->unmap(seg);
 	if (!r) {
 		seg->map = NULL;
 		seg->maplen = 0;
@@ -168,6 +199,8 @@ PSHM__API int pshm_unmap(struct pshm_seg *seg)
 
 PSHM__API int pshm_sync(struct pshm_seg *seg)
 {
+	if (seg->attrs)
+		return -EBADF;
 	if (seg->map && msync(seg->map, seg->maplen, MS_SYNC) < 0)
 		return -errno;
 	if (seg->kind == PSHM_FILE && !seg->rdonly && fdatasync(seg->fd) < 0)
@@ -212,6 +245,9 @@ PSHM__API int pshm_remove(const char *addr)
 	if (r)
 		return r;
 	const struct pshm__ops *ops = ops_for(a.kind);
+	/* A channel's dead role holders leave beacon files beside it (chan_live.c). */
+	if (a.kind == PSHM_POSIX || a.kind == PSHM_FILE)
+		pshm__chan_sweep(&a);
 	return ops->remove ? ops->remove(&a) : -EOPNOTSUPP;
 }
 

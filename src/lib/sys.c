@@ -9,9 +9,11 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 int (*pshm__fault_hook)(enum pshm__call call);
@@ -40,6 +42,69 @@ int pshm__openat(int dirfd, const char *path, int flags, mode_t mode)
 		fd = (int)syscall(SYS_openat, dirfd, path, flags, mode);
 	while (fd < 0 && errno == EINTR);
 	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * The wait of open(2) for another process's lease to break, made on the regular file that
+ * DIRFD/PATH named when a non-blocking open gave EWOULDBLOCK. O_PATH opens break no lease and
+ * never block; the file found must be regular (so nothing below can block on a FIFO) and is
+ * then opened again through /proc/self/fd, which reaches that same file without looking the
+ * name up a second time, and waits as open(2) waits. FLAGS lose O_CREAT and O_EXCL, since the
+ * file exists, and keep O_TRUNC, which applies once the lease is gone. Returns a descriptor or
+ * -errno; sets *AGAIN instead when the name no longer holds a regular file or /proc cannot be
+ * reached, and the caller must start again from its own open.
+ */
+static int open_after_lease(int dirfd, const char *path, int flags, bool *again)
+{
+	char proc[40];
+	struct stat st;
+
+	*again = false;
+	int pfd = pshm__openat(dirfd, path, O_PATH | O_CLOEXEC | (flags & O_NOFOLLOW), 0);
+	if (pfd < 0) {
+		*again = pfd == -ENOENT && (flags & O_CREAT);
+		return pfd;
+	}
+	int fd = pshm__fstat(pfd, &st);
+	if (!fd && S_ISREG(st.st_mode)) {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+		/* No O_NOFOLLOW: the link is to follow, and is not a name that can change. */
+		fd = pshm__openat(AT_FDCWD, proc, flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW), 0);
+		*again = fd == -ENOENT; /* no /proc */
+	} else if (!fd) {
+		*again = true;
+	}
+	pshm__close(pfd);
+	return fd;
+}
+
+/*
+ * Open DIRFD/PATH, meant to be a regular file, as open(2) would, except that it never blocks
+ * on a FIFO: the open is made with O_NONBLOCK, and the caller checks what it got. O_NONBLOCK
+ * also turns the wait for another process's lease to break into EWOULDBLOCK; unless FLAGS ask
+ * for O_NONBLOCK, that wait is then made as open(2) makes it (open_after_lease). Where /proc is
+ * missing the open is tried again, at growing intervals, until the lease is gone: the kernel
+ * ends every lease break after /proc/sys/fs/lease-break-time seconds. The descriptor may or may
+ * not have O_NONBLOCK set. Not a cancellation point. Returns a descriptor or -errno.
+ */
+int pshm__open_file(int dirfd, const char *path, int flags, mode_t mode)
+{
+	long pause_ns = 1000000;
+	bool again;
+
+	for (;;) {
+		int fd = pshm__openat(dirfd, path, flags | O_NONBLOCK, mode);
+		if (fd != -EWOULDBLOCK || (flags & O_NONBLOCK))
+			return fd;
+		fd = open_after_lease(dirfd, path, flags, &again);
+		if (!again)
+			return fd;
+		/* The raw system call: nanosleep(3) would be a cancellation point. */
+		struct timespec ts = {0, pause_ns};
+		syscall(SYS_nanosleep, &ts, NULL);
+		if (pause_ns < 64000000)
+			pause_ns *= 2;
+	}
 }
 
 /* close is never retried: on Linux the descriptor is gone even when it reports EINTR. */
@@ -93,20 +158,48 @@ int pshm__reserve(int fd, uint64_t off, uint64_t len)
 	return r;
 }
 
+/* Whether FD was opened with O_PATH (PSHM_ATTRS), which fchmod and fchown refuse. */
+static bool path_only(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	return fl >= 0 && (fl & O_PATH);
+}
+
+/*
+ * fchmod, also for an O_PATH descriptor: through fchmodat2 with AT_EMPTY_PATH where the kernel
+ * has it (Linux 6.6), else through /proc/self/fd, which names that file and no other.
+ */
 int pshm__fchmod(int fd, mode_t mode)
 {
+	char proc[40];
 	int r = injected(PSHM__FCHMOD);
 	if (r)
 		return r;
-	return fchmod(fd, mode) < 0 ? -errno : 0;
+	if (fchmod(fd, mode) == 0)
+		return 0;
+	if (errno != EBADF || !path_only(fd))
+		return -errno;
+#ifdef SYS_fchmodat2
+	if (syscall(SYS_fchmodat2, fd, "", mode, AT_EMPTY_PATH) == 0)
+		return 0;
+	if (errno != ENOSYS && errno != EINVAL)
+		return -errno;
+#endif
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	return chmod(proc, mode) < 0 ? -errno : 0;
 }
 
+/* fchown, also for an O_PATH descriptor (fchownat with AT_EMPTY_PATH takes those). */
 int pshm__fchown(int fd, uid_t uid, gid_t gid)
 {
 	int r = injected(PSHM__FCHOWN);
 	if (r)
 		return r;
-	return fchown(fd, uid, gid) < 0 ? -errno : 0;
+	if (fchown(fd, uid, gid) == 0)
+		return 0;
+	if (errno != EBADF || !path_only(fd))
+		return -errno;
+	return fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0 ? -errno : 0;
 }
 
 int pshm__fstat(int fd, struct stat *st)
@@ -127,6 +220,41 @@ int pshm__mmap(void **addrp, size_t len, int prot, int flags, int fd)
 		return -errno;
 	*addrp = p;
 	return 0;
+}
+
+/*
+ * Replace [ADDR, ADDR+LEN) with private zero pages of protection PROT. Called from the SIGBUS
+ * handler (guard.c), so it is the raw system call, keeps errno as it found it, and takes no
+ * injected fault: a test hook need not be async-signal-safe.
+ */
+int pshm__map_zero(void *addr, size_t len, int prot)
+{
+	int saved = errno;
+	long p = syscall(SYS_mmap, addr, len, prot, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int r = p == -1 ? -errno : 0;
+	errno = saved;
+	return r;
+}
+
+/* Give SIG its default action again, and raise it AGAIN; async-signal-safe, for the same
+ * handler. */
+void pshm__sig_default(int sig, bool again)
+{
+	struct sigaction sa = {.sa_handler = SIG_DFL};
+	int saved = errno;
+	sigemptyset(&sa.sa_mask);
+	sigaction(sig, &sa, NULL);
+	if (again)
+		raise(sig);
+	errno = saved;
+}
+
+int pshm__sigaction(int sig, const struct sigaction *sa, struct sigaction *old)
+{
+	int r = injected(PSHM__SIGACTION);
+	if (r)
+		return r;
+	return sigaction(sig, sa, old) < 0 ? -errno : 0;
 }
 
 int pshm__munmap(void *addr, size_t len)

@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
@@ -77,45 +78,86 @@ static int sysv_create(struct pshm_seg **sp, const struct pshm__addr *a, uint64_
 	return sysv_seg(sp, a->key, id, false, false);
 }
 
-/* Whether the caller is in group GID, as the kernel's ipcperms() asks. */
-static bool in_group(gid_t gid)
+/* Whether one of the N groups in LIST is A or B. */
+static bool listed(const gid_t *list, int n, gid_t a, gid_t b)
 {
-	gid_t groups[256];
-	if (gid == getegid())
-		return true;
-	int n = getgroups(256, groups);
 	for (int i = 0; i < n; i++)
-		if (groups[i] == gid)
+		if (list[i] == a || list[i] == b)
 			return true;
 	return false;
 }
 
 /*
+ * Whether the caller is in group A or B, as the kernel's ipcperms() asks: its effective group
+ * or any of its supplementary groups, of which Linux allows 65536. A short list is read onto
+ * the stack; a longer one into memory of its size. 1, 0, or -ENOMEM.
+ */
+static int in_groups(gid_t a, gid_t b)
+{
+	gid_t few[64];
+
+	if (getegid() == a || getegid() == b)
+		return 1;
+	int n = getgroups(64, few);
+	if (n >= 0)
+		return listed(few, n, a, b);
+	for (;;) {
+		n = getgroups(0, NULL);
+		gid_t *all = malloc((size_t)(n > 0 ? n : 1) * sizeof(*all));
+		if (!all)
+			return -ENOMEM;
+		int got = getgroups(n, all);
+		int e = errno;
+		bool in = got >= 0 && listed(all, got, a, b);
+		free(all);
+		/* EINVAL: another thread's setgroups() made the list longer in between. */
+		if (got >= 0 || e != EINVAL)
+			return in;
+	}
+}
+
+/*
  * The access check shmget() makes for a key, for a segment named by identifier (IPC_STAT
  * checks only read access): owner bits for the owner or creator, group bits for their groups,
- * other bits for the rest; root passes, as CAP_IPC_OWNER does.
+ * other bits for the rest; root passes, as CAP_IPC_OWNER does. 0, -EACCES or -ENOMEM.
+ *
+ * The kernel decides alone only when the segment is attached, which would be too late for a
+ * read-write open that the segment's mode refuses, and attaching just to find out would
+ * change the segment's attach time and count.
  */
-static bool may_access(const struct ipc_perm *p, unsigned want)
+static int may_access(const struct ipc_perm *p, unsigned want)
 {
 	uid_t uid = geteuid();
 	unsigned mode = p->mode & 0777;
 	if (uid == 0)
-		return true;
-	if (uid == p->uid || uid == p->cuid)
+		return 0;
+	if (uid == p->uid || uid == p->cuid) {
 		mode >>= 6;
-	else if (in_group(p->gid) || in_group(p->cgid))
-		mode >>= 3;
-	return (mode & want) == want;
+	} else {
+		int g = in_groups(p->gid, p->cgid);
+		if (g < 0)
+			return g;
+		if (g)
+			mode >>= 3;
+	}
+	return (mode & want) == want ? 0 : -EACCES;
 }
 
 static int sysv_open(struct pshm_seg **sp, const struct pshm__addr *a, unsigned flags)
 {
-	bool rdonly = flags & PSHM_RDONLY;
+	/* PSHM_ATTRS asks for no access: IPC_SET checks ownership itself. */
+	bool attrs = flags & PSHM_ATTRS;
+	bool rdonly = attrs || (flags & PSHM_RDONLY);
 	struct shmid_ds ds;
 
 	if (!a->by_id) {
-		int id = pshm__shmget(a->key, 0, rdonly ? 0400 : 0600);
-		return id < 0 ? id : sysv_seg(sp, a->key, id, rdonly, false);
+		int id = pshm__shmget(a->key, 0, attrs ? 0 : rdonly ? 0400 : 0600);
+		if (id < 0)
+			return id;
+		int r = sysv_seg(sp, a->key, id, rdonly, false);
+		if (!r)
+			(*sp)->attrs = attrs;
+		return r;
 	}
 	int r = pshm__shmctl(a->id, IPC_STAT, &ds);
 	/* IPC_STAT says EINVAL for an identifier that names no segment: report it as missing. */
@@ -123,9 +165,12 @@ static int sysv_open(struct pshm_seg **sp, const struct pshm__addr *a, unsigned 
 		return -ENOENT;
 	if (r < 0)
 		return r;
-	if (!may_access(&ds.shm_perm, rdonly ? 4 : 6))
-		return -EACCES;
-	return sysv_seg(sp, ds.shm_perm.__key, a->id, rdonly, false);
+	r = attrs ? 0 : may_access(&ds.shm_perm, rdonly ? 4 : 6);
+	if (!r)
+		r = sysv_seg(sp, ds.shm_perm.__key, a->id, rdonly, false);
+	if (!r)
+		(*sp)->attrs = attrs;
+	return r;
 }
 
 static int sysv_size(struct pshm_seg *s, uint64_t *sizep)
@@ -138,26 +183,48 @@ static int sysv_size(struct pshm_seg *s, uint64_t *sizep)
 	return 0;
 }
 
-/* Fault in every page: madvise where the kernel has it (5.14), else one touch per page. */
-static void populate(void *addr, size_t len, bool rdonly)
+/* Tests set this to take populate()'s way for kernels without MADV_POPULATE_* (test_sysv.c). */
+PSHM__HIDDEN bool pshm__sysv_populate_by_reading;
+
+/*
+ * Fault every page in without writing a byte: other processes may be writing the segment, and
+ * a store of what was just read would undo any store of theirs that fell in between.
+ *
+ * MADV_POPULATE_READ or MADV_POPULATE_WRITE (Linux 5.14) does it in the kernel, which reports
+ * a page it cannot have as an error instead of SIGBUS. An older kernel rejects the advice with
+ * EINVAL; then one byte of each page is read. On System V memory a read fault allocates the
+ * page, as a write fault would, but maps it read-only: unlike MADV_POPULATE_WRITE it leaves
+ * each page's first write to fault again (a minor fault that allocates nothing), and a page
+ * that cannot be had raises SIGBUS there, as at any first touch. 0, or a negative errno.
+ */
+static int populate(void *addr, size_t len, bool rdonly)
 {
-	if (!madvise(addr, len, rdonly ? MADV_POPULATE_READ : MADV_POPULATE_WRITE))
-		return;
-	long page = sysconf(_SC_PAGESIZE);
-	for (size_t off = 0; off < len; off += (size_t)page) {
-		volatile char *p = (volatile char *)addr + off;
-		if (rdonly)
-			(void)*p;
-		else
-			*p = *p;
+	if (!pshm__sysv_populate_by_reading) {
+		int advice = rdonly ? MADV_POPULATE_READ : MADV_POPULATE_WRITE, r;
+		do
+			r = madvise(addr, len, advice);
+		while (r < 0 && errno == EINTR);
+		if (r == 0)
+			return 0;
+		/* EFAULT is a page the kernel could not have: what a touch would meet as SIGBUS. */
+		if (errno == EFAULT)
+			return -ENOMEM;
+		if (errno != EINVAL)
+			return -errno;
 	}
+	long page = sysconf(_SC_PAGESIZE);
+	for (size_t off = 0; off < len; off += (size_t)page)
+		(void)*((volatile const char *)addr + off);
+	return 0;
 }
 
 static int sysv_map(struct pshm_seg *s, size_t len, bool rdonly, bool pop, void **addrp)
 {
 	int r = pshm__shmat(s->shmid, rdonly ? SHM_RDONLY : 0, addrp);
-	if (!r && pop)
-		populate(*addrp, len, rdonly);
+	if (!r && pop && (r = populate(*addrp, len, rdonly)) < 0) {
+		pshm__shmdt(*addrp);
+		*addrp = NULL;
+	}
 	return r;
 }
 

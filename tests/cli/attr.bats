@@ -98,6 +98,12 @@ attrs() {
 	as_nobody "$PSHM" create /mine
 	as_nobody "$PSHM" chmod 640 /mine
 	[ "$(attrs /mine)" = "0 640 65534 65534" ]
+	# As chmod(1): the owner needs no access to the object to change its mode or group.
+	as_nobody "$PSHM" chmod 0 /mine
+	[ "$(attrs /mine)" = "0 0 65534 65534" ]
+	as_nobody "$PSHM" chown :nogroup /mine
+	as_nobody "$PSHM" chmod 640 /mine
+	[ "$(attrs /mine)" = "0 640 65534 65534" ]
 	# Giving it away is not allowed without privilege.
 	run --separate-stderr as_nobody "$PSHM" chown root /mine
 	[ "$status" -eq 1 ]
@@ -286,6 +292,30 @@ attrs() {
 		fail_with "$output"
 	stderr_has '^pshm: resize /r: No space left on device$'
 	stderr_has 'holds 4M in all and 3M is free'
+}
+
+@test "resize on a full ext4 file system: exit 1, the size and the free space as they were" {
+	require_ext4
+	# ext4 can fail an allocation after taking part of it; the command gives all of it back
+	# (but for a block or two of ext4's own bookkeeping once a file has needed it).
+	run --separate-stderr in_ext4 '
+		"$PSHM" create -s 1M file:$M/b || exit 98
+		free=$(stat -f -c %f "$M")
+		"$PSHM" resize 10M file:$M/b; echo "rc=$?"; stat -c %s "$M/b"
+		echo "lost=$((free - $(stat -f -c %f "$M")))"
+		export PSHM_DIR=$M
+		"$PSHM" create -s 1000 /p || exit 98
+		free=$(stat -f -c %f "$M")
+		"$PSHM" resize 10M /p; echo "rc=$?"; stat -c %s "$M/p"
+		echo "lost=$((free - $(stat -f -c %f "$M")))"
+		"$PSHM" rm /p file:$M/b; echo "left=$(ls "$M")"'
+	[ "${lines[0]}" = rc=1 ] && [ "${lines[1]}" = 1048576 ] && [ "${lines[3]}" = rc=1 ] &&
+		[ "${lines[4]}" = 1000 ] && [ "${lines[6]}" = left=lost+found ] || fail_with "$output"
+	for l in "${lines[2]}" "${lines[5]}"; do
+		[ "${l#lost=}" -ge 0 ] && [ "${l#lost=}" -le 2 ] || fail_with "$output"
+	done
+	stderr_has '^pshm: resize file:.*/b: No space left on device$'
+	stderr_has '^pshm: resize /p: No space left on device$'
 }
 
 # ---- rm ------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # pshm chan create, chan stat, send and recv: lines and records round trips, a reader that
-# waits for a late writer, -n and --timeout, a writer or reader killed with SIGKILL, broadcast
-# readers and overruns, ls showing channels, and bad input. Every command runs under timeout,
+# waits for a late writer, -n and --timeout, a writer or reader killed with SIGKILL, also under
+# another user's read locks on the channel and its beacons, broadcast readers and overruns, ls
+# showing channels, and bad input. Every command runs under timeout,
 # so a hang fails the test instead of stopping the run.
 
 load helpers
@@ -41,6 +42,78 @@ record() {
 	printf '%b' "\\x$(printf %02x $((n & 255)))\\x$(printf %02x $((n >> 8 & 255)))"
 	printf '%b' "\\x$(printf %02x $((n >> 16 & 255)))\\x$(printf %02x $((n >> 24 & 255)))"
 	cat "$f"
+}
+
+# Run COMMAND... as uid and gid 65534, without supplementary groups. In the background a
+# function runs in a subshell of its own, so there the setpriv line is written out instead:
+# then $! is the command itself (setpriv execs it), for kill -9 to reach.
+nobody() {
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
+}
+
+# Start a squatter as uid 65534 on the channel object OBJECT whose beacons are in DIR: it
+# read-locks what it can (open file description locks and classic POSIX locks): the whole
+# object, or where a write lock is in the way each role's byte, and every beacon that appears,
+# taking each lock it cannot have yet the moment it is let go. It logs to $SQUAT_LOG: "ready",
+# then "waiting NAME" and "grabbed NAME" (a beacon's name, or "byte N" of the object).
+start_squatter() {
+	SQUAT_LOG=$BATS_TEST_TMPDIR/squat.log
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$PYTHON" -c '
+import fcntl, os, struct, sys, threading, time
+obj, d = sys.argv[1], sys.argv[2]
+def log(line):
+    print(line, flush=True)
+def wait(a, b, fl, what):
+    fcntl.fcntl(a, fcntl.F_OFD_SETLKW, fl)
+    fcntl.fcntl(b, fcntl.F_SETLKW, fl)
+    log("grabbed " + what)
+# Nothing is ever closed: closing any descriptor of a file drops our classic locks on it.
+def squat(path, start, length, what, wait_for_it):
+    a = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    b = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    fl = struct.pack("hhqqi4x", fcntl.F_RDLCK, os.SEEK_SET, start, length, 0)
+    try:
+        fcntl.fcntl(a, fcntl.F_OFD_SETLK, fl)
+        fcntl.fcntl(b, fcntl.F_SETLK, fl)
+        log("holding " + what)
+        return True
+    except OSError:
+        if wait_for_it:
+            threading.Thread(target=wait, args=(a, b, fl, what), daemon=True).start()
+            log("waiting " + what)
+        return False
+if not squat(obj, 0, 0, "object", False):
+    for byte in range(66):
+        squat(obj, byte, 1, "byte %d" % byte, True)
+log("ready")
+seen = set()
+while True:
+    for name in sorted(os.listdir(d)):
+        if name.startswith(".pshm-live.") and name not in seen:
+            seen.add(name)
+            squat(os.path.join(d, name), 0, 0, name, True)
+    time.sleep(0.01)
+' "$1" "$2" >"$SQUAT_LOG" 2>&1 3>&- &
+	track $!
+	wait_until grep -qx ready "$SQUAT_LOG"
+}
+
+# The names of the beacons in directory DIR.
+beacons_in() {
+	find "$1" -maxdepth 1 -name '.pshm-live.*' -printf '%f\n'
+}
+
+# Wait until the squatter waits for (or holds) a lock on every beacon in DIR.
+squatter_has_all() {
+	local b
+	for b in $(beacons_in "$1"); do
+		wait_until grep -qE "^(waiting|holding) $b\$" "$SQUAT_LOG" || return 1
+	done
+}
+
+# The time in milliseconds.
+now_ms() {
+	echo $(($(date +%s%N) / 1000000))
 }
 
 @test "send and recv round-trip lines exactly: empty lines, a last line without newline" {
@@ -110,9 +183,11 @@ two'
 	run --separate-stderr p send --records /r < <(printf '\x01\0')
 	[ "$status" -eq 1 ]
 	stderr_has "inside a record's length"
+	# The failed sends gave their streams up: the reader says so after what came.
 	run --separate-stderr p recv /r
-	[ "$status" -eq 0 ]
+	[ "$status" -eq 1 ]
 	[ "$output" = ok ]
+	stderr_has '^pshm: recv /r: the writer gave up$'
 }
 
 @test "recv waits for a writer that comes late, then ends when it detaches" {
@@ -249,6 +324,130 @@ two'
 	[ "$SECONDS" -lt 30 ]
 }
 
+@test "a send that fails gives the stream up: recv prints what came, exits 1 saying so" {
+	p chan create /c1
+	# The middle line is longer than the channel's largest message.
+	run --separate-stderr p send /c1 < <(
+		echo first
+		head -c 600000 /dev/zero | tr '\0' x
+		echo
+		echo third
+	)
+	[ "$status" -eq 1 ]
+	stderr_has '^pshm: send /c1: a line of more than 524288 bytes'
+	[ "$(chan_field /c1 writer)" = aborted ]
+	run --separate-stderr p chan stat /c1
+	grep -qx 'writer: aborted' <<<"$output"
+	run --separate-stderr p recv /c1
+	[ "$status" -eq 1 ]
+	[ "$output" = first ]
+	[ "$stderr" = 'pshm: recv /c1: the writer gave up' ]
+	# Nothing more comes, and a reader hears it again.
+	run --separate-stderr p recv /c1
+	[ "$status" -eq 1 ]
+	stdout_empty
+	stderr_has 'the writer gave up'
+	# The next writer starts a new stream, which ends cleanly.
+	p send /c1 again
+	[ "$(chan_field /c1 writer)" = detached ]
+	run --separate-stderr p recv /c1
+	[ "$status" -eq 0 ]
+	[ "$output" = again ]
+}
+
+@test "a send stopped by SIGTERM or SIGHUP gives the stream up, reading or waiting for room" {
+	p chan create --capacity 4K /c
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	exec 5<>"$BATS_TEST_TMPDIR/fifo"
+	"$PSHM" send /c <"$BATS_TEST_TMPDIR/fifo" 5>&- 3>&- &
+	local spid=$!
+	track "$spid"
+	printf 'first\nsecond\n' >&5
+	wait_field /c sent 2
+	# The send now waits for its input; the signal ends it, and it dies of the signal.
+	kill -TERM "$spid"
+	local rc=0
+	wait "$spid" || rc=$?
+	exec 5>&-
+	[ "$rc" -eq $((128 + 15)) ] || fail_with "send exited $rc"
+	[ "$(chan_field /c writer)" = aborted ]
+	run --separate-stderr p recv /c
+	[ "$status" -eq 1 ]
+	[ "$output" = "$(printf 'first\nsecond')" ]
+	stderr_has '^pshm: recv /c: the writer gave up$'
+
+	# A send that waits for room in a full channel (128 descriptors) ends the same way.
+	p chan create --capacity 4K /d
+	seq 100000 | "$PSHM" send /d 3>&- &
+	spid=$!
+	track "$spid"
+	wait_field /d sent 128
+	kill -HUP "$spid"
+	rc=0
+	wait "$spid" || rc=$?
+	[ "$rc" -eq $((128 + 1)) ] || fail_with "send exited $rc"
+	[ "$(chan_field /d writer)" = aborted ]
+	run --separate-stderr p recv /d
+	[ "$status" -eq 1 ]
+	[ "$output" = "$(seq 128)" ]
+	stderr_has 'the writer gave up'
+}
+
+# Whether channel ADDR has had at least N messages read.
+received_at_least() {
+	[ "$(chan_field "$1" received)" -ge "$2" ]
+}
+
+# Stream numbers from send to recv through a new channel /t (MODE: "" or --broadcast) and, once
+# a thousand have been read, shrink its object by running CUT...: both must exit 1 saying that
+# the channel was truncated, rather than die of SIGBUS.
+truncate_live() {
+	local mode=$1 rc
+	shift
+	p chan create $mode --capacity 64K /t
+	p recv /t >/dev/null 2>"$BATS_TEST_TMPDIR/rerr" 3>&- &
+	local rpid=$!
+	track "$rpid"
+	wait_field /t readers 1
+	seq 1 100000000 | p send /t 2>"$BATS_TEST_TMPDIR/serr" 3>&- &
+	local spid=$!
+	track "$spid"
+	wait_until received_at_least /t 1000
+	"$@"
+	rc=0
+	wait "$rpid" || rc=$?
+	[ "$rc" -eq 1 ] || fail_with "recv ($mode, $*) exited $rc" "$(cat "$BATS_TEST_TMPDIR/rerr")"
+	rc=0
+	wait "$spid" || rc=$?
+	[ "$rc" -eq 1 ] || fail_with "send ($mode, $*) exited $rc" "$(cat "$BATS_TEST_TMPDIR/serr")"
+	local why="the channel's object was truncated \(the channel is lost\)"
+	# pshm write puts its data over the header before it cuts the object: a side that reads
+	# the header in between finds it damaged first, and says so instead.
+	[ "$2" != write ] || why="($why|not a channel, or a damaged one)"
+	# A broadcast reader may also have said that it lost messages.
+	grep -v ': lost [0-9]* messages$' "$BATS_TEST_TMPDIR/rerr" |
+		grep -qxE "pshm: recv /t: $why" ||
+		fail_with "recv ($mode, $*) said:" "$(cat "$BATS_TEST_TMPDIR/rerr")"
+	grep -qxE "pshm: send /t: $why" "$BATS_TEST_TMPDIR/serr" &&
+		[ "$(wc -l <"$BATS_TEST_TMPDIR/serr")" -eq 1 ] ||
+		fail_with "send ($mode, $*) said:" "$(cat "$BATS_TEST_TMPDIR/serr")"
+	rm -f "$PSHM_DIR/t"
+}
+
+@test "a channel truncated under send and recv: both exit 1 saying so, no bus error" {
+	for mode in "" --broadcast; do
+		truncate_live "$mode" truncate -s 4096 "$PSHM_DIR/t"
+		truncate_live "$mode" truncate -s 0 "$PSHM_DIR/t"
+	done
+}
+
+@test "a stray pshm resize or pshm write on a live channel: send and recv exit 1 saying so" {
+	for mode in "" --broadcast; do
+		truncate_live "$mode" p resize 9000 /t
+		truncate_live "$mode" p write /t hello
+	done
+}
+
 @test "another writer attached: send exits 1 saying so" {
 	p chan create /c
 	mkfifo "$BATS_TEST_TMPDIR/fifo"
@@ -260,6 +459,117 @@ two'
 	exec 5>&-
 	[ "$status" -eq 1 ]
 	stderr_has '^pshm: send /c: another writer is attached'
+}
+
+@test "a read-only squatter's locks neither keep send and recv out nor hide a writer's death" {
+	require_root
+	need_python
+	command -v setpriv >/dev/null || skip "setpriv (util-linux) is missing"
+	share_dir
+	p chan create --mode 0644 /c
+	start_squatter "$PSHM_DIR/c" "$PSHM_DIR"
+	grep -qx 'holding object' "$SQUAT_LOG"
+	p send /c hello
+	[ "$(p recv -n 1 /c)" = hello ]
+
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	exec 5<>"$BATS_TEST_TMPDIR/fifo"
+	"$PSHM" send /c <"$BATS_TEST_TMPDIR/fifo" 5>&- 3>&- &
+	local spid=$!
+	track "$spid"
+	p recv /c >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" 5>&- 3>&- &
+	local rpid=$!
+	track "$rpid"
+	printf 'one\n' >&5
+	wait_field /c received 2
+	run --separate-stderr p send /c x
+	[ "$status" -eq 1 ]
+	stderr_has '^pshm: send /c: another writer is attached'
+	# The squatter waits on the writer's beacon, to read-lock it the moment the writer dies.
+	[ "$(beacons_in "$PSHM_DIR" | wc -l)" -eq 2 ]
+	squatter_has_all "$PSHM_DIR"
+	kill -9 "$spid"
+	local t0 rc=0 ms
+	t0=$(now_ms)
+	wait "$rpid" || rc=$?
+	ms=$(($(now_ms) - t0))
+	exec 5>&-
+	echo "# recv heard the writer's SIGKILL after $ms ms" >&3
+	[ "$rc" -eq 1 ] || fail_with "recv exited $rc" "$(cat "$BATS_TEST_TMPDIR/err")"
+	[ "$ms" -lt 10000 ]
+	[ "$(cat "$BATS_TEST_TMPDIR/out")" = one ]
+	grep -qx 'pshm: recv /c: the writer died' "$BATS_TEST_TMPDIR/err"
+	# Read-locked by the squatter now, the dead writer's beacon still says dead, and the
+	# role is free for the next writer.
+	wait_until grep -q '^grabbed \.pshm-live\.' "$SQUAT_LOG"
+	[ "$(chan_field /c writer)" = died ]
+	p send /c again
+	[ "$(p recv -n 1 /c)" = again ]
+
+	# A writer killed leaves its beacon, which ls does not show and rm removes.
+	[ -z "$(beacons_in "$PSHM_DIR")" ]
+	exec 5<>"$BATS_TEST_TMPDIR/fifo"
+	"$PSHM" send /c <"$BATS_TEST_TMPDIR/fifo" 5>&- 3>&- &
+	spid=$!
+	track "$spid"
+	wait_field /c writer attached
+	kill -9 "$spid"
+	wait "$spid" 2>/dev/null || true
+	exec 5>&-
+	[ "$(beacons_in "$PSHM_DIR" | wc -l)" -eq 1 ]
+	[ "$(pshm ls -r -n -o ADDRESS -k posix)" = /c ]
+	pshm rm /c
+	[ -z "$(beacons_in "$PSHM_DIR")" ]
+}
+
+@test "a writer that may not create files beside the channel: its death is still seen" {
+	require_root
+	need_python
+	command -v setpriv >/dev/null || skip "setpriv (util-linux) is missing"
+	share_dir
+	local d=$PSHM_DIR/ro
+	local a=file:$d/c
+	mkdir -m 0755 "$d"
+	p chan create --mode 0666 "$a"
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	exec 5<>"$BATS_TEST_TMPDIR/fifo"
+	setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$PSHM" send "$a" <"$BATS_TEST_TMPDIR/fifo" 5>&- 3>&- &
+	local spid=$!
+	track "$spid"
+	printf 'one\n' >&5
+	wait_field "$a" sent 1
+	# No beacon: it locks its byte of the channel instead. It is still the only writer.
+	[ -z "$(beacons_in "$d")" ]
+	[ "$(chan_field "$a" writer)" = attached ]
+	run --separate-stderr p send "$a" x
+	[ "$status" -eq 1 ]
+	stderr_has 'another writer is attached'
+	p recv "$a" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" 5>&- 3>&- &
+	local rpid=$!
+	track "$rpid"
+	wait_field "$a" received 1
+	start_squatter "$d/c" "$d"
+	grep -qx 'waiting byte 0' "$SQUAT_LOG"
+	kill -9 "$spid"
+	local t0 rc=0 ms
+	t0=$(now_ms)
+	wait "$rpid" || rc=$?
+	ms=$(($(now_ms) - t0))
+	exec 5>&-
+	echo "# recv heard the byte-locking writer's SIGKILL after $ms ms" >&3
+	[ "$rc" -eq 1 ] || fail_with "recv exited $rc" "$(cat "$BATS_TEST_TMPDIR/err")"
+	[ "$ms" -lt 10000 ]
+	grep -qx "pshm: recv $a: the writer died" "$BATS_TEST_TMPDIR/err"
+	wait_until grep -qx 'grabbed byte 0' "$SQUAT_LOG"
+	[ "$(chan_field "$a" writer)" = died ]
+	# What the squatter can still do: keep out the next writer that must lock the byte.
+	run --separate-stderr nobody "$PSHM" send "$a" x
+	[ "$status" -eq 1 ]
+	stderr_has 'another writer is attached'
+	# A writer that can make a beacon takes over.
+	p send "$a" two
+	[ "$(p recv -n 1 "$a")" = two ]
 }
 
 @test "broadcast: two readers each get every message" {

@@ -129,6 +129,28 @@ in_tmpfs() {
 		export PSHM_DIR="$1"; cd "$3" || exit 99; eval "$2"' sh "$TMPFS_DIR" "$1" "$BATS_TEST_TMPDIR"
 }
 
+# ---- a small ext4 file system ------------------------------------------------------------------
+
+# Skip the test unless an ext4 image can be made (mkfs.ext4, from e2fsprogs) and mounted on a
+# loop device in a private mount namespace.
+require_ext4() {
+	PATH=$PATH:/usr/sbin:/sbin command -v mkfs.ext4 >/dev/null ||
+		skip "mkfs.ext4 is missing (e2fsprogs)"
+	in_ext4 true 2>/dev/null ||
+		skip "cannot mount an ext4 image on a loop device (unshare -m, mount -o loop)"
+}
+
+# Run the shell SCRIPT with $M a fresh 8 MiB ext4 file system, mounted in a private mount
+# namespace; it and its loop device vanish when SCRIPT ends. $PSHM is the command; the working
+# directory is the test's temporary directory. Exit 99: the file system could not be made.
+in_ext4() {
+	unshare -m --propagation private sh -c 'img=$2/ext4.img; M=$2/ext4; export M
+		PATH=$PATH:/usr/sbin:/sbin
+		rm -f "$img" && truncate -s 8M "$img" && mkfs.ext4 -q -F -m 0 "$img" >/dev/null 2>&1 &&
+			mkdir -p "$M" && mount -o loop "$img" "$M" || exit 99
+		rm -f "$img"; cd "$2" || exit 99; eval "$1"' sh "$1" "$BATS_TEST_TMPDIR"
+}
+
 # ---- System V ----------------------------------------------------------------------------------
 
 # Print a key that no segment uses now, and remember it for cleanup.

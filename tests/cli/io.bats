@@ -198,6 +198,37 @@ random_file() {
 	hexdump -C "$BATS_TEST_TMPDIR/big" | cmp - "$BATS_TEST_TMPDIR/got"
 }
 
+# Run "pshm CMD /big" into a FIFO, read N bytes of its output (so it is writing, or waiting to
+# write, in the middle of the object), truncate the object, read the rest: it must exit 1
+# saying so.
+truncate_under() {
+	local cmd=$1 n=$2 rc=0
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	"$PSHM" "$cmd" /big >"$BATS_TEST_TMPDIR/fifo" 2>"$BATS_TEST_TMPDIR/err" &
+	local pid=$!
+	track "$pid"
+	exec 5<"$BATS_TEST_TMPDIR/fifo"
+	head -c "$n" <&5 >/dev/null
+	truncate -s 0 "$PSHM_DIR/big"
+	cat <&5 >/dev/null
+	exec 5<&-
+	wait "$pid" || rc=$?
+	rm -f "$BATS_TEST_TMPDIR/fifo"
+	[ "$rc" -eq 1 ] || fail_with "$cmd exited $rc" "$(cat "$BATS_TEST_TMPDIR/err")"
+	[ "$(cat "$BATS_TEST_TMPDIR/err")" = "pshm: $cmd /big: the object was truncated while being read" ] ||
+		fail_with "$cmd said:" "$(cat "$BATS_TEST_TMPDIR/err")"
+}
+
+@test "read and dump of an object truncated while being read: exit 1 saying so" {
+	# A large sparse object: a megabyte is read of it, the rest waits in the pipe.
+	pshm create --sparse -s 1G /big
+	truncate_under read 1000000
+	# dump prints about 4.3 bytes per byte: a megabyte of output is the first quarter-megabyte.
+	random_file "$BATS_TEST_TMPDIR/data" 4000000
+	pshm write /big <"$BATS_TEST_TMPDIR/data"
+	truncate_under dump 1000000
+}
+
 @test "write, read, dump: a missing object is exit 1 with a message naming it" {
 	for c in "write /nope data" "read /nope" "dump /nope"; do
 		run --separate-stderr pshm $c </dev/null
@@ -331,6 +362,31 @@ random_file() {
 	want=$(printf '%s\n' rc=1 "0 0" 0)
 	[ "$output" = "$want" ] || fail_with "expected:" "$want" "got:" "$output"
 	stderr_has '^pshm: write /n: No space left on device$'
+}
+
+@test "write on a full ext4 file system: exit 1, the object and the free space as they were" {
+	require_ext4
+	head -c 9000000 /dev/zero >"$BATS_TEST_TMPDIR/9m"
+	# Each case on an object of 1 MiB whose first bytes are "before": from a file, whose
+	# length is reserved first, and from a pipe after the object's end, grown in steps. ext4
+	# may keep a block or two of its own bookkeeping once a file has needed it; what the
+	# writes took is given back.
+	run --separate-stderr in_ext4 '
+		"$PSHM" create -s 1M file:$M/b && "$PSHM" write -k file:$M/b before || exit 98
+		free=$(stat -f -c %f "$M")
+		"$PSHM" write file:$M/b <9m; echo "rc=$?"
+		stat -c %s "$M/b"; "$PSHM" read -n 6 file:$M/b; echo
+		echo "lost=$((free - $(stat -f -c %f "$M")))"
+		head -c 9000000 /dev/zero | "$PSHM" write -o 1M file:$M/b; echo "rc=$?"
+		stat -c %s "$M/b"; "$PSHM" read -n 6 file:$M/b; echo
+		echo "lost=$((free - $(stat -f -c %f "$M")))"'
+	want=$(printf '%s\n' rc=1 1048576 before rc=1 1048576 before)
+	[ "$(sed -n '1,3p;5,7p' <<<"$output")" = "$want" ] || fail_with "$output"
+	for l in "${lines[3]}" "${lines[7]}"; do
+		[ "${l#lost=}" -ge 0 ] && [ "${l#lost=}" -le 2 ] || fail_with "$output"
+	done
+	[ "$(grep -c '^pshm: write file:.*/b: No space left on device$' <<<"$stderr")" -eq 2 ] ||
+		fail_with "$stderr"
 }
 
 @test "write -k through System V needs no growth; a sysv offset past the end fails" {

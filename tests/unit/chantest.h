@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "pshm.h"
+
 /* A 64-bit mixer: message lengths and payload patterns derived from a sequence number. */
 static inline uint64_t chan_mix(uint64_t x)
 {
@@ -31,10 +33,12 @@ static inline bool chan_rc_plausible(int rc)
 	case -ETIMEDOUT:
 	case -EPIPE:
 	case -ECONNRESET:
+	case -ECONNABORTED:
 	case -EOVERFLOW:
 	case -EMSGSIZE:
 	case -EINVAL:
 	case -EBUSY:
+	case PSHM_ETRUNCATED: /* a sound header that claims more than the object holds */
 		return true;
 	default:
 		return false;

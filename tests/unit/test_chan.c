@@ -2,7 +2,8 @@
  * test_chan.c - message channels: creation and attachment rules, send/recv and the zero-copy
  * calls, message sizes up to the limit, wrap-around of the data ring, the full and empty
  * edges, blocking across two processes, a long two-process stress run with every message
- * verified, clean detach (-EPIPE), and broadcast mode with exact loss accounting.
+ * verified, clean detach (-EPIPE), broadcast mode with exact loss accounting, and streams a
+ * writer gives up (-ECONNABORTED).
  */
 #include "testutil.h"
 #include "chantest.h"
@@ -1074,6 +1075,163 @@ static void test_broadcast_procs(void **state)
 	tu_err(pshm_chan_stat(a, &st), -ENOENT);
 }
 
+/* ---- streams given up (pshm_chan_abort) -------------------------------------------------- */
+
+/* Insist that reader R has nothing more and hears -ECONNABORTED, however it asks and again. */
+static void expect_aborted(struct pshm_chan *r)
+{
+	unsigned char buf[64];
+	size_t len;
+	const void *p;
+
+	for (int i = 0; i < 2; i++) {
+		tu_err(pshm_chan_recv(r, buf, sizeof(buf), &len, 0), -ECONNABORTED);
+		tu_err(pshm_chan_recv(r, buf, sizeof(buf), &len, PSHM_CHAN_FOREVER), -ECONNABORTED);
+		tu_err(pshm_chan_peek(r, &p, &len, 60000), -ECONNABORTED);
+	}
+}
+
+/*
+ * A writer that gives its stream up: what it committed arrives whole, a reservation it held
+ * does not, then readers hear -ECONNABORTED (not -EPIPE) every time; a reader cannot abort;
+ * the next writer starts a new stream, which may end cleanly.
+ */
+static void test_abort(void **state)
+{
+	(void)state;
+	char a[64];
+	unsigned char buf[64];
+	size_t len;
+	void *q;
+	struct pshm_chan_stat st;
+
+	new_chan(a, sizeof(a), 4096, 0);
+	struct pshm_chan *w = attach(a, PSHM_CHAN_WRITER), *r = attach(a, PSHM_CHAN_READER);
+	/* An inline payload, one in the data ring, and an empty one. */
+	send_msg(w, 0, 5, 0);
+	send_msg(w, 1, 300, 0);
+	send_msg(w, 2, 0, 0);
+	tu_ok(pshm_chan_reserve(w, 40, &q, 0));
+	memset(q, 0xee, 40);
+	tu_ok(pshm_chan_abort(w));
+	tu_ok(pshm_chan_stat(a, &st));
+	assert_int_equal(st.writer, 4);
+	assert_int_equal(st.sent, 3);
+	recv_msg(r, 0, 5);
+	recv_msg(r, 1, 300);
+	recv_msg(r, 2, 0);
+	expect_aborted(r);
+
+	/* A reader's handle is refused and left as it was: still attached, still usable. */
+	tu_err(pshm_chan_abort(r), -EINVAL);
+	tu_ok(pshm_chan_abort(NULL));
+	tu_ok(pshm_chan_stat(a, &st));
+	assert_int_equal(st.readers, 1);
+	assert_int_equal(st.writer, 4);
+	struct pshm_chan *other = NULL;
+	tu_err(pshm_chan_open(&other, a, PSHM_CHAN_READER, 0), -EBUSY);
+	expect_aborted(r);
+
+	/* A new writer takes over where the old one stopped: a new stream, ended cleanly. */
+	w = attach(a, PSHM_CHAN_WRITER);
+	tu_ok(pshm_chan_stat(a, &st));
+	assert_int_equal(st.writer, 1);
+	tu_err(pshm_chan_recv(r, buf, sizeof(buf), &len, 0), -EAGAIN);
+	send_msg(w, 3, 40, 0);
+	tu_ok(pshm_chan_close(w));
+	recv_msg(r, 3, 40);
+	tu_err(pshm_chan_recv(r, buf, sizeof(buf), &len, 0), -EPIPE);
+	tu_ok(pshm_chan_stat(a, &st));
+	assert_int_equal(st.writer, 2);
+	assert_int_equal(st.received, 4);
+
+	/* A reader asleep in another process wakes at the abort, with nothing lost. */
+	tu_ok(pshm_chan_close(r));
+	w = attach(a, PSHM_CHAN_WRITER);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		alarm(60);
+		struct pshm_chan *cr = NULL;
+		CHILD_CHECK(pshm_chan_open(&cr, a, PSHM_CHAN_READER, 0) == 0, "open");
+		CHILD_CHECK(pshm_chan_set_spin(cr, 0) == 0, "spin");
+		int rc = pshm_chan_recv(cr, buf, sizeof(buf), &len, PSHM_CHAN_FOREVER);
+		CHILD_CHECK(rc == 0 && len == 20 && check(buf, 4, 20), "message 4: %d", rc);
+		rc = pshm_chan_recv(cr, buf, sizeof(buf), &len, PSHM_CHAN_FOREVER);
+		CHILD_CHECK(rc == -ECONNABORTED, "after the abort: %d", rc);
+		_exit(pshm_chan_close(cr) == 0 ? 0 : 1);
+	}
+	send_msg(w, 4, 20, 0);
+	/* Abort only once the child sleeps for the next message. */
+	while (atomic_load(&w->h->received) < 5)
+		sleep_ms(1);
+	wait_mark(&w->h->reader_waiting);
+	tu_ok(pshm_chan_abort(w));
+	assert_int_equal(reap(pid), 0);
+	tu_ok(pshm_remove(a));
+}
+
+/* The same for broadcast readers, each of which gets every message before the abort. */
+static void test_broadcast_abort(void **state)
+{
+	(void)state;
+	char a[64];
+	unsigned char buf[64];
+	size_t len;
+	struct pshm_chan_stat st;
+
+	new_chan(a, sizeof(a), 4096, PSHM_CHAN_BROADCAST);
+	struct pshm_chan *w = attach(a, PSHM_CHAN_WRITER);
+	struct pshm_chan *r1 = attach(a, PSHM_CHAN_READER), *r2 = attach(a, PSHM_CHAN_READER);
+	for (uint64_t i = 0; i < 5; i++)
+		send_msg(w, i, i % 2 ? 7 : 60, 0);
+	tu_ok(pshm_chan_abort(w));
+	tu_ok(pshm_chan_stat(a, &st));
+	assert_int_equal(st.writer, 4);
+	assert_int_equal(st.readers, 2);
+	for (uint64_t i = 0; i < 5; i++) {
+		recv_msg(r1, i, i % 2 ? 7 : 60);
+		recv_msg(r2, i, i % 2 ? 7 : 60);
+	}
+	expect_aborted(r1);
+	expect_aborted(r2);
+	assert_int_equal(pshm_chan_lost(r1), 0);
+	tu_err(pshm_chan_abort(r1), -EINVAL);
+
+	/* A reader asleep in another process wakes at the next abort. */
+	w = attach(a, PSHM_CHAN_WRITER);
+	send_msg(w, 5, 30, 0);
+	recv_msg(r1, 5, 30);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		alarm(60);
+		struct pshm_chan *cr = NULL;
+		CHILD_CHECK(pshm_chan_open(&cr, a, PSHM_CHAN_READER, 0) == 0, "open");
+		CHILD_CHECK(pshm_chan_set_spin(cr, 0) == 0, "spin");
+		int rc = pshm_chan_recv(cr, buf, sizeof(buf), &len, PSHM_CHAN_FOREVER);
+		CHILD_CHECK(rc == -ECONNABORTED, "after the abort: %d", rc);
+		_exit(pshm_chan_close(cr) == 0 ? 0 : 1);
+	}
+	while (!atomic_load(&w->h->data_waiters))
+		sleep_ms(1);
+	tu_ok(pshm_chan_abort(w));
+	assert_int_equal(reap(pid), 0);
+	recv_msg(r2, 5, 30);
+	expect_aborted(r1);
+	expect_aborted(r2);
+
+	/* A stream after an abort may end cleanly. */
+	w = attach(a, PSHM_CHAN_WRITER);
+	send_msg(w, 6, 9, 0);
+	tu_ok(pshm_chan_close(w));
+	recv_msg(r1, 6, 9);
+	tu_err(pshm_chan_recv(r1, buf, sizeof(buf), &len, 0), -EPIPE);
+	tu_ok(pshm_chan_close(r1));
+	tu_ok(pshm_chan_close(r2));
+	tu_ok(pshm_remove(a));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1089,6 +1247,8 @@ int main(void)
 	    cmocka_unit_test(test_stress),
 	    cmocka_unit_test(test_broadcast_basic),
 	    cmocka_unit_test(test_broadcast_procs),
+	    cmocka_unit_test(test_abort),
+	    cmocka_unit_test(test_broadcast_abort),
 	};
 
 	tu_dir_setup();

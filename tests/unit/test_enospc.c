@@ -209,12 +209,49 @@ static void test_file_enospc(void **state)
 	sigbus_unguard();
 }
 
+/*
+ * A failed growth leaves the object as it was: its size, and its holes. An object that ends
+ * inside a page keeps that page as it was too (a hole, or reserved), and a sparse object opened
+ * and grown keeps its holes: growth reserves only what it adds.
+ */
+static void test_growth_leaves_holes(void **state)
+{
+	(void)state;
+	struct pshm_seg *seg, *other;
+
+	SIGBUS_GUARD();
+	for (int sparse = 0; sparse < 2; sparse++) {
+		tu_ok(pshm_create(&seg, "/tail", 1000, 0, sparse ? PSHM_SPARSE : 0));
+		struct pshm_stat was = seg_stat(seg);
+		assert_int_equal(was.allocated, sparse ? 0 : (uint64_t)sysconf(_SC_PAGESIZE));
+		tu_err(pshm_resize(seg, 8 * MiB, 0), -ENOSPC);
+		struct pshm_stat st = seg_stat(seg);
+		assert_int_equal(st.size, 1000);
+		assert_int_equal(st.allocated, was.allocated);
+		assert_int_equal(fs_free(), fs_size() - was.allocated);
+		tu_ok(pshm_destroy(seg));
+		tu_ok(pshm_close(seg));
+	}
+	tu_ok(pshm_create(&seg, "/holes", MiB, 0, PSHM_SPARSE));
+	tu_err(pshm_create(&other, "/holes", 8 * MiB, 0, PSHM_OPEN_OR_CREATE), -ENOSPC);
+	tu_ok(pshm_create(&other, "/holes", 2 * MiB, 0, PSHM_OPEN_OR_CREATE));
+	struct pshm_stat st = seg_stat(other);
+	assert_int_equal(st.size, 2 * MiB);
+	assert_int_equal(st.allocated, MiB);
+	tu_ok(pshm_close(other));
+	tu_ok(pshm_destroy(seg));
+	tu_ok(pshm_close(seg));
+	assert_int_equal(fs_free(), fs_size());
+	sigbus_unguard();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_create_too_big),
 	    cmocka_unit_test(test_reserved_and_sparse),
 	    cmocka_unit_test(test_file_enospc),
+	    cmocka_unit_test(test_growth_leaves_holes),
 	};
 
 	fsdir = tu_tiny_tmpfs(4);

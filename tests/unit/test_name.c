@@ -706,6 +706,251 @@ static void test_not_cancellation_point(void **state)
 	assert_false(exists(path));
 }
 
+/* ---- leases ------------------------------------------------------------------------------- */
+
+typedef int (*shm_open_fn)(const char *name, int oflag, mode_t mode);
+
+/* Make NAME an object of 4096 bytes, holding "lease", with no descriptor left open to it. */
+static void make_leasable(const char *name)
+{
+	int fd = expect_fd(pshm_shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600));
+	assert_int_equal(pwrite(fd, "lease", 5, 0), 5);
+	assert_int_equal(ftruncate(fd, 4096), 0);
+	close(fd);
+}
+
+/* Start a child holding a lease of TYPE on NAME's object; false (the test skips) if none. */
+static bool lease_or_skip(struct tu_lease *l, const char *name, int type)
+{
+	char path[256];
+	int err = tu_lease_start(l, path_of(path, sizeof(path), name), type);
+	if (err)
+		printf("SKIP: cannot take a lease on %s: %s\n", path, strerror(err));
+	return err == 0;
+}
+
+/*
+ * OPEN (glibc's shm_open or the drop-in) of NAME with FLAGS while another process holds a lease
+ * of LEASE on it: as open(2), it waits for the holder to see the break and give the lease up,
+ * and the descriptor is for the same object, without O_NONBLOCK, truncated if asked.
+ */
+static bool check_lease_wait(shm_open_fn open_fn, const char *who, const char *name, int flags,
+                             int lease)
+{
+	char path[256];
+	struct tu_lease l;
+	struct stat st;
+
+	make_leasable(name);
+	ino_t ino = stat_path(path_of(path, sizeof(path), name)).st_ino;
+	if (!lease_or_skip(&l, name, lease))
+		return false;
+	errno = 0;
+	int fd = open_fn(name, flags, 0600);
+	int e = errno;
+	bool broken = tu_lease_broken(&l, 0);
+	tu_lease_end(&l);
+	if (fd < 0)
+		fail_msg("%s(\"%s\", %#o) under a lease = -1 (errno %s)", who, name,
+		         (unsigned)flags, strerrorname_np(e));
+	/* The holder said 'B' before it gave the lease up, and the open ended only after. */
+	if (!broken)
+		fail_msg("%s(%#o) returned before the lease holder saw the break", who,
+		         (unsigned)flags);
+	assert_false(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	assert_int_equal(fcntl(fd, F_GETFL) & O_ACCMODE, flags & O_ACCMODE);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_ino, ino);
+	assert_int_equal(st.st_size, flags & O_TRUNC ? 0 : 4096);
+	close(fd);
+	assert_int_equal(pshm_shm_unlink(name), 0);
+	return true;
+}
+
+/* Each way of opening that breaks a lease, and the lease it breaks. */
+static const struct {
+	int flags, lease;
+} lease_cases[] = {
+    {O_RDWR, F_RDLCK},
+    {O_RDWR | O_CREAT, F_RDLCK},
+    {O_RDWR | O_TRUNC, F_RDLCK},
+    {O_RDONLY, F_WRLCK},
+};
+
+static void test_lease_wait(void **state)
+{
+	char name[64];
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(lease_cases) / sizeof(lease_cases[0]); i++) {
+		tu_name(name, sizeof(name), "lease");
+		if (!check_lease_wait(pshm_shm_open, "pshm_shm_open", name, lease_cases[i].flags,
+		                      lease_cases[i].lease))
+			skip();
+	}
+}
+
+/* The drop-in waits where glibc's shm_open waits, on the same objects in /dev/shm. */
+static void test_lease_like_glibc(void **state)
+{
+	char name[64];
+	(void)state;
+
+	tu_name(name, sizeof(name), "lease-glibc");
+	if (!check_lease_wait(shm_open, "shm_open", name, O_RDWR, F_RDLCK))
+		skip();
+	check_lease_wait(pshm_shm_open, "pshm_shm_open", name, O_RDWR, F_RDLCK);
+	check_lease_wait(shm_open, "shm_open", name, O_RDWR | O_TRUNC, F_RDLCK);
+	check_lease_wait(pshm_shm_open, "pshm_shm_open", name, O_RDWR | O_TRUNC, F_RDLCK);
+}
+
+/* Asked for O_NONBLOCK, both say EWOULDBLOCK at once, and the holder is told all the same. */
+static void test_lease_nonblock(void **state)
+{
+	static const shm_open_fn fns[] = {shm_open, pshm_shm_open};
+	char name[64];
+	struct tu_lease l;
+	(void)state;
+
+	unsetenv("PSHM_DIR"); /* where glibc looks */
+	for (size_t i = 0; i < 2; i++) {
+		tu_name(name, sizeof(name), "lease-nb");
+		make_leasable(name);
+		if (!lease_or_skip(&l, name, F_RDLCK)) {
+			pshm_shm_unlink(name);
+			skip();
+		}
+		/* An exclusive creation fails before any lease is looked at. */
+		expect_errno(fns[i](name, O_RDWR | O_CREAT | O_EXCL, 0600), EEXIST);
+		errno = 0;
+		int fd = fns[i](name, O_RDWR | O_NONBLOCK, 0);
+		int e = errno;
+		bool broken = tu_lease_broken(&l, -1);
+		tu_lease_end(&l);
+		if (fd >= 0)
+			close(fd);
+		assert_int_equal(pshm_shm_unlink(name), 0);
+		if (fd != -1 || e != EWOULDBLOCK)
+			fail_msg("%s(O_RDWR|O_NONBLOCK) under a lease = %d (errno %s)",
+			         i ? "pshm_shm_open" : "shm_open", fd, strerrorname_np(e));
+		assert_true(broken);
+	}
+}
+
+/* In a child: leave /proc behind, in a mount namespace of its own. False where not allowed. */
+static bool drop_proc(void)
+{
+	return unshare(CLONE_NEWNS) == 0 &&
+	       mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
+	       umount2("/proc", MNT_DETACH) == 0 && access("/proc/self/fd", F_OK) < 0;
+}
+
+/*
+ * Without /proc the drop-in cannot reopen the file it found, and tries its open again until the
+ * lease is gone: it still waits, and still never blocks on a FIFO. Runs in a child; exits 77
+ * where /proc cannot be left behind.
+ */
+static int open_without_proc(const char *name)
+{
+	if (!drop_proc())
+		return 77;
+	int fd = pshm_shm_open(name, O_RDWR, 0);
+	if (fd < 0) {
+		fprintf(stderr, "pshm_shm_open without /proc: %s\n", strerror(errno));
+		return 1;
+	}
+	return fcntl(fd, F_GETFL) & O_NONBLOCK ? 2 : 0;
+}
+
+static void test_lease_without_proc(void **state)
+{
+	char name[64];
+	struct tu_lease l;
+	int status;
+	(void)state;
+
+	if (geteuid() != 0)
+		tu_skip_test("unmounting /proc in a mount namespace needs root");
+	tu_name(name, sizeof(name), "lease-noproc");
+	make_leasable(name);
+	if (!lease_or_skip(&l, name, F_RDLCK)) {
+		pshm_shm_unlink(name);
+		skip();
+	}
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(open_without_proc(name));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	bool broken = tu_lease_broken(&l, 0);
+	tu_lease_end(&l);
+
+	assert_int_equal(pshm_shm_unlink(name), 0);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
+		tu_skip_test("cannot unmount /proc in a mount namespace of its own");
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("the open without /proc: status %#x", status);
+	assert_true(broken);
+}
+
+/*
+ * Before the library's second open (the O_PATH one, during the wait for a lease), SWAP_FROM is
+ * renamed over SWAP_TO: the name holds a FIFO from then on.
+ */
+static const char *swap_from, *swap_to;
+static int swap_opens;
+
+static int swap_hook(enum pshm__call call)
+{
+	if (call == PSHM__OPEN && ++swap_opens == 2 && rename(swap_from, swap_to) < 0)
+		return errno;
+	return 0;
+}
+
+/*
+ * A FIFO put under the name while the drop-in waits for a lease to break: it is refused with
+ * EINVAL, and never opened blocking (O_RDONLY of a FIFO would wait for a writer).
+ */
+static void test_lease_then_fifo(void **state)
+{
+	char name[64], fifo[64], path[256], fpath[256];
+	struct tu_lease l;
+	(void)state;
+
+	tu_name(name, sizeof(name), "lease-swap");
+	tu_name(fifo, sizeof(fifo), "lease-fifo");
+	make_leasable(name);
+	assert_int_equal(mkfifo(path_of(fpath, sizeof(fpath), fifo), 0666), 0);
+	if (!lease_or_skip(&l, name, F_WRLCK)) {
+		pshm_shm_unlink(name);
+		pshm_shm_unlink(fifo);
+		skip();
+	}
+	swap_from = fpath;
+	swap_to = path_of(path, sizeof(path), name);
+	swap_opens = 0;
+	pshm__fault_hook = swap_hook;
+	signal(SIGALRM, on_alarm);
+	alarm(60);
+	errno = 0;
+	int fd = pshm_shm_open(name, O_RDONLY, 0);
+	int e = errno;
+	alarm(0);
+	signal(SIGALRM, SIG_DFL);
+	pshm__fault_hook = NULL;
+	bool broken = tu_lease_broken(&l, -1);
+	tu_lease_end(&l);
+	if (fd >= 0)
+		close(fd);
+	struct stat st = stat_path(path);
+	assert_int_equal(pshm_shm_unlink(name), 0);
+	assert_true(S_ISFIFO(st.st_mode));
+	if (fd != -1 || e != EINVAL)
+		fail_msg("pshm_shm_open of a FIFO swapped in = %d (errno %s)", fd,
+		         strerrorname_np(e));
+	assert_true(swap_opens >= 2);
+	assert_true(broken);
+}
+
 /* ---- PSHM_DIR ----------------------------------------------------------------------------- */
 
 static void test_pshm_dir(void **state)
@@ -977,6 +1222,11 @@ int main(void)
 	    cmocka_unit_test(test_symlink),
 	    cmocka_unit_test(test_eacces),
 	    cmocka_unit_test(test_not_cancellation_point),
+	    cmocka_unit_test(test_lease_wait),
+	    cmocka_unit_test_setup_teardown(test_lease_like_glibc, use_dev_shm, use_private_dir),
+	    cmocka_unit_test_teardown(test_lease_nonblock, use_private_dir),
+	    cmocka_unit_test(test_lease_without_proc),
+	    cmocka_unit_test_teardown(test_lease_then_fifo, clear_fault),
 	    cmocka_unit_test_teardown(test_pshm_dir, use_private_dir),
 	    cmocka_unit_test_setup_teardown(test_glibc_to_pshm, use_dev_shm, use_private_dir),
 	    cmocka_unit_test_setup_teardown(test_pshm_to_glibc, use_dev_shm, use_private_dir),

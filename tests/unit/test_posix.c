@@ -268,6 +268,57 @@ static void test_map_empty(void **state)
 	tu_ok(pshm_close(seg));
 }
 
+/* ---- another process holds a lease ------------------------------------------------------- */
+
+/*
+ * Opening an object that another process holds a lease on waits, as open(2) does, until the
+ * holder has seen the break and given the lease up: pshm_open read-write under a read lease,
+ * pshm_create of an existing object under a read lease (which then grows it), and pshm_open
+ * read-only under a write lease.
+ */
+static void test_lease(void **state)
+{
+	(void)state;
+	static const struct {
+		unsigned open_flags; /* pshm_open's, or PSHM_OPEN_OR_CREATE for pshm_create */
+		int lease;
+	} cases[] = {
+	    {0, F_RDLCK},
+	    {PSHM_OPEN_OR_CREATE, F_RDLCK},
+	    {PSHM_RDONLY, F_WRLCK},
+	};
+	char name[64], path[PATH_MAX];
+	struct pshm_seg *seg;
+	struct tu_lease l;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		tu_name(name, sizeof(name), "lease");
+		tu_ok(pshm_create(&seg, name, 4096, 0, 0));
+		ino_t ino = seg_stat(seg).ino;
+		tu_ok(pshm_close(seg));
+		int err = tu_lease_start(&l, path_of(path, sizeof(path), name), cases[i].lease);
+		if (err) {
+			tu_ok(pshm_remove(name));
+			tu_skip_test("cannot take a lease on %s: %s", path, strerror(err));
+		}
+		int r = cases[i].open_flags == PSHM_OPEN_OR_CREATE
+		            ? pshm_create(&seg, name, 8192, 0, PSHM_OPEN_OR_CREATE)
+		            : pshm_open(&seg, name, cases[i].open_flags);
+		bool broken = tu_lease_broken(&l, 0);
+		tu_lease_end(&l);
+		if (r)
+			fail_msg("case %zu: open under a lease: %s", i, pshm_strerror(r));
+		/* Said before the lease was given up, so before the open ended. */
+		assert_true(broken);
+		struct pshm_stat st = seg_stat(seg);
+		assert_int_equal(st.ino, ino);
+		assert_int_equal(st.size, cases[i].open_flags == PSHM_OPEN_OR_CREATE ? 8192 : 4096);
+		assert_int_equal(pshm_created(seg), 0);
+		tu_ok(pshm_destroy(seg));
+		tu_ok(pshm_close(seg));
+	}
+}
+
 /* ---- resize, chmod, chown, stat ------------------------------------------------------- */
 
 static void test_resize(void **state)
@@ -591,6 +642,70 @@ static void test_eacces(void **state)
 	tu_ok(pshm_destroy(shared));
 	tu_ok(pshm_close(secret));
 	tu_ok(pshm_close(shared));
+}
+
+/*
+ * As an owner without root's privileges: an object of mode 0 can still be described, chmod-ed
+ * and chown-ed through a PSHM_ATTRS handle, as chmod(1) would, and such a handle neither maps
+ * nor resizes. Returns 0, or the number of the check that failed.
+ */
+/* Returns 0 when chmod of root's object NAME through a PSHM_ATTRS handle is refused. */
+static int nobody_chmods(void *arg)
+{
+	struct pshm_seg *seg;
+	if (pshm_open(&seg, arg, PSHM_ATTRS))
+		return 1;
+	int r = pshm_chmod(seg, 0666);
+	pshm_close(seg);
+	return r == -EPERM ? 0 : 2;
+}
+
+static int owner_attrs(void *arg)
+{
+	const char *name = arg;
+	struct pshm_seg *seg;
+	void *p;
+	size_t len;
+
+	if (pshm_create(&seg, name, 4096, 0600, 0) || pshm_chmod(seg, 0) || pshm_close(seg))
+		return 1;
+	if (pshm_open(&seg, name, PSHM_RDONLY) != -EACCES)
+		return 2;
+	if (pshm_open(&seg, name, PSHM_ATTRS))
+		return 3;
+	if (seg_stat(seg).mode != 0 || pshm_map(seg, 0, &p, &len) != -EBADF ||
+	    pshm_resize(seg, 8192, 0) != -EBADF || pshm_sync(seg) != -EBADF)
+		return 4;
+	if (pshm_chmod(seg, 0640) || pshm_chown(seg, geteuid(), getegid()))
+		return 5;
+	struct pshm_stat st = seg_stat(seg);
+	if (st.mode != 0640 || st.size != 4096 || pshm_close(seg))
+		return 6;
+	/* Now readable again, by an ordinary open. */
+	if (pshm_open(&seg, name, PSHM_RDONLY) || pshm_close(seg))
+		return 7;
+	return pshm_remove(name) ? 8 : 0;
+}
+
+static void test_attrs_without_access(void **state)
+{
+	(void)state;
+	char name[64];
+	struct pshm_seg *seg;
+
+	tu_name(name, sizeof(name), "attrs");
+	/* Root passes every permission check, so the owner is uid 65534 when root runs this. */
+	int status = geteuid() == 0 ? tu_as_nobody(owner_attrs, name) : owner_attrs(name);
+	if (status != 0)
+		fail_msg("check %d failed", status);
+	/* PSHM_ATTRS gives no right over another user's object. */
+	if (geteuid() == 0) {
+		tu_ok(pshm_create(&seg, name, 4096, 0600, 0));
+		tu_ok(pshm_close(seg));
+		assert_int_equal(tu_as_nobody(nobody_chmods, name), 0);
+		tu_ok(pshm_remove(name));
+	}
+	tu_err(pshm_open(&seg, name, PSHM_ATTRS | PSHM_POPULATE), -EINVAL);
 }
 
 /* ---- squatters ---------------------------------------------------------------------------- */
@@ -957,11 +1072,13 @@ int main(void)
 	    cmocka_unit_test_teardown(test_open, teardown),
 	    cmocka_unit_test_teardown(test_map_shared, teardown),
 	    cmocka_unit_test_teardown(test_map_empty, teardown),
+	    cmocka_unit_test_teardown(test_lease, teardown),
 	    cmocka_unit_test_teardown(test_resize, teardown),
 	    cmocka_unit_test_teardown(test_chmod_chown, teardown),
 	    cmocka_unit_test_teardown(test_stat, teardown),
 	    cmocka_unit_test_teardown(test_list, teardown),
 	    cmocka_unit_test_teardown(test_eacces, teardown),
+	    cmocka_unit_test_teardown(test_attrs_without_access, teardown),
 	    cmocka_unit_test_teardown(test_fifo_squatter, teardown),
 	    cmocka_unit_test_teardown(test_symlink_squatter, teardown),
 	    cmocka_unit_test_teardown(test_directory_squatter, teardown),

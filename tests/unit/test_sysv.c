@@ -8,6 +8,8 @@
  */
 #include "testutil.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
@@ -398,6 +400,9 @@ static void test_open_missing(void **state)
 	assert_null(s);
 }
 
+/* sysv.c: populate the way it does on a kernel without MADV_POPULATE_* (before Linux 5.14). */
+extern bool pshm__sysv_populate_by_reading;
+
 static void test_populate(void **state)
 {
 	struct pshm_seg *s, *ro = NULL;
@@ -408,33 +413,109 @@ static void test_populate(void **state)
 	key_t key;
 	(void)state;
 
-	/* A plain map backs nothing until it is touched; a populating one backs every page. */
-	s = make_keyed(&key, NULL, 16 * PAGE, 0);
-	tu_ok(pshm_map(s, 0, &p, &len));
-	tu_ok(pshm_stat(s, &st));
-	assert_int_equal(st.allocated, 0);
-	tu_ok(pshm_unmap(s));
-	tu_ok(pshm_map(s, PSHM_POPULATE, &p, &len));
-	assert_int_equal(len, 16 * PAGE);
-	tu_ok(pshm_stat(s, &st));
-	assert_int_equal(st.allocated, 16 * PAGE);
-	tu_ok(pshm_destroy(s));
-	tu_ok(pshm_close(s));
+	/* Both ways, the kernel's and the fallback's, back every page. */
+	for (int by_reading = 0; by_reading < 2; by_reading++) {
+		pshm__sysv_populate_by_reading = by_reading;
+		/* A plain map backs nothing until it is touched; a populating one backs every
+		 * page. */
+		s = make_keyed(&key, NULL, 16 * PAGE, 0);
+		tu_ok(pshm_map(s, 0, &p, &len));
+		tu_ok(pshm_stat(s, &st));
+		assert_int_equal(st.allocated, 0);
+		tu_ok(pshm_unmap(s));
+		tu_ok(pshm_map(s, PSHM_POPULATE, &p, &len));
+		assert_int_equal(len, 16 * PAGE);
+		tu_ok(pshm_stat(s, &st));
+		assert_int_equal(st.allocated, 16 * PAGE);
+		/* Populating writes nothing: the pages read as zeros, and stay writable. */
+		for (size_t off = 0; off < len; off += PAGE)
+			assert_int_equal(((volatile char *)p)[off], 0);
+		((volatile char *)p)[len - 1] = 1;
+		tu_ok(pshm_destroy(s));
+		tu_ok(pshm_close(s));
 
-	/* The same through a read-only handle, whose mapping is populated by reading. */
-	s = make_keyed(&key, NULL, 16 * PAGE, 0);
-	tu_ok(pshm_open(&ro, key_addr(addr, sizeof(addr), key), PSHM_RDONLY));
-	tu_ok(pshm_map(ro, PSHM_POPULATE, &p, &len));
-	assert_int_equal(len, 16 * PAGE);
-	tu_ok(pshm_stat(ro, &st));
-	assert_int_equal(st.allocated, 16 * PAGE);
-	assert_int_equal(st.nattch, 1);
-	tu_ok(pshm_destroy(s));
-	tu_ok(pshm_close(ro));
-	tu_ok(pshm_close(s));
+		/* The same through a read-only handle, whose mapping is populated by reading. */
+		s = make_keyed(&key, NULL, 16 * PAGE, 0);
+		tu_ok(pshm_open(&ro, key_addr(addr, sizeof(addr), key), PSHM_RDONLY));
+		tu_ok(pshm_map(ro, PSHM_POPULATE, &p, &len));
+		assert_int_equal(len, 16 * PAGE);
+		tu_ok(pshm_stat(ro, &st));
+		assert_int_equal(st.allocated, 16 * PAGE);
+		assert_int_equal(st.nattch, 1);
+		tu_ok(pshm_destroy(s));
+		tu_ok(pshm_close(ro));
+		tu_ok(pshm_close(s));
+	}
+	pshm__sysv_populate_by_reading = false;
 }
 
-/* ---- what System V cannot do, and what it can change ------------------------------------- */
+/*
+ * A writer that stores a new value in the first byte of each page (the byte a populating
+ * touch would reach) and, before each store, checks that its last one is still there.
+ */
+struct page_writer {
+	volatile unsigned char *p;
+	size_t pages;
+	atomic_bool stop;
+	unsigned long long stores, lost;
+};
+
+static void *page_writer(void *arg)
+{
+	struct page_writer *w = arg;
+	unsigned char last[64] = {0};
+
+	while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {
+		for (size_t i = 0; i < w->pages; i++) {
+			volatile unsigned char *b = w->p + i * PAGE;
+			if (*b != last[i])
+				w->lost++;
+			last[i] = (unsigned char)(last[i] + 1);
+			*b = last[i];
+			w->stores++;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Populating a mapping must never write to the segment: while another thread keeps storing
+ * to every page, attach and populate again and again, both ways, and check that no store of
+ * the writer's was ever undone.
+ */
+static void test_populate_beside_writer(void **state)
+{
+	char addr[32];
+	key_t key;
+	void *p;
+	size_t len;
+	(void)state;
+
+	for (int by_reading = 0; by_reading < 2; by_reading++) {
+		struct pshm_seg *s = make_keyed(&key, NULL, 8 * PAGE, 0), *t = NULL;
+		struct page_writer w = {.pages = 8};
+		tu_ok(pshm_map(s, 0, &p, &len));
+		w.p = p;
+		tu_ok(pshm_open(&t, key_addr(addr, sizeof(addr), key), 0));
+		pthread_t th;
+		assert_int_equal(pthread_create(&th, NULL, page_writer, &w), 0);
+		pshm__sysv_populate_by_reading = by_reading;
+		for (int i = 0; i < 20000; i++) {
+			tu_ok(pshm_map(t, PSHM_POPULATE, &p, &len));
+			tu_ok(pshm_unmap(t));
+		}
+		pshm__sysv_populate_by_reading = false;
+		atomic_store(&w.stop, true);
+		assert_int_equal(pthread_join(th, NULL), 0);
+		if (w.lost)
+			fail_msg("%s: %llu of %llu stores lost",
+			         by_reading ? "by reading" : "madvise", w.lost, w.stores);
+		assert_true(w.stores > 0);
+		tu_ok(pshm_destroy(s));
+		tu_ok(pshm_close(t));
+		tu_ok(pshm_close(s));
+	}
+}
 
 static void test_no_resize_no_fd(void **state)
 {
@@ -698,6 +779,80 @@ static void test_eacces(void **state)
 	tu_ok(pshm_close(r));
 }
 
+/* As nobody: open ADDR with FLAGS, expecting O->expect; when that is 0, write through it. */
+static int open_rw_as(void *arg)
+{
+	struct open_as *o = arg;
+	struct pshm_seg *s = NULL;
+	void *p;
+	size_t len;
+	int r = pshm_open(&s, o->addr, o->flags);
+	if (r != o->expect)
+		return 1;
+	if (r == 0 && !(o->flags & PSHM_RDONLY)) {
+		if (pshm_map(s, 0, &p, &len) != 0)
+			return 2;
+		((volatile char *)p)[0] = 'g';
+	}
+	pshm_close(s);
+	return 0;
+}
+
+/*
+ * The group bits apply to a member of the segment's group however many groups it is in: here
+ * 10 (a short list) and 300 (more than fit on the stack, and more than the 256 once read),
+ * with the segment's group last, and the same lists without it.
+ */
+static void test_many_groups(void **state)
+{
+	enum { GROUP = 54321, MANY = 300 };
+	struct open_as o;
+	gid_t list[MANY];
+	key_t key;
+	int id;
+	(void)state;
+
+	if (geteuid() != 0)
+		skip();
+	struct pshm_seg *s = make_keyed(&key, &id, PAGE, 0660);
+	tu_ok(pshm_chown(s, (uid_t)-1, GROUP));
+	for (size_t n = 10; n <= MANY; n += MANY - 10) {
+		for (size_t i = 0; i < n; i++)
+			list[i] = (gid_t)(60000 + i);
+		list[n - 1] = GROUP;
+		for (int by_id = 0; by_id < 2; by_id++) {
+			if (by_id)
+				id_addr(o.addr, sizeof(o.addr), id);
+			else
+				key_addr(o.addr, sizeof(o.addr), key);
+			o.expect = 0;
+			o.flags = 0;
+			int rc = tu_as_nobody_in(list, n, open_rw_as, &o);
+			if (rc == 99)
+				tu_skip_test("cannot become uid 65534 in %zu groups", n);
+			if (rc != 0)
+				fail_msg("%s in %zu groups, its group last: child says %d", o.addr,
+				         n, rc);
+			o.flags = PSHM_RDONLY;
+			assert_int_equal(tu_as_nobody_in(list, n, open_rw_as, &o), 0);
+			/* Not a member: the other bits, none here. */
+			list[n - 1] = 59999;
+			o.expect = -EACCES;
+			assert_int_equal(tu_as_nobody_in(list, n, open_rw_as, &o), 0);
+			o.flags = 0;
+			assert_int_equal(tu_as_nobody_in(list, n, open_rw_as, &o), 0);
+			list[n - 1] = GROUP;
+		}
+	}
+	/* The writes of the members arrived. */
+	void *p;
+	size_t len;
+	tu_ok(pshm_map(s, 0, &p, &len));
+	assert_int_equal(((volatile char *)p)[0], 'g');
+	tu_ok(pshm_destroy(s));
+	tu_ok(pshm_close(s));
+}
+
 /* ---- removing ---------------------------------------------------------------------------- */
 
 static void test_destroy(void **state)
@@ -899,11 +1054,13 @@ int main(void)
 	    cmocka_unit_test(test_open_by_key_and_id),
 	    cmocka_unit_test(test_open_missing),
 	    cmocka_unit_test(test_populate),
+	    cmocka_unit_test(test_populate_beside_writer),
 	    cmocka_unit_test(test_no_resize_no_fd),
 	    cmocka_unit_test(test_chmod_chown),
 	    cmocka_unit_test(test_stat),
 	    cmocka_unit_test(test_stat_addr_without_permission),
 	    cmocka_unit_test(test_eacces),
+	    cmocka_unit_test(test_many_groups),
 	    cmocka_unit_test(test_destroy),
 	    cmocka_unit_test(test_remove),
 	    cmocka_unit_test(test_ipcmk_then_pshm),

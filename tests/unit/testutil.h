@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <grp.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -126,13 +127,14 @@ static inline const char *tu_name(char *buf, size_t size, const char *tag)
  * Run FN(ARG) in a child that has dropped to uid and gid 65534 (nobody), and return its exit
  * status (or 128 + signal). Returns -1 when not root: the caller skips.
  */
-static inline int tu_as_nobody(int (*fn)(void *), void *arg)
+static inline int tu_as_nobody_in(const gid_t *groups, size_t ngroups, int (*fn)(void *),
+                                   void *arg)
 {
 	if (geteuid() != 0)
 		return -1;
 	pid_t pid = fork();
 	if (pid == 0) {
-		if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+		if (setgroups(ngroups, groups) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
 			_exit(99);
 		_exit(fn(arg));
 	}
@@ -140,6 +142,11 @@ static inline int tu_as_nobody(int (*fn)(void *), void *arg)
 	if (pid < 0 || waitpid(pid, &status, 0) < 0)
 		return -1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static inline int tu_as_nobody(int (*fn)(void *), void *arg)
+{
+	return tu_as_nobody_in(NULL, 0, fn, arg);
 }
 
 /*
@@ -251,5 +258,98 @@ static inline long smaps_kb(const void *addr, const char *field)
 			_exit(1);                                                                  \
 		}                                                                                  \
 	} while (0)
+
+/* ---- leases --------------------------------------------------------------------------------- */
+
+/*
+ * A child that holds a lease (F_SETLEASE) on a file. It writes 'L' to its pipe once the lease
+ * is held; when the lease is broken (SIGIO, which it waits for with sigwait) it writes 'B' and
+ * only then gives the lease up, so that 'B' can be read as soon as an open that waited for the
+ * break has returned.
+ */
+struct tu_lease {
+	pid_t pid;
+	int rd; /* the read end of the child's pipe */
+};
+
+static inline void tu_lease_child(int wr, const char *path, int type)
+{
+	sigset_t io;
+	int fd, sig, err;
+
+	/* Blocked before the lease exists, so that the break cannot be missed. */
+	sigemptyset(&io);
+	sigaddset(&io, SIGIO);
+	sigprocmask(SIG_BLOCK, &io, NULL);
+	alarm(60); /* only a safety net: the break comes when the test opens the file */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fcntl(fd, F_SETLEASE, type) < 0) {
+		err = errno;
+		if (write(wr, "E", 1) == 1 && write(wr, &err, sizeof(err))) {
+		}
+		_exit(0);
+	}
+	if (write(wr, "L", 1) != 1 || sigwait(&io, &sig))
+		_exit(1);
+	if (write(wr, "B", 1) != 1)
+		_exit(1);
+	fcntl(fd, F_SETLEASE, F_UNLCK);
+	_exit(0);
+}
+
+/* Stop the lease holder (it has usually left already), reap it and close its pipe. */
+static inline void tu_lease_end(struct tu_lease *l)
+{
+	if (l->pid > 0) {
+		kill(l->pid, SIGKILL);
+		waitpid(l->pid, NULL, 0);
+	}
+	if (l->rd >= 0)
+		close(l->rd);
+	l->pid = 0;
+	l->rd = -1;
+}
+
+/*
+ * Start a child that holds a lease of TYPE (F_RDLCK or F_WRLCK) on PATH, and return once it
+ * holds it: 0, or the errno with which the lease could not be had (nothing is left running).
+ * The caller must not have PATH open for writing (F_RDLCK) or open at all (F_WRLCK).
+ */
+static inline int tu_lease_start(struct tu_lease *l, const char *path, int type)
+{
+	int p[2], err = 0;
+	char c;
+
+	l->pid = 0;
+	l->rd = -1;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return errno;
+	l->pid = fork();
+	if (l->pid == 0) {
+		close(p[0]);
+		tu_lease_child(p[1], path, type);
+	}
+	err = l->pid < 0 ? errno : 0;
+	close(p[1]);
+	l->rd = p[0];
+	if (!err && read(l->rd, &c, 1) != 1)
+		err = EIO;
+	if (!err && c == 'E' && read(l->rd, &err, sizeof(err)) != sizeof(err))
+		err = EIO;
+	if (err)
+		tu_lease_end(l);
+	return err;
+}
+
+/*
+ * Has the holder seen its lease broken? Waits up to TIMEOUT_MS milliseconds for it to say so
+ * (-1: until it does or leaves); 0 looks only at what it has said already.
+ */
+static inline bool tu_lease_broken(struct tu_lease *l, int timeout_ms)
+{
+	struct pollfd pfd = {.fd = l->rd, .events = POLLIN};
+	char c;
+	return poll(&pfd, 1, timeout_ms) == 1 && read(l->rd, &c, 1) == 1 && c == 'B';
+}
 
 #endif /* PSHM_TESTUTIL_H */
