@@ -133,7 +133,7 @@ static void test_kill_writer(void **state)
 {
 	(void)state;
 	char a[64];
-	const int iterations = 60;
+	const int iterations = 100;
 	int fds0 = tu_count_entries("/proc/self/fd");
 	struct pshm_chan_stat st;
 
@@ -267,7 +267,7 @@ static void test_kill_reader(void **state)
 {
 	(void)state;
 	char a[64];
-	const int iterations = 50;
+	const int iterations = 100;
 	unsigned char buf[MAX_LEN];
 	int fds0 = tu_count_entries("/proc/self/fd");
 	struct pshm_chan_stat st;
@@ -617,12 +617,152 @@ static void test_corrupt_broadcast(void **state)
 	corrupt_mode(PSHM_CHAN_BROADCAST);
 }
 
+/* ---- a live scribbler ---------------------------------------------------------------------- */
+
+enum { SCRIBBLE_OPS = 20000 };
+
+/*
+ * One side of a channel under attack, in its own process: SCRIBBLE_OPS sends (writer) or
+ * receives (reader), most without waiting and one in 64 waiting 1 ms, each result one the library may give. A scribbler
+ * may rewrite payloads and counters, so what arrives may be damaged or come again: only that
+ * the calls return, with documented results, is checked; the intact messages are counted.
+ * Exits 0, or 1 with a reason; a crash or a hang (the alarm) shows as a signal.
+ */
+static void scribble_side(const char *a, int role, int ready_fd)
+{
+	struct pshm_chan *ch = NULL;
+	unsigned char buf[MAX_LEN];
+	unsigned long ok = 0, errs = 0, intact = 0, reopen = 0;
+	uint64_t seq = 0;
+	size_t len;
+
+	alarm(120);
+	CHILD_CHECK(pshm_chan_open(&ch, a, role, 0) == 0, "open");
+	CHILD_CHECK(write(ready_fd, "r", 1) == 1, "ready");
+	for (int i = 0; i < SCRIBBLE_OPS; i++) {
+		int rc;
+		if (role == PSHM_CHAN_WRITER) {
+			len = len_of(seq);
+			fill(buf, seq, len);
+			rc = pshm_chan_send(ch, buf, len, i % 64 ? 0 : 1);
+			seq += rc == 0;
+		} else {
+			rc = pshm_chan_recv(ch, buf, sizeof(buf), &len, i % 64 ? 0 : 1);
+			intact += rc == 0 && len >= 8 && check(buf, seq_of(buf, len), len);
+		}
+		CHILD_CHECK(chan_rc_plausible(rc), "call %d: %d (%s)", i, rc, pshm_strerror(rc));
+		if (rc == 0)
+			ok++;
+		else
+			errs++;
+		/* A handle whose header made no sense is given up: attach again, as many
+		 * times as it takes (a scribbled role may also look taken meanwhile). */
+		while (rc == -EBADMSG || rc == PSHM_ETRUNCATED) {
+			pshm_chan_close(ch);
+			ch = NULL;
+			rc = pshm_chan_open(&ch, a, role, 0);
+			reopen++;
+			CHILD_CHECK(chan_rc_plausible(rc) || rc == -EBUSY, "open: %d", rc);
+			if (rc == 0)
+				break;
+			if (++i >= SCRIBBLE_OPS)
+				goto out;
+			rc = -EBADMSG;
+		}
+	}
+out:
+	if (role == PSHM_CHAN_WRITER)
+		printf("# writer: %lu sends succeeded, %lu failed, %lu opens again\n", ok, errs,
+		       reopen);
+	else
+		printf("# reader: %lu receives succeeded (%lu messages intact), %lu failed, %lu "
+		       "opens again\n",
+		       ok, intact, errs, reopen);
+	fflush(stdout);
+	pshm_chan_close(ch);
+	_exit(0);
+}
+
+/*
+ * A writer and a reader in processes of their own while a third process, with the object
+ * mapped read-write, writes random bytes at random places of the header, descriptors and data
+ * (a peer that may write may write anything): both must finish their calls with results the
+ * library documents, never crash, never hang.
+ */
+static void scribble_mode(unsigned flags)
+{
+	char a[64];
+	int ready[2];
+	char c;
+	pid_t pids[2];
+	struct pshm_seg *seg;
+	unsigned char *mem;
+	size_t size;
+
+	tu_name(a, sizeof(a), "scribble");
+	tu_ok(pshm_chan_create(a, CAP, 0600, flags));
+	assert_int_equal(pipe(ready), 0);
+	for (int i = 0; i < 2; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0)
+			scribble_side(a, i ? PSHM_CHAN_READER : PSHM_CHAN_WRITER, ready[1]);
+		assert_int_equal(read(ready[0], &c, 1), 1);
+	}
+	tu_ok(pshm_open(&seg, a, 0));
+	tu_ok(pshm_map(seg, 0, (void **)&mem, &size));
+	/*
+	 * Scribble for as long as either side runs. Most writes land in the header's fields;
+	 * the first line (magic, version, sizes), written once at creation, is spared, or every
+	 * open would just be refused, which test_corrupt_* already covers.
+	 */
+	uint64_t x = 0x9e3779b97f4a7c15ull ^ flags;
+	unsigned long writes = 0;
+	int status[2], left = 2;
+	while (left) {
+		for (int k = 0; k < 64; k++, writes++) {
+			x = chan_mix(x + writes);
+			size_t off = 64 + ((x & 3) ? (x >> 8) % 4032 : (x >> 8) % (size - 64));
+			mem[off] = (unsigned char)(x >> 40);
+		}
+		sched_yield();
+		for (int i = 0; i < 2; i++)
+			if (pids[i] > 0 && waitpid(pids[i], &status[i], WNOHANG) == pids[i]) {
+				pids[i] = 0;
+				left--;
+			}
+	}
+	printf("# %s: %lu random bytes written over a live channel\n",
+	       flags & PSHM_CHAN_BROADCAST ? "broadcast" : "queue", writes);
+	for (int i = 0; i < 2; i++)
+		if (!WIFEXITED(status[i]) || WEXITSTATUS(status[i]))
+			fail_msg("the %s ended with status %#x", i ? "reader" : "writer",
+			         status[i]);
+	close(ready[0]);
+	close(ready[1]);
+	tu_ok(pshm_close(seg));
+	tu_ok(pshm_remove(a));
+}
+
+static void test_scribbler_queue(void **state)
+{
+	(void)state;
+	scribble_mode(0);
+}
+
+static void test_scribbler_broadcast(void **state)
+{
+	(void)state;
+	scribble_mode(PSHM_CHAN_BROADCAST);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_kill_writer),       cmocka_unit_test(test_kill_reader),
-	    cmocka_unit_test(test_dead_in_commit),    cmocka_unit_test(test_corrupt_queue),
-	    cmocka_unit_test(test_corrupt_broadcast),
+	    cmocka_unit_test(test_kill_writer),         cmocka_unit_test(test_kill_reader),
+	    cmocka_unit_test(test_dead_in_commit),      cmocka_unit_test(test_corrupt_queue),
+	    cmocka_unit_test(test_corrupt_broadcast),   cmocka_unit_test(test_scribbler_queue),
+	    cmocka_unit_test(test_scribbler_broadcast),
 	};
 
 	tu_dir_setup();
