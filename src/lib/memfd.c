@@ -97,15 +97,18 @@ static int memfd_create_seg(struct pshm_seg **sp, const struct pshm__addr *a, ui
 	return 0;
 }
 
-/* Open /proc/PID/fd/FD: the kernel reopens the file itself, which a memfd allows. */
+/*
+ * Open /proc/PID/fd/FD: the kernel reopens the file itself, which a memfd allows. As for names,
+ * the open never blocks on a FIFO and waits for a lease to break as open(2) does.
+ */
 static int memfd_open_proc(const struct pshm__addr *a, bool rdonly)
 {
 	char proc[64];
 	struct stat st;
 
 	snprintf(proc, sizeof(proc), "/proc/%d/fd/%d", (int)a->pid, a->id);
-	int fd = pshm__openat(AT_FDCWD, proc,
-	                      (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0);
+	int fd =
+	    pshm__open_file(AT_FDCWD, proc, (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY, 0);
 	if (fd < 0)
 		return fd == -EISDIR || fd == -ENXIO ? -EINVAL : fd;
 	int r = pshm__fstat(fd, &st);

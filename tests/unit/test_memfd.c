@@ -519,6 +519,45 @@ static pid_t sender(int sv[2], const char *addr)
 	return pid;
 }
 
+/*
+ * Reopening a memfd through /proc waits, as open(2) does, for another process's lease. A read
+ * lease needs the file open for reading only, so the memfd is kept through a read-only
+ * descriptor.
+ */
+static void test_open_under_lease(void **state)
+{
+	struct pshm_seg *again;
+	struct tu_lease l;
+	char path[64], addr[64];
+	struct stat st;
+	(void)state;
+
+	int rw = memfd_create("pshm-lease", MFD_CLOEXEC);
+	assert_true(rw >= 0);
+	assert_int_equal(ftruncate(rw, PAGE), 0);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", rw);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	close(rw);
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)getpid(), fd);
+	int err = tu_lease_start(&l, path, F_RDLCK);
+	if (err) {
+		close(fd);
+		tu_skip_test("cannot take a lease on a memfd: %s", strerror(err));
+	}
+	snprintf(addr, sizeof(addr), "memfd:%d:%d", (int)getpid(), fd);
+	int r = pshm_open(&again, addr, 0);
+	bool broken = tu_lease_broken(&l, 0);
+	tu_lease_end(&l);
+	tu_ok(r);
+	/* The holder said so before giving the lease up, so before the open ended. */
+	assert_true(broken);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(seg_stat(again).ino, st.st_ino);
+	tu_ok(pshm_close(again));
+	close(fd);
+}
+
 static void test_send_memfd(void **state)
 {
 	struct pshm_seg *s = NULL;
@@ -796,6 +835,7 @@ int main(void)
 	    cmocka_unit_test(test_seal_seal),
 	    cmocka_unit_test(test_seal_bad),
 	    cmocka_unit_test(test_open_other_process),
+	    cmocka_unit_test(test_open_under_lease),
 	    cmocka_unit_test(test_send_memfd),
 	    cmocka_unit_test(test_send_memfd_rdonly),
 	    cmocka_unit_test(test_send_posix),

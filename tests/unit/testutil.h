@@ -282,7 +282,7 @@ static inline void tu_lease_child(int wr, const char *path, int type)
 	sigaddset(&io, SIGIO);
 	sigprocmask(SIG_BLOCK, &io, NULL);
 	alarm(60); /* only a safety net: the break comes when the test opens the file */
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fcntl(fd, F_SETLEASE, type) < 0) {
 		err = errno;
 		if (write(wr, "E", 1) == 1 && write(wr, &err, sizeof(err))) {
