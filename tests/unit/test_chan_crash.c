@@ -81,7 +81,8 @@ static void writer_child(const char *a, int ready_fd, uint64_t base, uint64_t co
 	unsigned char buf[MAX_LEN];
 
 	alarm(120);
-	CHILD_CHECK(pshm_chan_open(&w, a, PSHM_CHAN_WRITER, 0) == 0, "writer open");
+	int r = pshm_chan_open(&w, a, PSHM_CHAN_WRITER, 0);
+	CHILD_CHECK(r == 0, "writer open = %d (%s)", r, pshm_strerror(r));
 	CHILD_CHECK(write(ready_fd, "w", 1) == 1, "ready");
 	for (uint64_t i = 0; count == 0 || i < count; i++) {
 		uint64_t seq = base + i;
@@ -155,9 +156,13 @@ static void test_kill_writer(void **state)
 		assert_true(pid >= 0);
 		if (pid == 0)
 			writer_child(a, ready[1], base, clean ? 100 : 0);
-		assert_int_equal(read(ready[0], &c, 1), 1);
-		close(ready[0]);
+		/* Our end closed first, so that a child that fails before it is ready ends the
+		 * read (0 bytes) instead of leaving it waiting for the alarm. */
 		close(ready[1]);
+		if (read(ready[0], &c, 1) != 1)
+			fail_msg("iteration %d: the writer did not attach (exit %d)", it,
+			         reap(pid));
+		close(ready[0]);
 
 		uint64_t k = 0;
 		if (clean) {
@@ -293,9 +298,13 @@ static void test_kill_reader(void **state)
 		assert_true(pid >= 0);
 		if (pid == 0)
 			reader_child(a, ready[1], h);
-		assert_int_equal(read(ready[0], &c, 1), 1);
-		close(ready[0]);
+		/* Our end closed first, so that a child that fails before it is ready ends the
+		 * read (0 bytes) instead of leaving it waiting for the alarm. */
 		close(ready[1]);
+		if (read(ready[0], &c, 1) != 1)
+			fail_msg("iteration %d: the reader did not attach (exit %d)", it,
+			         reap(pid));
+		close(ready[0]);
 
 		struct killer k = {.pid = pid, .delay_us = (h >> 16) % 20000};
 		atomic_store(&k.killed_at, 0.0);
