@@ -238,8 +238,10 @@ static void reader_child(const char *a, int ready_fd, uint64_t h)
 		            : pshm_chan_recv(r, buf, sizeof(buf), &len, PSHM_CHAN_FOREVER);
 		CHILD_CHECK(rc == 0, "recv = %d", rc);
 		uint64_t seq = seq_of(p, len);
+		/* Recorded at once: should this reader die before it records the message
+		 * itself, the next one must start from here, not one further back. */
 		if (i == 0 && !check(p, c, len) && check(p, c + 1, len))
-			c++;
+			atomic_store(consumed, ++c);
 		CHILD_CHECK(check(p, c, len), "expected %llu, got %zu bytes carrying %llu",
 		            (unsigned long long)c, len, (unsigned long long)seq);
 		if (zc)
