@@ -461,6 +461,19 @@ truncate_live() {
 	stderr_has '^pshm: send /c: another writer is attached'
 }
 
+# SIGKILL the writer SPID and wait for the receiving RPID to end: it must exit 1 soon after
+# (the 10 s bound only tells a hidden death from a slow machine); prints how soon, for WHOSE.
+kill_writer_heard() {
+	local t0 rc=0 ms
+	kill -9 "$1"
+	t0=$(now_ms)
+	wait "$2" || rc=$?
+	ms=$(($(now_ms) - t0))
+	echo "# recv heard $3 SIGKILL after $ms ms" >&3
+	[ "$rc" -eq 1 ] || fail_with "recv exited $rc" "$(cat "$BATS_TEST_TMPDIR/err")"
+	[ "$ms" -lt 10000 ]
+}
+
 @test "a read-only squatter's locks neither keep send and recv out nor hide a writer's death" {
 	require_root
 	need_python
@@ -488,15 +501,8 @@ truncate_live() {
 	# The squatter waits on the writer's beacon, to read-lock it the moment the writer dies.
 	[ "$(beacons_in "$PSHM_DIR" | wc -l)" -eq 2 ]
 	squatter_has_all "$PSHM_DIR"
-	kill -9 "$spid"
-	local t0 rc=0 ms
-	t0=$(now_ms)
-	wait "$rpid" || rc=$?
-	ms=$(($(now_ms) - t0))
+	kill_writer_heard "$spid" "$rpid" "the writer's"
 	exec 5>&-
-	echo "# recv heard the writer's SIGKILL after $ms ms" >&3
-	[ "$rc" -eq 1 ] || fail_with "recv exited $rc" "$(cat "$BATS_TEST_TMPDIR/err")"
-	[ "$ms" -lt 10000 ]
 	[ "$(cat "$BATS_TEST_TMPDIR/out")" = one ]
 	grep -qx 'pshm: recv /c: the writer died' "$BATS_TEST_TMPDIR/err"
 	# Read-locked by the squatter now, the dead writer's beacon still says dead, and the
@@ -551,15 +557,8 @@ truncate_live() {
 	wait_field "$a" received 1
 	start_squatter "$d/c" "$d"
 	grep -qx 'waiting byte 0' "$SQUAT_LOG"
-	kill -9 "$spid"
-	local t0 rc=0 ms
-	t0=$(now_ms)
-	wait "$rpid" || rc=$?
-	ms=$(($(now_ms) - t0))
+	kill_writer_heard "$spid" "$rpid" "the byte-locking writer's"
 	exec 5>&-
-	echo "# recv heard the byte-locking writer's SIGKILL after $ms ms" >&3
-	[ "$rc" -eq 1 ] || fail_with "recv exited $rc" "$(cat "$BATS_TEST_TMPDIR/err")"
-	[ "$ms" -lt 10000 ]
 	grep -qx "pshm: recv $a: the writer died" "$BATS_TEST_TMPDIR/err"
 	wait_until grep -qx 'grabbed byte 0' "$SQUAT_LOG"
 	[ "$(chan_field "$a" writer)" = died ]

@@ -24,20 +24,6 @@
 #define DATA(len)    (((len) + 7) & ~(size_t)7)
 #define DESC         32
 
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 /*
  * The payload of message SEQ with LEN bytes: its first bytes hold SEQ itself (as many as fit),
  * the rest a pattern that depends on SEQ and LEN, so a torn, shifted or stale message cannot
@@ -282,13 +268,13 @@ static void test_roundtrip(void **state)
 	/* Empty: nothing now, nothing within 10 ms. */
 	tu_err(pshm_chan_recv(r, buf, sizeof(buf), &len, 0), -EAGAIN);
 	tu_err(pshm_chan_peek(r, &p, &len, 0), -EAGAIN);
-	double t0 = now_ms();
+	double t0 = tu_now_ms();
 	tu_err(pshm_chan_recv(r, buf, sizeof(buf), &len, 10), -ETIMEDOUT);
-	double dt = now_ms() - t0;
+	double dt = tu_now_ms() - t0;
 	assert_true(dt >= 9 && dt < 30000);
-	t0 = now_ms();
+	t0 = tu_now_ms();
 	tu_err(pshm_chan_peek(r, &p, &len, 10), -ETIMEDOUT);
-	assert_true(now_ms() - t0 >= 9);
+	assert_true(tu_now_ms() - t0 >= 9);
 
 	/* Copying calls. */
 	tu_ok(pshm_chan_send(w, "hello", 5, 0));
@@ -495,9 +481,9 @@ static void test_full(void **state)
 	/* The data ring is full first: 102 payloads of 40 bytes, 16 bytes left. */
 	assert_int_equal(n, 4096 / DATA(40));
 	tu_err(pshm_chan_reserve(w, 40, &q, 0), -EAGAIN);
-	double t0 = now_ms();
+	double t0 = tu_now_ms();
 	tu_err(pshm_chan_send(w, buf, 40, 10), -ETIMEDOUT);
-	double dt = now_ms() - t0;
+	double dt = tu_now_ms() - t0;
 	assert_true(dt >= 9 && dt < 30000);
 	tu_err(pshm_chan_reserve(w, 40, &q, 10), -ETIMEDOUT);
 	/* What still fits goes in: 16 bytes of data, then messages that need none, until the
@@ -544,10 +530,10 @@ static void test_epipe(void **state)
 	for (uint64_t i = 0; i < 3; i++)
 		recv_msg(r, i, 40);
 	tu_err(pshm_chan_recv(r, buf, sizeof(buf), &len, 0), -EPIPE);
-	double t0 = now_ms();
+	double t0 = tu_now_ms();
 	tu_err(pshm_chan_recv(r, buf, sizeof(buf), &len, PSHM_CHAN_FOREVER), -EPIPE);
 	tu_err(pshm_chan_peek(r, &p, &len, 60000), -EPIPE);
-	assert_true(now_ms() - t0 < 30000);
+	assert_true(tu_now_ms() - t0 < 30000);
 	tu_ok(pshm_chan_stat(a, &st));
 	assert_int_equal(st.writer, 2);
 
@@ -570,7 +556,7 @@ static void test_epipe(void **state)
 static void wait_mark(_Atomic uint32_t *mark)
 {
 	while (!atomic_load(mark))
-		sleep_ms(1);
+		tu_poll_pause();
 }
 
 /* A blocked recv wakes when the other process sends; a blocked send when it receives. */
@@ -623,7 +609,7 @@ static void test_blocking(void **state)
 		do {
 			tu_ok(pshm_chan_stat(a, &st));
 			if (st.received != 1)
-				sleep_ms(1);
+				tu_poll_pause();
 		} while (st.received != 1);
 		uint64_t i = 2;
 		unsigned char buf[100];
@@ -1164,7 +1150,7 @@ static void test_abort(void **state)
 	send_msg(w, 4, 20, 0);
 	/* Abort only once the child sleeps for the next message. */
 	while (atomic_load(&w->h->received) < 5)
-		sleep_ms(1);
+		tu_poll_pause();
 	wait_mark(&w->h->reader_waiting);
 	tu_ok(pshm_chan_abort(w));
 	assert_int_equal(reap(pid), 0);
@@ -1214,7 +1200,7 @@ static void test_broadcast_abort(void **state)
 		_exit(pshm_chan_close(cr) == 0 ? 0 : 1);
 	}
 	while (!atomic_load(&w->h->data_waiters))
-		sleep_ms(1);
+		tu_poll_pause();
 	tu_ok(pshm_chan_abort(w));
 	assert_int_equal(reap(pid), 0);
 	recv_msg(r2, 5, 30);

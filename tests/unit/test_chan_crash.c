@@ -19,13 +19,6 @@
 #define CAP     16384
 #define MAX_LEN 2000
 
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 /* The length of message SEQ: known to both sides, so a short or long message shows. */
 static size_t len_of(uint64_t seq)
 {
@@ -185,7 +178,7 @@ static void test_kill_writer(void **state)
 		if (h & 0x10000)
 			usleep((h >> 32) % 3000);
 		kill(pid, SIGKILL);
-		double t0 = now_ms();
+		double t0 = tu_now_ms();
 		assert_int_equal(reap(pid), 128 + SIGKILL);
 
 		/* Drain what it committed; then the death, and nothing more. */
@@ -196,7 +189,7 @@ static void test_kill_writer(void **state)
 			fail_msg("iteration %d: after %llu messages: %d (%s)", it,
 			         (unsigned long long)k, rc, pshm_strerror(rc));
 		/* Noticed, not waited out: the bound only tells a slow machine from a hang. */
-		assert_true(now_ms() - t0 < 10000);
+		assert_true(tu_now_ms() - t0 < 10000);
 		unsigned char buf[8];
 		size_t len;
 		tu_err(pshm_chan_recv(r, buf, sizeof(buf), &len, 0), -ECONNRESET);
@@ -260,7 +253,7 @@ static void *killer_main(void *arg)
 {
 	struct killer *k = arg;
 	usleep(k->delay_us);
-	atomic_store(&k->killed_at, now_ms());
+	atomic_store(&k->killed_at, tu_now_ms());
 	kill(k->pid, SIGKILL);
 	return NULL;
 }
@@ -321,7 +314,7 @@ static void test_kill_reader(void **state)
 				break;
 			seq++;
 		}
-		double t1 = now_ms();
+		double t1 = tu_now_ms();
 		assert_int_equal(pthread_join(th, NULL), 0);
 		if (rc != -ECONNRESET)
 			fail_msg("iteration %d: send = %d (%s)", it, rc, pshm_strerror(rc));
@@ -592,10 +585,10 @@ static void corrupt_mode(unsigned flags)
 			/* New handles validate the header themselves; an opener may wait briefly on
 			 * a header without magic, so this is sampled where that makes it slow. */
 			if (open_ms < 3000 || off >= 8) {
-				double t0 = now_ms();
+				double t0 = tu_now_ms();
 				ch = NULL;
 				rc = pshm_chan_open(&ch, a, PSHM_CHAN_READER, 0);
-				open_ms += now_ms() - t0;
+				open_ms += tu_now_ms() - t0;
 				CHECK_RC("open", rc);
 				if (rc == 0) {
 					CHECK_RC("recv",

@@ -20,13 +20,6 @@
 #define NOBODY 65534
 #define MSGS   5
 
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 static void drop_to_nobody(void)
 {
 	if (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
@@ -203,7 +196,7 @@ static struct pshm__chan_hdr *header(const char *addr)
 static void wait_mark(const _Atomic uint32_t *mark, const _Atomic uint64_t *count, uint64_t want)
 {
 	while (atomic_load(mark) != 1 || (count && atomic_load(count) != want))
-		usleep(1000);
+		tu_poll_pause();
 }
 
 /*
@@ -237,7 +230,7 @@ static pid_t writer_child(const char *addr, bool nobody_role, uint64_t base, int
 	}
 	struct pshm__chan_hdr *h = header(addr);
 	wait_mark(&h->reader_waiting, &h->received, atomic_load(&h->sent));
-	atomic_store(death_ms, now_ms());
+	atomic_store(death_ms, tu_now_ms());
 	raise(SIGKILL);
 	_exit(1);
 }
@@ -281,7 +274,7 @@ static double read_until_death(struct pshm_chan *r, pid_t pid, uint64_t base, in
 		assert_int_equal(m, base + i);
 	}
 	int rc = pshm_chan_recv(r, &m, sizeof(m), &len, 10000);
-	double dt = now_ms() - atomic_load(death_ms);
+	double dt = tu_now_ms() - atomic_load(death_ms);
 	tu_err(rc, -ECONNRESET);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
@@ -386,7 +379,7 @@ static void test_squatted_queue(void **state)
 		CHILD_CHECK(write(ready[1], "r", 1) == 1, "ready");
 		struct pshm__chan_hdr *h = header(a);
 		wait_mark(&h->writer_waiting, NULL, 0);
-		atomic_store(death_ms, now_ms());
+		atomic_store(death_ms, tu_now_ms());
 		raise(SIGKILL);
 		_exit(1);
 	}
@@ -398,7 +391,7 @@ static void test_squatted_queue(void **state)
 	int rc;
 	for (m = 0; (rc = pshm_chan_send(w, &m, sizeof(m), 10000)) == 0; m++)
 		;
-	double dt = now_ms() - atomic_load(death_ms);
+	double dt = tu_now_ms() - atomic_load(death_ms);
 	tu_err(rc, -ECONNRESET);
 	waitpid(pid, NULL, 0);
 	printf("# a reader's SIGKILL heard by the waiting writer after %.1f ms\n", dt);

@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pshm.h"
@@ -58,6 +59,25 @@
 		fflush(stdout);                                                                    \
 		skip();                                                                            \
 	} while (0)
+
+/* The monotonic clock in milliseconds: for reporting how long something took. */
+static inline double tu_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/*
+ * The pause between two looks at a state that another process changes without telling (a
+ * word in shared memory): what a test waits for is that state; the pause only keeps the
+ * looking from taking a whole CPU away from the process it waits for.
+ */
+static inline void tu_poll_pause(void)
+{
+	struct timespec ts = {0, 1000000};
+	nanosleep(&ts, NULL);
+}
 
 /* Bytes free for an unprivileged user in the file system that holds PATH, or 0 if unknown. */
 static inline unsigned long long tu_fs_free(const char *path)
@@ -127,8 +147,7 @@ static inline const char *tu_name(char *buf, size_t size, const char *tag)
  * Run FN(ARG) in a child that has dropped to uid and gid 65534 (nobody), and return its exit
  * status (or 128 + signal). Returns -1 when not root: the caller skips.
  */
-static inline int tu_as_nobody_in(const gid_t *groups, size_t ngroups, int (*fn)(void *),
-                                   void *arg)
+static inline int tu_as_nobody_in(const gid_t *groups, size_t ngroups, int (*fn)(void *), void *arg)
 {
 	if (geteuid() != 0)
 		return -1;
