@@ -7,6 +7,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
@@ -17,6 +20,18 @@
 
 /* ---- write ----------------------------------------------------------------------------------- */
 
+/*
+ * Two ways to write. By default the new content is built in a fresh, nameless object beside the
+ * old one (O_TMPFILE in the same directory) and renamed over its name once complete, as
+ * install(1) does: whatever stops the command (a signal, a full file system, an input error,
+ * SIGKILL even), the name holds either the old object, untouched, or the whole new content.
+ * Processes that map the old object keep the old object. In place (-o, -k, --in-place, and
+ * whatever cannot be replaced: System V segments, memfds, files with several links, objects
+ * owned by someone else), bytes are written where they go; a write stopped after some of them
+ * cuts the object after the last byte written (with -k, or for System V, it keeps its size),
+ * and says how many arrived.
+ */
+
 struct wstate {
 	const char *addr;
 	struct pshm_seg *seg;
@@ -24,9 +39,71 @@ struct wstate {
 	char *map;     /* System V mapping */
 	uint64_t size; /* the object's size now */
 	uint64_t orig; /* its size before the command */
+	uint64_t start; /* where the data starts */
 	uint64_t off;  /* where the next byte goes */
 	bool fixed;    /* the size may not change: -k, or System V */
+	bool told;     /* the failure is explained already */
 };
+
+/* The signals that stop a write. They stay blocked except while waiting for input, so that the
+ * handler can only run there and a stop is seen at once, with no race against read(2). */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig)
+{
+	if (!stop_signal)
+		stop_signal = sig;
+}
+
+static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
+
+static void catch_stops(sigset_t *waitmask)
+{
+	struct sigaction sa = {.sa_handler = on_stop}; /* no SA_RESTART */
+	sigset_t block;
+
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&block);
+	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++) {
+		struct sigaction old;
+		/* A signal ignored by whoever started us (nohup, a background job) stays so. */
+		if (sigaction(stop_signals[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+			continue;
+		sigaction(stop_signals[i], &sa, NULL);
+		sigaddset(&block, stop_signals[i]);
+	}
+	/* A message to a reader that went away must not kill the command halfway through. */
+	signal(SIGPIPE, SIG_IGN);
+	sigprocmask(SIG_BLOCK, &block, waitmask);
+	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
+		sigdelset(waitmask, stop_signals[i]);
+}
+
+/* Whether a stop signal came, letting any pending one in first. */
+static bool stopped(const sigset_t *waitmask)
+{
+	sigset_t pending;
+	if (!stop_signal && sigpending(&pending) == 0)
+		for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
+			if (sigismember(&pending, stop_signals[i])) {
+				struct timespec zero = {0, 0};
+				ppoll(NULL, 0, &zero, waitmask); /* runs the handler */
+				break;
+			}
+	return stop_signal != 0;
+}
+
+/* After the cleanup: die of the stop signal, as a shell expects of an interrupted command. */
+static void die_of_stop(void)
+{
+	sigset_t set;
+	fflush(stdout);
+	signal(stop_signal, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, stop_signal);
+	raise(stop_signal);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
 
 /* Make room for the object to hold END bytes, growing in steps so a stream is not slow. */
 static int make_room(struct wstate *w, uint64_t end, bool exact)
@@ -38,6 +115,7 @@ static int make_room(struct wstate *w, uint64_t end, bool exact)
 		    stderr, "pshm: write %s: the data does not fit: the object is %llu bytes%s\n",
 		    w->addr, (unsigned long long)w->size,
 		    w->fd < 0 ? " and System V segments cannot grow" : " and -k keeps that size");
+		w->told = true;
 		return -EFBIG;
 	}
 	uint64_t want = end;
@@ -58,23 +136,25 @@ static int put(struct wstate *w, const char *buf, size_t len)
 		return r;
 	if (w->fd < 0) {
 		memcpy(w->map + w->off, buf, len);
-	} else {
-		for (size_t done = 0; done < len;) {
-			ssize_t n = pwrite(w->fd, buf + done, len - done, (off_t)(w->off + done));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				return n < 0 ? -errno : -EIO;
-			done += (size_t)n;
-		}
+		w->off += len;
+		return 0;
 	}
-	w->off += len;
+	for (size_t done = 0; done < len;) {
+		ssize_t n = pwrite(w->fd, buf + done, len - done, (off_t)w->off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		done += (size_t)n;
+		w->off += (uint64_t)n;
+	}
 	return 0;
 }
 
 /* Copy standard input into the object. The length, when known (a regular file), is reserved
- * first, so a full file system is found before a byte is written. */
-static int put_stdin(struct wstate *w)
+ * first, so a full file system is found before a byte is written. Stops early, returning 0,
+ * when a stop signal comes. */
+static int put_stdin(struct wstate *w, const sigset_t *waitmask)
 {
 	struct stat st;
 	if (fstat(0, &st) == 0 && S_ISREG(st.st_mode)) {
@@ -89,14 +169,22 @@ static int put_stdin(struct wstate *w)
 	if (!buf)
 		return -ENOMEM;
 	int r = 0;
-	for (;;) {
+	while (!stopped(waitmask)) {
+		/* The one place the stop signals may come in: waiting for input. */
+		struct pollfd pfd = {.fd = 0, .events = POLLIN};
+		if (ppoll(&pfd, 1, NULL, waitmask) < 0) {
+			if (errno == EINTR)
+				continue;
+			/* Not something poll(2) takes: just read it. */
+		}
 		ssize_t n = read(0, buf, CHUNK);
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n < 0) {
 			r = -errno;
 			fprintf(stderr, "pshm: write %s: reading standard input: %s\n", w->addr,
 			        strerror(errno));
+			w->told = true;
 			break;
 		}
 		if (n == 0 || (r = put(w, buf, (size_t)n)))
@@ -106,47 +194,251 @@ static int put_stdin(struct wstate *w)
 	return r;
 }
 
-static int write_one(const char *addr, uint64_t off, bool keep, const char *data)
+/* The new content's object, beside the old one: its directory, the old one's name in it, and
+ * the temporary name it has for a moment before it takes that one. */
+struct replace {
+	int dirfd;
+	char name[NAME_MAX + 1];
+	char tmpname[NAME_MAX + 1];
+};
+
+/* Where the object ST names lives as a file: its directory and name. */
+static bool object_path(const struct pshm_stat *st, char *dir, size_t dlen, char *name,
+                        size_t nlen)
 {
-	struct wstate w = {.addr = addr, .off = off, .fixed = keep};
+	char path[PATH_MAX + sizeof(st->address)];
+	const char *slash;
+	int n;
+
+	if (st->kind == PSHM_POSIX)
+		n = snprintf(path, sizeof(path), "%s%s", pshm_shm_dir(), st->address);
+	else if (st->kind == PSHM_FILE && !strncmp(st->address, "file:", 5))
+		n = snprintf(path, sizeof(path), "%s", st->address + 5);
+	else
+		return false;
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return false;
+	slash = strrchr(path, '/');
+	if (!slash || !slash[1] || (size_t)(slash - path) >= dlen || strlen(slash + 1) >= nlen)
+		return false;
+	snprintf(dir, dlen, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	snprintf(name, nlen, "%s", slash + 1);
+	return true;
+}
+
+/*
+ * Start a replacement for the object ST describes: a new, empty file in its directory with its
+ * mode, owner and group. Returns the descriptor, or -1 when the object cannot be replaced that
+ * way (then it is written in place).
+ */
+static int replace_start(struct replace *rp, const struct pshm_stat *st)
+{
+	char dir[PATH_MAX];
+	int fd;
+
+	rp->dirfd = -1;
+	rp->tmpname[0] = '\0';
+	if (!object_path(st, dir, sizeof(dir), rp->name, sizeof(rp->name)))
+		return -1;
+	rp->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rp->dirfd < 0)
+		return -1;
+	/* Nameless until complete, so that nothing, not even SIGKILL, leaves it behind. */
+	fd = openat(rp->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	struct stat sb;
+	if (fd < 0 || fstat(fd, &sb) < 0 ||
+	    ((sb.st_uid != st->uid || sb.st_gid != st->gid) && fchown(fd, st->uid, st->gid) < 0) ||
+	    fchmod(fd, st->mode & 07777) < 0) {
+		if (fd >= 0)
+			close(fd);
+		close(rp->dirfd);
+		rp->dirfd = -1;
+		return -1;
+	}
+	return fd;
+}
+
+/* Put the finished replacement under the object's name: link it under a temporary name, then
+ * rename that over the old one. Stop signals are blocked meanwhile, so the temporary name is
+ * removed again whatever happens short of SIGKILL. */
+static int replace_finish(struct replace *rp, int fd)
+{
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	for (int tries = 0;; tries++) {
+		snprintf(rp->tmpname, sizeof(rp->tmpname), ".pshm-write.%d.%d", (int)getpid(), tries);
+		if (linkat(fd, "", rp->dirfd, rp->tmpname, AT_EMPTY_PATH) == 0)
+			break;
+		/* Linking a descriptor needs privilege; linking its /proc entry does not. */
+		if ((errno == ENOENT || errno == EPERM) &&
+		    linkat(AT_FDCWD, proc, rp->dirfd, rp->tmpname, AT_SYMLINK_FOLLOW) == 0)
+			break;
+		if (errno != EEXIST || tries == 100) {
+			rp->tmpname[0] = '\0';
+			return -errno;
+		}
+	}
+	int r = renameat(rp->dirfd, rp->tmpname, rp->dirfd, rp->name) < 0 ? -errno : 0;
+	if (r)
+		unlinkat(rp->dirfd, rp->tmpname, 0);
+	rp->tmpname[0] = '\0';
+	return r;
+}
+
+static void replace_drop(struct replace *rp)
+{
+	if (rp->dirfd < 0)
+		return;
+	if (rp->tmpname[0])
+		unlinkat(rp->dirfd, rp->tmpname, 0);
+	close(rp->dirfd);
+	rp->dirfd = -1;
+}
+
+/* Whether the object ST describes is best replaced whole rather than written in place. */
+static bool replaceable(const struct pshm_stat *st)
+{
+	if (st->kind != PSHM_POSIX && st->kind != PSHM_FILE)
+		return false; /* System V and memfds have no name to replace */
+	if (st->nlink != 1)
+		return false; /* other names would keep the old content */
+	/* A replacement owned by someone else needs the privilege to give it away. */
+	return geteuid() == 0 || st->uid == geteuid();
+}
+
+static void plural_bytes(char *buf, size_t len, uint64_t n)
+{
+	snprintf(buf, len, "%llu byte%s", (unsigned long long)n, n == 1 ? "" : "s");
+}
+
+static int write_one(const char *addr, uint64_t off, bool keep, bool in_place, const char *data)
+{
+	struct wstate w = {.addr = addr, .off = off, .start = off, .fixed = keep};
+	struct replace rp = {.dirfd = -1};
+	struct pshm_seg *target;
 	struct pshm_stat st;
+	sigset_t waitmask;
 	size_t len;
 	void *map = NULL;
-	bool told = false; /* the failure is explained already */
+	char count[48];
 
-	int r = pshm_open(&w.seg, addr, 0);
+	catch_stops(&waitmask);
+	int r = pshm_open(&target, addr, 0);
 	if (r < 0)
 		return cli_fail("write", addr, r);
-	r = pshm_stat(w.seg, &st);
+	r = pshm_stat(target, &st);
+	if (r < 0) {
+		pshm_close(target);
+		return cli_fail("write", addr, r);
+	}
+	w.seg = target;
 	w.size = w.orig = st.size;
-	w.fd = pshm_fd(w.seg);
+	w.fd = pshm_fd(target);
+	bool replacing = false;
+	if (!keep && !in_place && off == 0 && w.fd >= 0 && replaceable(&st)) {
+		int fd = replace_start(&rp, &st);
+		if (fd >= 0) {
+			r = pshm_from_fd(&w.seg, fd, 0);
+			if (r < 0) {
+				close(fd);
+				replace_drop(&rp);
+				pshm_close(target);
+				return cli_fail("write", addr, r);
+			}
+			replacing = true;
+			w.fd = fd;
+			w.size = w.orig = 0;
+		}
+	}
 	if (w.fd < 0) {
 		w.fixed = true;
-		if (r == 0)
-			r = pshm_map(w.seg, 0, &map, &len);
+		r = pshm_map(target, 0, &map, &len);
 		w.map = map;
 	}
 	if (r == 0 && w.fixed && off > w.size) {
 		fprintf(stderr, "pshm: write %s: offset %llu is past the end (%llu bytes)\n", addr,
 		        (unsigned long long)off, (unsigned long long)w.size);
-		r = -EINVAL;
-		told = true;
+		pshm_close(target);
+		return EXIT_FAIL;
 	}
-	if (r == 0)
-		r = data ? make_room(&w, off + strlen(data), true) : 0;
-	if (r == 0)
-		r = data ? put(&w, data, strlen(data)) : put_stdin(&w);
-	/* As the book's pshm_write: the object ends exactly where the data does. */
-	if (r == 0 && !w.fixed && w.size != w.off)
+	if (r == 0 && data) {
+		r = make_room(&w, off + strlen(data), true);
+		if (r == 0)
+			r = put(&w, data, strlen(data));
+	} else if (r == 0) {
+		r = put_stdin(&w, &waitmask);
+	}
+	bool stop = stop_signal != 0 || stopped(&waitmask);
+	uint64_t wrote = w.off - w.start;
+	plural_bytes(count, sizeof(count), wrote);
+
+	if (replacing) {
+		/* The new object ends exactly where the data does. */
+		if (r == 0 && !stop && w.size != w.off)
+			r = pshm_resize(w.seg, w.off, 0);
+		if (r == 0 && !stop)
+			r = replace_finish(&rp, w.fd);
+		replace_drop(&rp);
+		pshm_close(w.seg); /* a nameless replacement vanishes with it */
+		pshm_close(target);
+		if (r == 0 && !stop)
+			return EXIT_OK;
+		if (stop) {
+			fprintf(stderr, "pshm: write %s: interrupted (%s); the object is unchanged\n",
+			        addr, strsignal(stop_signal));
+			die_of_stop();
+			return 128 + stop_signal;
+		}
+		if (!w.told)
+			cli_fail("write", addr, r);
+		if (r == -ENOSPC)
+			fprintf(stderr,
+			        "pshm: the new content is written beside the old before it replaces "
+			        "it; --in-place overwrites the object where it is\n");
+		fprintf(stderr, "pshm: write %s: the object is unchanged\n", addr);
+		return EXIT_FAIL;
+	}
+
+	/* In place. The object ends exactly where the data does, unless its size is fixed. */
+	if (r == 0 && !stop && !w.fixed && w.size != w.off)
 		r = pshm_resize(w.seg, w.off, 0);
-	/* A failed write gives back what it added: the object has its old size again (so a new,
-	 * empty object is left empty, not half-written). */
-	if (r < 0 && !w.fixed && w.size > w.orig)
-		pshm_resize(w.seg, w.orig, 0);
-	pshm_close(w.seg);
-	if (told || (r == -EFBIG && w.fixed))
-		return EXIT_FAIL; /* already explained */
-	return r < 0 ? cli_fail("write", addr, r) : EXIT_OK;
+	bool ok = r == 0 && !stop;
+	/* Whether the old content is whole still: nothing written over it. */
+	bool intact = !wrote || w.start >= w.orig;
+	if (!ok && !w.fixed) {
+		/* A failure with the old content whole gives the old size back, so the object is as
+		 * it was. Otherwise (an interruption, or old bytes overwritten) it ends after the
+		 * last byte written, so it holds exactly what arrived. */
+		uint64_t keep_size = (!wrote || (intact && !stop)) ? w.orig : w.off;
+		if (w.size != keep_size && pshm_resize(w.seg, keep_size, 0) == 0)
+			w.size = keep_size;
+	}
+	pshm_close(target);
+	if (ok)
+		return EXIT_OK;
+	if (!w.told && !stop)
+		cli_fail("write", addr, r);
+	const char *why = stop ? strsignal(stop_signal) : NULL;
+	if (!wrote || (intact && !stop && !w.fixed))
+		fprintf(stderr, "pshm: write %s: %s%s%sthe object is unchanged\n",
+		        addr, why ? "interrupted (" : "", why ? why : "", why ? "); " : "");
+	else if (w.fixed)
+		fprintf(stderr,
+		        "pshm: write %s: %s%s%sthe first %s of the data are at offset %llu; the "
+		        "rest of the object is as it was\n",
+		        addr, why ? "interrupted (" : "", why ? why : "", why ? "); " : "", count,
+		        (unsigned long long)w.start);
+	else
+		fprintf(stderr,
+		        "pshm: write %s: %s%s%sthe first %s of the data are at offset %llu and the "
+		        "object now ends after them (%llu bytes)\n",
+		        addr, why ? "interrupted (" : "", why ? why : "", why ? "); " : "", count,
+		        (unsigned long long)w.start, (unsigned long long)w.size);
+	if (stop) {
+		die_of_stop();
+		return 128 + stop_signal;
+	}
+	return EXIT_FAIL;
 }
 
 int cmd_write(int argc, char **argv)
@@ -154,31 +446,40 @@ int cmd_write(int argc, char **argv)
 	static const struct option opts[] = {
 	    {"offset", required_argument, NULL, 'o'},
 	    {"keep-size", no_argument, NULL, 'k'},
+	    {"in-place", no_argument, NULL, 'i'},
 	    CLI_HELP_OPTION,
 	    {NULL, 0, NULL, 0},
 	};
 	uint64_t off = 0;
-	bool keep = false;
+	bool keep = false, in_place = false;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "o:kh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:kih", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			if (!cli_size("write", "offset", optarg, &off))
 				return EXIT_USAGE;
+			in_place = true;
 			break;
 		case 'k':
 			keep = true;
 			break;
+		case 'i':
+			in_place = true;
+			break;
 		case 'h':
 			return cli_help(
 			    "write",
-			    "  -o, --offset OFFSET    where the data goes (default 0)\n"
-			    "  -k, --keep-size        keep the object's size; the data must "
-			    "fit\n"
-			    "  Without -k the object ends up exactly OFFSET + length bytes "
-			    "long.\n"
-			    "  Without DATA, standard input is copied, in bounded memory.\n");
+			    "  -o, --offset OFFSET    where the data goes (default 0); implies "
+			    "--in-place\n"
+			    "  -k, --keep-size        keep the object's size; the data must fit; "
+			    "implies --in-place\n"
+			    "  -i, --in-place         overwrite the object where it is, instead of "
+			    "replacing it\n"
+			    "                         with a new object once the data is complete\n"
+			    "  DATA is written as it is, literally; without DATA, standard input is\n"
+			    "  copied, in bounded memory. Without -k the object ends up exactly\n"
+			    "  OFFSET + length bytes long.\n");
 		default:
 			return cli_bad_option("write");
 		}
@@ -187,7 +488,14 @@ int cmd_write(int argc, char **argv)
 		return cli_usage("write", "no object named");
 	if (argc - optind > 2)
 		return cli_usage("write", "too many arguments (quote DATA that has spaces)");
-	return write_one(argv[optind], off, keep, optind + 1 < argc ? argv[optind + 1] : NULL);
+	const char *data = optind + 1 < argc ? argv[optind + 1] : NULL;
+	struct stat sb;
+	if (data && *data && stat(data, &sb) == 0)
+		fprintf(stderr,
+		        "pshm: warning: writing the %zu characters '%s' themselves, not the file of "
+		        "that name; to write the file's bytes: pshm write %s < %s\n",
+		        strlen(data), data, argv[optind], data);
+	return write_one(argv[optind], off, keep, in_place, data);
 }
 
 /* ---- read and dump --------------------------------------------------------------------------- */

@@ -8,7 +8,7 @@
 const struct cmd cli_cmds[] = {
     {"create", cmd_create, "[-s SIZE] [-m MODE] [--existing-ok] [--sparse] [--populate] ADDR...",
      "create shared memory objects"},
-    {"write", cmd_write, "[-o OFFSET] [-k] ADDR [DATA]",
+    {"write", cmd_write, "[-o OFFSET] [-k] [-i] ADDR [DATA]",
      "write DATA, or standard input, into an object"},
     {"read", cmd_read, "[-o OFFSET] [-n LENGTH] ADDR", "copy an object's bytes to standard output"},
     {"dump", cmd_dump, "[-o OFFSET] [-n LENGTH] ADDR", "show an object's bytes in hex and ASCII"},

@@ -96,7 +96,7 @@ CMDS="create write read dump ls stat who chmod chown resize rm"
 	[ "$(pshm read /keep | od -An -tx1 | tr -d ' ')" = 00000000 ]
 }
 
-@test "each subcommand's --help documents the options of the issue" {
+@test "each subcommand's --help documents its options" {
 	check() {
 		local c=$1
 		shift
@@ -107,7 +107,7 @@ CMDS="create write read dump ls stat who chmod chown resize rm"
 		done
 	}
 	check create -s --size -m --mode --existing-ok --sparse --populate ADDR...
-	check write -o --offset -k --keep-size "ADDR [DATA]"
+	check write -o --offset -k --keep-size -i --in-place "ADDR [DATA]"
 	check read -o --offset -n --length ADDR
 	check dump -o --offset -n --length ADDR
 	check ls -J --json -o --output -r --raw -b --bytes -n --noheadings -k --kinds -a --all
