@@ -441,10 +441,10 @@ truncate_live() {
 	done
 }
 
-@test "a stray pshm resize or pshm write on a live channel: send and recv exit 1 saying so" {
+@test "a stray pshm resize or pshm write -i on a live channel: send and recv exit 1 saying so" {
 	for mode in "" --broadcast; do
 		truncate_live "$mode" p resize 9000 /t
-		truncate_live "$mode" p write /t hello
+		truncate_live "$mode" p write -i /t hello
 	done
 }
 
