@@ -59,44 +59,59 @@ static uint64_t suffix_scale(const char *s)
 	return m;
 }
 
+/*
+ * The whole bytes in 0.F * SCALE (F the N fraction digits at FRAC), rounded down, exactly for
+ * any number of digits. This is long multiplication of the decimal fraction by SCALE from its
+ * last digit to its first, keeping only the carry: the carry stays below SCALE, so 10 * SCALE
+ * (at most 10 * 2^60) fits in 64 bits, and the carry out of the first digit is the whole part.
+ */
+static uint64_t fraction_bytes(const char *frac, size_t n, uint64_t scale)
+{
+	uint64_t carry = 0;
+	while (n--)
+		carry = ((uint64_t)(frac[n] - '0') * scale + carry) / 10;
+	return carry;
+}
+
 PSHM__API int pshm_parse_size(const char *text, uint64_t *sizep)
 {
-	uint64_t whole = 0, scale;
-	const char *p = text;
-	char *end;
+	const char *p = text, *frac = NULL;
+	size_t wholelen = 0, fraclen = 0;
 
-	if (!text || !isdigit((unsigned char)*p))
+	if (!text)
 		return -EINVAL;
-	errno = 0;
-	whole = strtoull(p, &end, 10);
-	if (errno == ERANGE)
-		return -ERANGE;
-	/* The fraction is kept as a decimal string so that 1.5M is exactly 1572864. */
-	const char *frac = NULL;
-	size_t fraclen = 0;
+	/* The syntax first, so that malformed text is EINVAL however large its number. */
+	while (isdigit((unsigned char)p[wholelen]))
+		wholelen++;
+	if (wholelen == 0)
+		return -EINVAL;
+	const char *end = p + wholelen;
 	if (*end == '.') {
 		frac = end + 1;
 		while (isdigit((unsigned char)frac[fraclen]))
 			fraclen++;
 		if (fraclen == 0)
 			return -EINVAL;
-		end = (char *)frac + fraclen;
+		end = frac + fraclen;
 	}
-	scale = suffix_scale(end);
+	uint64_t scale = suffix_scale(end);
 	if (!scale)
 		return -EINVAL;
-	if (whole > INT64_MAX / scale)
+	/* Sizes are file offsets (off_t): anything from 2^63 on is out of range. */
+	const uint64_t max = INT64_MAX;
+	uint64_t whole = 0;
+	for (size_t i = 0; i < wholelen; i++) {
+		uint64_t d = (uint64_t)(p[i] - '0');
+		if (whole > (max - d) / 10)
+			return -ERANGE;
+		whole = whole * 10 + d;
+	}
+	if (whole > max / scale)
 		return -ERANGE;
 	uint64_t v = whole * scale;
 	if (frac) {
-		/* Round down digit by digit: v += scale * 0.d1d2... */
-		uint64_t part = 0, div = 1;
-		for (size_t i = 0; i < fraclen && div <= UINT64_MAX / 10 / scale; i++) {
-			part = part * 10 + (uint64_t)(frac[i] - '0');
-			div *= 10;
-		}
-		uint64_t add = (uint64_t)((__uint128_t)part * scale / div);
-		if (add > INT64_MAX - v)
+		uint64_t add = fraction_bytes(frac, fraclen, scale);
+		if (add > max - v)
 			return -ERANGE;
 		v += add;
 	}

@@ -43,6 +43,25 @@ static const struct size_case size_cases[] = {
     {"1P", 0, 1ull << 50},
     {"7E", 0, 7ull << 60},
     {"9223372036854775807", 0, 9223372036854775807ull},
+    /* Fractions are exact, from every digit, and rounded down to a whole byte. */
+    {"1.25E", 0, 1441151880758558720ull},
+    {"0.75EB", 0, 750000000000000000ull},
+    {"0.123456789T", 0, 135742175033ull},
+    {"5.5P", 0, 6192449487634432ull},
+    {"1.5", 0, 1},
+    {"0.5", 0, 0},
+    {"0.5B", 0, 0},
+    {"0.999K", 0, 1022},
+    {"0.0009765625K", 0, 1},
+    {"0.0009765624K", 0, 0},
+    {"0.3333333333333333333333333333333333333333M", 0, 349525},
+    {"1.000000000000000000000000000000000000000000000000000000000001K", 0, 1024},
+    {"6.9999999999999999999999999999999999999E", 0, 8070450532247928831ull},
+    {"7.999999999999999999E", 0, 9223372036854775806ull},
+    {"7.9999999999999999999E", 0, 9223372036854775807ull},
+    {"9.223372036854775807EB", 0, 9223372036854775807ull},
+    {"9223372036854775807.9", 0, 9223372036854775807ull},
+    {"0000000000000000000000000000000000000004K", 0, 4096},
     {"", -EINVAL, 0},
     {"K", -EINVAL, 0},
     {"-1", -EINVAL, 0},
@@ -62,6 +81,21 @@ static const struct size_case size_cases[] = {
     {"9E", -ERANGE, 0},
     {"16E", -ERANGE, 0},
     {"9223372036854775808", -ERANGE, 0},
+    {"9.223372036854775808EB", -ERANGE, 0},
+    {"8E", -ERANGE, 0},
+    {"8.0E", -ERANGE, 0},
+    {"8192P", -ERANGE, 0},
+    {"18446744073709551615", -ERANGE, 0},
+    {"18446744073709551616", -ERANGE, 0},
+    {"1000000000000000000000000000000000000000", -ERANGE, 0},
+    /* Malformed text is EINVAL, however large its number; there are no hex sizes. */
+    {"99999999999999999999X", -EINVAL, 0},
+    {"16E-1", -EINVAL, 0},
+    {"1e3", -EINVAL, 0},
+    {"1.5.5", -EINVAL, 0},
+    {"0X10", -EINVAL, 0},
+    {"0x1K", -EINVAL, 0},
+    {"1.-5", -EINVAL, 0},
 };
 
 static void test_parse_size(void **state)
@@ -80,6 +114,45 @@ static void test_parse_size(void **state)
 	}
 	uint64_t v;
 	tu_err(pshm_parse_size(NULL, &v), -EINVAL);
+}
+
+/* Text longer than any fixed buffer: every digit still counts, and failures leave *SIZEP. */
+static void test_parse_size_long(void **state)
+{
+	(void)state;
+	char text[4096];
+	uint64_t v;
+
+	/* 0.99...9K with 4000 nines is 1024 less a tiny amount: 1023 whole bytes. */
+	text[0] = '0';
+	text[1] = '.';
+	memset(text + 2, '9', 4000);
+	strcpy(text + 4002, "K");
+	tu_ok(pshm_parse_size(text, &v));
+	assert_int_equal(v, 1023);
+	/* 1.00...01E: a 1 in the 4000th decimal place adds less than a byte. */
+	text[0] = '1';
+	memset(text + 2, '0', 3999);
+	text[4001] = '1';
+	strcpy(text + 4002, "E");
+	tu_ok(pshm_parse_size(text, &v));
+	assert_int_equal(v, 1ull << 60);
+	/* 7.99...9E with 4000 nines: 2^63 less less than a byte, the largest size. */
+	text[0] = '7';
+	memset(text + 2, '9', 4000);
+	strcpy(text + 4002, "E");
+	tu_ok(pshm_parse_size(text, &v));
+	assert_int_equal(v, (uint64_t)INT64_MAX);
+	/* 4000 digits of whole number overflow; 4000 zeros then 1 do not. */
+	memset(text, '9', 4000);
+	text[4000] = '\0';
+	v = 7;
+	tu_err(pshm_parse_size(text, &v), -ERANGE);
+	assert_int_equal(v, 7);
+	memset(text, '0', 4000);
+	strcpy(text + 4000, "1M");
+	tu_ok(pshm_parse_size(text, &v));
+	assert_int_equal(v, 1ull << 20);
 }
 
 /* ---- malformed addresses ----------------------------------------------------------------- */
@@ -433,11 +506,12 @@ int main(void)
 	private_dir = tu_dir_setup();
 
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse_size),  cmocka_unit_test(test_malformed),
-	    cmocka_unit_test(test_posix_forms), cmocka_unit_test(test_posix_bad_names),
-	    cmocka_unit_test(test_posix_found), cmocka_unit_test(test_file_forms),
-	    cmocka_unit_test(test_sysv_absent), cmocka_unit_test(test_sysv_found),
-	    cmocka_unit_test(test_memfd_forms), cmocka_unit_test(test_kind_name),
+	    cmocka_unit_test(test_parse_size),      cmocka_unit_test(test_parse_size_long),
+	    cmocka_unit_test(test_malformed),       cmocka_unit_test(test_posix_forms),
+	    cmocka_unit_test(test_posix_bad_names), cmocka_unit_test(test_posix_found),
+	    cmocka_unit_test(test_file_forms),      cmocka_unit_test(test_sysv_absent),
+	    cmocka_unit_test(test_sysv_found),      cmocka_unit_test(test_memfd_forms),
+	    cmocka_unit_test(test_kind_name),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL) ? 1 : 0;
 }
