@@ -65,28 +65,29 @@ static int chan_fail(const char *op, const char *addr, int err)
 		why = "not a channel (no channel header)";
 		break;
 	case -ENOENT:
-		fprintf(stderr, "pshm: %s %s: %s\n", op, addr, pshm_strerror(err));
+		fprintf(stderr, "pshm: %s %s: %s\n", op, cli_safe(addr), pshm_strerror(err));
 		if (strcmp(op, "chan create"))
-			fprintf(stderr, "pshm: 'pshm chan create %s' makes it\n", addr);
+			fprintf(stderr, "pshm: 'pshm chan create %s' makes it\n", cli_safe(addr));
 		return EXIT_FAIL;
 	case -EOPNOTSUPP:
-		fprintf(stderr, "pshm: %s %s: %s\n", op, addr, pshm_strerror(err));
+		fprintf(stderr, "pshm: %s %s: %s\n", op, cli_safe(addr), pshm_strerror(err));
 		fprintf(stderr, "pshm: channels live in POSIX objects (/NAME) and files "
 		                "(file:PATH)\n");
 		return EXIT_FAIL;
 	default:
 		return cli_fail(op, addr, err);
 	}
-	fprintf(stderr, "pshm: %s %s: %s\n", op, addr, why);
+	fprintf(stderr, "pshm: %s %s: %s\n", op, cli_safe(addr), why);
 	return EXIT_FAIL;
 }
 
 static int chan_open(const char *op, const char *addr, int role, struct pshm_chan **ch,
                      struct pshm_chan_stat *st)
 {
+	cli_warn_bare(addr);
 	int r = pshm_chan_open(ch, addr, role, 0);
 	if (r == -EBUSY) {
-		fprintf(stderr, "pshm: %s %s: %s\n", op, addr,
+		fprintf(stderr, "pshm: %s %s: %s\n", op, cli_safe(addr),
 		        role == PSHM_CHAN_WRITER ? "another writer is attached"
 		                                 : "another reader is attached (or, in broadcast "
 		                                   "mode, every reader slot is taken)");
@@ -178,11 +179,19 @@ static int chan_create(int argc, char **argv)
 	if (argc - optind > 1)
 		return cli_usage("chan create", "unexpected argument '%s'", argv[optind + 1]);
 	const char *addr = argv[optind];
+	cli_warn_bare(addr);
 
-	/* The library reads mode 0 as "the default"; here it means no access at all. */
+	/* A signal that ends pshm_chan_create() leaves nothing (the channel is named only once it
+	 * is complete), so signals keep their default action; but mode 0 takes a second step, and
+	 * a signal between the two would leave the channel open to its owner: both are finished
+	 * first. The library reads mode 0 as "the default"; here it means no access at all. */
+	if (mode == 0)
+		cli_catch_stops();
 	int r = pshm_chan_create(addr, cap, mode ? mode : 0600, flags);
-	if (r < 0)
+	if (r < 0) {
+		cli_die_if_stopped();
 		return chan_fail("chan create", addr, r);
+	}
 	if (mode == 0) {
 		struct pshm_seg *seg;
 		r = pshm_open(&seg, addr, PSHM_RDONLY);
@@ -193,6 +202,7 @@ static int chan_create(int argc, char **argv)
 		if (r < 0)
 			return chan_fail("chan create", addr, r);
 	}
+	cli_die_if_stopped();
 	return EXIT_OK;
 }
 
@@ -234,6 +244,7 @@ static int chan_stat(int argc, char **argv)
 		return cli_usage("chan stat", "unexpected argument '%s'", argv[optind + 1]);
 	const char *addr = argv[optind];
 	struct pshm_chan_stat st;
+	cli_warn_bare(addr);
 	int r = pshm_chan_stat(addr, &st);
 	if (r < 0)
 		return chan_fail("chan stat", addr, r);
@@ -256,13 +267,13 @@ static int chan_stat(int argc, char **argv)
 		printf(",\n  \"writer\": \"%s\",\n  \"readers\": %d\n}\n", writer_state(st.writer),
 		       st.readers);
 	} else {
-		printf("address: %s\nmode: %s\n", addr, mode);
+		printf("address: %s\nmode: %s\n", cli_safe(addr), mode);
 		for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
 			printf("%s: %llu\n", nums[i].key, (unsigned long long)nums[i].v);
 		printf("writer: %s\nreaders: %d\n", writer_state(st.writer), st.readers);
 	}
 	if (fflush(stdout) == EOF)
-		return cli_fail("chan stat", addr, -errno);
+		return cli_fail_output("chan stat", addr, -errno);
 	return EXIT_OK;
 }
 
@@ -281,9 +292,9 @@ int cmd_chan(int argc, char **argv)
 	                                                  : NULL;
 	if (!run) {
 		if (sub[0] == '-')
-			fprintf(stderr, "pshm chan: unknown option '%s'\n", sub);
+			fprintf(stderr, "pshm chan: unknown option '%s'\n", cli_safe(sub));
 		else
-			fprintf(stderr, "pshm chan: unknown command '%s'\n", sub);
+			fprintf(stderr, "pshm chan: unknown command '%s'\n", cli_safe(sub));
 		return cli_bad_option("chan");
 	}
 	/* getopt names argv[0] in its messages: "pshm chan create: unrecognized option". */
@@ -397,16 +408,16 @@ static int send_fail(const char *addr, int err, size_t len, uint64_t maxmsg)
 	case -EINTR:
 		return EXIT_FAIL; /* a signal: the shell says which */
 	case -ECONNRESET:
-		fprintf(stderr, "pshm: send %s: the reader died\n", addr);
+		fprintf(stderr, "pshm: send %s: the reader died\n", cli_safe(addr));
 		return EXIT_FAIL;
 	case -EPIPE:
-		fprintf(stderr, "pshm: send %s: the reader detached\n", addr);
+		fprintf(stderr, "pshm: send %s: the reader detached\n", cli_safe(addr));
 		return EXIT_FAIL;
 	case -EMSGSIZE:
 		fprintf(stderr,
 		        "pshm: send %s: a message of %zu bytes is larger than the channel's "
 		        "largest, %llu bytes\n",
-		        addr, len, (unsigned long long)maxmsg);
+		        cli_safe(addr), len, (unsigned long long)maxmsg);
 		return EXIT_FAIL;
 	default:
 		return chan_fail("send", addr, err);
@@ -470,7 +481,7 @@ static int send_lines(struct pshm_chan *ch, const char *addr, uint64_t maxmsg)
 			fprintf(stderr,
 			        "pshm: send %s: a line of more than %llu bytes is larger than the "
 			        "channel's largest message\n",
-			        addr, (unsigned long long)maxmsg);
+			        cli_safe(addr), (unsigned long long)maxmsg);
 			status = EXIT_FAIL;
 			break;
 		}
@@ -503,7 +514,7 @@ static int send_records(struct pshm_chan *ch, const char *addr, uint64_t maxmsg)
 			if (ferror(stdin))
 				return cli_fail("send", "standard input", -EIO);
 			fprintf(stderr, "pshm: send %s: the input ends inside a record's length\n",
-			        addr);
+			        cli_safe(addr));
 			return EXIT_FAIL;
 		}
 		size_t len =
@@ -520,7 +531,7 @@ static int send_records(struct pshm_chan *ch, const char *addr, uint64_t maxmsg)
 				return cli_fail("send", "standard input", -EIO);
 			fprintf(stderr,
 			        "pshm: send %s: the input ends inside a record of %zu bytes\n",
-			        addr, len);
+			        cli_safe(addr), len);
 			return EXIT_FAIL;
 		}
 		r = pshm_chan_commit(ch, len);
@@ -731,7 +742,7 @@ int cmd_recv(int argc, char **argv)
 		}
 		if (r == -EOVERFLOW) {
 			uint64_t l = pshm_chan_lost(ch);
-			fprintf(stderr, "pshm: recv %s: lost %llu messages\n", addr,
+			fprintf(stderr, "pshm: recv %s: lost %llu messages\n", cli_safe(addr),
 			        (unsigned long long)(l - lost));
 			lost = l;
 			continue;
@@ -739,13 +750,13 @@ int cmd_recv(int argc, char **argv)
 		if (r == -EPIPE)
 			break; /* the writer detached and everything is read */
 		if (r == -ECONNRESET) {
-			fprintf(stderr, "pshm: recv %s: the writer died\n", addr);
+			fprintf(stderr, "pshm: recv %s: the writer died\n", cli_safe(addr));
 			status = EXIT_FAIL;
 			break;
 		}
 		if (r == -ECONNABORTED) {
 			/* pshm_chan_abort(): what came is all there is, and it is not the whole. */
-			fprintf(stderr, "pshm: recv %s: the writer gave up\n", addr);
+			fprintf(stderr, "pshm: recv %s: the writer gave up\n", cli_safe(addr));
 			status = EXIT_FAIL;
 			break;
 		}
@@ -753,7 +764,7 @@ int cmd_recv(int argc, char **argv)
 			fprintf(stderr,
 			        "pshm: recv %s: timed out after %s seconds (%llu messages "
 			        "received)\n",
-			        addr, tmo_text, got);
+			        cli_safe(addr), cli_safe(tmo_text), got);
 			status = EXIT_FAIL;
 			break;
 		}
@@ -770,7 +781,7 @@ int cmd_recv(int argc, char **argv)
 	if (!out_err && fflush(stdout) == EOF)
 		out_err = true;
 	if (out_err)
-		status = cli_fail("recv", "standard output", -errno);
+		status = cli_fail_output("recv", addr, -errno);
 	free(buf);
 	int r = pshm_chan_close(ch);
 	if (r < 0 && !status)

@@ -57,6 +57,13 @@ bool cli_chan_object(const struct pshm_stat *st);
  */
 int cli_fail(const char *op, const char *addr, int err);
 
+/*
+ * Warn on stderr when ADDR is a POSIX name written without its leading slash ("MB" for /MB),
+ * which is accepted but is often a slip: a size's unit after a space, a System V key without
+ * "sysv:". Commands call it for each address operand before using it.
+ */
+void cli_warn_bare(const char *addr);
+
 /* Report a usage error for subcommand CMD ("pshm CMD: message" and a pointer to --help). */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -89,17 +96,75 @@ const char *cli_fmt_time(char *buf, size_t len, const struct timespec *ts);
 /* Write all of BUF to FD, retrying short writes and EINTR. 0 or -errno. */
 int cli_write_all(int fd, const void *buf, size_t len);
 
+/*
+ * Report that OP on ADDR failed because standard output could not be written (ERR, a negative
+ * errno): "pshm: OP ADDR: writing standard output: message". Nothing is said for -EPIPE, a
+ * reader that went away. What stdout still buffers is dropped and its error flag cleared, so
+ * the check at exit does not say it again. Returns EXIT_FAIL.
+ */
+int cli_fail_output(const char *op, const char *addr, int err);
+
+/*
+ * For atexit: flush and close standard output as util-linux's close_stdout does. Any error
+ * but EPIPE (which stays quiet, the status unchanged) is reported and ends the process with
+ * EXIT_FAIL, so that output lost to a full disk or a closed descriptor is never a success.
+ */
+void cli_close_stdout(void);
+
+/*
+ * Work that must finish or be undone (create, chan create): cli_catch_stops makes SIGINT,
+ * SIGTERM and SIGHUP (those not ignored) only take note, so that the command looks with
+ * cli_stopped after each step, removes what it made, and then calls cli_die_if_stopped, which
+ * ends the process by the signal's default action (a shell sees 128 + N) and returns only when
+ * no signal came. Once a signal came, standard output fails (EINTR, EBADF): a write on a full
+ * pipe cannot keep the command from stopping.
+ */
+void cli_catch_stops(void);
+bool cli_stopped(void);
+void cli_die_if_stopped(void);
+
 /* The standard getopt_long handling of -h/--help in every subcommand. */
 #define CLI_HELP_OPTION                                                                            \
 	{                                                                                          \
 		"help", no_argument, NULL, 'h'                                                     \
 	}
 
-/* ---- json.c --------------------------------------------------------------------------------- */
+/* ---- text.c: untrusted text made safe to show ----------------------------------------------- */
 
 struct libscols_table;
 
-/* Print S as a JSON string, quoted and escaped. */
+/* The length (1 to 4) of the valid UTF-8 character at S, its code point in *CP; 0 when S starts
+ * no valid character (a stray or cut-off byte, an overlong form, a surrogate, > U+10FFFF). */
+size_t cli_utf8_char(const char *s, uint32_t *cp);
+
+/* Whether CP must never reach a terminal as it is: C0, DEL, C1, the bidirectional controls,
+ * U+2028 and U+2029. */
+bool cli_char_unsafe(uint32_t cp);
+
+enum {
+	CLI_ESC_SPACE = 1, /* spaces too (raw output) */
+	CLI_ESC_ASCII = 2, /* every byte outside printable ASCII too */
+};
+
+/*
+ * Escape S into OUT (SIZE bytes, always terminated; snprintf's return convention): the bytes of
+ * invalid UTF-8, of unsafe characters and of backslashes, and those FLAGS add, become \xHH;
+ * valid UTF-8 stays. Replacing each \xHH of the result by byte HH gives S back.
+ */
+size_t cli_escape(char *out, size_t size, const char *s, unsigned flags);
+
+/* S escaped by cli_escape, for messages and "key: value" lines. The text lasts for eight more
+ * calls. */
+const char *cli_safe(const char *s);
+
+/* Print table TB (raw or aligned) with every cell escaped by cli_escape, spaces too in raw
+ * output. Replaces scols_print_table; 0 or a negative errno. */
+int cli_print_table(struct libscols_table *tb);
+
+/* ---- json.c --------------------------------------------------------------------------------- */
+
+/* Print S as a JSON string, quoted and escaped: valid UTF-8 as it is (", control and unsafe
+ * characters as JSON escapes), each byte of invalid UTF-8 and each backslash as the text \xHH. */
 void cli_json_string(const char *s);
 
 /*
@@ -118,14 +183,27 @@ struct holder {
 	pid_t pid;
 	int fd;        /* descriptor number, or -1 for a mapping */
 	bool writable; /* mapping: PROT_WRITE; descriptor: opened for writing */
+	bool mode_unknown; /* descriptor: how it was opened could not be read */
 };
 
 struct holders;
 
 /* Scan /proc once: every process's shared mappings and descriptors of memory files. NULL on
- * failure to allocate. Processes that vanish or cannot be read are skipped. */
+ * failure to allocate. Processes that vanish are skipped; those that cannot be looked into,
+ * a /proc that hides processes and errors that stop the scan are kept (holders_complete). */
 struct holders *holders_scan(void);
 void holders_free(struct holders *h);
+
+/* Whether the scan saw every process, so that counts and lists from it are whole. When not,
+ * they may be too low, never too high. False for NULL. */
+bool holders_complete(const struct holders *h);
+
+/*
+ * At the end of subcommand CMD, if it used H: report an error that cut the scan short
+ * ("pshm: CMD /proc: ...", returning EXIT_FAIL), or warn of processes it could not see
+ * (returning EXIT_OK). Says it once.
+ */
+int holders_report(struct holders *h, const char *cmd);
 
 /*
  * The holders of the segment described by ST (matched by device and inode, or by System V
@@ -133,7 +211,11 @@ void holders_free(struct holders *h);
  */
 const struct holder *holders_of(struct holders *h, const struct pshm_stat *st, size_t *n);
 
-/* The number of distinct processes among HS[0..N). */
+/* The number of distinct processes among HS[0..N), sorted by PID as holders_of gives them. */
 size_t holders_nprocs(const struct holder *hs, size_t n);
+
+/* Those processes' IDs separated by SEP, then SEP and "?" when MORE (a list that may be
+ * short). Allocated; NULL when out of memory. */
+char *holders_pids(const struct holder *hs, size_t n, const char *sep, bool more);
 
 #endif /* PSHM_CLI_H */

@@ -5,10 +5,16 @@
  * files), and keeps (device, inode, pid, fd) rows sorted, so that listing 10,000 objects costs
  * one scan and a binary search each. System V attachments show in maps as /SYSV<key> with the
  * identifier in the inode field; they are kept under a device number no file has.
+ *
+ * The scan also keeps what it could not see, so that no count is shown as whole when it is not:
+ * processes it may not look into (other users', or privileged ones), a /proc that hides them
+ * (hidepid), and errors that cut the scan short (out of descriptors or memory). A process that
+ * exits during the scan is simply gone: it holds nothing any more.
  */
 #include "cli.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +23,9 @@
 #include <unistd.h>
 
 #define SYSV_DEV ((dev_t)-1)
+
+/* The flag of kernel threads in /proc/PID/stat (PF_KTHREAD in the kernel's sched.h). */
+#define PF_KTHREAD 0x00200000u
 
 struct row {
 	dev_t dev;
@@ -30,7 +39,23 @@ struct holders {
 	size_t n, cap;
 	struct holder *out; /* the result of the last holders_of */
 	size_t outcap;
+	int err;             /* the error that stopped the scan (a negative errno), or 0 */
+	size_t hidden;       /* processes that could not be looked into */
+	const char *hidepid; /* the hidepid= value of a /proc that hides processes, or NULL */
+	bool used;           /* holders_of was asked: the scan's gaps matter to the output */
+	bool reported;
 };
+
+/* A process that went away (or closed the descriptor) since it was listed. */
+static bool gone(int err)
+{
+	return err == -ENOENT || err == -ESRCH;
+}
+
+static bool denied(int err)
+{
+	return err == -EACCES || err == -EPERM;
+}
 
 static int add(struct holders *hs, dev_t dev, ino_t ino, pid_t pid, int fd, bool writable)
 {
@@ -38,56 +63,192 @@ static int add(struct holders *hs, dev_t dev, ino_t ino, pid_t pid, int fd, bool
 		size_t cap = hs->cap ? hs->cap * 2 : 256;
 		struct row *r = realloc(hs->rows, cap * sizeof(*r));
 		if (!r)
-			return -1;
+			return -ENOMEM;
 		hs->rows = r;
 		hs->cap = cap;
 	}
-	hs->rows[hs->n++] = (struct row){dev, ino, {pid, fd, writable}, fd < 0};
+	hs->rows[hs->n++] = (struct row){dev, ino, {pid, fd, writable, false}, fd < 0};
 	return 0;
 }
 
-/* Shared mappings of files (and System V segments) in /proc/PID/maps. */
-static void scan_maps(struct holders *hs, pid_t pid)
+/* Shared mappings of files (and System V segments) in /proc/PID/maps. 0 or -errno. */
+static int scan_maps(struct holders *hs, pid_t pid)
 {
-	char path[40], line[4352];
+	char path[40], *line = NULL;
+	size_t cap = 0;
+	int r = 0;
+
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
 	FILE *f = fopen(path, "re");
 	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		char perms[8], name[4096] = "";
+		return -errno;
+	/* Lines have no length limit: a path may hold 4095 bytes, each shown as a 4-byte escape. */
+	while ((errno = 0, getline(&line, &cap, f)) > 0) {
+		char perms[8];
 		unsigned maj, min;
 		unsigned long long ino;
-		if (sscanf(line, "%*x-%*x %7s %*x %x:%x %llu %4095s", perms, &maj, &min, &ino,
-		           name) < 4)
+		int name = 0;
+		if (sscanf(line, "%*x-%*x %7s %*x %x:%x %llu %n", perms, &maj, &min, &ino, &name) <
+		        4 ||
+		    perms[3] != 's' || ino == 0)
 			continue;
-		if (perms[3] != 's' || ino == 0)
-			continue;
-		bool sysv = !strncmp(name, "/SYSV", 5);
-		add(hs, sysv ? SYSV_DEV : makedev(maj, min), (ino_t)ino, pid, -1, perms[1] == 'w');
+		bool sysv = !strncmp(line + name, "/SYSV", 5);
+		r = add(hs, sysv ? SYSV_DEV : makedev(maj, min), (ino_t)ino, pid, -1,
+		        perms[1] == 'w');
+		if (r < 0)
+			break;
 	}
+	if (!r && !feof(f))
+		r = errno ? -errno : -EIO;
+	free(line);
 	fclose(f);
+	return r;
 }
 
-/* Descriptors of regular files in /proc/PID/fd. */
-static void scan_fds(struct holders *hs, pid_t pid)
+/* Descriptors of regular files in /proc/PID/fd. 0 or -errno. */
+static int scan_fds(struct holders *hs, pid_t pid)
 {
-	char path[64];
+	char path[40];
 	struct stat st;
-	struct dirent *d;
+	int r = 0;
 
 	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
 	DIR *dir = opendir(path);
 	if (!dir)
-		return;
-	while ((d = readdir(dir))) {
+		return -errno;
+	for (;;) {
+		errno = 0;
+		struct dirent *d = readdir(dir);
+		if (!d) {
+			r = -errno;
+			break;
+		}
 		if (d->d_name[0] == '.')
 			continue;
-		if (fstatat(dirfd(dir), d->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode))
-			continue;
-		add(hs, st.st_dev, st.st_ino, pid, atoi(d->d_name), false);
+		if (fstatat(dirfd(dir), d->d_name, &st, 0) < 0) {
+			/* Closed since, or a file whose own file system fails to stat it (a dead
+			 * FUSE mount): neither is memory pshm shows. */
+			if (errno != ENOMEM && errno != EACCES && errno != EPERM)
+				continue;
+			r = -errno;
+			break;
+		}
+		if (S_ISREG(st.st_mode)) {
+			r = add(hs, st.st_dev, st.st_ino, pid, atoi(d->d_name), false);
+			if (r < 0)
+				break;
+		}
 	}
 	closedir(dir);
+	return r;
+}
+
+/* Whether PID holds no memory at all, whoever may look into it: a kernel thread or a zombie
+ * (their /proc/PID/stat is readable by all). */
+static bool holds_nothing(pid_t pid)
+{
+	char path[40], *line = NULL, state = 0;
+	size_t cap = 0;
+	unsigned flags = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT || errno == ESRCH;
+	if (getline(&line, &cap, f) > 0) {
+		/* The command name in parentheses may itself hold ") ". */
+		char *p = strrchr(line, ')');
+		if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %u", &state, &flags) != 2)
+			state = 0;
+	}
+	free(line);
+	fclose(f);
+	return state == 'Z' || state == 'X' || (state && (flags & PF_KTHREAD));
+}
+
+/* Whether PID, which could not be looked into, runs as another user than this process (any of
+ * its real, effective, saved and file system user IDs, from the world-readable
+ * /proc/PID/status). A process of one's own user that forbids it (not dumpable, or more
+ * privileged, as a container's supervisor may be even to root) is no other user's. */
+static bool other_users(pid_t pid)
+{
+	char path[40], *line = NULL;
+	size_t cap = 0;
+	unsigned u[4];
+	bool other = true;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return !(errno == ENOENT || errno == ESRCH);
+	while (getline(&line, &cap, f) > 0)
+		if (sscanf(line, "Uid: %u %u %u %u", &u[0], &u[1], &u[2], &u[3]) == 4) {
+			uid_t me = geteuid();
+			other = u[0] != me || u[1] != me || u[2] != me || u[3] != me;
+			break;
+		}
+	free(line);
+	fclose(f);
+	return other;
+}
+
+/* Look into PID. 0 when it was seen whole (or went away), -EACCES when it could not be looked
+ * into wholly, another -errno when the scan must stop. */
+static int scan_proc(struct holders *hs, pid_t pid)
+{
+	int shut = 0;
+	int r = scan_maps(hs, pid);
+	if (denied(r))
+		shut = -EACCES;
+	else if (r < 0 && !gone(r))
+		return r;
+	r = scan_fds(hs, pid);
+	if (denied(r))
+		shut = -EACCES;
+	else if (r < 0 && !gone(r))
+		return r;
+	return shut;
+}
+
+/* The hidepid= value of the /proc mount when it makes other users' processes invisible to
+ * this one (not just unreadable, which the scan sees), else NULL. */
+static const char *proc_hidepid(void)
+{
+	static char value[16];
+	char *line = NULL;
+	size_t cap = 0;
+	unsigned gid = 0;
+	bool hides = false, exempt = false;
+
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return NULL;
+	while (getline(&line, &cap, f) > 0) {
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [TAGS...] - FSTYPE SOURCE SUPEROPTIONS;
+		 * the last mount on /proc is the one in sight. */
+		char mnt[8] = "";
+		char *sep = strstr(line, " - ");
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %7s", mnt) != 1 || strcmp(mnt, "/proc") ||
+		    strncmp(sep, " - proc ", 8))
+			continue;
+		char *opt = strstr(sep, ",hidepid=");
+		hides = false;
+		exempt = false;
+		if (opt) {
+			opt += 9;
+			size_t len = strcspn(opt, ",\n");
+			snprintf(value, sizeof(value), "%.*s", (int)len, opt);
+			hides = strcmp(value, "0") && strcmp(value, "off") && strcmp(value, "1") &&
+			        strcmp(value, "noaccess");
+		}
+		/* Members of the gid= group see every process. */
+		char *g = strstr(sep, ",gid=");
+		exempt =
+		    g && sscanf(g + 5, "%u", &gid) == 1 && (getegid() == gid || group_member(gid));
+	}
+	free(line);
+	fclose(f);
+	return hides && !exempt && geteuid() != 0 ? value : NULL;
 }
 
 static int cmp_row(const void *a, const void *b)
@@ -105,21 +266,34 @@ static int cmp_row(const void *a, const void *b)
 struct holders *holders_scan(void)
 {
 	struct holders *hs = calloc(1, sizeof(*hs));
-	struct dirent *d;
 	pid_t self = getpid();
 
 	if (!hs)
 		return NULL;
+	hs->hidepid = proc_hidepid();
 	DIR *proc = opendir("/proc");
-	if (!proc)
+	if (!proc) {
+		hs->err = -errno;
 		return hs;
-	while ((d = readdir(proc))) {
+	}
+	for (;;) {
+		errno = 0;
+		struct dirent *d = readdir(proc);
+		if (!d) {
+			hs->err = -errno;
+			break;
+		}
 		char *end;
 		long pid = strtol(d->d_name, &end, 10);
 		if (*end || pid <= 0 || pid == self)
 			continue;
-		scan_maps(hs, (pid_t)pid);
-		scan_fds(hs, (pid_t)pid);
+		int r = scan_proc(hs, (pid_t)pid);
+		if (denied(r)) {
+			hs->hidden += other_users((pid_t)pid) && !holds_nothing((pid_t)pid);
+		} else if (r < 0) {
+			hs->err = r;
+			break;
+		}
 	}
 	closedir(proc);
 	if (hs->n) /* rows is NULL when nothing was readable, and qsort must not see NULL */
@@ -136,20 +310,42 @@ void holders_free(struct holders *hs)
 	free(hs);
 }
 
-/* Whether descriptor FD of PID was opened for writing, from /proc/PID/fdinfo/FD. */
-static bool fd_writable(pid_t pid, int fd)
+bool holders_complete(const struct holders *hs)
+{
+	return hs && !hs->err && !hs->hidden && !hs->hidepid;
+}
+
+/* Whether descriptor FD of PID was opened for writing (1) or not (0), from
+ * /proc/PID/fdinfo/FD; -errno when that cannot be read. */
+static int fd_writable(pid_t pid, int fd)
 {
 	char path[64], line[128];
 	unsigned flags = 0;
+	bool found = false;
+
 	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)pid, fd);
 	FILE *f = fopen(path, "re");
 	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "flags: %o", &flags) == 1)
-			break;
+		return -errno;
+	/* "flags:" is among the first short lines; longer ones (epoll, inotify) come later. */
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "flags: %o", &flags) == 1;
 	fclose(f);
+	if (!found)
+		return -ENOENT;
 	return (flags & O_ACCMODE) != O_RDONLY;
+}
+
+static void fill_flags(struct holders *hs, struct row *r)
+{
+	int w = fd_writable(r->h.pid, r->h.fd);
+	r->h.writable = w > 0;
+	r->h.mode_unknown = w < 0;
+	/* Only running out of descriptors or memory makes the answer wrong; a descriptor closed
+	 * since the scan or a process that changed its credentials is just not known. */
+	if (w < 0 && !gone(w) && !denied(w) && !hs->err)
+		hs->err = w;
+	r->flags_known = true;
 }
 
 const struct holder *holders_of(struct holders *hs, const struct pshm_stat *st, size_t *n)
@@ -159,6 +355,7 @@ const struct holder *holders_of(struct holders *hs, const struct pshm_stat *st, 
 	size_t lo = 0, hi = hs->n;
 
 	*n = 0;
+	hs->used = true;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		struct row *r = &hs->rows[mid];
@@ -169,10 +366,8 @@ const struct holder *holders_of(struct holders *hs, const struct pshm_stat *st, 
 	}
 	for (size_t i = lo; i < hs->n && hs->rows[i].dev == dev && hs->rows[i].ino == ino; i++) {
 		struct row *r = &hs->rows[i];
-		if (!r->flags_known) {
-			r->h.writable = fd_writable(r->h.pid, r->h.fd);
-			r->flags_known = true;
-		}
+		if (!r->flags_known)
+			fill_flags(hs, r);
 		/* One row per mapping process: several mappings of one object fold together. */
 		if (*n && r->h.fd < 0 && hs->out[*n - 1].pid == r->h.pid &&
 		    hs->out[*n - 1].fd < 0) {
@@ -182,8 +377,10 @@ const struct holder *holders_of(struct holders *hs, const struct pshm_stat *st, 
 		if (*n == hs->outcap) {
 			size_t cap = hs->outcap ? hs->outcap * 2 : 16;
 			struct holder *o = realloc(hs->out, cap * sizeof(*o));
-			if (!o)
+			if (!o) {
+				hs->err = -ENOMEM;
 				break;
+			}
 			hs->out = o;
 			hs->outcap = cap;
 		}
@@ -195,11 +392,58 @@ const struct holder *holders_of(struct holders *hs, const struct pshm_stat *st, 
 size_t holders_nprocs(const struct holder *hs, size_t n)
 {
 	size_t procs = 0;
-	for (size_t i = 0; i < n; i++) {
-		bool seen = false;
-		for (size_t j = 0; j < i && !seen; j++)
-			seen = hs[j].pid == hs[i].pid;
-		procs += !seen;
-	}
+	for (size_t i = 0; i < n; i++)
+		procs += i == 0 || hs[i].pid != hs[i - 1].pid;
 	return procs;
+}
+
+char *holders_pids(const struct holder *hs, size_t n, const char *sep, bool more)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (i == 0 || hs[i].pid != hs[i - 1].pid)
+			fprintf(f, "%s%d", i ? sep : "", (int)hs[i].pid);
+	if (more)
+		fprintf(f, "%s?", n ? sep : "");
+	bool bad = ferror(f);
+	if (fclose(f) || bad) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+int holders_report(struct holders *hs, const char *cmd)
+{
+	if (!hs || !hs->used || hs->reported)
+		return EXIT_OK;
+	hs->reported = true;
+	if (hs->err) {
+		fprintf(stderr, "pshm: %s /proc: %s\n", cmd, pshm_strerror(hs->err));
+		fprintf(stderr,
+		        "pshm: not every process could be looked into, so the processes "
+		        "shown may be too few%s\n",
+		        hs->err == -EMFILE   ? "; raise the limit on open files (ulimit -n)"
+		        : hs->err == -ENFILE ? "; the system has run out of open files"
+		                             : "");
+		return EXIT_FAIL;
+	}
+	if (hs->hidden)
+		fprintf(stderr,
+		        "pshm: warning: could not look into %zu process%s of other users; "
+		        "process counts may be low\n",
+		        hs->hidden, hs->hidden == 1 ? "" : "es");
+	if (hs->hidepid)
+		fprintf(stderr,
+		        "pshm: warning: /proc hides the processes of other users (hidepid=%s); "
+		        "process counts may be low\n",
+		        hs->hidepid);
+	if (hs->hidden || hs->hidepid)
+		fprintf(stderr, "pshm: run as root to see all processes\n");
+	return EXIT_OK;
 }

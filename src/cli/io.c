@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
@@ -323,6 +324,12 @@ static int write_one(const char *addr, uint64_t off, bool keep, bool in_place, c
 	char count[48];
 
 	catch_stops(&waitmask);
+	cli_warn_bare(addr);
+	/* The name as messages show it (one write per process: kept to the end). */
+	const char *say = strdup(cli_safe(addr));
+	if (!say)
+		say = "?";
+	w.addr = say;
 	int r = pshm_open(&target, addr, 0);
 	if (r < 0)
 		return cli_fail("write", addr, r);
@@ -356,7 +363,7 @@ static int write_one(const char *addr, uint64_t off, bool keep, bool in_place, c
 		w.map = map;
 	}
 	if (r == 0 && w.fixed && off > w.size) {
-		fprintf(stderr, "pshm: write %s: offset %llu is past the end (%llu bytes)\n", addr,
+		fprintf(stderr, "pshm: write %s: offset %llu is past the end (%llu bytes)\n", say,
 		        (unsigned long long)off, (unsigned long long)w.size);
 		pshm_close(target);
 		return EXIT_FAIL;
@@ -385,7 +392,7 @@ static int write_one(const char *addr, uint64_t off, bool keep, bool in_place, c
 			return EXIT_OK;
 		if (stop) {
 			fprintf(stderr, "pshm: write %s: interrupted (%s); the object is unchanged\n",
-			        addr, strsignal(stop_signal));
+			        say, strsignal(stop_signal));
 			die_of_stop();
 			return 128 + stop_signal;
 		}
@@ -395,7 +402,7 @@ static int write_one(const char *addr, uint64_t off, bool keep, bool in_place, c
 			fprintf(stderr,
 			        "pshm: the new content is written beside the old before it replaces "
 			        "it; --in-place overwrites the object where it is\n");
-		fprintf(stderr, "pshm: write %s: the object is unchanged\n", addr);
+		fprintf(stderr, "pshm: write %s: the object is unchanged\n", say);
 		return EXIT_FAIL;
 	}
 
@@ -421,18 +428,18 @@ static int write_one(const char *addr, uint64_t off, bool keep, bool in_place, c
 	const char *why = stop ? strsignal(stop_signal) : NULL;
 	if (!wrote || (intact && !stop && !w.fixed))
 		fprintf(stderr, "pshm: write %s: %s%s%sthe object is unchanged\n",
-		        addr, why ? "interrupted (" : "", why ? why : "", why ? "); " : "");
+		        say, why ? "interrupted (" : "", why ? why : "", why ? "); " : "");
 	else if (w.fixed)
 		fprintf(stderr,
 		        "pshm: write %s: %s%s%sthe first %s of the data are at offset %llu; the "
 		        "rest of the object is as it was\n",
-		        addr, why ? "interrupted (" : "", why ? why : "", why ? "); " : "", count,
+		        say, why ? "interrupted (" : "", why ? why : "", why ? "); " : "", count,
 		        (unsigned long long)w.start);
 	else
 		fprintf(stderr,
 		        "pshm: write %s: %s%s%sthe first %s of the data are at offset %llu and the "
 		        "object now ends after them (%llu bytes)\n",
-		        addr, why ? "interrupted (" : "", why ? why : "", why ? "); " : "", count,
+		        say, why ? "interrupted (" : "", why ? why : "", why ? "); " : "", count,
 		        (unsigned long long)w.start, (unsigned long long)w.size);
 	if (stop) {
 		die_of_stop();
@@ -494,7 +501,7 @@ int cmd_write(int argc, char **argv)
 		fprintf(stderr,
 		        "pshm: warning: writing the %zu characters '%s' themselves, not the file of "
 		        "that name; to write the file's bytes: pshm write %s < %s\n",
-		        strlen(data), data, argv[optind], data);
+		        strlen(data), cli_safe(data), cli_safe(argv[optind]), cli_safe(data));
 	return write_one(argv[optind], off, keep, in_place, data);
 }
 
@@ -508,12 +515,15 @@ struct sink {
 	size_t fill;
 	unsigned char prev[16];
 	bool have_prev, starred;
+	int out_err; /* why standard output could not be written, or 0 */
 };
 
 static int put_stdout(struct sink *s, const char *buf, size_t len)
 {
-	(void)s;
-	return cli_write_all(1, buf, len);
+	int r = cli_write_all(1, buf, len);
+	if (r)
+		s->out_err = r;
+	return r;
 }
 
 /*
@@ -556,6 +566,8 @@ static int stream(struct pshm_seg *seg, uint64_t off, uint64_t len, struct sink 
 				continue;
 			if (n < 0 && (errno == EINVAL || errno == ENOSYS) && pos == (off_t)off)
 				break; /* this output cannot take sendfile: copy instead */
+			if (n < 0 && errno != EIO)
+				return s->out_err = -errno; /* the output's, not the object's */
 			if (n <= 0)
 				return n < 0 ? -errno : PSHM_ETRUNCATED;
 			len -= (uint64_t)n;
@@ -628,7 +640,9 @@ static int put_hex(struct sink *s, const char *buf, size_t len)
 		if (s->fill == 16)
 			dump_line(s);
 	}
-	return ferror(stdout) ? -EIO : 0;
+	if (ferror(stdout))
+		return s->out_err = -(errno ? errno : EIO);
+	return 0;
 }
 
 static int read_like(const char *cmd, int argc, char **argv, bool hex)
@@ -668,13 +682,14 @@ static int read_like(const char *cmd, int argc, char **argv, bool hex)
 	if (argc - optind > 1)
 		return cli_usage(cmd, "one object at a time");
 	const char *addr = argv[optind];
+	cli_warn_bare(addr);
 	int r = pshm_open(&seg, addr, PSHM_RDONLY);
 	if (r < 0)
 		return cli_fail(cmd, addr, r);
 	r = pshm_stat(seg, &st);
 	if (r == 0 && off > st.size) {
 		fprintf(stderr, "pshm: %s %s: offset %llu is past the end (%llu bytes)\n", cmd,
-		        addr, (unsigned long long)off, (unsigned long long)st.size);
+		        cli_safe(addr), (unsigned long long)off, (unsigned long long)st.size);
 		pshm_close(seg);
 		return EXIT_FAIL;
 	}
@@ -689,12 +704,16 @@ static int read_like(const char *cmd, int argc, char **argv, bool hex)
 			printf("%08llx\n", (unsigned long long)s.pos);
 	}
 	pshm_close(seg);
-	if (r == -EPIPE)
-		return EXIT_FAIL; /* the reader of our output went away: nothing to add */
+	if (r && s.out_err) {
+		/* Said once here: what stdio still holds is dropped, not reported again at exit. */
+		__fpurge(stdout);
+		clearerr(stdout);
+		return cli_fail_output(cmd, addr, s.out_err); /* quiet for EPIPE */
+	}
 	if (r == PSHM_ETRUNCATED) {
 		fflush(stdout);
 		fprintf(stderr, "pshm: %s %s: the object was truncated while being read\n", cmd,
-		        addr);
+		        cli_safe(addr));
 		return EXIT_FAIL;
 	}
 	return r < 0 ? cli_fail(cmd, addr, r) : EXIT_OK;

@@ -8,17 +8,30 @@
 #include <libsmartcols.h>
 #include <string.h>
 
+/*
+ * JSON strings must be UTF-8, and names and command names are any bytes: a byte that is not
+ * part of valid UTF-8 becomes the text \xHH (JSON "\\xHH"), and so does a backslash (\x5c), so
+ * that every backslash in the decoded string starts such an escape and the bytes come back by
+ * replacing each \xHH with byte HH. Characters that could act on a terminal or break a line in
+ * JavaScript are JSON escapes, which decode to the character itself.
+ */
 void cli_json_string(const char *s)
 {
 	putchar('"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20)
-			printf("\\u%04x", ch);
+	while (*s) {
+		uint32_t cp = 0;
+		size_t len = cli_utf8_char(s, &cp);
+		if (!len)
+			printf("\\\\x%02x", (unsigned char)*s);
+		else if (cp == '\\')
+			fputs("\\\\x5c", stdout);
+		else if (cp == '"')
+			fputs("\\\"", stdout);
+		else if (cli_char_unsafe(cp))
+			printf("\\u%04x", (unsigned)cp);
 		else
-			putchar(ch);
+			fwrite(s, 1, len, stdout);
+		s += len ? len : 1;
 	}
 	putchar('"');
 }

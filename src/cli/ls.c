@@ -17,6 +17,9 @@ struct lsopts {
 	bool json;
 	bool chan_only; /* -k chan without posix: of the POSIX objects, only channels */
 	struct holders *holders;
+	bool partial; /* the scan missed processes: NPROCS and PIDS may be low */
+	char *pids;   /* the last PIDS cell (allocated: it has no length limit) */
+	bool oom;     /* a cell could not be allocated */
 };
 
 /* -k chan: POSIX objects that are channels (a bit no PSHM_LIST_* uses). */
@@ -147,19 +150,20 @@ static const char *cell(enum col_id id, const struct pshm_stat *st, struct lsopt
 	case C_CTIME:
 		return cli_fmt_time(buf, len, &st->ctime);
 	case C_NPROCS:
-		snprintf(buf, len, "%zu", holders_nprocs(h, nh));
+		/* A count that may be low: "2?" in tables, null in JSON. */
+		if (o->partial && o->json)
+			return NULL;
+		snprintf(buf, len, "%zu%s", holders_nprocs(h, nh), o->partial ? "?" : "");
 		return buf;
-	case C_PIDS: {
-		size_t n = 0;
-		buf[0] = '\0';
-		/* A JSON array cell holds one element per line. */
-		for (size_t i = 0; i < nh && n < len; i++)
-			if (i == 0 || h[i].pid != h[i - 1].pid)
-				n += (size_t)snprintf(buf + n, len - n, "%s%d",
-				                      n ? (o->json ? "\n" : ",") : "",
-				                      (int)h[i].pid);
-		return n ? buf : (o->json ? "" : NULL);
-	}
+	case C_PIDS:
+		if (o->partial && o->json)
+			return NULL; /* null: make_columns typed the column as a number */
+		free(o->pids);
+		/* A JSON array cell holds one element per line; a list that may be short ends
+		 * in "?". */
+		o->pids = holders_pids(h, nh, o->json ? "\n" : ",", o->partial);
+		o->oom |= !o->pids;
+		return o->pids && *o->pids ? o->pids : (o->json ? "" : NULL);
 	case C_KEY:
 		if (!sysv)
 			return NULL;
@@ -205,10 +209,15 @@ static int add_row(const struct pshm_stat *st, void *arg)
 	}
 	for (size_t i = 0; i < c->ncols; i++) {
 		const char *text = cell(c->ids[i], st, &c->o, buf, sizeof(buf));
-		if (text && scols_line_set_data(ln, i, text)) {
+		if ((text && scols_line_set_data(ln, i, text)) || c->o.oom) {
 			c->err = -ENOMEM;
 			return 1;
 		}
+	}
+	/* The "complete" member that make_columns added: false. */
+	if (c->o.partial && c->o.json && scols_line_set_data(ln, c->ncols, "0")) {
+		c->err = -ENOMEM;
+		return 1;
 	}
 	return 0;
 }
@@ -312,11 +321,20 @@ static struct libscols_column *make_columns(struct lsctx *c, bool json)
 		struct libscols_column *cl = scols_table_new_column(c->tb, name, col->whint, flags);
 		if (!cl)
 			return NULL;
-		scols_column_set_json_type(cl, col->json);
+		/* PIDS that may be short are null in JSON, as an empty number cell prints. */
+		bool null_pids = c->ids[i] == C_PIDS && c->o.partial;
+		scols_column_set_json_type(cl, null_pids ? SCOLS_JSON_NUMBER : col->json);
 		if (c->ids[i] == C_ADDRESS) {
 			scols_column_set_cmpfunc(cl, scols_cmpstr_cells, NULL);
 			sortcol = cl;
 		}
+	}
+	/* JSON says of each object whether NPROCS and PIDS may be low, only when they may. */
+	if (json && c->o.partial) {
+		struct libscols_column *cl = scols_table_new_column(c->tb, "complete", 5, 0);
+		if (!cl)
+			return NULL;
+		scols_column_set_json_type(cl, SCOLS_JSON_BOOLEAN);
 	}
 	return sortcol;
 }
@@ -383,13 +401,18 @@ int cmd_ls(int argc, char **argv)
 	/* JSON carries numbers, so sizes there are always in bytes. */
 	if (json)
 		c.o.bytes = c.o.json = true;
+	bool scan = false;
 	for (size_t i = 0; i < c.ncols; i++)
-		if (c.ids[i] == C_NPROCS || c.ids[i] == C_PIDS)
-			c.o.holders = c.o.holders ? c.o.holders : holders_scan();
+		scan |= c.ids[i] == C_NPROCS || c.ids[i] == C_PIDS;
+	if (scan && !(c.o.holders = holders_scan()))
+		return cli_fail("ls", pshm_shm_dir(), -ENOMEM);
+	c.o.partial = scan && !holders_complete(c.o.holders);
 
 	c.tb = scols_new_table();
-	if (!c.tb)
+	if (!c.tb) {
+		holders_free(c.o.holders);
 		return cli_fail("ls", pshm_shm_dir(), -ENOMEM);
+	}
 	scols_table_enable_raw(c.tb, raw);
 	scols_table_enable_noheadings(c.tb, noheadings);
 	struct libscols_column *sortcol = make_columns(&c, json);
@@ -404,9 +427,12 @@ int cmd_ls(int argc, char **argv)
 		if (json)
 			cli_print_json(c.tb, "objects");
 		else
-			scols_print_table(c.tb);
+			cli_print_table(c.tb);
 	}
 	scols_unref_table(c.tb);
+	free(c.o.pids);
+	if (holders_report(c.o.holders, "ls"))
+		status = EXIT_FAIL;
 	holders_free(c.o.holders);
 	return status;
 }

@@ -3,7 +3,11 @@
  */
 #include "cli.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const struct cmd cli_cmds[] = {
     {"create", cmd_create, "[-s SIZE] [-m MODE] [--existing-ok] [--sparse] [--populate] ADDR...",
@@ -55,8 +59,39 @@ static void usage(FILE *out)
 	    pshm_shm_dir());
 }
 
+/*
+ * Put /dev/null on whichever of descriptors 0, 1 and 2 is closed, before anything is opened:
+ * otherwise an object would take that number, and pshm would read its input from the object, or
+ * write its output or messages into it. Standard input gets it write-only and standard output
+ * read-only, so that using them fails with EBADF as a closed descriptor would; standard error
+ * gets it writable, and messages are lost as they would have been.
+ */
+static bool std_fds_ready(void)
+{
+	static const int flags[3] = {O_WRONLY, O_RDONLY, O_WRONLY};
+
+	for (int fd = 0; fd < 3; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		int got = open("/dev/null", flags[fd]);
+		if (got != fd) {
+			if (got >= 0)
+				close(got);
+			return false;
+		}
+	}
+	return true;
+}
+
 int main(int argc, char **argv)
 {
+	if (!std_fds_ready()) {
+		/* Only possible when /dev/null cannot be opened; stderr may be what is missing. */
+		fprintf(stderr, "pshm: cannot open /dev/null for a closed standard descriptor\n");
+		return EXIT_FAIL;
+	}
+	/* Whatever a command prints, and however it ends, output that was lost fails it. */
+	atexit(cli_close_stdout);
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,43 @@ static bool transient_memfd(const char *cmd, const char *addr)
 	return true;
 }
 
+/*
+ * Take back what create_one made of ADDR: remove the object if this command created it (one
+ * that existed before stays), close it, then die of a stop signal if one came, or report ERR
+ * (none when 0, the failure being told already). Returns EXIT_FAIL.
+ */
+static int create_undo(struct pshm_seg *seg, const char *addr, int err)
+{
+	if (pshm_created(seg))
+		pshm_destroy(seg);
+	pshm_close(seg);
+	cli_die_if_stopped();
+	return err ? cli_fail("create", addr, err) : EXIT_FAIL;
+}
+
+/* Print ID, a new private segment's only name, and see that it got out: 0 or -errno. */
+static int show_id(const char *id)
+{
+	struct sigaction ign, old;
+
+	memset(&ign, 0, sizeof(ign));
+	ign.sa_handler = SIG_IGN;
+	sigemptyset(&ign.sa_mask);
+	/* A reader that went away is a failure to report, not a death that leaks the segment. */
+	sigaction(SIGPIPE, &ign, &old);
+	errno = 0;
+	int r = printf("%s\n", id) < 0 || fflush(stdout) ? (errno ? -errno : -EIO) : 0;
+	if (r)
+		clearerr(stdout); /* told here: the check at exit is not to tell it again */
+	sigaction(SIGPIPE, &old, NULL);
+	return r;
+}
+
+/*
+ * Create ADDR. Stop signals are caught meanwhile (cli_catch_stops): one that comes before the
+ * object is complete removes it again and then ends the command, so an interrupted create
+ * leaves nothing half made.
+ */
 static int create_one(const char *addr, uint64_t size, mode_t mode, unsigned flags, bool populate)
 {
 	struct pshm_seg *seg;
@@ -34,25 +72,82 @@ static int create_one(const char *addr, uint64_t size, mode_t mode, unsigned fla
 		return EXIT_FAIL;
 	/* The library reads mode 0 as "the default"; here it means no access at all. */
 	int r = pshm_create(&seg, addr, size, mode ? mode : 0600, flags);
-	if (r < 0)
-		return cli_fail("create", addr, r);
-	if (mode == 0 && pshm_created(seg) && (r = pshm_chmod(seg, 0)) < 0) {
-		pshm_destroy(seg);
-		pshm_close(seg);
+	if (r < 0) {
+		cli_die_if_stopped();
 		return cli_fail("create", addr, r);
 	}
-	if (populate && (r = pshm_map(seg, PSHM_POPULATE, &p, &len)) < 0) {
-		if (pshm_created(seg))
-			pshm_destroy(seg);
-		pshm_close(seg);
-		return cli_fail("create", addr, r);
-	}
-	/* A private System V segment is known only by the identifier it was given. */
+	if (mode == 0 && pshm_created(seg) && !cli_stopped())
+		r = pshm_chmod(seg, 0);
+	if (populate && !r && !cli_stopped())
+		r = pshm_map(seg, PSHM_POPULATE, &p, &len);
+	if (r < 0 || cli_stopped())
+		return create_undo(seg, addr, r);
+	/* A private System V segment is known only by the identifier it was given: it is complete
+	 * once that is out, and removed again when it cannot be. */
 	if (pshm_kind(seg) == PSHM_SYSV && strcmp(addr, pshm_address(seg)) &&
-	    !strncmp(pshm_address(seg), "sysv:id=", 8))
-		printf("%s\n", pshm_address(seg));
+	    !strncmp(pshm_address(seg), "sysv:id=", 8) && (r = show_id(pshm_address(seg))) < 0) {
+		if (!cli_stopped()) {
+			cli_fail_output("create", addr, r);
+			fprintf(stderr,
+			        "pshm: create %s: removed the new segment %s again, since its "
+			        "identifier is its only name\n",
+			        cli_safe(addr), pshm_address(seg));
+		}
+		return create_undo(seg, addr, 0);
+	}
 	pshm_close(seg);
 	return EXIT_OK;
+}
+
+/* Refuse a mode with set-id or sticky bits for a System V segment, whose mode has none. */
+static bool sysv_mode_refused(const char *op, const char *addr, mode_t mode)
+{
+	if (!(mode & ~0777u))
+		return false;
+	fprintf(stderr,
+	        "pshm: %s %s: System V segments have no set-user-ID, set-group-ID or sticky bit, "
+	        "so mode %o cannot be given\n"
+	        "pshm: give permission bits only, 777 at most\n",
+	        op, cli_safe(addr), (unsigned)mode);
+	return true;
+}
+
+/*
+ * What the kernel would refuse as EINVAL for a System V segment, said before trying: a size of
+ * 0, set-id or sticky bits, and (with --existing-ok) a segment smaller than SIZE, which cannot
+ * grow. The library still has the last word, and cli_fail explains what gets past here.
+ */
+static bool sysv_create_refused(const char *addr, uint64_t size, mode_t mode, unsigned flags)
+{
+	struct pshm_stat st;
+	char have[32];
+
+	if (strncmp(addr, "sysv:", 5))
+		return false;
+	/* A malformed address is for create_one to report. */
+	int found = pshm_stat_addr(addr, &st);
+	if (found == PSHM_EADDR)
+		return false;
+	if (size == 0) {
+		fprintf(stderr,
+		        "pshm: create %s: System V segments cannot be empty\n"
+		        "pshm: give a size of at least 1 byte with -s SIZE\n",
+		        cli_safe(addr));
+		return true;
+	}
+	if (sysv_mode_refused("create", addr, mode))
+		return true;
+	/* A private segment (key 0) is always a new one, and an identifier is never created. */
+	if ((flags & PSHM_OPEN_OR_CREATE) && strncmp(addr, "sysv:id=", 8) && found == 0 &&
+	    st.key != 0 && st.size < size) {
+		fprintf(stderr,
+		        "pshm: create %s: the segment has %s, and System V segments cannot grow\n"
+		        "pshm: remove it (pshm rm %s) and create it again with the size needed\n",
+		        cli_safe(addr), cli_fmt_size(have, sizeof(have), st.size, false),
+		        cli_safe(addr));
+		return true;
+	}
+	return false;
 }
 
 int cmd_create(int argc, char **argv)
@@ -109,15 +204,22 @@ int cmd_create(int argc, char **argv)
 	if (optind == argc)
 		return cli_usage("create", "no object named");
 	int status = EXIT_OK;
-	for (int i = optind; i < argc; i++)
-		if (create_one(argv[i], size, mode, flags, populate))
+	cli_catch_stops();
+	for (int i = optind; i < argc; i++) {
+		cli_warn_bare(argv[i]);
+		if (sysv_create_refused(argv[i], size, mode, flags) ||
+		    create_one(argv[i], size, mode, flags, populate))
 			status = EXIT_FAIL;
+		/* Objects made before a stop signal came are complete, and stay. */
+		cli_die_if_stopped();
+	}
 	return status;
 }
 
 /* Open ADDR for a change of attributes: as chmod(1), no permission on the object is needed. */
 static int open_attr(const char *op, const char *addr, struct pshm_seg **seg)
 {
+	cli_warn_bare(addr);
 	if (transient_memfd(op, addr))
 		return EXIT_FAIL;
 	int r = pshm_open(seg, addr, PSHM_ATTRS);
@@ -154,7 +256,9 @@ int cmd_chmod(int argc, char **argv)
 			status = EXIT_FAIL;
 			continue;
 		}
-		if ((r = pshm_chmod(seg, mode)) < 0)
+		if (pshm_kind(seg) == PSHM_SYSV && sysv_mode_refused("chmod", argv[i], mode))
+			status = EXIT_FAIL;
+		else if ((r = pshm_chmod(seg, mode)) < 0)
 			status = cli_fail("chmod", argv[i], r);
 		pshm_close(seg);
 	}
@@ -314,9 +418,11 @@ int cmd_resize(int argc, char **argv)
 	if (!nobj)
 		return cli_usage("resize", "no object named");
 	int status = EXIT_OK;
-	for (int i = 0; i < nobj; i++)
+	for (int i = 0; i < nobj; i++) {
+		cli_warn_bare(argv[i]);
 		if (resize_one(argv[i], sign, size, flags))
 			status = EXIT_FAIL;
+	}
 	return status;
 }
 
@@ -340,6 +446,7 @@ int cmd_rm(int argc, char **argv)
 		return force ? EXIT_OK : cli_usage("rm", "no object named");
 	int status = EXIT_OK;
 	for (int i = optind; i < argc; i++) {
+		cli_warn_bare(argv[i]);
 		int r = pshm_remove(argv[i]);
 		if (r == -ENOENT && force)
 			continue;

@@ -16,28 +16,41 @@
 /* One field of the output: text for "key: value", and whether JSON should quote it. */
 struct field {
 	const char *key;
-	char value[4200];
-	bool number; /* JSON: a number (or true/false) rather than a string */
+	char *value;  /* allocated: a list of PIDs has no length limit */
+	bool number;  /* JSON: a number (or true/false) rather than a string */
+	bool unknown; /* JSON: null, for a count or list that may be low (the text ends in "?") */
 };
 
 struct fields {
 	struct field f[40];
 	size_t n;
+	bool oom; /* a value could not be allocated */
 };
 
-static void add(struct fields *fs, const char *key, bool number, const char *fmt, ...)
+static void fields_clear(struct fields *fs)
+{
+	while (fs->n)
+		free(fs->f[--fs->n].value);
+}
+
+static struct field *add(struct fields *fs, const char *key, bool number, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-static void add(struct fields *fs, const char *key, bool number, const char *fmt, ...)
+static struct field *add(struct fields *fs, const char *key, bool number, const char *fmt, ...)
 {
 	va_list ap;
 	if (fs->n >= sizeof(fs->f) / sizeof(fs->f[0]))
-		return;
-	struct field *f = &fs->f[fs->n++];
-	f->key = key;
-	f->number = number;
+		return NULL;
+	struct field *f = &fs->f[fs->n];
+	*f = (struct field){key, NULL, number, false};
 	va_start(ap, fmt);
-	vsnprintf(f->value, sizeof(f->value), fmt, ap);
+	int r = vasprintf(&f->value, fmt, ap);
 	va_end(ap);
+	if (r < 0) {
+		fs->oom = true;
+		return NULL;
+	}
+	fs->n++;
+	return f;
 }
 
 static void describe(struct fields *fs, const struct pshm_stat *st, struct holders *hs, bool bytes)
@@ -80,29 +93,35 @@ static void describe(struct fields *fs, const struct pshm_stat *st, struct holde
 	if (st->kind == PSHM_MEMFD)
 		add(fs, "seals", false, "%s", cli_fmt_seals(b2, sizeof(b2), st->seals));
 	size_t n = 0;
-	const struct holder *h = hs ? holders_of(hs, st, &n) : NULL;
-	add(fs, "processes", true, "%zu", holders_nprocs(h, n));
-	char pids[4096] = "";
-	size_t len = 0;
-	for (size_t i = 0; i < n && len < sizeof(pids); i++)
-		if (i == 0 || h[i].pid != h[i - 1].pid)
-			len += (size_t)snprintf(pids + len, sizeof(pids) - len, "%s%d",
-			                        len ? "," : "", (int)h[i].pid);
-	add(fs, "pids", false, "%s", pids);
+	const struct holder *h = holders_of(hs, st, &n);
+	/* From a scan that missed processes they may be low: "2?" and "7,9,?", null in JSON. */
+	bool whole = holders_complete(hs);
+	char *pids = holders_pids(h, n, ",", !whole);
+	struct field *f =
+	    add(fs, "processes", true, "%zu%s", holders_nprocs(h, n), whole ? "" : "?");
+	if (f)
+		f->unknown = !whole;
+	if ((f = pids ? add(fs, "pids", false, "%s", pids) : NULL))
+		f->unknown = !whole;
+	fs->oom |= !pids;
+	free(pids);
+	add(fs, "complete", true, "%s", whole ? "true" : "false");
 }
 
 static void print_fields(const struct fields *fs, bool json)
 {
 	if (!json) {
 		for (size_t i = 0; i < fs->n; i++)
-			printf("%s: %s\n", fs->f[i].key, fs->f[i].value);
+			printf("%s: %s\n", fs->f[i].key, cli_safe(fs->f[i].value));
 		return;
 	}
 	printf("  {");
 	for (size_t i = 0; i < fs->n; i++) {
 		const struct field *f = &fs->f[i];
 		printf("%s\n    \"%s\": ", i ? "," : "", f->key);
-		if (!strcmp(f->key, "pids")) {
+		if (f->unknown) {
+			printf("null");
+		} else if (!strcmp(f->key, "pids")) {
 			printf("[%s]", f->value);
 		} else if (f->number) {
 			printf("%s", f->value);
@@ -140,20 +159,29 @@ int cmd_stat(int argc, char **argv)
 		return cli_usage("stat", "no object named");
 	struct holders *hs = holders_scan();
 	int status = EXIT_OK, shown = 0;
-	struct fields *fs = malloc(sizeof(*fs));
-	if (!fs)
+	struct fields *fs = calloc(1, sizeof(*fs));
+	if (!fs || !hs) {
+		free(fs);
+		holders_free(hs);
 		return cli_fail("stat", argv[optind], -ENOMEM);
+	}
 	if (json)
 		printf("[");
 	for (int i = optind; i < argc; i++) {
 		struct pshm_stat st;
+		cli_warn_bare(argv[i]);
 		int r = pshm_stat_addr(argv[i], &st);
 		if (r < 0) {
 			status = cli_fail("stat", argv[i], r);
 			continue;
 		}
-		fs->n = 0;
+		fields_clear(fs);
 		describe(fs, &st, hs, bytes || json);
+		if (fs->oom) {
+			fs->oom = false;
+			status = cli_fail("stat", argv[i], -ENOMEM);
+			continue;
+		}
 		if (json)
 			printf("%s\n", shown ? "," : "");
 		else if (shown)
@@ -163,7 +191,10 @@ int cmd_stat(int argc, char **argv)
 	}
 	if (json)
 		printf("%s]\n", shown ? "\n" : "");
+	fields_clear(fs);
 	free(fs);
+	if (holders_report(hs, "stat"))
+		status = EXIT_FAIL;
 	holders_free(hs);
 	return status;
 }
@@ -188,13 +219,14 @@ static void proc_info(pid_t pid, char *comm, size_t len, uid_t *uid)
 	*uid = stat(path, &st) == 0 ? st.st_uid : (uid_t)-1;
 }
 
-static int who_rows(struct libscols_table *tb, const char *addr, struct holders *hs)
+static int who_rows(struct libscols_table *tb, const char *addr, struct holders *hs, bool json)
 {
 	struct pshm_stat st;
 	char buf[64], comm[64];
 	size_t n;
 	uid_t uid;
 
+	cli_warn_bare(addr);
 	int r = pshm_stat_addr(addr, &st);
 	if (r < 0)
 		return cli_fail("who", addr, r);
@@ -213,8 +245,20 @@ static int who_rows(struct libscols_table *tb, const char *addr, struct holders 
 			snprintf(buf, sizeof(buf), "map %s", h[i].writable ? "rw" : "ro");
 		else
 			snprintf(buf, sizeof(buf), "fd %d %s", h[i].fd,
-			         h[i].writable ? "rw" : "ro");
+			         h[i].mode_unknown ? "?"
+			         : h[i].writable   ? "rw"
+			                           : "ro");
 		scols_line_set_data(ln, 4, buf);
+	}
+	/* Processes the scan could not look into may use it too: one more line says so, "?" in
+	 * every cell but the address (JSON: null). */
+	if (!holders_complete(hs)) {
+		struct libscols_line *ln = scols_table_new_line(tb, NULL);
+		if (!ln)
+			return cli_fail("who", addr, -ENOMEM);
+		scols_line_set_data(ln, 0, st.address);
+		for (size_t c = 1; c < 5 && !json; c++)
+			scols_line_set_data(ln, c, "?");
 	}
 	return EXIT_OK;
 }
@@ -248,7 +292,9 @@ int cmd_who(int argc, char **argv)
 			return cli_help("who",
 			                "  -J, --json             JSON output\n"
 			                "  -n, --noheadings       no heading line\n"
-			                "  ACCESS is \"map rw\", \"map ro\" or \"fd N rw|ro\".\n");
+			                "  ACCESS is \"map rw\", \"map ro\" or \"fd N rw|ro\".\n"
+			                "  A line of ? is for processes pshm could not look "
+			                "into.\n");
 		else
 			return cli_bad_option("who");
 	}
@@ -274,13 +320,15 @@ int cmd_who(int argc, char **argv)
 	}
 	int status = EXIT_OK;
 	for (int i = optind; i < argc; i++)
-		if (who_rows(tb, argv[i], hs))
+		if (who_rows(tb, argv[i], hs, json))
 			status = EXIT_FAIL;
 	if (json)
 		cli_print_json(tb, "processes");
 	else
-		scols_print_table(tb);
+		cli_print_table(tb);
 	scols_unref_table(tb);
+	if (holders_report(hs, "who"))
+		status = EXIT_FAIL;
 	holders_free(hs);
 	return status;
 }
