@@ -450,7 +450,7 @@ int pshm_chan_abort(struct pshm_chan *ch);
  * the ring itself (zero copy); pshm_chan_commit() publishes it. Waits up to TIMEOUT_MS for
  * room in a full queue. Returns 0, -EMSGSIZE for LEN over the channel's maximum, -EINVAL when
  * the handle is not a writer or already holds a reservation, -EAGAIN, -ETIMEDOUT, -EPIPE,
- * -ECONNRESET, -EBADMSG.
+ * -ECONNRESET, -EBADMSG, or the error of a futex wait the kernel refused (none does normally).
  */
 int pshm_chan_reserve(struct pshm_chan *ch, size_t len, void **bufp, int timeout_ms);
 
@@ -473,7 +473,8 @@ int pshm_chan_send(struct pshm_chan *ch, const void *buf, size_t len, int timeou
  * until pshm_chan_release() or pshm_chan_recv(). In broadcast mode the writer may overwrite it
  * meanwhile: pshm_chan_release() says so. Returns 0, -EAGAIN, -ETIMEDOUT, -EPIPE,
  * -ECONNABORTED, -ECONNRESET, -EOVERFLOW (broadcast: messages were lost; the next call reads
- * the oldest intact one), -EBADMSG, or -EINVAL when the handle is not a reader.
+ * the oldest intact one), -EBADMSG, -EINVAL when the handle is not a reader, or the error of a
+ * futex wait the kernel refused (none does normally).
  */
 int pshm_chan_peek(struct pshm_chan *ch, const void **bufp, size_t *lenp, int timeout_ms);
 

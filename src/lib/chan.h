@@ -262,6 +262,14 @@ static inline void pshm__chan_publish_fence(const _Atomic uint32_t *fenced)
 uint64_t pshm__chan_now(void) PSHM__HIDDEN;
 int pshm__chan_lock(int fd, int byte) PSHM__HIDDEN;
 int pshm__chan_unlock(int fd, int byte) PSHM__HIDDEN;
+/*
+ * 1 when another description holds a write lock on [START, START+LEN) of FD (LEN 0: to the
+ * end), 0 when none does, or a negative errno. The test asks about a read lock, which only a
+ * write lock conflicts with: anyone who may read a file can hold read locks on it, and they
+ * must not look like a role holder.
+ */
+int pshm__chan_write_locked(int fd, off_t start, off_t len) PSHM__HIDDEN;
+/* pshm__chan_write_locked() of byte BYTE. */
 int pshm__chan_locked(int fd, int byte) PSHM__HIDDEN;
 void pshm__chan_wake(_Atomic uint32_t *futex) PSHM__HIDDEN;
 uint64_t pshm__chan_deadline(int timeout_ms) PSHM__HIDDEN;

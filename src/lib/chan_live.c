@@ -87,17 +87,6 @@ static uint64_t new_id(void)
 	return id;
 }
 
-/* An OFD lock of TYPE over all of FD (or a test of one, by CMD); 0 or -errno. */
-static int lock_all(int fd, int cmd, short type, struct flock *fl)
-{
-	*fl = (struct flock){.l_type = type, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
-	while (fcntl(fd, cmd, fl) < 0) {
-		if (errno != EINTR)
-			return -errno;
-	}
-	return 0;
-}
-
 int pshm__chan_dir(const char *path, int objfd, int *dirfdp)
 {
 	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
@@ -136,7 +125,6 @@ int pshm__chan_live_init(struct pshm_chan *ch)
 		return r;
 	for (int tries = 0; tries < CLAIM_TRIES; tries++) {
 		char name[NAME_ROOM];
-		struct flock fl;
 		uint64_t id = new_id();
 		beacon_name(name, id);
 		/* 0600 whatever the umask (only this process's owner can open it), until it is
@@ -153,7 +141,7 @@ int pshm__chan_live_init(struct pshm_chan *ch)
 		}
 		if (fd < 0)
 			return fd;
-		r = lock_all(fd, F_OFD_SETLK, F_WRLCK, &fl);
+		r = pshm__lock(fd, F_OFD_SETLK, F_WRLCK, 0, 0);
 		if (!r)
 			r = pshm__fchmod(fd, S_IRUSR | S_IRGRP | S_IROTH);
 		if (r) {
@@ -205,7 +193,6 @@ static int beacon_open(int dirfd, uint64_t id)
 
 int pshm__chan_alive(int dirfd, int objfd, int byte, uint64_t id, struct pshm__chan_seen *seen)
 {
-	struct flock fl;
 	int fd;
 
 	if (seen && seen->id != id)
@@ -227,10 +214,10 @@ int pshm__chan_alive(int dirfd, int objfd, int byte, uint64_t id, struct pshm__c
 			seen->id = id;
 		}
 	}
-	int r = lock_all(fd, F_OFD_GETLK, F_RDLCK, &fl);
+	int r = pshm__chan_write_locked(fd, 0, 0);
 	if (!seen)
 		pshm__close(fd);
-	return r ? r : fl.l_type != F_UNLCK;
+	return r;
 }
 
 int pshm__chan_claim(struct pshm_chan *ch, _Atomic uint64_t *live, int byte)
@@ -348,16 +335,10 @@ static void sweep(const char *path, int fd)
 	pshm__munmap(map, PSHM__CHAN_HDR);
 }
 
-void pshm__chan_sweep(const struct pshm__addr *a)
+void pshm__chan_sweep(const char *path)
 {
-	char buf[PATH_MAX];
-	const char *path = a->name;
 	struct stat st;
 
-	if (a->kind == PSHM_POSIX && pshm__name_path(a->name, "", buf, sizeof(buf)))
-		return;
-	if (a->kind == PSHM_POSIX)
-		path = buf;
 	/* Without waiting for anything: a lease on the file gives EWOULDBLOCK, and a FIFO
 	 * under the name opens at once and is then passed over. */
 	int fd = pshm__openat(AT_FDCWD, path,

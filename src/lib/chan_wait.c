@@ -28,12 +28,9 @@
 #include "chan.h"
 
 #include <fcntl.h>
-#include <linux/futex.h>
 #include <linux/membarrier.h>
 #include <pthread.h>
-#include <sys/syscall.h>
 #include <time.h>
-#include <unistd.h>
 
 uint64_t pshm__chan_now(void)
 {
@@ -49,46 +46,34 @@ uint64_t pshm__chan_deadline(int timeout_ms)
 	return pshm__chan_now() + (uint64_t)timeout_ms * 1000000ull;
 }
 
-static int ofd_lock(int fd, int byte, short type, int cmd, struct flock *fl)
-{
-	*fl = (struct flock){.l_type = type, .l_whence = SEEK_SET, .l_start = byte, .l_len = 1};
-	while (fcntl(fd, cmd, fl) < 0) {
-		if (errno != EINTR)
-			return -errno;
-	}
-	return 0;
-}
-
 /* Take BYTE for this description: 0, or -EBUSY when another description holds it. */
 int pshm__chan_lock(int fd, int byte)
 {
-	struct flock fl;
-	int r = ofd_lock(fd, byte, F_WRLCK, F_OFD_SETLK, &fl);
+	int r = pshm__lock(fd, F_OFD_SETLK, F_WRLCK, byte, 1);
 	return r == -EAGAIN || r == -EACCES ? -EBUSY : r;
 }
 
 int pshm__chan_unlock(int fd, int byte)
 {
-	struct flock fl;
-	return ofd_lock(fd, byte, F_UNLCK, F_OFD_SETLK, &fl);
+	return pshm__lock(fd, F_OFD_SETLK, F_UNLCK, byte, 1);
 }
 
-/*
- * 1 when another description holds a write lock on BYTE, 0 when none does, or a negative
- * errno. The test asks about a read lock, which only a write lock conflicts with: anyone who
- * may read the object can hold read locks on it, and they must not look like a role holder.
- */
+int pshm__chan_write_locked(int fd, off_t start, off_t len)
+{
+	int r = pshm__lock(fd, F_OFD_GETLK, F_RDLCK, start, len);
+	return r < 0 ? r : r != F_UNLCK;
+}
+
 int pshm__chan_locked(int fd, int byte)
 {
-	struct flock fl;
-	int r = ofd_lock(fd, byte, F_RDLCK, F_OFD_GETLK, &fl);
-	return r ? r : fl.l_type != F_UNLCK;
+	return pshm__chan_write_locked(fd, byte, 1);
 }
 
+/* A failed wake costs the sleepers no more than the rest of their slice (PSHM__CHAN_SLICE). */
 void pshm__chan_wake(_Atomic uint32_t *futex)
 {
 	atomic_fetch_add_explicit(futex, 1, memory_order_release);
-	syscall(SYS_futex, (uint32_t *)futex, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	pshm__futex_wake(futex);
 }
 
 /*
@@ -188,12 +173,12 @@ static inline void cpu_relax(void)
 
 int pshm__chan_asym;
 
+/* A process that cannot register fences at every publication instead. */
 static void membarrier_register(void)
 {
-	long q = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
-	pshm__chan_asym =
-	    q > 0 && (q & MEMBARRIER_CMD_GLOBAL_EXPEDITED) &&
-	    syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0) == 0;
+	int q = pshm__membarrier(MEMBARRIER_CMD_QUERY);
+	pshm__chan_asym = q > 0 && (q & MEMBARRIER_CMD_GLOBAL_EXPEDITED) &&
+	                  pshm__membarrier(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) == 0;
 }
 
 static void membarrier_init(void)
@@ -212,7 +197,7 @@ void pshm__chan_setup(void)
 /* A full fence on every CPU that runs a registered process, this one's included. */
 static void membarrier_all(void)
 {
-	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) < 0)
+	if (pshm__membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) < 0)
 		atomic_thread_fence(memory_order_seq_cst); /* cannot be: registered */
 }
 
@@ -307,7 +292,8 @@ spin(struct pshm_chan *ch, const volatile uint64_t *watch, uint64_t old,
  * Wait until *WATCH is no longer OLD, the peer's state changes, a wake-up comes, a sleep slice
  * ends, DEADLINE passes or the handle is found dead (its mapping truncated); while spinning,
  * also read the byte at ALSO (see spin()) unless it is NULL. Returns 0 (the caller looks
- * again) or -ETIMEDOUT.
+ * again), -ETIMEDOUT, or the error of a futex wait that failed: rather than a sleep that
+ * returns at once, and a loop that would take a whole CPU until the deadline.
  */
 int pshm__chan_wait(struct pshm_chan *ch, const volatile uint64_t *watch, uint64_t old,
                     const void *also, uint64_t deadline)
@@ -317,6 +303,7 @@ int pshm__chan_wait(struct pshm_chan *ch, const volatile uint64_t *watch, uint64
 	_Atomic uint32_t *pstate = writer ? &h->reader_state : &h->writer_state;
 	uint32_t pseen = atomic_load_explicit(pstate, memory_order_relaxed);
 	uint64_t now = 0;
+	int r = 0;
 
 	if (deadline != PSHM__CHAN_NO_DEADLINE) {
 		now = pshm__chan_now();
@@ -371,10 +358,12 @@ int pshm__chan_wait(struct pshm_chan *ch, const volatile uint64_t *watch, uint64
 			ns = deadline - now;
 		struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000ull),
 		                      .tv_nsec = (long)(ns % 1000000000ull)};
+		r = pshm__futex_wait(futex, v, &ts);
 		/* EAGAIN (the word moved), EINTR and ETIMEDOUT all mean: look again. */
-		syscall(SYS_futex, (uint32_t *)futex, FUTEX_WAIT, v, &ts, NULL, 0);
+		if (r == -EAGAIN || r == -EINTR || r == -ETIMEDOUT)
+			r = 0;
 	}
 	atomic_fetch_sub_explicit(waiters, 1, memory_order_relaxed);
 	atomic_store_explicit(mine, 0, memory_order_relaxed);
-	return 0;
+	return r;
 }

@@ -217,15 +217,10 @@ int pshm__stat_at(int dirfd, const char *path, struct pshm_stat *st)
 	return 0;
 }
 
-int pshm__fd_close(struct pshm_seg *s)
-{
-	return s->fd >= 0 ? pshm__close(s->fd) : 0;
-}
-
 int pshm__fd_destroy(struct pshm_seg *s)
 {
-	if (!s->path) /* a memfd has no name; an adopted descriptor's name is gone */
-		return s->kind == PSHM_MEMFD ? -EOPNOTSUPP : -ENOENT;
+	if (!s->path) /* an adopted descriptor whose name is gone */
+		return -ENOENT;
 	return pshm__unlinkat(AT_FDCWD, s->path);
 }
 

@@ -1,6 +1,6 @@
 /*
  * file.c - shared mappings of regular files: the descriptor code of fd.c on a path the caller
- * names, plus fdatasync in pshm_sync (in seg.c). The final component is never followed.
+ * names, plus fdatasync in pshm_sync. The final component is never followed.
  */
 #include "internal.h"
 
@@ -67,7 +67,16 @@ static int file_open(struct pshm_seg **sp, const struct pshm__addr *a, unsigned 
 
 static int file_remove(const struct pshm__addr *a)
 {
+	/* A channel's dead role holders leave beacon files beside it (chan_live.c). */
+	pshm__chan_sweep(a->name);
 	return pshm__unlink_regular(AT_FDCWD, a->name);
+}
+
+/* A file lives on a disk: its data goes there too, not only the mapping's pages. */
+static int file_sync(struct pshm_seg *s)
+{
+	int r = pshm__seg_msync(s);
+	return r || s->rdonly ? r : pshm__fdatasync(s->fd);
 }
 
 static int file_stat_addr(const struct pshm__addr *a, struct pshm_stat *st)
@@ -84,7 +93,7 @@ static int file_stat_addr(const struct pshm__addr *a, struct pshm_stat *st)
 }
 
 const struct pshm__ops pshm__file_ops = {
-    PSHM__FD_COMMON_OPS,       .create = file_create,       .open = file_open,
-    .resize = pshm__fd_resize, .stat = pshm__fd_stat,       .destroy = pshm__fd_destroy,
-    .remove = file_remove,     .stat_addr = file_stat_addr,
+    PSHM__FD_COMMON_OPS,         .create = file_create,     .open = file_open,
+    .sync = file_sync,           .resize = pshm__fd_resize, .stat = pshm__fd_stat,
+    .destroy = pshm__fd_destroy, .remove = file_remove,     .stat_addr = file_stat_addr,
 };

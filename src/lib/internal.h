@@ -9,10 +9,12 @@
 
 #include "pshm.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <sys/stat.h>
 
 #define PSHM__API    __attribute__((visibility("default")))
@@ -20,7 +22,11 @@
 
 /* ---- sys.c: the only place that makes system calls with side effects --------------------- */
 
-/* The calls a test can make fail (see pshm__fault_hook). */
+/*
+ * The calls a test can make fail (see pshm__fault_hook), one per kind of call. Opening a file
+ * or a stdio stream is PSHM__OPEN, a directory stream PSHM__OPENDIR; closing any of them is
+ * PSHM__CLOSE.
+ */
 enum pshm__call {
 	PSHM__OPEN,
 	PSHM__CLOSE,
@@ -38,12 +44,24 @@ enum pshm__call {
 	PSHM__SHMCTL,
 	PSHM__MEMFD,
 	PSHM__SIGACTION,
+	PSHM__LOCK,  /* fcntl locks, set or tested (F_OFD_SETLK, F_OFD_GETLK, ...) */
+	PSHM__SEAL,  /* memfd seals, added or read */
+	PSHM__FLAGS, /* a descriptor's status flags, read or set (F_GETFL, F_SETFL) */
+	PSHM__SYNC,  /* msync, fdatasync */
+	PSHM__SENDMSG,
+	PSHM__RECVMSG,
+	PSHM__FUTEX,      /* wait and wake */
+	PSHM__MEMBARRIER, /* query, register, barrier */
+	PSHM__MADVISE,
+	PSHM__OPENDIR,
 	PSHM__NCALLS
 };
 
 /*
  * When set, called before each system call routed through sys.c; a nonzero return is taken as
- * that call's errno and the call is not made. Tests use it to inject failures, EINTR included.
+ * that call's errno and the call is not made. Tests use it to inject failures, EINTR included:
+ * the wrappers that retry EINTR ask the hook again at each try, so a hook that always answers
+ * EINTR for such a call never lets it return.
  */
 extern int (*pshm__fault_hook)(enum pshm__call call) PSHM__HIDDEN;
 
@@ -71,6 +89,46 @@ int pshm__shmctl(int id, int cmd, void *buf) PSHM__HIDDEN;
 int pshm__memfd(const char *name, unsigned flags) PSHM__HIDDEN;
 struct sigaction;
 int pshm__sigaction(int sig, const struct sigaction *sa, struct sigaction *old) PSHM__HIDDEN;
+/*
+ * A lock of TYPE on [START, START+LEN) of FD (LEN 0: to the end of the file), or a test of one:
+ * CMD is F_OFD_SETLK or F_OFD_GETLK (or F_SETLK, F_GETLK). 0 for a lock taken or let go; for a
+ * test, the type of a lock that conflicts, or F_UNLCK; or -errno.
+ */
+int pshm__lock(int fd, int cmd, short type, off_t start, off_t len) PSHM__HIDDEN;
+/* Add SEALS to the memfd FD (F_ADD_SEALS): 0 or -errno. */
+int pshm__seals_add(int fd, unsigned seals) PSHM__HIDDEN;
+/* FD's seals (F_GET_SEALS), or -errno. */
+int pshm__seals_get(int fd) PSHM__HIDDEN;
+/* FD's file status flags and access mode (F_GETFL), or -errno. */
+int pshm__getfl(int fd) PSHM__HIDDEN;
+/* Set FD's file status flags to FLAGS (F_SETFL): 0 or -errno. */
+int pshm__setfl(int fd, int flags) PSHM__HIDDEN;
+/* msync(MS_SYNC) of [ADDR, ADDR+LEN): 0 or -errno. */
+int pshm__msync(void *addr, size_t len) PSHM__HIDDEN;
+int pshm__fdatasync(int fd) PSHM__HIDDEN;
+struct msghdr;
+/* sendmsg and recvmsg: the byte count, or -errno. */
+ssize_t pshm__sendmsg(int sock, const struct msghdr *msg, int flags) PSHM__HIDDEN;
+ssize_t pshm__recvmsg(int sock, struct msghdr *msg, int flags) PSHM__HIDDEN;
+struct timespec;
+/*
+ * FUTEX_WAIT on the shared word WORD while it holds OLD, for at most TIMEOUT (relative). 0 when
+ * woken, or -errno: -EAGAIN (the word had moved), -EINTR and -ETIMEDOUT are not failures.
+ */
+int pshm__futex_wait(_Atomic uint32_t *word, uint32_t old,
+                     const struct timespec *timeout) PSHM__HIDDEN;
+/* Wake every waiter on the shared word WORD: how many woke, or -errno. */
+int pshm__futex_wake(_Atomic uint32_t *word) PSHM__HIDDEN;
+/* membarrier(CMD, 0, 0): the call's result (a mask for MEMBARRIER_CMD_QUERY), or -errno. */
+int pshm__membarrier(int cmd) PSHM__HIDDEN;
+int pshm__madvise(void *addr, size_t len, int advice) PSHM__HIDDEN;
+/* Open the directory PATH for reading into *DIRP: 0 or -errno. */
+int pshm__opendir(const char *path, DIR **dirp) PSHM__HIDDEN;
+/* Open PATH for reading as a stdio stream into *FP: 0 or -errno. */
+int pshm__fopen_read(const char *path, FILE **fp) PSHM__HIDDEN;
+/* closedir and fclose: the stream is gone whatever they return (0 or -errno). */
+int pshm__closedir(DIR *dir) PSHM__HIDDEN;
+int pshm__fclose(FILE *f) PSHM__HIDDEN;
 /* For a signal handler: no injected faults, errno kept. */
 int pshm__map_zero(void *addr, size_t len, int prot) PSHM__HIDDEN;
 void pshm__sig_default(int sig, bool again) PSHM__HIDDEN;
@@ -122,14 +180,22 @@ void pshm__guard_remove(struct pshm__guard *g) PSHM__HIDDEN;
 
 struct pshm_seg;
 
-/* One technique's operations; a NULL entry means the operation is not supported. */
+/*
+ * One technique's operations. A NULL entry means the operation is not supported: seg.c, the
+ * only caller, answers -EOPNOTSUPP for it, in one place. Whatever a technique does unlike the
+ * others belongs in its entries, so that seg.c never asks which kind a handle is.
+ */
 struct pshm__ops {
 	int (*create)(struct pshm_seg **sp, const struct pshm__addr *a, uint64_t size, mode_t mode,
 	              unsigned flags);
 	int (*open)(struct pshm_seg **sp, const struct pshm__addr *a, unsigned flags);
+	/* Write the handle's address, for a technique that leaves it empty at open. */
+	int (*address)(struct pshm_seg *s);
 	int (*size)(struct pshm_seg *s, uint64_t *sizep);
 	int (*map)(struct pshm_seg *s, size_t len, bool rdonly, bool populate, void **addrp);
 	int (*unmap)(struct pshm_seg *s);
+	/* Write the mapping, and whatever else the technique keeps, to the object's storage. */
+	int (*sync)(struct pshm_seg *s);
 	int (*resize)(struct pshm_seg *s, uint64_t size, unsigned flags);
 	int (*chmod)(struct pshm_seg *s, mode_t mode);
 	int (*chown)(struct pshm_seg *s, uid_t uid, gid_t gid);
@@ -137,7 +203,6 @@ struct pshm__ops {
 	int (*destroy)(struct pshm_seg *s);
 	int (*remove)(const struct pshm__addr *a);
 	int (*stat_addr)(const struct pshm__addr *a, struct pshm_stat *st);
-	int (*close)(struct pshm_seg *s);
 };
 
 struct pshm_seg {
@@ -166,6 +231,10 @@ struct pshm_seg *pshm__seg_new(const struct pshm__ops *ops, int kind, const char
                                const char *path) PSHM__HIDDEN;
 /* Free a handle made by pshm__seg_new without touching its descriptor or mapping. */
 void pshm__seg_free(struct pshm_seg *s) PSHM__HIDDEN;
+/* The table of technique KIND (enum pshm_kind), or NULL for a kind there is none of. */
+const struct pshm__ops *pshm__ops_for(int kind) PSHM__HIDDEN;
+/* msync of the handle's mapping, if it has one: where every technique's sync starts. */
+int pshm__seg_msync(struct pshm_seg *s) PSHM__HIDDEN;
 /*
  * pshm_map() for the library's own use: with PSHM_MAP_GUARD the guard sets *FLAG (cleared here)
  * rather than the handle's own flag, so that a caller can keep it where it looks often.
@@ -185,7 +254,6 @@ int pshm__fd_size_new(int fd, uint64_t size, unsigned flags) PSHM__HIDDEN;
 int pshm__fd_chmod(struct pshm_seg *s, mode_t mode) PSHM__HIDDEN;
 int pshm__fd_chown(struct pshm_seg *s, uid_t uid, gid_t gid) PSHM__HIDDEN;
 int pshm__fd_stat(struct pshm_seg *s, struct pshm_stat *st) PSHM__HIDDEN;
-int pshm__fd_close(struct pshm_seg *s) PSHM__HIDDEN;
 int pshm__fd_destroy(struct pshm_seg *s) PSHM__HIDDEN;
 void pshm__stat_from(struct pshm_stat *st, const struct stat *sb) PSHM__HIDDEN;
 /* Create a named file at DIRFD/PATH: exclusive or open-or-create, sized, mode applied. */
@@ -205,7 +273,7 @@ int pshm__stat_at(int dirfd, const char *path, struct pshm_stat *st) PSHM__HIDDE
 /* The operations every descriptor-based technique takes from fd.c as they are. */
 #define PSHM__FD_COMMON_OPS                                                                        \
 	.size = pshm__fd_size, .map = pshm__fd_map, .unmap = pshm__fd_unmap,                       \
-	.chmod = pshm__fd_chmod, .chown = pshm__fd_chown, .close = pshm__fd_close
+	.chmod = pshm__fd_chmod, .chown = pshm__fd_chown
 
 extern const struct pshm__ops pshm__posix_ops PSHM__HIDDEN;
 extern const struct pshm__ops pshm__sem_ops PSHM__HIDDEN;
@@ -216,10 +284,6 @@ extern const struct pshm__ops pshm__memfd_ops PSHM__HIDDEN;
 /* Placeholders that reserve room for the longest memfd and System V addresses. */
 #define PSHM__MEMFD_ADDR_ROOM "memfd:-----------:-----------"
 #define PSHM__SYSV_ADDR_ROOM  "sysv:id=-----------"
-
-/* memfd.c and sysv.c: write a handle's address ("memfd:PID:FD", "sysv:0x...") on first use. */
-void pshm__memfd_address(struct pshm_seg *s) PSHM__HIDDEN;
-void pshm__sysv_address(struct pshm_seg *s) PSHM__HIDDEN;
 
 /* memfd.c: is FD a memfd? (its /proc link reads "/memfd:..."). */
 bool pshm__fd_is_memfd(int fd) PSHM__HIDDEN;
@@ -235,11 +299,12 @@ int pshm__memfd_list(pshm_list_fn fn, void *arg, int *count) PSHM__HIDDEN;
  */
 #define PSHM__BEACON_PREFIX ".pshm-live."
 /*
- * Before the object at A is removed: when it is a channel, take the ids of its dead role
+ * Before the object at PATH is removed: when it is a channel, take the ids of its dead role
  * holders out of its header and remove their beacons. Best effort and silent, and it waits for
  * nothing (leases, FIFOs). Removal is a segment operation that must not leave behind what a
- * channel's users made, hence this one call from below into the channel layer.
+ * channel's users made, hence this one call from below into the channel layer, made by the
+ * techniques that can hold a channel (posix.c, file.c).
  */
-void pshm__chan_sweep(const struct pshm__addr *a) PSHM__HIDDEN;
+void pshm__chan_sweep(const char *path) PSHM__HIDDEN;
 
 #endif /* PSHM_INTERNAL_H */

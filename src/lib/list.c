@@ -16,11 +16,11 @@ int pshm__posix_list(unsigned mask, pshm_list_fn fn, void *arg, int *count)
 	struct pshm_stat st;
 	struct stat sb;
 	struct dirent *d;
-	int r = 0;
+	DIR *dir;
+	int r = pshm__opendir(pshm_shm_dir(), &dir);
 
-	DIR *dir = opendir(pshm_shm_dir());
-	if (!dir)
-		return -errno;
+	if (r)
+		return r;
 	while (!r && (d = readdir(dir))) {
 		if (d->d_name[0] == '.' && (!d->d_name[1] || !strcmp(d->d_name, "..")))
 			continue;
@@ -42,7 +42,7 @@ int pshm__posix_list(unsigned mask, pshm_list_fn fn, void *arg, int *count)
 		++*count;
 		r = fn(&st, arg);
 	}
-	closedir(dir);
+	pshm__closedir(dir);
 	return r;
 }
 
@@ -92,11 +92,11 @@ static int memfd_entry(int pid, const char *fdname, struct seen *seen, pshm_list
 	st.pid = pid;
 	st.fd = atoi(fdname);
 	snprintf(st.address, sizeof(st.address), "memfd:%d:%d", pid, st.fd);
-	int fd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	int fd = pshm__openat(AT_FDCWD, proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
 	if (fd >= 0) {
-		int seals = fcntl(fd, F_GET_SEALS);
+		int seals = pshm__seals_get(fd);
 		st.seals = seals > 0 ? (unsigned)seals : 0;
-		close(fd);
+		pshm__close(fd);
 	}
 	++*count;
 	return fn(&st, arg);
@@ -106,16 +106,16 @@ static int memfd_process(int pid, struct seen *seen, pshm_list_fn fn, void *arg,
 {
 	char path[40];
 	struct dirent *d;
-	int r = 0;
+	DIR *dir;
 
 	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
-	DIR *dir = opendir(path);
-	if (!dir)
+	if (pshm__opendir(path, &dir))
 		return 0; /* gone, or not ours to look at */
+	int r = 0;
 	while (!r && (d = readdir(dir)))
 		if (d->d_name[0] != '.')
 			r = memfd_entry(pid, d->d_name, seen, fn, arg, count);
-	closedir(dir);
+	pshm__closedir(dir);
 	return r;
 }
 
@@ -123,11 +123,11 @@ int pshm__memfd_list(pshm_list_fn fn, void *arg, int *count)
 {
 	struct seen seen = {0};
 	struct dirent *d;
-	int r = 0;
+	DIR *proc;
+	int r = pshm__opendir("/proc", &proc);
 
-	DIR *proc = opendir("/proc");
-	if (!proc)
-		return -errno;
+	if (r)
+		return r;
 	while (!r && !seen.nomem && (d = readdir(proc))) {
 		char *end;
 		long pid = strtol(d->d_name, &end, 10);
@@ -135,7 +135,7 @@ int pshm__memfd_list(pshm_list_fn fn, void *arg, int *count)
 			continue;
 		r = memfd_process((int)pid, &seen, fn, arg, count);
 	}
-	closedir(proc);
+	pshm__closedir(proc);
 	free(seen.v);
 	return r ? r : seen.nomem ? -ENOMEM : 0;
 }

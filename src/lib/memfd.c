@@ -35,8 +35,8 @@ bool pshm__fd_is_memfd(int fd)
 
 /*
  * A memfd handle for this process's descriptor FD. Its address, "memfd:PID:FD", is written
- * when first asked for (pshm__memfd_address): getpid is a system call, and most handles never
- * need their address. The placeholder only reserves the room.
+ * when first asked for (memfd_address): getpid is a system call, and most handles never need
+ * their address. The placeholder only reserves the room.
  */
 static struct pshm_seg *memfd_seg(int fd, bool rdonly)
 {
@@ -50,11 +50,10 @@ static struct pshm_seg *memfd_seg(int fd, bool rdonly)
 	return s;
 }
 
-void pshm__memfd_address(struct pshm_seg *s)
+static int memfd_address(struct pshm_seg *s)
 {
-	if (!s->address[0])
-		snprintf(s->address, sizeof(PSHM__MEMFD_ADDR_ROOM), "memfd:%d:%d", (int)getpid(),
-		         s->fd);
+	snprintf(s->address, sizeof(PSHM__MEMFD_ADDR_ROOM), "memfd:%d:%d", (int)getpid(), s->fd);
+	return 0;
 }
 
 /* Set once a kernel has refused MFD_NOEXEC_SEAL (before 6.3), so it is not asked again. */
@@ -139,12 +138,21 @@ static int memfd_open(struct pshm_seg **sp, const struct pshm__addr *a, unsigned
 	return 0;
 }
 
-static int memfd_stat(struct pshm_seg *s, struct pshm_stat *st)
+/* What the descriptor says of the memfd: the file's description and its seals. */
+static int memfd_describe(struct pshm_seg *s, struct pshm_stat *st)
 {
 	int r = pshm__fd_stat(s, st);
-	int seals = fcntl(s->fd, F_GET_SEALS);
+	int seals = pshm__seals_get(s->fd);
 	st->seals = seals > 0 ? (unsigned)seals : 0;
 	return r;
+}
+
+/* A handle's memfd is this process's descriptor: its address names both. */
+static int memfd_stat(struct pshm_seg *s, struct pshm_stat *st)
+{
+	st->pid = getpid();
+	st->fd = s->fd;
+	return memfd_describe(s, st);
 }
 
 static int memfd_stat_addr(const struct pshm__addr *a, struct pshm_stat *st)
@@ -153,7 +161,7 @@ static int memfd_stat_addr(const struct pshm__addr *a, struct pshm_stat *st)
 	int r = memfd_open(&s, a, PSHM_RDONLY);
 	if (r)
 		return r;
-	r = memfd_stat(s, st);
+	r = memfd_describe(s, st);
 	snprintf(st->address, sizeof(st->address), "memfd:%d:%d", (int)a->pid, a->id);
 	st->pid = a->pid;
 	st->fd = a->id;
@@ -162,8 +170,9 @@ static int memfd_stat_addr(const struct pshm__addr *a, struct pshm_stat *st)
 }
 
 const struct pshm__ops pshm__memfd_ops = {
-    PSHM__FD_COMMON_OPS,       .create = memfd_create_seg, .open = memfd_open,
-    .resize = pshm__fd_resize, .stat = memfd_stat,         .stat_addr = memfd_stat_addr,
+    PSHM__FD_COMMON_OPS,      .create = memfd_create_seg,   .open = memfd_open,
+    .address = memfd_address, .sync = pshm__seg_msync,      .resize = pshm__fd_resize,
+    .stat = memfd_stat,       .stat_addr = memfd_stat_addr,
 };
 
 PSHM__API int pshm_seal(struct pshm_seg *seg, unsigned seals)
@@ -173,15 +182,12 @@ PSHM__API int pshm_seal(struct pshm_seg *seg, unsigned seals)
 	if (seals & ~(unsigned)(PSHM_SEAL_SEAL | PSHM_SEAL_SHRINK | PSHM_SEAL_GROW |
 	                        PSHM_SEAL_WRITE | PSHM_SEAL_FUTURE_WRITE | PSHM_SEAL_EXEC))
 		return -EINVAL;
-	return fcntl(seg->fd, F_ADD_SEALS, (int)seals) < 0 ? -errno : 0;
+	return pshm__seals_add(seg->fd, seals);
 }
 
 PSHM__API int pshm_seals(struct pshm_seg *seg)
 {
-	if (seg->kind != PSHM_MEMFD)
-		return -EOPNOTSUPP;
-	int r = fcntl(seg->fd, F_GET_SEALS);
-	return r < 0 ? -errno : r;
+	return seg->kind == PSHM_MEMFD ? pshm__seals_get(seg->fd) : -EOPNOTSUPP;
 }
 
 /*
@@ -215,10 +221,7 @@ static struct pshm_seg *adopt(int fd, bool rdonly, int *errp)
 	else
 		snprintf(address, sizeof(address), "%s/%s", kind == PSHM_SEM ? "sem:" : "",
 		         kind == PSHM_SEM ? base + 4 : base);
-	const struct pshm__ops *ops = kind == PSHM_FILE    ? &pshm__file_ops
-	                              : kind == PSHM_POSIX ? &pshm__posix_ops
-	                                                   : &pshm__sem_ops;
-	struct pshm_seg *s = pshm__seg_new(ops, kind, address, gone ? NULL : link);
+	struct pshm_seg *s = pshm__seg_new(pshm__ops_for(kind), kind, address, gone ? NULL : link);
 	if (s) {
 		s->fd = fd;
 		s->rdonly = rdonly;
@@ -234,9 +237,9 @@ PSHM__API int pshm_from_fd(struct pshm_seg **segp, int fd, unsigned flags)
 		return r;
 	if (!S_ISREG(st.st_mode))
 		return -EINVAL;
-	int fl = fcntl(fd, F_GETFL);
+	int fl = pshm__getfl(fd);
 	if (fl < 0)
-		return -errno;
+		return fl;
 	if ((fl & O_ACCMODE) == O_WRONLY)
 		return -EACCES; /* a write-only descriptor cannot be mapped */
 	bool rdonly = (flags & PSHM_RDONLY) || (fl & O_ACCMODE) == O_RDONLY;
@@ -256,7 +259,6 @@ PSHM__API int pshm_send_fd(int sock, const struct pshm_seg *seg)
 	char byte = 'P';
 	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
 	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-	ssize_t n;
 
 	if (seg->fd < 0)
 		return -EOPNOTSUPP;
@@ -268,10 +270,8 @@ PSHM__API int pshm_send_fd(int sock, const struct pshm_seg *seg)
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(c), &seg->fd, sizeof(int));
-	do
-		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	return n < 0 ? -errno : 0;
+	ssize_t n = pshm__sendmsg(sock, &msg, MSG_NOSIGNAL);
+	return n < 0 ? (int)n : 0;
 }
 
 /* Take the first descriptor of MSG's SCM_RIGHTS messages into *FDP; close all the others. */
@@ -301,16 +301,13 @@ PSHM__API int pshm_recv_fd(int sock, struct pshm_seg **segp, unsigned flags)
 	char byte;
 	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
 	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-	ssize_t n;
 	int fd = -1;
 
 	msg.msg_control = u.buf;
 	msg.msg_controllen = sizeof(u.buf);
-	do
-		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
+	ssize_t n = pshm__recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
 	if (n < 0)
-		return -errno;
+		return (int)n;
 	take_fds(&msg, &fd);
 	if (n == 0 && fd < 0)
 		return -EPIPE;

@@ -75,8 +75,8 @@ PSHM__API int pshm_shm_open(const char *name, int oflag, mode_t mode)
 	r = pshm__fstat(fd, &st);
 	if (!r && !S_ISREG(st.st_mode))
 		r = -EINVAL;
-	if (!r && !(oflag & O_NONBLOCK) && fcntl(fd, F_SETFL, oflag & ~O_NONBLOCK & ~O_ACCMODE) < 0)
-		r = -errno;
+	if (!r && !(oflag & O_NONBLOCK))
+		r = pshm__setfl(fd, oflag & ~O_NONBLOCK & ~O_ACCMODE);
 	if (r) {
 		/* With O_EXCL the object is this call's own: it must not outlive the failure,
 		 * or every retry would find it and say EEXIST. */

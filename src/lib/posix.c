@@ -49,9 +49,12 @@ static int posix_remove(const struct pshm__addr *a)
 	int r = posix_names(a, path, NULL);
 	if (r)
 		return r;
+	if (a->kind == PSHM_SEM)
+		return pshm__unlink_regular(AT_FDCWD, path);
+	/* A channel's dead role holders leave beacon files beside it (chan_live.c). */
+	pshm__chan_sweep(path);
 	/* As shm_unlink(3): whatever holds the name goes, so that a squatter can be cleared. */
-	return a->kind == PSHM_SEM ? pshm__unlink_regular(AT_FDCWD, path)
-	                           : pshm__unlinkat(AT_FDCWD, path);
+	return pshm__unlinkat(AT_FDCWD, path);
 }
 
 static int posix_stat_addr(const struct pshm__addr *a, struct pshm_stat *st)
@@ -67,13 +70,14 @@ static int posix_stat_addr(const struct pshm__addr *a, struct pshm_stat *st)
 }
 
 const struct pshm__ops pshm__posix_ops = {
-    PSHM__FD_COMMON_OPS,       .create = posix_create,       .open = posix_open,
-    .resize = pshm__fd_resize, .stat = pshm__fd_stat,        .destroy = pshm__fd_destroy,
-    .remove = posix_remove,    .stat_addr = posix_stat_addr,
+    PSHM__FD_COMMON_OPS,         .create = posix_create,    .open = posix_open,
+    .sync = pshm__seg_msync,     .resize = pshm__fd_resize, .stat = pshm__fd_stat,
+    .destroy = pshm__fd_destroy, .remove = posix_remove,    .stat_addr = posix_stat_addr,
 };
 
 /* A semaphore's object can be looked at and removed, not made: sem_open(3) initialises it. */
 const struct pshm__ops pshm__sem_ops = {
-    PSHM__FD_COMMON_OPS,         .open = posix_open,     .stat = pshm__fd_stat,
-    .destroy = pshm__fd_destroy, .remove = posix_remove, .stat_addr = posix_stat_addr,
+    PSHM__FD_COMMON_OPS,          .open = posix_open,          .sync = pshm__seg_msync,
+    .stat = pshm__fd_stat,        .destroy = pshm__fd_destroy, .remove = posix_remove,
+    .stat_addr = posix_stat_addr,
 };

@@ -1,16 +1,23 @@
 /*
  * seg.c - the segment handle: parses the address, checks arguments, and hands each operation
  * to the technique's table of operations. What is common to all techniques (the one mapping a
- * handle holds, the size re-checked before mapping) lives here and nowhere else.
+ * handle holds, the size re-checked before mapping, the descriptor a handle may hold) lives
+ * here and nowhere else; what differs between them lives in their tables, so nothing here
+ * asks which kind a handle is.
  */
 #include "internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
-static const struct pshm__ops *ops_for(int kind)
+/*
+ * Operation OP of the table OPS, with the arguments that follow: -EOPNOTSUPP when the
+ * technique has none. The one place where a NULL entry is looked at.
+ */
+#define OP(ops, op, ...) ((ops)->op ? (ops)->op(__VA_ARGS__) : -EOPNOTSUPP)
+
+const struct pshm__ops *pshm__ops_for(int kind)
 {
 	switch (kind) {
 	case PSHM_POSIX:
@@ -21,9 +28,21 @@ static const struct pshm__ops *ops_for(int kind)
 		return &pshm__sysv_ops;
 	case PSHM_FILE:
 		return &pshm__file_ops;
-	default:
+	case PSHM_MEMFD:
 		return &pshm__memfd_ops;
+	default:
+		return NULL;
 	}
+}
+
+/* Parse ADDR into *A and find its technique's table: 0, a parse error, or -EINVAL. */
+static int addr_ops(const char *addr, struct pshm__addr *a, const struct pshm__ops **opsp)
+{
+	int r = pshm__addr_parse(addr, a);
+	if (r)
+		return r;
+	*opsp = pshm__ops_for(a->kind);
+	return *opsp ? 0 : -EINVAL;
 }
 
 struct pshm_seg *pshm__seg_new(const struct pshm__ops *ops, int kind, const char *address,
@@ -65,37 +84,33 @@ PSHM__API const char *pshm_kind_name(int kind)
 PSHM__API int pshm_create(struct pshm_seg **segp, const char *addr, uint64_t size, mode_t mode,
                           unsigned flags)
 {
+	const struct pshm__ops *ops;
 	struct pshm__addr a;
 
 	if (!segp || (flags & ~(unsigned)(PSHM_OPEN_OR_CREATE | PSHM_SPARSE)) || (mode & ~07777u))
 		return -EINVAL;
-	int r = pshm__addr_parse(addr, &a);
-	if (r)
-		return r;
-	const struct pshm__ops *ops = ops_for(a.kind);
-	if (!ops->create)
-		return -EOPNOTSUPP;
-	return ops->create(segp, &a, size, mode ? mode : 0600, flags);
+	int r = addr_ops(addr, &a, &ops);
+	return r ? r : OP(ops, create, segp, &a, size, mode ? mode : 0600, flags);
 }
 
 PSHM__API int pshm_open(struct pshm_seg **segp, const char *addr, unsigned flags)
 {
+	const struct pshm__ops *ops;
 	struct pshm__addr a;
 
 	if (!segp || (flags & ~(unsigned)(PSHM_RDONLY | PSHM_ATTRS)))
 		return -EINVAL;
-	int r = pshm__addr_parse(addr, &a);
-	if (r)
-		return r;
-	return ops_for(a.kind)->open(segp, &a, flags);
+	int r = addr_ops(addr, &a, &ops);
+	return r ? r : OP(ops, open, segp, &a, flags);
 }
 
+/* The handle's descriptor, if it has one, is the handle's to close, whatever the technique. */
 PSHM__API int pshm_close(struct pshm_seg *seg)
 {
 	if (!seg)
 		return 0;
 	int r = pshm_unmap(seg);
-	int c = seg->ops->close(seg);
+	int c = seg->fd >= 0 ? pshm__close(seg->fd) : 0;
 	pshm__seg_free(seg);
 	return r ? r : c;
 }
@@ -107,12 +122,11 @@ PSHM__API int pshm_kind(const struct pshm_seg *seg)
 
 PSHM__API const char *pshm_address(const struct pshm_seg *seg)
 {
-	/* memfd and System V addresses are made on first use, to keep opens cheap; the handle
-	 * is the library's own memory, const only to the caller. */
-	if (seg->kind == PSHM_MEMFD)
-		pshm__memfd_address((struct pshm_seg *)seg);
-	else if (seg->kind == PSHM_SYSV)
-		pshm__sysv_address((struct pshm_seg *)seg);
+	/* An address left empty at open (memfd, System V) is written on first use by the
+	 * technique, to keep opens cheap; the handle is the library's own memory, const only to
+	 * the caller. */
+	if (!seg->address[0])
+		(void)OP(seg->ops, address, (struct pshm_seg *)seg);
 	return seg->address;
 }
 
@@ -137,7 +151,7 @@ int pshm__map(struct pshm_seg *seg, unsigned flags, void **addrp, size_t *lenp, 
 	if (seg->map || seg->maplen)
 		return -EBUSY;
 	/* The size now, not the size at open: another process may have changed it since. */
-	int r = seg->ops->size(seg, &size);
+	int r = OP(seg->ops, size, seg, &size);
 	if (r)
 		return r;
 	if (size > SIZE_MAX)
@@ -147,7 +161,7 @@ int pshm__map(struct pshm_seg *seg, unsigned flags, void **addrp, size_t *lenp, 
 	if (size == 0)
 		return 0;
 	bool rdonly = seg->rdonly || (flags & PSHM_RDONLY);
-	r = seg->ops->map(seg, (size_t)size, rdonly, flags & PSHM_POPULATE, addrp);
+	r = OP(seg->ops, map, seg, (size_t)size, rdonly, flags & PSHM_POPULATE, addrp);
 	if (r)
 		return r;
 	seg->map = *addrp;
@@ -189,7 +203,7 @@ PSHM__API int pshm_unmap(struct pshm_seg *seg)
 	bool zeroed = seg->guard && atomic_load(seg->guard_flag);
 	pshm__guard_remove(seg->guard);
 	seg->guard = NULL;
-	int r = zeroed ? pshm__munmap(seg->map, seg->maplen) : seg->ops->unmap(seg);
+	int r = zeroed ? pshm__munmap(seg->map, seg->maplen) : OP(seg->ops, unmap, seg);
 	if (!r) {
 		seg->map = NULL;
 		seg->maplen = 0;
@@ -197,22 +211,19 @@ PSHM__API int pshm_unmap(struct pshm_seg *seg)
 	return r;
 }
 
+int pshm__seg_msync(struct pshm_seg *s)
+{
+	return s->map ? pshm__msync(s->map, s->maplen) : 0;
+}
+
 PSHM__API int pshm_sync(struct pshm_seg *seg)
 {
-	if (seg->attrs)
-		return -EBADF;
-	if (seg->map && msync(seg->map, seg->maplen, MS_SYNC) < 0)
-		return -errno;
-	if (seg->kind == PSHM_FILE && !seg->rdonly && fdatasync(seg->fd) < 0)
-		return -errno;
-	return 0;
+	return seg->attrs ? -EBADF : OP(seg->ops, sync, seg);
 }
 
 /* Run OP if the technique has it and the handle may change the object. */
 #define MUTATE(seg, op, ...)                                                                       \
-	((seg)->ops->op == NULL ? -EOPNOTSUPP                                                      \
-	 : (seg)->rdonly        ? -EBADF                                                           \
-	                        : (seg)->ops->op((seg), __VA_ARGS__))
+	((seg)->ops->op && (seg)->rdonly ? -EBADF : OP((seg)->ops, op, (seg), __VA_ARGS__))
 
 PSHM__API int pshm_resize(struct pshm_seg *seg, uint64_t size, unsigned flags)
 {
@@ -225,57 +236,47 @@ PSHM__API int pshm_chmod(struct pshm_seg *seg, mode_t mode)
 {
 	if (mode & ~07777u)
 		return -EINVAL;
-	return seg->ops->chmod(seg, mode);
+	return OP(seg->ops, chmod, seg, mode);
 }
 
 PSHM__API int pshm_chown(struct pshm_seg *seg, uid_t uid, gid_t gid)
 {
-	return seg->ops->chown(seg, uid, gid);
+	return OP(seg->ops, chown, seg, uid, gid);
 }
 
 PSHM__API int pshm_destroy(struct pshm_seg *seg)
 {
-	return seg->ops->destroy ? seg->ops->destroy(seg) : -EOPNOTSUPP;
+	return OP(seg->ops, destroy, seg);
 }
 
 PSHM__API int pshm_remove(const char *addr)
 {
+	const struct pshm__ops *ops;
 	struct pshm__addr a;
-	int r = pshm__addr_parse(addr, &a);
-	if (r)
-		return r;
-	const struct pshm__ops *ops = ops_for(a.kind);
-	/* A channel's dead role holders leave beacon files beside it (chan_live.c). */
-	if (a.kind == PSHM_POSIX || a.kind == PSHM_FILE)
-		pshm__chan_sweep(&a);
-	return ops->remove ? ops->remove(&a) : -EOPNOTSUPP;
+	int r = addr_ops(addr, &a, &ops);
+	return r ? r : OP(ops, remove, &a);
 }
 
 PSHM__API int pshm_stat(struct pshm_seg *seg, struct pshm_stat *st)
 {
 	memset(st, 0, sizeof(*st));
-	int r = seg->ops->stat(seg, st);
+	int r = OP(seg->ops, stat, seg, st);
 	if (r)
 		return r;
 	st->kind = seg->kind;
 	strncpy(st->address, pshm_address(seg), sizeof(st->address) - 1);
-	if (seg->kind == PSHM_MEMFD) {
-		st->pid = getpid();
-		st->fd = seg->fd;
-	}
 	return 0;
 }
 
 PSHM__API int pshm_stat_addr(const char *addr, struct pshm_stat *st)
 {
+	const struct pshm__ops *ops;
 	struct pshm__addr a;
-	int r = pshm__addr_parse(addr, &a);
+	int r = addr_ops(addr, &a, &ops);
 	if (r)
 		return r;
-	if (a.kind == PSHM_MEMFD && a.anonymous)
-		return -ENOENT;
 	memset(st, 0, sizeof(*st));
-	r = ops_for(a.kind)->stat_addr(&a, st);
+	r = OP(ops, stat_addr, &a, st);
 	if (!r)
 		st->kind = a.kind;
 	return r;

@@ -1,17 +1,30 @@
 /*
  * sys.c - thin system call wrappers.
  *
- * Every call the library makes that changes something goes through here, so that there is one
+ * Every call the library makes that changes something (opens or closes a descriptor, a stream
+ * or a mapping; changes a file, its size, mode, owner, locks or seals; moves data through a
+ * socket; waits on or wakes a futex; makes a barrier) goes through here, so that there is one
  * place for the EINTR loops, the signal-blocked reservation, the -errno convention, and the
- * hook through which tests make any call fail.
+ * hook through which tests make any call fail. Calls that only read (fstat, fstatat, readlink,
+ * pread, readdir, getrandom, the clock) may be made where they are needed: a test that needs
+ * one of them to fail routes it through here too, as pshm__fstat. scripts/check-syscalls.sh
+ * holds the rest of the library to this.
+ *
+ * A few calls here take no injected fault of their own: those the SIGBUS handler makes
+ * (pshm__map_zero, pshm__sig_default), which must be async-signal-safe where a test's hook
+ * need not be; the close that still releases a descriptor or stream whose close a test made fail, and the
+ * steps inside one wrapper that its own entry already covers (pshm__fchmod's look at the
+ * descriptor's flags, pshm__open_file's pause, pshm__fopen_read's fdopen).
  */
 #include "internal.h"
 
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +41,31 @@ static inline int injected(enum pshm__call call)
 	}
 	return 0;
 }
+
+/*
+ * Make EXPR, a call that returns -1 and sets errno when it fails, unless the fault hook fails
+ * CALL; again while it fails with EINTR, real or injected, asking the hook before each try.
+ * The call's result, or -errno.
+ */
+#define RETRY_EINTR(call, expr)                                                                    \
+	__extension__({                                                                            \
+		long r_;                                                                           \
+		do {                                                                               \
+			r_ = injected(call);                                                       \
+			if (!r_ && (r_ = (long)(expr)) < 0)                                        \
+				r_ = -errno;                                                       \
+		} while (r_ == -EINTR);                                                            \
+		r_;                                                                                \
+	})
+
+/* Make EXPR (as above) once, unless the fault hook fails CALL. Its result, or -errno. */
+#define ONCE(call, expr)                                                                           \
+	__extension__({                                                                            \
+		long r_ = injected(call);                                                          \
+		if (!r_ && (r_ = (long)(expr)) < 0)                                                \
+			r_ = -errno;                                                               \
+		r_;                                                                                \
+	})
 
 /*
  * The raw openat system call: unlike the libc wrapper it is never a thread cancellation point,
@@ -318,4 +356,120 @@ int pshm__memfd(const char *name, unsigned flags)
 		return r;
 	r = memfd_create(name, flags);
 	return r < 0 ? -errno : r;
+}
+
+int pshm__lock(int fd, int cmd, short type, off_t start, off_t len)
+{
+	struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = start, .l_len = len};
+	int r = (int)RETRY_EINTR(PSHM__LOCK, fcntl(fd, cmd, &fl));
+	if (r < 0)
+		return r;
+	return cmd == F_OFD_GETLK || cmd == F_GETLK ? fl.l_type : 0;
+}
+
+int pshm__seals_add(int fd, unsigned seals)
+{
+	return (int)ONCE(PSHM__SEAL, fcntl(fd, F_ADD_SEALS, (int)seals));
+}
+
+int pshm__seals_get(int fd)
+{
+	return (int)ONCE(PSHM__SEAL, fcntl(fd, F_GET_SEALS));
+}
+
+int pshm__getfl(int fd)
+{
+	return (int)ONCE(PSHM__FLAGS, fcntl(fd, F_GETFL));
+}
+
+int pshm__setfl(int fd, int flags)
+{
+	return (int)ONCE(PSHM__FLAGS, fcntl(fd, F_SETFL, flags));
+}
+
+int pshm__msync(void *addr, size_t len)
+{
+	return (int)ONCE(PSHM__SYNC, msync(addr, len, MS_SYNC));
+}
+
+/* EINTR is retried: a network file system may report it. */
+int pshm__fdatasync(int fd)
+{
+	return (int)RETRY_EINTR(PSHM__SYNC, fdatasync(fd));
+}
+
+ssize_t pshm__sendmsg(int sock, const struct msghdr *msg, int flags)
+{
+	return RETRY_EINTR(PSHM__SENDMSG, sendmsg(sock, msg, flags));
+}
+
+ssize_t pshm__recvmsg(int sock, struct msghdr *msg, int flags)
+{
+	return RETRY_EINTR(PSHM__RECVMSG, recvmsg(sock, msg, flags));
+}
+
+/* Not retried on EINTR: the caller looks at its condition again, and knows its deadline. */
+int pshm__futex_wait(_Atomic uint32_t *word, uint32_t old, const struct timespec *timeout)
+{
+	return (int)ONCE(PSHM__FUTEX,
+	                 syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT, old, timeout, NULL, 0));
+}
+
+int pshm__futex_wake(_Atomic uint32_t *word)
+{
+	return (int)ONCE(PSHM__FUTEX,
+	                 syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0));
+}
+
+int pshm__membarrier(int cmd)
+{
+	return (int)ONCE(PSHM__MEMBARRIER, syscall(SYS_membarrier, cmd, 0, 0));
+}
+
+int pshm__madvise(void *addr, size_t len, int advice)
+{
+	return (int)RETRY_EINTR(PSHM__MADVISE, madvise(addr, len, advice));
+}
+
+int pshm__opendir(const char *path, DIR **dirp)
+{
+	int r = injected(PSHM__OPENDIR);
+	if (r)
+		return r;
+	DIR *d = opendir(path);
+	if (!d)
+		return -errno;
+	*dirp = d;
+	return 0;
+}
+
+/* Through pshm__openat, so that the stream's descriptor is made as every other one is. */
+int pshm__fopen_read(const char *path, FILE **fp)
+{
+	int fd = pshm__openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NOCTTY, 0);
+	if (fd < 0)
+		return fd;
+	FILE *f = fdopen(fd, "r");
+	if (!f) {
+		int e = -errno;
+		pshm__close(fd);
+		return e;
+	}
+	*fp = f;
+	return 0;
+}
+
+/* As pshm__close: an injected failure still lets the stream go. */
+int pshm__closedir(DIR *dir)
+{
+	int r = injected(PSHM__CLOSE);
+	int c = closedir(dir) < 0 ? -errno : 0;
+	return r ? r : c;
+}
+
+int pshm__fclose(FILE *f)
+{
+	int r = injected(PSHM__CLOSE);
+	int c = fclose(f) == EOF ? -errno : 0;
+	return r ? r : c;
 }

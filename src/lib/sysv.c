@@ -28,10 +28,10 @@ static void sysv_address(char *buf, size_t size, key_t key, int id)
 }
 
 /* Write a handle's address on first use (see pshm_address): most handles never need it. */
-void pshm__sysv_address(struct pshm_seg *s)
+static int sysv_seg_address(struct pshm_seg *s)
 {
-	if (!s->address[0])
-		sysv_address(s->address, sizeof(PSHM__SYSV_ADDR_ROOM), s->key, s->shmid);
+	sysv_address(s->address, sizeof(PSHM__SYSV_ADDR_ROOM), s->key, s->shmid);
+	return 0;
 }
 
 static int sysv_seg(struct pshm_seg **sp, key_t key, int id, bool rdonly, bool created)
@@ -200,17 +200,14 @@ PSHM__HIDDEN bool pshm__sysv_populate_by_reading;
 static int populate(void *addr, size_t len, bool rdonly)
 {
 	if (!pshm__sysv_populate_by_reading) {
-		int advice = rdonly ? MADV_POPULATE_READ : MADV_POPULATE_WRITE, r;
-		do
-			r = madvise(addr, len, advice);
-		while (r < 0 && errno == EINTR);
+		int r = pshm__madvise(addr, len, rdonly ? MADV_POPULATE_READ : MADV_POPULATE_WRITE);
 		if (r == 0)
 			return 0;
 		/* EFAULT is a page the kernel could not have: what a touch would meet as SIGBUS. */
-		if (errno == EFAULT)
+		if (r == -EFAULT)
 			return -ENOMEM;
-		if (errno != EINVAL)
-			return -errno;
+		if (r != -EINVAL)
+			return r;
 	}
 	long page = sysconf(_SC_PAGESIZE);
 	for (size_t off = 0; off < len; off += (size_t)page)
@@ -301,16 +298,16 @@ static int walk(int (*fn)(const struct pshm_stat *, void *), void *arg)
 {
 	char line[512];
 	struct pshm_stat st;
-	int r = 0;
-	FILE *f = fopen("/proc/sysvipc/shm", "re");
-	if (!f)
-		return -errno;
+	FILE *f;
+	int r = pshm__fopen_read("/proc/sysvipc/shm", &f);
+	if (r)
+		return r;
 	if (!fgets(line, sizeof(line), f)) /* the heading */
 		line[0] = '\0';
 	while (!r && fgets(line, sizeof(line), f))
 		if (parse_line(line, &st))
 			r = fn(&st, arg);
-	fclose(f);
+	pshm__fclose(f);
 	return r;
 }
 
@@ -365,12 +362,6 @@ static int sysv_remove(const struct pshm__addr *a)
 	return r == -EINVAL || r == -EIDRM ? -ENOENT : r < 0 ? r : 0;
 }
 
-static int sysv_close(struct pshm_seg *s)
-{
-	(void)s;
-	return 0;
-}
-
 struct list_arg {
 	pshm_list_fn fn;
 	void *arg;
@@ -396,14 +387,15 @@ int pshm__sysv_list(pshm_list_fn fn, void *arg, int *count)
 const struct pshm__ops pshm__sysv_ops = {
     .create = sysv_create,
     .open = sysv_open,
+    .address = sysv_seg_address,
     .size = sysv_size,
     .map = sysv_map,
     .unmap = sysv_unmap,
+    .sync = pshm__seg_msync,
     .chmod = sysv_chmod,
     .chown = sysv_chown,
     .stat = sysv_stat,
     .destroy = sysv_destroy,
     .remove = sysv_remove,
     .stat_addr = sysv_stat_addr,
-    .close = sysv_close,
 };
