@@ -18,7 +18,13 @@ CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
 # 64-bit file offsets on every architecture; -MMD -MP record each object's headers in a .d file
 # beside it, so that changing a header rebuilds what includes it.
-BASE    := -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Iinclude -Isrc/lib $(WARN)
+BASE    := -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN)
+# Each part sees the headers it may use, given before the user's flags so that an installed
+# pshm.h never stands in for this tree's: the library and its tests its own headers, the
+# command and the benchmark programs the public header and their own directory only.
+INC_LIB   := -Iinclude -Isrc/lib
+INC_CLI   := -Iinclude -Isrc/cli
+INC_BENCH := -Iinclude -Ibench
 DEPFLAGS := -MMD -MP
 # SAN=1 builds everything with AddressSanitizer and UndefinedBehaviorSanitizer.
 ifeq ($(SAN),1)
@@ -45,6 +51,12 @@ EXAMPLE_SRC := $(wildcard examples/*.c)
 EXAMPLE_BIN := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+# pshm-bench, the techniques compared; installed beside pshm, which runs it as `pshm bench`.
+PB_SRC := $(wildcard bench/pshm-bench/*.c)
+PB_OBJ := $(PB_SRC:bench/pshm-bench/%.c=$(BUILD)/bench/pshm-bench/%.o)
+PB_BIN := $(BUILD)/pshm-bench
+# The library's system calls traced against bench/raw_cycle.h's (tests/trace).
+TRACE_BIN := $(BUILD)/trace/raw_cycle
 # bench_chan compares with ZeroMQ when libzmq3-dev is installed, and builds without it;
 # PSHM_BENCH_NO_ZMQ=1 leaves ZeroMQ out whatever is installed. BENCH_ZMQ is -lzmq when a program
 # that includes <zmq.h> links with it, else empty, and then bench_chan is compiled with
@@ -63,20 +75,28 @@ endif
 	uninstall clean deps deps-test format lint fuzz tsan-check fresh-check FORCE
 all: lib cli examples
 
-cli: $(CLI_BIN)
+# The commands: pshm, and pshm-bench beside it, which `pshm bench` runs.
+cli: $(CLI_BIN) $(PB_BIN)
 
 $(BUILD)/cli/%.o: src/cli/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALLCFLAGS) $(DEPFLAGS) $(SCOLS_CFLAGS) -c -o $@ $<
+	$(CC) $(INC_CLI) $(ALLCFLAGS) $(DEPFLAGS) $(SCOLS_CFLAGS) -c -o $@ $<
 
 $(CLI_BIN): $(CLI_OBJ) $(STATIC)
 	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(SCOLS_LIBS)
+
+$(BUILD)/bench/pshm-bench/%.o: bench/pshm-bench/%.c
+	@mkdir -p $(@D)
+	$(CC) $(INC_BENCH) -Ibench/pshm-bench $(ALLCFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+$(PB_BIN): $(PB_OBJ) $(STATIC)
+	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $(PB_OBJ) $(STATIC) -lm
 
 lib: $(STATIC) $(SHARED) $(BUILD)/libpshm.so
 
 $(BUILD)/lib/%.o: src/lib/%.c
 	@mkdir -p $(@D)
-	$(CC) $(LIBCFLAGS) $(DEPFLAGS) -c -o $@ $<
+	$(CC) $(INC_LIB) $(LIBCFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(STATIC): $(LIB_OBJ)
 	rm -f $@
@@ -93,15 +113,22 @@ $(BUILD)/libpshm.so: $(SHARED)
 # Tests and tools link the static library, so the unit tests can reach internal hooks.
 $(BUILD)/tests/%: tests/unit/%.c $(STATIC)
 	@mkdir -p $(@D)
-	$(CC) $(ALLCFLAGS) $(DEPFLAGS) $(LDFLAGS) -Itests/unit -o $@ $< $(STATIC) -lcmocka -lpthread
+	$(CC) $(INC_LIB) -Itests/unit $(ALLCFLAGS) $(DEPFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) \
+		-lcmocka -lpthread
+
+# The library's life cycles and bench/raw_cycle.h's, for tests/trace/run.sh to trace.
+$(TRACE_BIN): tests/trace/raw_cycle.c $(STATIC)
+	@mkdir -p $(@D)
+	$(CC) $(INC_BENCH) $(ALLCFLAGS) $(DEPFLAGS) $(LDFLAGS) -o $@ $< $(STATIC)
 
 $(BUILD)/examples/%: examples/%.c $(STATIC)
 	@mkdir -p $(@D)
-	$(CC) $(ALLCFLAGS) $(DEPFLAGS) $(LDFLAGS) -o $@ $< $(STATIC)
+	$(CC) -Iinclude $(ALLCFLAGS) $(DEPFLAGS) $(LDFLAGS) -o $@ $< $(STATIC)
 
 $(BUILD)/bench/%: bench/%.c $(STATIC)
 	@mkdir -p $(@D)
-	$(CC) $(ALLCFLAGS) $(DEPFLAGS) $(LDFLAGS) $(BENCH_CFLAGS) -o $@ $< $(STATIC) -lm -lpthread -lrt $(BENCH_LIBS)
+	$(CC) $(INC_BENCH) $(ALLCFLAGS) $(DEPFLAGS) $(LDFLAGS) $(BENCH_CFLAGS) -o $@ $< $(STATIC) \
+		-lm -lpthread -lrt $(BENCH_LIBS)
 
 $(BUILD)/bench/bench_chan: BENCH_CFLAGS = $(if $(BENCH_ZMQ),,-DPSHM_BENCH_NO_ZMQ)
 $(BUILD)/bench/bench_chan: BENCH_LIBS = $(BENCH_ZMQ)
@@ -114,10 +141,11 @@ $(BUILD)/bench/zmq-choice: FORCE
 examples: $(EXAMPLE_BIN)
 
 # What -MMD wrote in earlier builds; absent before the first.
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:=.d) $(EXAMPLE_BIN:=.d) $(BENCH_BIN:=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:=.d) $(EXAMPLE_BIN:=.d) $(BENCH_BIN:=.d) \
+	$(PB_OBJ:.o=.d) $(TRACE_BIN:=.d)
 
 # The benchmark programs, built without running them.
-bench-progs: $(BENCH_BIN)
+bench-progs: $(BENCH_BIN) $(PB_BIN)
 
 deps:
 	@sh scripts/deps.sh build
@@ -125,12 +153,15 @@ deps:
 deps-test:
 	@sh scripts/deps.sh test
 
-tests: $(UNIT_BIN)
+tests: $(UNIT_BIN) $(TRACE_BIN)
 
 # The one test command: builds from scratch if needed and runs every test.
 check: deps-test
 	$(MAKE) all tests
+	sh scripts/check-syscalls.sh
+	sh tests/check-syscalls-test.sh
 	sh tests/run-unit.sh $(BUILD)/tests
+	sh tests/trace/run.sh $(BUILD)
 	bash tests/cli/run.sh $(BUILD)/pshm
 	bash -n completions/pshm
 	bash tests/cli/completion.sh $(BUILD)/pshm
@@ -155,8 +186,9 @@ FUZZ_BUILD := build-fuzz
 fuzz:
 	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang SAN=1 CFLAGS="-O1 -g -fsanitize=fuzzer-no-link" \
 		$(FUZZ_BUILD)/libpshm.a
-	clang $(BASE) -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		-o $(FUZZ_BUILD)/fuzz_chan tests/fuzz/fuzz_chan.c $(FUZZ_BUILD)/libpshm.a
+	clang $(INC_LIB) $(BASE) -O1 -g -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -o $(FUZZ_BUILD)/fuzz_chan tests/fuzz/fuzz_chan.c \
+		$(FUZZ_BUILD)/libpshm.a
 	@mkdir -p $(FUZZ_BUILD)/corpus
 	@echo "fuzz: running fuzz_chan for $(FUZZ_SECONDS) s (log in $(FUZZ_BUILD)/fuzz.log)"
 	@if $(FUZZ_BUILD)/fuzz_chan -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
@@ -172,7 +204,7 @@ fuzz:
 TSAN_NOWARN = $(shell $(CC) -Wno-tsan -E -x c /dev/null >/dev/null 2>&1 && echo -Wno-tsan)
 tsan-check:
 	$(MAKE) BUILD=build-tsan CFLAGS="-O1 -g -fsanitize=thread $(TSAN_NOWARN)" build-tsan/libpshm.a
-	$(CC) $(BASE) -O1 -g -fsanitize=thread -o build-tsan/tsan_chan tests/unit/tsan_chan.c \
+	$(CC) $(INC_LIB) $(BASE) -O1 -g -fsanitize=thread -o build-tsan/tsan_chan tests/unit/tsan_chan.c \
 		build-tsan/libpshm.a -lpthread
 	TSAN_OPTIONS=halt_on_error=1 build-tsan/tsan_chan
 
@@ -180,7 +212,7 @@ demo: deps
 	@$(MAKE) -s all
 	sh examples/demo.sh $(BUILD)
 
-# Runs pshm bench, bench/bench_overhead and bench/cli.sh and writes docs/benchmarks.md, with
+# Runs pshm-bench, bench/bench_overhead and bench/cli.sh and writes docs/benchmarks.md, with
 # SVG plots in docs/ when gnuplot is installed. QUICK=1 makes shorter runs; PSHM_BENCH_NO_ZMQ=1
 # leaves ZeroMQ out of bench_chan's comparison.
 bench:
@@ -195,7 +227,7 @@ lint:
 
 format:
 	clang-format -i $(wildcard include/*.h src/lib/*.[ch] src/cli/*.[ch] tests/unit/*.[ch] \
-		tests/fuzz/*.[ch] examples/*.[ch] bench/*.[ch])
+		tests/fuzz/*.[ch] tests/trace/*.[ch] examples/*.[ch] bench/*.[ch] bench/pshm-bench/*.[ch])
 
 # Made again at every install, so that a PREFIX or LIBDIR other than last time's is honoured.
 pshm.pc: pshm.pc.in include/pshm.h FORCE
@@ -217,8 +249,10 @@ install: lib cli pshm.pc
 		$(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BINDIR) \
 		$(DESTDIR)$(BASHCOMPDIR)
 	install -m 755 $(CLI_BIN) $(DESTDIR)$(BINDIR)/pshm
+	install -m 755 $(PB_BIN) $(DESTDIR)$(BINDIR)/pshm-bench
 	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 completions/pshm $(DESTDIR)$(BASHCOMPDIR)/pshm
+	ln -sf pshm $(DESTDIR)$(BASHCOMPDIR)/pshm-bench
 	install -m 644 include/pshm.h $(DESTDIR)$(INCDIR)/pshm.h
 	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/libpshm.a
 	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/libpshm.so.$(VERSION)
@@ -232,7 +266,8 @@ uninstall:
 	rm -f $(DESTDIR)$(INCDIR)/pshm.h $(DESTDIR)$(LIBDIR)/libpshm.a \
 		$(DESTDIR)$(LIBDIR)/libpshm.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libpshm.so.$(SOMAJOR) \
 		$(DESTDIR)$(LIBDIR)/libpshm.so $(DESTDIR)$(PCDIR)/pshm.pc
-	rm -f $(DESTDIR)$(BINDIR)/pshm $(DESTDIR)$(BASHCOMPDIR)/pshm
+	rm -f $(DESTDIR)$(BINDIR)/pshm $(DESTDIR)$(BINDIR)/pshm-bench $(DESTDIR)$(BASHCOMPDIR)/pshm \
+		$(DESTDIR)$(BASHCOMPDIR)/pshm-bench
 	for m in man/*.3; do rm -f $(DESTDIR)$(MANDIR)/man3/$${m#man/}; done
 	for m in man/*.1; do rm -f $(DESTDIR)$(MANDIR)/man1/$${m#man/}; done
 	$(LDCONFIG_AFTER)

@@ -9,7 +9,7 @@
  *
  *   posix create  lib: pshm_create("/NAME") pshm_map pshm_unmap pshm_close pshm_remove
  *                 raw: openat(O_RDWR|O_CREAT|O_EXCL|O_NOFOLLOW|O_NONBLOCK|O_NOCTTY|O_CLOEXEC)
- *                      fchmod RESERVE fstat mmap munmap close unlinkat
+ *                      fchmod RESERVE fstat mmap munmap close LOOK unlinkat
  *   posix attach  lib: pshm_open("/NAME") pshm_map pshm_unmap pshm_close
  *                 raw: openat(O_RDWR|O_NOFOLLOW|O_NONBLOCK|O_NOCTTY|O_CLOEXEC) fstat fstat mmap
  *                      munmap close
@@ -26,16 +26,20 @@
  *                      readlink("/proc/self/fd/N") fstat mmap munmap close
  *
  * RESERVE is pthread_sigmask(SIG_BLOCK, all) posix_fallocate pthread_sigmask(SIG_SETMASK), or
- * ftruncate with --sparse; System V gets SHM_NORESERVE with --sparse, on both sides.
+ * ftruncate with --sparse; System V gets SHM_NORESERVE with --sparse, on both sides. LOOK is
+ * the removal's look for a message channel: openat fstat, pread of 16 bytes when the object is
+ * at least a channel header's 8 KiB, close.
  *
- * The raw sequences are in raw_cycle.h, which the `pshm bench` command builds from too.
+ * The raw sequences are in raw_cycle.h, which pshm-bench builds from too; tests/trace/run.sh
+ * (make check) traces them against the library's and fails where they differ.
  *
  * Why each raw call is there: the first fstat of an attach is the check that the name holds a
  * regular file, the second is the size re-read that pshm_map() promises (open and map are two
  * steps of the API, and the object may change size in between); IPC_STAT is the same size
- * re-read for System V; readlink checks that the descriptor really is a memfd. A call the library
- * makes beyond these, one it does not need, is not copied here: it counts as library overhead
- * (docs/benchmarks.md names those found; strace -f of a short run shows them).
+ * re-read for System V; readlink checks that the descriptor really is a memfd; LOOK finds a
+ * channel's files to remove with it. A call the library makes that it does not need is not
+ * copied here: the trace test shows it, and it is taken out of the library (docs/benchmarks.md
+ * names those found so).
  *
  * Method: every round runs, for each row, a batch of BATCH operations through the library and a
  * batch through raw calls, back to back in the same process, alternating which goes first from
@@ -109,36 +113,17 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
-/* ---- the library's side ------------------------------------------------------------------ */
+/* ---- the library's side: benchutil.h ----------------------------------------------------- */
 
 /* create + map + unmap + close (+ remove when NAMED). */
 static int lib_create(struct ctx *c, const char *addr, bool named)
 {
-	struct pshm_seg *s;
-	int r = pshm_create(&s, addr, c->size, OBJ_MODE, c->lib_flags);
-	if (r)
-		return r;
-	r = bench_map_unmap(s, c->size);
-	int e = pshm_close(s);
-	if (!r)
-		r = e;
-	if (named) {
-		e = pshm_remove(addr);
-		if (!r)
-			r = e;
-	}
-	return r;
+	return bench_lib_create(addr, c->size, OBJ_MODE, c->lib_flags, named);
 }
 
 static int lib_attach(struct ctx *c, const char *addr)
 {
-	struct pshm_seg *s;
-	int r = pshm_open(&s, addr, 0);
-	if (r)
-		return r;
-	r = bench_map_unmap(s, c->size);
-	int e = pshm_close(s);
-	return r ? r : e;
+	return bench_lib_attach(addr, c->size);
 }
 
 /* ---- the raw side: raw_cycle.h, on this run's names and keys ------------------------------ */

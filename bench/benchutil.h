@@ -1,6 +1,7 @@
 /*
  * benchutil.h - small helpers the benchmark programs share: medians, signals that stop a run
- * so that it can clean up after itself, and the library's side of a map-and-unmap.
+ * so that it can clean up after itself, and the library's side of a life cycle, which
+ * tests/trace checks against the raw calls of raw_cycle.h.
  */
 #ifndef PSHM_BENCHUTIL_H
 #define PSHM_BENCHUTIL_H
@@ -10,8 +11,10 @@
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 static inline int bench_cmp_double(const void *a, const void *b)
 {
@@ -53,6 +56,41 @@ static inline int bench_map_unmap(struct pshm_seg *s, uint64_t size)
 		return r;
 	r = pshm_unmap(s);
 	return r ? r : n == size ? 0 : -EIO;
+}
+
+/* Close S and report the first of R and the close's error. */
+static inline int bench_close(struct pshm_seg *s, int r)
+{
+	int e = pshm_close(s);
+	return r ? r : e;
+}
+
+/*
+ * Create ADDR (SIZE bytes, MODE, pshm_create's FLAGS), map, unmap and close it, and remove it
+ * by its address when NAMED (a new memfd has none: its close ends it).
+ */
+static inline int bench_lib_create(const char *addr, uint64_t size, mode_t mode, unsigned flags,
+                                   bool named)
+{
+	struct pshm_seg *s;
+	int r = pshm_create(&s, addr, size, mode, flags);
+	if (r)
+		return r;
+	r = bench_close(s, bench_map_unmap(s, size));
+	if (named) {
+		int e = pshm_remove(addr);
+		if (!r)
+			r = e;
+	}
+	return r;
+}
+
+/* Open the existing ADDR of SIZE bytes, map, unmap, close. */
+static inline int bench_lib_attach(const char *addr, uint64_t size)
+{
+	struct pshm_seg *s;
+	int r = pshm_open(&s, addr, 0);
+	return r ? r : bench_close(s, bench_map_unmap(s, size));
 }
 
 #endif /* PSHM_BENCHUTIL_H */

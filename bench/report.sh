@@ -3,8 +3,9 @@
 # when gnuplot is installed.
 #
 # Usage: bash bench/report.sh BUILD_DIR [--quick] [--bench-json FILE] [--output FILE]
-#   BUILD_DIR          holds pshm, bench/bench_overhead and bench/mapper (`make bench` builds them),
-#                      and bench/bench_chan, whose section (bench/chan.md.in) is added when built
+#   BUILD_DIR          holds pshm, pshm-bench (which `pshm bench` runs), bench/bench_overhead and
+#                      bench/mapper (`make bench` builds them), and bench/bench_chan, whose
+#                      section (bench/chan.md.in) is added when built
 #   --quick            shorter runs: pshm bench --quick, 200 overhead rounds, bench/cli.sh --quick
 #   --bench-json FILE  take the output of an earlier `pshm bench --json` instead of running it
 #   --output FILE      write FILE instead of docs/benchmarks.md; the plots go next to it
@@ -64,7 +65,9 @@ command -v jq >/dev/null 2>&1 || die "jq not found (apt-get install jq); it read
 for f in "$here/report.jq" "$here/benchmarks.md.in" "$here/cli.sh"; do
 	[ -r "$f" ] || die "$f: missing"
 done
-[ -x "$build/pshm" ] || [ -n "$bench_json" ] || die "$build/pshm: not built (make bench builds it)"
+for f in pshm pshm-bench; do
+	[ -x "$build/$f" ] || [ -n "$bench_json" ] || die "$build/$f: not built (make bench builds it)"
+done
 for f in bench_overhead mapper; do
 	[ -x "$build/bench/$f" ] || die "$build/bench/$f: not built (make bench builds it)"
 done

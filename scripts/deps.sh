@@ -24,6 +24,8 @@ if [ "$what" = test ]; then
 	command -v jq >/dev/null 2>&1 || need="$need jq"
 	command -v hexdump >/dev/null 2>&1 || need="$need bsdextrautils"
 	command -v pgrep >/dev/null 2>&1 || need="$need procps"
+	# strace traces the library's system calls against bench/raw_cycle.h's (tests/trace).
+	command -v strace >/dev/null 2>&1 || need="$need strace"
 	# mkfs.ext4 makes the small disk file system of the full-disk tests; it lives in sbin.
 	PATH=$PATH:/usr/sbin:/sbin command -v mkfs.ext4 >/dev/null 2>&1 || need="$need e2fsprogs"
 fi

@@ -39,11 +39,15 @@ if nm -D --defined-only "$prefix/lib/libpshm.so" | awk '{print $3}' | grep -v '^
 	echo "install: libpshm.so exports internal symbols" >&2
 	exit 1
 fi
-for f in share/man/man3/libpshm.3 share/man/man1/pshm.1 share/bash-completion/completions/pshm \
-	bin/pshm include/pshm.h lib/libpshm.a lib/libpshm.so.0; do
+for f in share/man/man3/libpshm.3 share/man/man1/pshm.1 share/man/man1/pshm-bench.1 \
+	share/bash-completion/completions/pshm share/bash-completion/completions/pshm-bench \
+	bin/pshm bin/pshm-bench include/pshm.h lib/libpshm.a lib/libpshm.so.0; do
 	[ -e "$prefix/$f" ] || { echo "install: $f was not installed" >&2; exit 1; }
 done
 "$prefix/bin/pshm" --version | grep -q '^pshm ' || { echo "install: pshm does not run" >&2; exit 1; }
+# pshm bench runs the pshm-bench installed beside it, with no PATH to find it by.
+PATH=/nonexistent "$prefix/bin/pshm" bench --help | grep -q '^Usage: pshm bench ' ||
+	{ echo "install: pshm bench does not run the pshm-bench beside it" >&2; exit 1; }
 make -s uninstall PREFIX="$prefix" LDCONFIG=: >/dev/null
 left=$(find "$prefix" -type f -o -type l)
 if [ -n "$left" ]; then

@@ -2,9 +2,13 @@
 # pshm bench: the shape of its JSON and CSV (never its timings), bad options, a technique or a
 # directory the system cannot offer, a full shm directory, Ctrl-C, and that nothing it makes is
 # left behind: not in the shm directory, not in the file directory, not in System V, and no
-# reading process.
+# reading process. pshm bench runs pshm-bench, found beside pshm or in PATH; the last tests run
+# pshm-bench itself and check where pshm finds it.
 
 load helpers
+
+# pshm-bench as the build made it, beside pshm.
+PSHM_BENCH=$(dirname "$PSHM")/pshm-bench
 
 # Run pshm bench ARGS... in the background, as a process whose PID the checks can look for,
 # with stdout in $BATS_TEST_TMPDIR/out and stderr in .../err; sets BENCH_PID and BENCH_STATUS.
@@ -30,7 +34,7 @@ nothing_left() {
 	local d left
 	left=$(awk -v p="$BENCH_PID" 'NR > 1 && $5 == p' /proc/sysvipc/shm)
 	[ -z "$left" ] || fail_with "System V segments of pid $BENCH_PID left:" "$left"
-	! pgrep -f "bench-peer .* $BENCH_PID\$" >/dev/null || fail_with "a reading process is left"
+	! pgrep -f " --peer .* $BENCH_PID\$" >/dev/null || fail_with "a reading process is left"
 	dir_holds
 	for d in "$@"; do
 		left=$(ls -A "$d")
@@ -203,7 +207,7 @@ nonempty() {
 
 # Wait until run BENCH_PID is inside its transfer section: its reading process exists.
 wait_peer() {
-	wait_until pgrep -f "bench-peer .* $BENCH_PID\$" ||
+	wait_until pgrep -f " --peer .* $BENCH_PID\$" ||
 		fail_with "no reading process of pshm bench appeared"
 }
 
@@ -253,7 +257,8 @@ wait_peer() {
 
 @test "bench: bad options are usage errors (exit 2) and run nothing" {
 	for args in "--bogus" "-r 0" "-r x" "-r 1001" "-k posix,nope" "-k ," "-s 0" "-s 4K,x" \
-		"-s 2G" "--sections nope" "--json --csv" "--region 1" "extra" "bench-peer"; do
+		"-s 2G" "--sections nope" "--json --csv" "--region 1" "extra" "bench-peer" "--peer" \
+		"--peer shm /x 1 2"; do
 		# shellcheck disable=SC2086
 		run --separate-stderr pshm bench $args
 		[ "$status" -eq 2 ] || fail_with "pshm bench $args: exit $status"
@@ -271,7 +276,52 @@ wait_peer() {
 		persistence transfer; do
 		[[ $output == *"$word"* ]] || fail_with "help lacks $word"
 	done
-	[[ $output != *bench-peer* ]]
+	[[ $output != *peer* ]]
 	run pshm --help
 	[[ $output == *"bench "* ]]
+}
+
+@test "pshm-bench runs alone: its own name in --help and messages, the same JSON" {
+	[ -x "$PSHM_BENCH" ] || fail_with "no pshm-bench beside $PSHM"
+	run --separate-stderr "$PSHM_BENCH" --help
+	[ "$status" -eq 0 ]
+	[[ $output == "Usage: pshm-bench "* ]] || fail_with "$output"
+	[[ $output != *peer* ]]
+	run --separate-stderr "$PSHM_BENCH" -k nope
+	[ "$status" -eq 2 ]
+	[[ $stderr == "pshm-bench: unknown kind 'nope'"*"Try 'pshm-bench --help'"* ]] ||
+		fail_with "$stderr"
+	"$PSHM_BENCH" --quick --json -r 1 --sections lifecycle,transfer -k posix,memfd,pipe -s 4K \
+		-d "$BATS_TEST_TMPDIR" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" ||
+		fail_with "exit $?" "$(cat "$BATS_TEST_TMPDIR/err")"
+	json_shape
+	f=$BATS_TEST_TMPDIR/out
+	[ "$(jq -r '[.results[] | .section + " " + .kind] | unique | join(",")' "$f")" = \
+		"lifecycle memfd,lifecycle posix,transfer memfd,transfer pipe,transfer posix" ]
+	dir_holds
+	[ -z "$(ls -A "$BATS_TEST_TMPDIR" | grep pshm-bench)" ]
+}
+
+@test "pshm bench finds pshm-bench beside pshm first, then in PATH, and says so when neither" {
+	mkdir "$BATS_TEST_TMPDIR/alone" "$BATS_TEST_TMPDIR/path"
+	cp "$PSHM" "$BATS_TEST_TMPDIR/alone/pshm"
+	# Neither beside it nor in PATH: exit 1, naming both places.
+	run --separate-stderr env PATH="$BATS_TEST_TMPDIR/path:/usr/bin:/bin" \
+		"$BATS_TEST_TMPDIR/alone/pshm" bench --help
+	[ "$status" -eq 1 ] || fail_with "exit $status"
+	want="pshm bench: cannot find pshm-bench: not at $BATS_TEST_TMPDIR/alone/pshm-bench"
+	[[ $stderr == "$want, nor in PATH"* ]] || fail_with "$stderr"
+	[ -z "$output" ]
+	# In PATH: that one runs, with the arguments.
+	printf '#!/bin/sh\necho "from PATH: $*"\n' >"$BATS_TEST_TMPDIR/path/pshm-bench"
+	chmod +x "$BATS_TEST_TMPDIR/path/pshm-bench"
+	run env PATH="$BATS_TEST_TMPDIR/path:/usr/bin:/bin" "$BATS_TEST_TMPDIR/alone/pshm" bench -r 1
+	[ "$status" -eq 0 ]
+	[ "$output" = "from PATH: -r 1" ] || fail_with "$output"
+	# Beside it: that one, before the one in PATH.
+	cp "$PSHM_BENCH" "$BATS_TEST_TMPDIR/alone/pshm-bench"
+	run --separate-stderr env PATH="$BATS_TEST_TMPDIR/path:/usr/bin:/bin" \
+		"$BATS_TEST_TMPDIR/alone/pshm" bench --help
+	[ "$status" -eq 0 ]
+	[[ $output == "Usage: pshm bench "* ]] || fail_with "$output"
 }

@@ -271,6 +271,14 @@ run_cases()
 	expect_exact "pshm ls -o ADDRESS -k " "${kinds[@]}"
 	expect_exact "pshm ls -Jk " "${kinds[@]}"
 
+	# pshm bench, and pshm-bench with the same options from its first word.
+	expect_exact "pshm bench --sec" --sections
+	expect_exact "pshm bench -k posix,s" posix,sysv
+	expect_exact "pshm-bench --sec" --sections
+	expect_exact "pshm-bench --sections " lifecycle touch persistence transfer
+	expect_exact "pshm-bench -r 3 -k posix,s" posix,sysv
+	expect_none "pshm-bench "
+
 	# Channels: pshm chan COMMAND, send and recv.
 	expect_exact "pshm chan " create stat
 	expect_exact "pshm chan c" create
@@ -295,11 +303,11 @@ run_cases()
 	fi
 }
 
-# The options a subcommand's --help shows, one per line.
+# The options a subcommand's --help shows, one per line (pshm-bench's with help_prog set to it).
 help_options()
 {
 	local line opt
-	"$pshm" "$@" --help | while IFS= read -r line; do
+	"${help_prog:-$pshm}" "$@" --help | while IFS= read -r line; do
 		[[ $line =~ ^\ +(-[^ ].*) ]] || continue
 		line=${BASH_REMATCH[1]%%  *}
 		for opt in ${line//,/ }; do
@@ -336,6 +344,12 @@ check_against_help()
 			not_ok "pshm chan $cmd --help" "no options found"
 		fi
 	done
+	mapfile -t want < <(help_prog=${pshm%/*}/pshm-bench help_options)
+	if ((${#want[@]})); then
+		round='pshm-bench --help: ' expect_exact "pshm-bench -" "${want[@]}"
+	else
+		not_ok "pshm-bench --help" "no options found"
+	fi
 	mapfile -t want < <("$pshm" ls --help | sed -n '/^Columns:/,/^$/s/^  \([A-Z]*\) .*/\1/p')
 	if ((${#want[@]})); then
 		round='pshm ls --help: ' expect_exact "pshm ls -o " "${want[@]}"

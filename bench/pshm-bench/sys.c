@@ -1,5 +1,5 @@
 /*
- * bench_sys.c - the machine a `pshm bench` run measures, and which techniques it offers.
+ * sys.c - the machine a pshm-bench run measures, and which techniques it offers.
  *
  * The facts go in the report's header. The probes make one page of each technique (registered
  * for clean-up like everything else) so that a technique the system lacks, a shm directory that
@@ -241,11 +241,11 @@ void bench_explain(char *buf, size_t len, const struct bench_machine *m, int kin
 	struct statvfs vfs;
 	const char *dir = kind == BK_POSIX ? m->shm_dir : kind == BK_FILE ? m->file_dir : NULL;
 
-	cli_fmt_size(want, sizeof(want), size, false);
+	bench_fmt_size(want, sizeof(want), size);
 	if ((err == -ENOSPC || err == -EDQUOT || err == -EFAULT) && dir &&
 	    statvfs(dir, &vfs) == 0) {
-		cli_fmt_size(total, sizeof(total), (uint64_t)vfs.f_blocks * vfs.f_frsize, false);
-		cli_fmt_size(avail, sizeof(avail), (uint64_t)vfs.f_bavail * vfs.f_frsize, false);
+		bench_fmt_size(total, sizeof(total), (uint64_t)vfs.f_blocks * vfs.f_frsize);
+		bench_fmt_size(avail, sizeof(avail), (uint64_t)vfs.f_bavail * vfs.f_frsize);
 		if (err == -EFAULT)
 			snprintf(buf, len,
 			         "SIGBUS writing to the sparse %s object: %.200s ran out of space "

@@ -1,5 +1,5 @@
 /*
- * bench_touch.c - what memory costs once an object exists: the first write to each page, the
+ * touch.c - what memory costs once an object exists: the first write to each page, the
  * write bandwidth after that, and making a rewrite durable with msync.
  *
  * First touch: a sparse object of the region's size is made and mapped (not timed); then one

@@ -1,14 +1,14 @@
 /*
- * bench_peer.c - the reading end of `pshm bench`'s transfers, and what both ends share.
+ * peer.c - the reading end of pshm-bench's transfers, and what both ends share.
  *
  * The reader is an unrelated process: the writer starts /proc/self/exe afresh (posix_spawn), so
- * it inherits no mapping. It runs this hidden mode, never listed in --help:
+ * it inherits no mapping. It runs this mode of the program, never listed in --help:
  *
- *   pshm bench bench-peer shm ADDR PPID        open the segment at ADDR ("memfd:PID:FD" for a
- *                                              memfd) and read what is handed over in it
- *   pshm bench bench-peer stream RFD WFD PPID  read commands and messages from descriptor RFD
- *                                              (a pipe or a Unix socket it inherited), and
- *                                              answer each batch's checksum on WFD
+ *   pshm-bench --peer shm ADDR PPID        open the segment at ADDR ("memfd:PID:FD" for a
+ *                                          memfd) and read what is handed over in it
+ *   pshm-bench --peer stream RFD WFD PPID  read commands and messages from descriptor RFD (a
+ *                                          pipe or a Unix socket it inherited), and answer
+ *                                          each batch's checksum on WFD
  *
  * PPID is the writer; the reader ends when it goes (PR_SET_PDEATHSIG), and creates nothing, so
  * nothing of it needs cleaning up. The shared-memory protocol is in bench.h (struct xfer_hdr).
@@ -129,12 +129,12 @@ static int peer_shm(const char *addr, pid_t ppid)
 	if (!r)
 		r = pshm_map(seg, 0, &map, &len);
 	if (r) {
-		fprintf(stderr, "pshm bench: reader: %s: %s\n", addr, pshm_strerror(r));
+		fprintf(stderr, "%s: reader: %s: %s\n", bench_prog, addr, pshm_strerror(r));
 		return EXIT_FAIL;
 	}
 	p.hdr = map;
 	if (len <= XFER_HDR || p.hdr->magic != XFER_MAGIC) {
-		fprintf(stderr, "pshm bench: reader: %s: not a transfer segment\n", addr);
+		fprintf(stderr, "%s: reader: %s: not a transfer segment\n", bench_prog, addr);
 		return EXIT_FAIL;
 	}
 	const unsigned char *payload = (const unsigned char *)map + XFER_HDR;
@@ -148,9 +148,8 @@ static int peer_shm(const char *addr, pid_t ppid)
 		/* The length comes from another process: never trusted past the mapping. */
 		uint64_t n = p.hdr->len;
 		if (n > cap) {
-			fprintf(stderr,
-			        "pshm bench: reader: message of %llu bytes in a %zu-byte buffer\n",
-			        (unsigned long long)n, cap);
+			fprintf(stderr, "%s: reader: message of %llu bytes in a %zu-byte buffer\n",
+			        bench_prog, (unsigned long long)n, cap);
 			return EXIT_FAIL;
 		}
 		p.hdr->sum = xfer_sum(payload, (size_t)n);
@@ -207,13 +206,13 @@ static int peer_stream(int rfd, int wfd)
 		}
 		if (r != 1)
 			break;
-		r = cli_write_all(wfd, &total, sizeof(total));
+		r = bench_write_all(wfd, &total, sizeof(total));
 		if (r < 0)
 			break;
 	}
 	free(buf);
 	if (r < 0)
-		fprintf(stderr, "pshm bench: reader: %s\n", strerror(-r));
+		fprintf(stderr, "%s: reader: %s\n", bench_prog, strerror(-r));
 	return r < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
@@ -233,7 +232,8 @@ int bench_peer(int argc, char **argv)
 
 	if ((!shm && !stream) || peer_number(argv[argc - 1], &ppid) ||
 	    (stream && (peer_number(argv[2], &rfd) || peer_number(argv[3], &wfd)))) {
-		fprintf(stderr, "pshm bench: bench-peer is pshm bench's own reading process\n");
+		fprintf(stderr, "%s: --peer starts the reading process of a run's transfers\n",
+		        bench_prog);
 		return EXIT_USAGE;
 	}
 	/* End with the writer, whatever way it ends; it may have gone before this call. */

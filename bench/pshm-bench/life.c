@@ -1,19 +1,21 @@
 /*
- * bench_life.c - the life cycle of one object, per technique: through libpshm, and as the raw
+ * life.c - the life cycle of one object, per technique: through libpshm, and as the raw
  * libc calls that make the same system calls (bench/raw_cycle.h, which bench/bench_overhead.c
  * times the library against too).
  *
  *   create  lib: pshm_create pshm_map pshm_unmap pshm_close pshm_remove (memfd: no remove, the
  *                close ends it)
- *           raw: open(O_CREAT|O_EXCL) fchmod posix_fallocate fstat mmap munmap close unlink;
- *                shmget(IPC_CREAT|IPC_EXCL) IPC_STAT shmat shmdt shmget IPC_RMID; memfd_create
- *                fchmod posix_fallocate fstat mmap munmap close; a file's removal by address
- *                looks at the name (fstatat) before the unlink
+ *           raw: open(O_CREAT|O_EXCL) fchmod posix_fallocate fstat mmap munmap close, the
+ *                look for a channel (open fstat pread close), unlink; shmget(IPC_CREAT|IPC_EXCL)
+ *                IPC_STAT shmat shmdt shmget IPC_RMID; memfd_create fchmod posix_fallocate
+ *                fstat mmap munmap close; a file's removal by address looks at the name
+ *                (fstatat) before the unlink
  *   attach  lib: pshm_open pshm_map pshm_unmap pshm_close
  *           raw: open fstat fstat mmap munmap close; shmget IPC_STAT shmat shmdt; open of
  *                /proc/PID/fd/FD fstat readlink fstat mmap munmap close
  *
- * The method is bench_overhead's: batches of BATCH operations, the library's batch and the raw
+ * tests/trace/run.sh checks that both sides make the same system calls. The method is
+ * bench_overhead's: batches of BATCH operations, the library's batch and the raw
  * batch back to back, which goes first alternating from one pair to the next (ABAB), so that
  * drift and order fall on both sides alike. A repetition is several such pairs; its figure for
  * each side is the median of its batches' time per operation, which a preemption landing in
@@ -27,8 +29,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../bench/raw_cycle.h"
-#include "../../bench/benchutil.h"
+#include "raw_cycle.h"
+#include "benchutil.h"
 
 #define BATCH 20
 
@@ -47,31 +49,12 @@ struct life {
 
 static int lib_create(const struct life *l)
 {
-	struct pshm_seg *s;
-	int r = pshm_create(&s, l->cyc_addr, l->rc.size, 0600, 0);
-	if (r)
-		return r;
-	r = bench_map_unmap(s, l->rc.size);
-	int e = pshm_close(s);
-	if (!r)
-		r = e;
-	if (l->kind != BK_MEMFD) {
-		e = pshm_remove(l->cyc_addr);
-		if (!r)
-			r = e;
-	}
-	return r;
+	return bench_lib_create(l->cyc_addr, l->rc.size, 0600, 0, l->kind != BK_MEMFD);
 }
 
 static int lib_attach(const struct life *l)
 {
-	struct pshm_seg *s;
-	int r = pshm_open(&s, l->att.addr, 0);
-	if (r)
-		return r;
-	r = bench_map_unmap(s, l->rc.size);
-	int e = pshm_close(s);
-	return r ? r : e;
+	return bench_lib_attach(l->att.addr, l->rc.size);
 }
 
 static int raw_create(const struct life *l)

@@ -1,6 +1,6 @@
 /*
- * bench_xfer.c - moving data to an unrelated process, through each technique and through a
- * pipe and a Unix socket: the writer's side (the reader is bench_peer.c).
+ * xfer.c - moving data to an unrelated process, through each technique and through a
+ * pipe and a Unix socket: the writer's side (the reader is peer.c).
  *
  * Shared memory: one segment per technique holds a header page (struct xfer_hdr) and a buffer
  * as big as the largest message. For each message the writer copies it in from its own memory,
@@ -128,7 +128,7 @@ static int start_shm(struct xpeer *x, const struct xctx *c, uint64_t max)
 	snprintf(ppid, sizeof(ppid), "%d", (int)getpid());
 	/* A memfd is reached through this process's descriptor: "memfd:PID:FD". */
 	const char *addr = pshm_address(x->seg.seg);
-	char *argv[] = {"pshm", "bench", "bench-peer", "shm", (char *)addr, ppid, NULL};
+	char *argv[] = {(char *)bench_prog, "--peer", "shm", (char *)addr, ppid, NULL};
 	if ((r = spawn(x, argv, NULL, 0)))
 		return r;
 	x->wait_start = bench_now();
@@ -170,7 +170,7 @@ static int start_stream(struct xpeer *x)
 	snprintf(rfd, sizeof(rfd), "%d", keep[0]);
 	snprintf(wfd, sizeof(wfd), "%d", keep[1]);
 	snprintf(ppid, sizeof(ppid), "%d", (int)getpid());
-	char *argv[] = {"pshm", "bench", "bench-peer", "stream", rfd, wfd, ppid, NULL};
+	char *argv[] = {(char *)bench_prog, "--peer", "stream", rfd, wfd, ppid, NULL};
 	return spawn(x, argv, keep, nkeep);
 }
 

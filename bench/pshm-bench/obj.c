@@ -1,5 +1,5 @@
 /*
- * bench_obj.c - what `pshm bench` makes, and the registry that removes it again.
+ * obj.c - what pshm-bench makes, and the registry that removes it again.
  *
  * Every POSIX object, file and System V key is recorded here before the call that makes it,
  * and every child process as soon as it exists. reg_cleanup() removes whatever is still
@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../bench/raw_cycle.h"
+#include "raw_cycle.h"
 
 enum { REG_FREE, REG_PATH, REG_KEY, REG_PID };
 

@@ -1,5 +1,5 @@
 /*
- * bench_res.c - the results of a `pshm bench` run: one row per figure, holding a sample per
+ * res.c - the results of a pshm-bench run: one row per figure, holding a sample per
  * repetition, and the list of figures that could not be had, with the reason.
  *
  * A row is (section, kind, variant, size). Its median, extremes and ratios are computed once
@@ -8,7 +8,7 @@
  * and a life cycle's ratio against raw calls is its median over the median of its raw samples.
  */
 #include "bench.h"
-#include "../../bench/benchutil.h"
+#include "benchutil.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -126,7 +126,7 @@ static void add_gap(int section, int kind, const char *variant, const char *fmt,
 	vsnprintf(g->reason, sizeof(g->reason), fmt, ap);
 	if (err) {
 		errored = true;
-		fprintf(stderr, "pshm bench: %s %s %s: %s\n", bench_section_names[section],
+		fprintf(stderr, "%s: %s %s %s: %s\n", bench_prog, bench_section_names[section],
 		        bench_kind_names[kind], variant, g->reason);
 	}
 }

@@ -1,5 +1,5 @@
 /*
- * bench_out.c - the report of `pshm bench`: tables for a terminal, or JSON or CSV for
+ * out.c - the report of pshm-bench: tables for a terminal, or JSON or CSV for
  * programs. The JSON follows the schema that report generators read (version "pshm_bench": 1);
  * the CSV has the same rows, with the machine's facts as "# key: value" lines before them.
  */
@@ -72,7 +72,7 @@ static void wrap(const char *text, int indent, int hang, int width)
 
 static const char *size_text(char *buf, size_t len, uint64_t size)
 {
-	return cli_fmt_size(buf, len, size, false);
+	return bench_fmt_size(buf, len, size);
 }
 
 /* ---- the terminal ------------------------------------------------------------------------ */
@@ -81,7 +81,7 @@ static void text_header(const struct bench_opts *o, const struct bench_machine *
 {
 	char a[32], b[32], c[32];
 
-	printf("pshm bench: Linux %s %s, %d CPUs (%s), %s memory, %ld-byte pages\n", m->kernel,
+	printf("%s: Linux %s %s, %d CPUs (%s), %s memory, %ld-byte pages\n", bench_prog, m->kernel,
 	       m->arch, m->cpus, m->cpu_model[0] ? m->cpu_model : "unknown CPU",
 	       size_text(a, sizeof(a), m->memory), m->page);
 	printf("shm dir:    %s (%s, %s, %s free%s%s)\n", m->shm_dir, m->shm_fs,
@@ -183,7 +183,7 @@ static void text_report(const struct bench_opts *o, const struct bench_machine *
 static void json_str_or_null(const char *s)
 {
 	if (s && s[0])
-		cli_json_string(s);
+		bench_json_string(s);
 	else
 		printf("null");
 }
@@ -195,11 +195,11 @@ static void json_report(const struct bench_opts *o, const struct bench_machine *
 	const struct bench_gap *gaps = bench_gaps(&ng);
 
 	printf("{\"pshm_bench\": 1,\n \"machine\": {\"kernel\": ");
-	cli_json_string(m->kernel);
+	bench_json_string(m->kernel);
 	printf(", \"cpus\": %d, \"cpu_model\": ", m->cpus);
 	json_str_or_null(m->cpu_model);
 	printf(", \"memory_bytes\": %llu, \"shm_dir\": ", (unsigned long long)m->memory);
-	cli_json_string(m->shm_dir);
+	bench_json_string(m->shm_dir);
 	printf(", \"shm_size_bytes\": %llu, \"shm_free_bytes\": %llu, \"page_size\": %ld, "
 	       "\"thp_enabled\": ",
 	       (unsigned long long)m->shm_size, (unsigned long long)m->shm_free, m->page);
@@ -210,7 +210,7 @@ static void json_report(const struct bench_opts *o, const struct bench_machine *
 	    ", \"hugepage_size_bytes\": %llu, \"hugepages_total\": %ld, \"hugepages_free\": %ld, "
 	    "\"file_dir\": ",
 	    (unsigned long long)m->huge_size, m->huge_total, m->huge_free);
-	cli_json_string(m->file_dir);
+	bench_json_string(m->file_dir);
 	printf(", \"sysv_available\": %s},\n", m->ok[BK_SYSV] ? "true" : "false");
 	printf(" \"options\": {\"quick\": %s, \"reps\": %d, \"sizes\": [",
 	       o->quick ? "true" : "false", o->reps);
@@ -248,7 +248,7 @@ static void json_report(const struct bench_opts *o, const struct bench_machine *
 		       "\"reason\": ",
 		       i ? "," : "", bench_section_names[gaps[i].section],
 		       bench_kind_names[gaps[i].kind], gaps[i].variant);
-		cli_json_string(gaps[i].reason);
+		bench_json_string(gaps[i].reason);
 		printf("}");
 	}
 	printf("%s],\n \"elapsed_s\": %.2f}\n", ng ? "\n " : "", elapsed);
@@ -339,6 +339,6 @@ void bench_progress(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\r\033[K%s%s", buf[0] ? "pshm bench: " : "", buf);
+	fprintf(stderr, "\r\033[K%s%s%s", buf[0] ? bench_prog : "", buf[0] ? ": " : "", buf);
 	fflush(stderr);
 }

@@ -1,24 +1,31 @@
 /*
- * bench.h - what the files of `pshm bench` share.
+ * bench.h - what the files of pshm-bench share.
  *
- *   bench.c        options, the order of the sections, signals, exit status
- *   bench_obj.c    the clean-up registry, unique names, segments made for measuring
- *   bench_sys.c    the machine's facts and which techniques it offers
- *   bench_res.c    the results: samples, medians, ratios, what could not be measured
- *   bench_out.c    the report: terminal tables, JSON, CSV
- *   bench_life.c   life cycles, through the library and as raw calls (bench/raw_cycle.h)
- *   bench_touch.c  first touch per page, write bandwidth, persistence (msync)
- *   bench_xfer.c   moving data to another process: the writer's side
- *   bench_peer.c   the other process (a hidden mode of the command) and the hand-over protocol
+ *   main.c   options, the order of the sections, signals, exit status
+ *   util.c   the program's name in messages, usage errors, sizes, JSON strings
+ *   obj.c    the clean-up registry, unique names, segments made for measuring
+ *   sys.c    the machine's facts and which techniques it offers
+ *   res.c    the results: samples, medians, ratios, what could not be measured
+ *   out.c    the report: terminal tables, JSON, CSV
+ *   life.c   life cycles, through the library and as raw calls (bench/raw_cycle.h)
+ *   touch.c  first touch per page, write bandwidth, persistence (msync)
+ *   xfer.c   moving data to another process: the writer's side
+ *   peer.c   the other process (pshm-bench --peer) and the hand-over protocol
  */
-#ifndef PSHM_CLI_BENCH_H
-#define PSHM_CLI_BENCH_H
+#ifndef PSHM_PSHM_BENCH_H
+#define PSHM_PSHM_BENCH_H
 
-#include "cli.h"
+#include <pshm.h>
 
 #include <limits.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 /* The techniques; the first four are shared memory, the last two the baselines of transfers. */
 enum bench_kind { BK_POSIX, BK_SYSV, BK_FILE, BK_MEMFD, BK_PIPE, BK_UNIX, BK_N };
@@ -80,7 +87,29 @@ struct bench_machine {
 
 extern volatile sig_atomic_t bench_stop; /* the signal that asks the run to stop, or 0 */
 
-/* ---- bench_obj.c ------------------------------------------------------------------------- */
+/* ---- util.c ------------------------------------------------------------------------------ */
+
+/*
+ * The name messages and --help give the program: the last part of its argv[0], which is
+ * "pshm bench" when the pshm command runs it, so that its users read the name they typed.
+ */
+extern const char *bench_prog;
+void bench_set_prog(const char *argv0);
+
+/* "PROG: message" and a pointer to --help on stderr; returns EXIT_USAGE. */
+int bench_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* After getopt has named a bad option: the pointer to --help. Returns EXIT_USAGE. */
+int bench_bad_option(void);
+/* Parse a size (pshm_parse_size); on error report a usage error and return false. */
+bool bench_size(const char *what, const char *text, uint64_t *v);
+/* SIZE as "512B", "4K" or "1.5M" (powers of 1024) in BUF. */
+const char *bench_fmt_size(char *buf, size_t len, uint64_t size);
+/* Print S as a JSON string, quoted and escaped. */
+void bench_json_string(const char *s);
+/* Write all of BUF to FD, retrying short writes and EINTR. 0 or -errno. */
+int bench_write_all(int fd, const void *buf, size_t len);
+
+/* ---- obj.c ------------------------------------------------------------------------------- */
 
 /* A segment made for a measurement, registered for clean-up from before it exists. */
 struct bench_seg {
@@ -122,7 +151,7 @@ void bseg_destroy(struct bench_seg *b);
 /* Run FN(ARG) with SIGBUS caught: 0, or -EFAULT when a SIGBUS cut it short. */
 int bench_guard(void (*fn)(void *), void *arg);
 
-/* ---- bench_sys.c ------------------------------------------------------------------------- */
+/* ---- sys.c ------------------------------------------------------------------------------- */
 
 void bench_machine(struct bench_machine *m, const struct bench_opts *o);
 /* A number from /proc/meminfo as it is now ("HugePages_Free"), or -1. */
@@ -133,7 +162,7 @@ void bench_mount_of(const char *path, char *fs, size_t fslen, char *huge, size_t
 void bench_explain(char *buf, size_t len, const struct bench_machine *m, int kind, int err,
                    uint64_t size);
 
-/* ---- bench_res.c ------------------------------------------------------------------------- */
+/* ---- res.c ------------------------------------------------------------------------------- */
 
 struct bench_row {
 	int section, kind;
@@ -170,7 +199,7 @@ void bench_free_results(void);
 extern const char *const bench_kind_names[BK_N];
 extern const char *const bench_section_names[BS_N];
 
-/* ---- bench_out.c ------------------------------------------------------------------------- */
+/* ---- out.c ------------------------------------------------------------------------------- */
 
 void bench_report(const struct bench_opts *o, const struct bench_machine *m, double elapsed);
 /* A progress line on a terminal's stderr ("" clears it). */
@@ -185,7 +214,7 @@ void bench_touch(const struct bench_opts *o, const struct bench_machine *m);
 void bench_persistence(const struct bench_opts *o, const struct bench_machine *m);
 void bench_transfer(const struct bench_opts *o, const struct bench_machine *m);
 
-/* ---- the hand-over protocol (bench_peer.c, bench_xfer.c) ---------------------------------- */
+/* ---- the hand-over protocol (peer.c, xfer.c) --------------------------------------------- */
 
 #define XFER_HDR   4096 /* the header page; the payload follows it */
 #define XFER_MAGIC 0x70736862u
@@ -224,7 +253,7 @@ uint64_t xfer_sum(const void *p, size_t n);
 uint64_t xfer_wait(_Atomic uint64_t *word, uint64_t old, _Atomic uint32_t *idle,
                    bool (*abort)(void *), void *arg);
 
-/* The hidden mode: `pshm bench bench-peer ...`, run by bench_xfer.c in a new process. */
+/* The reading process: `pshm-bench --peer ...`, started by xfer.c. ARGV[0] is "--peer". */
 int bench_peer(int argc, char **argv);
 
-#endif /* PSHM_CLI_BENCH_H */
+#endif /* PSHM_PSHM_BENCH_H */
