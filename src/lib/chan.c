@@ -179,15 +179,12 @@ static int chan_link(int fd, int dirfd, const char *name)
 {
 	char proc[40];
 
-	if (linkat(fd, "", dirfd, name, AT_EMPTY_PATH) == 0)
-		return 0;
-	if (errno != ENOENT && errno != EPERM)
-		return -errno;
+	int r = pshm__linkat(fd, "", dirfd, name, AT_EMPTY_PATH);
+	if (r != -ENOENT && r != -EPERM)
+		return r;
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	if (linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW) == 0)
-		return 0;
-	int e = errno;
-	return e == ENOENT && access("/proc/self/fd", F_OK) < 0 ? CHAN_NAMED : -e;
+	r = pshm__linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW);
+	return r == -ENOENT && access("/proc/self/fd", F_OK) < 0 ? CHAN_NAMED : r;
 }
 
 /*
@@ -244,8 +241,10 @@ static int chan_create_named(const char *addr, uint64_t cap, mode_t mode, unsign
 	sigfillset(&hold);
 	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
 		sigdelset(&hold, faults[i]);
-	pthread_sigmask(SIG_BLOCK, &hold, &old);
-	int r = pshm_create(&seg, addr, chan_size(cap), mode, 0);
+	int r = pshm__sigmask(SIG_BLOCK, &hold, &old);
+	if (r)
+		return r;
+	r = pshm_create(&seg, addr, chan_size(cap), mode, 0);
 	if (!r) {
 		r = chan_init(seg, cap, want);
 		if (r)
@@ -254,7 +253,7 @@ static int chan_create_named(const char *addr, uint64_t cap, mode_t mode, unsign
 		if (!r)
 			r = c;
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pshm__sigmask(SIG_SETMASK, &old, NULL);
 	return r;
 }
 

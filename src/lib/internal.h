@@ -54,6 +54,7 @@ enum pshm__call {
 	PSHM__MEMBARRIER, /* query, register, barrier */
 	PSHM__MADVISE,
 	PSHM__OPENDIR,
+	PSHM__LINK,
 	PSHM__NCALLS
 };
 
@@ -89,6 +90,10 @@ int pshm__shmctl(int id, int cmd, void *buf) PSHM__HIDDEN;
 int pshm__memfd(const char *name, unsigned flags) PSHM__HIDDEN;
 struct sigaction;
 int pshm__sigaction(int sig, const struct sigaction *sa, struct sigaction *old) PSHM__HIDDEN;
+/* pthread_sigmask; counted as PSHM__SIGACTION. */
+int pshm__sigmask(int how, const sigset_t *set, sigset_t *old) PSHM__HIDDEN;
+int pshm__linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
+                 int flags) PSHM__HIDDEN;
 /*
  * A lock of TYPE on [START, START+LEN) of FD (LEN 0: to the end of the file), or a test of one:
  * CMD is F_OFD_SETLK or F_OFD_GETLK (or F_SETLK, F_GETLK). 0 for a lock taken or let go; for a

@@ -20,6 +20,7 @@
 
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/mman.h>
@@ -293,6 +294,22 @@ int pshm__sigaction(int sig, const struct sigaction *sa, struct sigaction *old)
 	if (r)
 		return r;
 	return sigaction(sig, sa, old) < 0 ? -errno : 0;
+}
+
+int pshm__sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+	int r = injected(PSHM__SIGACTION);
+	if (r)
+		return r;
+	return -pthread_sigmask(how, set, old);
+}
+
+int pshm__linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)
+{
+	int r = injected(PSHM__LINK);
+	if (r)
+		return r;
+	return linkat(olddirfd, oldpath, newdirfd, newpath, flags) < 0 ? -errno : 0;
 }
 
 int pshm__munmap(void *addr, size_t len)

@@ -387,6 +387,40 @@ static int count_one(const struct pshm_stat *st, void *arg)
 	return 0;
 }
 
+/* ---- links and signal masks: a channel named only once complete --------------------------- */
+
+/* The entries of the shm directory: a failed create must leave it as it was. */
+static int shm_entries(void)
+{
+	return tu_count_entries(pshm_shm_dir());
+}
+
+static void test_link_chan_create(void **state)
+{
+	(void)state;
+	char name[64];
+	struct pshm_chan_stat st;
+
+	tu_name(name, sizeof(name), "link");
+	int fds = open_fds(), entries = shm_entries();
+	/* The nameless channel cannot be given its name: nothing named, nothing held. */
+	fault_set(PSHM__LINK, -1, EACCES);
+	tu_err(pshm_chan_create(name, 4096, 0600, 0), -EACCES);
+	pshm__fault_hook = NULL;
+	assert_true(fault_seen > 0);
+	assert_int_equal(open_fds(), fds);
+	assert_int_equal(shm_entries(), entries);
+	tu_err(pshm_chan_stat(name, &st), -ENOENT);
+	/* The signal mask is set only on the named way; a create that takes the nameless way
+	 * never touches it. */
+	fault_set(PSHM__SIGACTION, -1, EINVAL);
+	tu_ok(pshm_chan_create(name, 4096, 0600, 0));
+	pshm__fault_hook = NULL;
+	assert_int_equal(fault_seen, 0);
+	tu_ok(pshm_chan_stat(name, &st));
+	tu_ok(pshm_remove(name));
+}
+
 static void test_list(void **state)
 {
 	(void)state;
@@ -435,6 +469,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_sync, teardown),
 	    cmocka_unit_test_teardown(test_send_recv_fd, teardown),
 	    cmocka_unit_test_teardown(test_madvise, teardown),
+	    cmocka_unit_test_teardown(test_link_chan_create, teardown),
 	    cmocka_unit_test_teardown(test_list, teardown),
 	};
 
