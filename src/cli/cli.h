@@ -9,6 +9,7 @@
 
 #include <pshm.h>
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -122,6 +123,10 @@ void cli_close_stdout(void);
 void cli_catch_stops(void);
 bool cli_stopped(void);
 void cli_die_if_stopped(void);
+/* The stop signals cli_catch_stops caught (those not ignored), to block or wait for; and the
+ * one that came, or 0. */
+void cli_stop_set(sigset_t *set);
+int cli_stop_signal(void);
 
 /* The standard getopt_long handling of -h/--help in every subcommand. */
 #define CLI_HELP_OPTION                                                                            \

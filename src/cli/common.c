@@ -551,6 +551,7 @@ void cli_close_stdout(void)
 static volatile sig_atomic_t stop_signal;
 static int stop_null = -1;
 static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
+static sigset_t stops_caught; /* those of them not ignored at start */
 
 static void on_stop(int sig)
 {
@@ -571,16 +572,28 @@ void cli_catch_stops(void)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;
 	sigemptyset(&sa.sa_mask);
+	sigemptyset(&stops_caught);
 	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++) {
 		/* A signal ignored by whoever started us (nohup, a background job) stays so. */
-		if (sigaction(stop_signals[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
-			sigaction(stop_signals[i], &sa, NULL);
+		if (sigaction(stop_signals[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN &&
+		    sigaction(stop_signals[i], &sa, NULL) == 0)
+			sigaddset(&stops_caught, stop_signals[i]);
 	}
+}
+
+void cli_stop_set(sigset_t *set)
+{
+	*set = stops_caught;
 }
 
 bool cli_stopped(void)
 {
 	return stop_signal != 0;
+}
+
+int cli_stop_signal(void)
+{
+	return stop_signal;
 }
 
 void cli_die_if_stopped(void)

@@ -46,64 +46,37 @@ struct wstate {
 	bool told;     /* the failure is explained already */
 };
 
-/* The signals that stop a write. They stay blocked except while waiting for input, so that the
- * handler can only run there and a stop is seen at once, with no race against read(2). */
-static volatile sig_atomic_t stop_signal;
-
-static void on_stop(int sig)
-{
-	if (!stop_signal)
-		stop_signal = sig;
-}
-
-static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
-
+/* The stop signals (cli_catch_stops) stay blocked except while waiting for input, so that
+ * their handler can only run there and a stop is seen at once, with no race against read(2).
+ * WAITMASK is the mask to wait with. */
 static void catch_stops(sigset_t *waitmask)
 {
-	struct sigaction sa = {.sa_handler = on_stop}; /* no SA_RESTART */
 	sigset_t block;
 
-	sigemptyset(&sa.sa_mask);
-	sigemptyset(&block);
-	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++) {
-		struct sigaction old;
-		/* A signal ignored by whoever started us (nohup, a background job) stays so. */
-		if (sigaction(stop_signals[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
-			continue;
-		sigaction(stop_signals[i], &sa, NULL);
-		sigaddset(&block, stop_signals[i]);
-	}
+	cli_catch_stops();
 	/* A message to a reader that went away must not kill the command halfway through. */
 	signal(SIGPIPE, SIG_IGN);
+	cli_stop_set(&block);
 	sigprocmask(SIG_BLOCK, &block, waitmask);
-	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
-		sigdelset(waitmask, stop_signals[i]);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(&block, sig) == 1)
+			sigdelset(waitmask, sig);
 }
 
 /* Whether a stop signal came, letting any pending one in first. */
 static bool stopped(const sigset_t *waitmask)
 {
-	sigset_t pending;
-	if (!stop_signal && sigpending(&pending) == 0)
-		for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
-			if (sigismember(&pending, stop_signals[i])) {
+	sigset_t pending, caught;
+
+	cli_stop_set(&caught);
+	if (!cli_stopped() && sigpending(&pending) == 0)
+		for (int sig = 1; sig < NSIG; sig++)
+			if (sigismember(&caught, sig) == 1 && sigismember(&pending, sig) == 1) {
 				struct timespec zero = {0, 0};
 				ppoll(NULL, 0, &zero, waitmask); /* runs the handler */
 				break;
 			}
-	return stop_signal != 0;
-}
-
-/* After the cleanup: die of the stop signal, as a shell expects of an interrupted command. */
-static void die_of_stop(void)
-{
-	sigset_t set;
-	fflush(stdout);
-	signal(stop_signal, SIG_DFL);
-	sigemptyset(&set);
-	sigaddset(&set, stop_signal);
-	raise(stop_signal);
-	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	return cli_stopped();
 }
 
 /* Make room for the object to hold END bytes, growing in steps so a stream is not slow. */
@@ -375,7 +348,7 @@ static int write_one(const char *addr, uint64_t off, bool keep, bool in_place, c
 	} else if (r == 0) {
 		r = put_stdin(&w, &waitmask);
 	}
-	bool stop = stop_signal != 0 || stopped(&waitmask);
+	bool stop = stopped(&waitmask);
 	uint64_t wrote = w.off - w.start;
 	plural_bytes(count, sizeof(count), wrote);
 
@@ -392,9 +365,8 @@ static int write_one(const char *addr, uint64_t off, bool keep, bool in_place, c
 			return EXIT_OK;
 		if (stop) {
 			fprintf(stderr, "pshm: write %s: interrupted (%s); the object is unchanged\n",
-			        say, strsignal(stop_signal));
-			die_of_stop();
-			return 128 + stop_signal;
+			        say, strsignal(cli_stop_signal()));
+			cli_die_if_stopped();
 		}
 		if (!w.told)
 			cli_fail("write", addr, r);
@@ -425,7 +397,7 @@ static int write_one(const char *addr, uint64_t off, bool keep, bool in_place, c
 		return EXIT_OK;
 	if (!w.told && !stop)
 		cli_fail("write", addr, r);
-	const char *why = stop ? strsignal(stop_signal) : NULL;
+	const char *why = stop ? strsignal(cli_stop_signal()) : NULL;
 	if (!wrote || (intact && !stop && !w.fixed))
 		fprintf(stderr, "pshm: write %s: %s%s%sthe object is unchanged\n",
 		        say, why ? "interrupted (" : "", why ? why : "", why ? "); " : "");
@@ -441,10 +413,7 @@ static int write_one(const char *addr, uint64_t off, bool keep, bool in_place, c
 		        "object now ends after them (%llu bytes)\n",
 		        say, why ? "interrupted (" : "", why ? why : "", why ? "); " : "", count,
 		        (unsigned long long)w.start, (unsigned long long)w.size);
-	if (stop) {
-		die_of_stop();
-		return 128 + stop_signal;
-	}
+	cli_die_if_stopped();
 	return EXIT_FAIL;
 }
 
