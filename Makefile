@@ -160,6 +160,8 @@ check: deps-test
 	$(MAKE) all tests
 	sh scripts/check-syscalls.sh
 	sh tests/check-syscalls-test.sh
+	sh scripts/check-architecture.sh
+	sh tests/check-architecture-test.sh
 	sh tests/run-unit.sh $(BUILD)/tests
 	sh tests/trace/run.sh $(BUILD)
 	bash tests/cli/run.sh $(BUILD)/pshm
