@@ -76,7 +76,8 @@ load helpers
 	pshm create -s 1M --sparse /holey
 	[ "$(size_of /holey)" -eq 1048576 ]
 	[ "$(stat -c %b "$PSHM_DIR/holey")" -eq 0 ]
-	run pshm stat -J /full /holey
+	run --separate-stderr pshm stat -J /full /holey
+	stderr_view
 	[ "$(jq -c 'map(.sparse)' <<<"$output")" = '[false,true]' ]
 }
 

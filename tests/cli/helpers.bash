@@ -41,6 +41,7 @@ setup() {
 	PSHM_DIR=$(mktemp -d /dev/shm/pshm-bats.XXXXXX)
 	export PSHM_DIR
 	TEST_SHM_DIR=$PSHM_DIR # removed in teardown, even if a test unsets PSHM_DIR
+	VIEW_COMPLETE=         # found out by view_complete, once a test
 	: >"$BATS_TEST_TMPDIR/pids"
 	: >"$BATS_TEST_TMPDIR/sysv-keys"
 	: >"$BATS_TEST_TMPDIR/sysv-ids"
@@ -241,4 +242,140 @@ dir_holds() {
 	want=$(printf '%s\n' "$@" | sed '/^$/d' | sort)
 	have=$(ls -A "$PSHM_DIR" | sort)
 	[ "$want" = "$have" ] || fail_with "expected in $PSHM_DIR: [$want]" "found: [$have]"
+}
+
+# ---- what pshm can see of processes -----------------------------------------------------------
+
+# who, stat and ls find the processes that use an object by looking into every process in /proc.
+# Except as root, other users' processes cannot be looked into, and /proc may hide them: pshm then
+# marks what it shows as maybe too little ("1?", "4242,?" or "?"; in JSON null, with "complete":
+# false; in who a last line of "?" for each object) and warns once on the standard error (see who
+# in pshm(1)). These helpers tell which of the two answers a test is to expect.
+
+# Whether /proc hides other users' processes from this one altogether (hidepid=invisible or
+# ptraceable, and not a member of its gid= group): the last /proc mount in sight decides.
+proc_hides_others() {
+	local opts o hidepid= gid=
+	opts=$(awk '$5 == "/proc" && index($0, " - proc ") { s = $NF } END { print s }' \
+		/proc/self/mountinfo 2>/dev/null)
+	IFS=, read -ra opts <<<"$opts"
+	for o in "${opts[@]}"; do
+		case $o in
+		hidepid=*) hidepid=${o#hidepid=} ;;
+		gid=*) gid=${o#gid=} ;;
+		esac
+	done
+	case $hidepid in
+	'' | 0 | off | 1 | noaccess) return 1 ;;
+	esac
+	[ -z "$gid" ] || ! id -G | tr ' ' '\n' | grep -qx "$gid"
+}
+
+# Whether a process of another user (any of its user IDs not this one's) that holds memory (no
+# zombie, no kernel thread) is in sight in /proc.
+other_users_in_sight() {
+	local d k r e s f line state flags _
+	for d in /proc/[0-9]*; do
+		k=
+		{
+			while read -r k r e s f; do
+				[ "$k" = Uid: ] && break
+			done <"$d/status"
+		} 2>/dev/null
+		if [ "$k" = Uid: ]; then
+			[ "$r $e $s $f" != "$ME_UID $ME_UID $ME_UID $ME_UID" ] || continue
+		fi
+		line=
+		{ read -r line <"$d/stat"; } 2>/dev/null
+		if [ -z "$line" ]; then
+			[ ! -e "$d" ] || return 0 # there, but not to be read: not a zombie
+			continue                  # gone
+		fi
+		# After the name: the state, five more fields, then the flags (PF_KTHREAD).
+		read -r state _ _ _ _ _ flags _ <<<"${line##*) }"
+		case $state in
+		Z | X) continue ;;
+		esac
+		((flags & 0x200000)) || return 0
+	done
+	return 1
+}
+
+# Whether pshm can look into every process that may use an object, so that its process counts
+# are whole: as root, or when /proc hides nothing and shows no other user's process (as in a
+# container or a PID namespace of one user). Found out once a test.
+view_complete() {
+	if [ -z "${VIEW_COMPLETE:-}" ]; then
+		VIEW_COMPLETE=no
+		if [ "$ME_UID" -eq 0 ] || ! { proc_hides_others || other_users_in_sight; }; then
+			VIEW_COMPLETE=yes
+		fi
+	fi
+	[ "$VIEW_COMPLETE" = yes ]
+}
+
+# "true" or "false": view_complete for jq, as in  jq_true --argjson whole "$(whole_json)" ...
+whole_json() {
+	if view_complete; then echo true; else echo false; fi
+}
+
+# How pshm shows a count of N processes found (NPROCS, stat's "processes:"): N, or "N?".
+procs_shown() {
+	if view_complete; then echo "$1"; else echo "$1?"; fi
+}
+
+# How pshm shows the comma-separated PIDS found (PIDS, stat's "pids:"): PIDS, or PIDS and ",?"
+# ("?" alone for none).
+pids_shown() {
+	if view_complete; then echo "$1"; else echo "${1:+$1,}?"; fi
+}
+
+# Assert that the last `run --separate-stderr` of a who, stat or ls that looked at processes left
+# the standard error empty or, when the view is not complete, printed exactly its warning.
+stderr_view() {
+	local nl=$'\n' re
+	if view_complete; then
+		[ -z "$stderr" ] || fail_with "unexpected stderr:" "$stderr"
+		return
+	fi
+	re="^(pshm: warning: could not look into [1-9][0-9]* process(es)? of other users; process"
+	re+=" counts may be low$nl)?(pshm: warning: /proc hides the processes of other users "
+	re+="\\(hidepid=[a-z0-9]+\\); process counts may be low$nl)?"
+	re+="pshm: run as root to see all processes\$"
+	[[ $stderr =~ $re ]] && [[ $stderr == *warning* ]] ||
+		fail_with "not the warning of a view that is not whole:" "$stderr"
+}
+
+# How many lines who adds to mark the lists of N objects as maybe short: N when the view is not
+# complete, else 0.
+who_markers() {
+	if view_complete; then echo 0; else echo "$1"; fi
+}
+
+# Assert that the last who's table (with or without its heading) ends the lines of each ADDR
+# given with one line of "?" cells when the view is not complete, and has no such line when it
+# is; then take those lines out of $output and $lines, leaving what was found.
+who_unmark() {
+	local a marker='NF == 5 && $2 $3 $4 $5 == "????"'
+	for a; do
+		awk -v a="$a" -v whole="$(whole_json)" '$1 == a { last = '"$marker"'; marks += last }
+			END { exit !(whole == "true" ? marks == 0 : marks == 1 && last) }' <<<"$output" ||
+			fail_with "who: $a not marked as the view (complete: $(whole_json)):" "$output" ||
+			return
+	done
+	output=$(awk "!($marker)" <<<"$output")
+	lines=()
+	[ -z "$output" ] || mapfile -t lines <<<"$output"
+}
+
+# who_unmark for the last who -J: the marker is an entry whose members are null but "address".
+who_json_unmark() {
+	local a
+	for a; do
+		jq_true --arg a "$a" --argjson whole "$(whole_json)" '[.processes[] |
+			select(.address == $a) | .pid == null and .user == null and .command == null and
+			.access == null] | if $whole then all(not) else
+			(map(select(.)) | length) == 1 and .[-1] end' <<<"$output" || return
+	done
+	output=$(jq '.processes |= map(select(.pid != null))' <<<"$output")
 }

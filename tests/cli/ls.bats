@@ -39,7 +39,7 @@ time.sleep(30)' "$PSHM_DIR/${1#/}" "$2" "$ready" >/dev/null 2>&1 3>&- &
 	pshm create /ccc
 	run --separate-stderr lsp
 	[ "$status" -eq 0 ]
-	[ -z "$stderr" ]
+	stderr_view
 	[ "${#lines[@]}" -eq 4 ]
 	read -ra h <<<"${lines[0]}"
 	[ "${h[*]}" = "ADDRESS KIND SIZE ALLOC SPARSE PERMS OWNER GROUP MTIME NPROCS PIDS" ]
@@ -50,7 +50,8 @@ time.sleep(30)' "$PSHM_DIR/${1#/}" "$2" "$ready" >/dev/null 2>&1 3>&- &
 	[ "${b[*]:0:4}" = "/bbb posix 10K 12K" ]
 	[ "${b[4]}" = rw-r----- ]
 	[ "${b[7]} ${b[8]}" = "$(date -r "$PSHM_DIR/bbb" '+%Y-%m-%d %H:%M:%S')" ]
-	[ "${b[9]}" = 0 ]
+	[ "${b[9]}" = "$(procs_shown 0)" ]
+	[ "${b[10]:-}" = "$(pids_shown '')" ]
 	read -ra c <<<"${lines[3]}"
 	[ "${c[*]:0:4}" = "/ccc posix 0B 0B" ]
 }
@@ -71,24 +72,28 @@ time.sleep(30)' "$PSHM_DIR/${1#/}" "$2" "$ready" >/dev/null 2>&1 3>&- &
 	pshm create -s 1M --sparse /j2
 	run --separate-stderr lsp -J
 	[ "$status" -eq 0 ]
+	stderr_view
 	jq_true . >/dev/null <<<"$output"
 	jq_true '.objects|length == 2' <<<"$output"
 	jq_true '.objects[0].size|type=="number"' <<<"$output"
-	jq_true --arg u "$ME_USER" --arg g "$ME_GROUP" '.objects[0] | .address == "/j1" and
-		.kind == "posix" and .size == 4096 and .alloc == 4096 and .sparse == false and
-		.perms == "rw-r--r--" and .owner == $u and .group == $g and .nprocs == 0 and
-		.pids == []' <<<"$output"
+	jq_true --arg u "$ME_USER" --arg g "$ME_GROUP" --argjson whole "$(whole_json)" '.objects[0] |
+		.address == "/j1" and .kind == "posix" and .size == 4096 and .alloc == 4096 and
+		.sparse == false and .perms == "rw-r--r--" and .owner == $u and .group == $g and
+		if $whole then .nprocs == 0 and .pids == [] else
+		.nprocs == null and .pids == null and .complete == false end' <<<"$output"
 	jq_true '.objects[1] | .address == "/j2" and .size == 1048576 and .alloc == 0
 		and .sparse == true' <<<"$output"
 	jq_true '.objects[1].mtime | test("^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8}$")' <<<"$output"
-	# The keys are the column names in lower case, in order.
-	[ "$(jq -c '.objects[0]|keys_unsorted' <<<"$output")" = \
-		'["address","kind","size","alloc","sparse","perms","owner","group","mtime","nprocs","pids"]' ]
+	# The keys are the column names in lower case, in order (and "complete" when false).
+	keys='"address","kind","size","alloc","sparse","perms","owner","group","mtime","nprocs","pids"'
+	view_complete || keys+=',"complete"'
+	[ "$(jq -c '.objects[0]|keys_unsorted' <<<"$output")" = "[$keys]" ]
 }
 
 @test "ls -J with an awkward name: still valid JSON" {
 	pshm create '/we"ird\name	tab'
-	run lsp -J
+	run --separate-stderr lsp -J
+	stderr_view
 	# A backslash is shown as the text \x5c (see ESCAPES in pshm(1)).
 	jq_true '.objects[0].address == "/we\"ird\\x5cname\ttab"' <<<"$output"
 }
@@ -112,23 +117,29 @@ time.sleep(30)' "$PSHM_DIR/${1#/}" "$2" "$ready" >/dev/null 2>&1 3>&- &
 
 @test "ls -o +COLUMNS adds to the default columns" {
 	pshm create -s 1 -m 640 /a
-	run lsp -o +MODE,UID
+	run --separate-stderr lsp -o +MODE,UID
+	stderr_view
 	read -ra h <<<"${lines[0]}"
 	[ "${h[*]}" = "ADDRESS KIND SIZE ALLOC SPARSE PERMS OWNER GROUP MTIME NPROCS PIDS MODE UID" ]
-	run lsp -J -o +mode
+	run --separate-stderr lsp -J -o +mode
+	stderr_view
 	jq_true '.objects[0] | .mode == "0640" and .address == "/a" and .size == 1' <<<"$output"
 }
 
 @test "ls -o: every column, with the values of stat" {
 	pshm create -s 5000 -m 640 /c
-	run lsp -J -b -o ADDRESS,KIND,SIZE,ALLOC,SPARSE,PERMS,MODE,OWNER,GROUP,UID,GID,MTIME,CTIME,NPROCS,PIDS,KEY,ID,NATTCH,CPID,LPID,SEALS
+	run --separate-stderr lsp -J -b -o ADDRESS,KIND,SIZE,ALLOC,SPARSE,PERMS,MODE,OWNER,GROUP,UID,GID,MTIME,CTIME,NPROCS,PIDS,KEY,ID,NATTCH,CPID,LPID,SEALS
 	[ "$status" -eq 0 ]
+	stderr_view
 	o=$(jq -c '.objects[0]' <<<"$output")
 	jq_true --arg u "$ME_USER" --arg g "$ME_GROUP" --argjson uid "$ME_UID" \
-		--argjson gid "$ME_GID" '.address == "/c" and .kind == "posix" and .size == 5000
+		--argjson gid "$ME_GID" --argjson whole "$(whole_json)" '.address == "/c" and
+		.kind == "posix" and .size == 5000
 		and .alloc == 8192 and .sparse == false and .perms == "rw-r-----" and .mode == "0640"
 		and .owner == $u and .group == $g and .uid == $uid and .gid == $gid
-		and .nprocs == 0 and .pids == [] and .key == null and .id == null
+		and (if $whole then .nprocs == 0 and .pids == [] and (has("complete") | not) else
+		.nprocs == null and .pids == null and .complete == false end)
+		and .key == null and .id == null
 		and .nattch == null and .cpid == null and .lpid == null and .seals == null' <<<"$o"
 	[ "$(jq -r .ctime <<<"$o")" = "$(date -d "@$(stat -c %Z "$PSHM_DIR/c")" '+%Y-%m-%d %H:%M:%S')" ]
 }
@@ -158,7 +169,8 @@ time.sleep(30)' "$PSHM_DIR/${1#/}" "$2" "$ready" >/dev/null 2>&1 3>&- &
 
 @test "ls -n and --noheadings: no heading line" {
 	pshm create /a
-	run lsp -n
+	run --separate-stderr lsp -n
+	stderr_view
 	[ "${#lines[@]}" -eq 1 ]
 	[[ ${lines[0]} == "/a "* ]]
 	run lsp --noheadings -o ADDRESS
@@ -170,23 +182,29 @@ time.sleep(30)' "$PSHM_DIR/${1#/}" "$2" "$ready" >/dev/null 2>&1 3>&- &
 	pshm create -s 123 "sysv:$key"
 	pshm create -s 10 /p
 	echo s >"$PSHM_DIR/sem.s"
-	run pshm ls -k posix -J
+	run --separate-stderr pshm ls -k posix -J
+	stderr_view
 	[ "$(jq -c '[.objects[].address]' <<<"$output")" = '["/p"]' ]
-	run pshm ls -k sysv -J
+	run --separate-stderr pshm ls -k sysv -J
+	stderr_view
 	jq_true 'all(.objects[]; .kind == "sysv")' <<<"$output"
 	jq_true --arg a "sysv:$key" '[.objects[] | select(.address == $a)] | length == 1 and
 		.[0].size == 123' <<<"$output"
-	run pshm ls -k sem -J
+	run --separate-stderr pshm ls -k sem -J
+	stderr_view
 	[ "$(jq -c '[.objects[] | [.address, .kind]]' <<<"$output")" = '[["sem:/s","sem"]]' ]
-	run pshm ls --kinds posix,sem -J
+	run --separate-stderr pshm ls --kinds posix,sem -J
+	stderr_view
 	[ "$(jq -c '[.objects[].address]' <<<"$output")" = '["/p","sem:/s"]' ]
 	# By default: POSIX objects and System V segments, no semaphores.
-	run pshm ls -J
+	run --separate-stderr pshm ls -J
+	stderr_view
 	jq_true 'all(.objects[]; .kind == "posix" or .kind == "sysv")' <<<"$output"
 	jq_true --arg a "sysv:$key" 'any(.objects[]; .address == $a)' <<<"$output"
 	jq_true 'any(.objects[]; .address == "/p")' <<<"$output"
 	# sysv rows carry the System V columns.
-	run pshm ls -k sysv -J -o ADDRESS,KEY,ID,NATTCH,CPID
+	run --separate-stderr pshm ls -k sysv -J -o ADDRESS,KEY,ID,NATTCH,CPID
+	[ -z "$stderr" ]
 	id=$(ipcs -m | awk -v k="$key" '$1 == k {print $2}')
 	jq_true --arg a "sysv:$key" --arg k "$key" --argjson id "$id" '.objects[] |
 		select(.address == $a) | .key == $k and .id == $id and .nattch == 0 and
@@ -208,20 +226,24 @@ time.sleep(30)' >"$BATS_TEST_TMPDIR/fd" 2>/dev/null 3>&- &
 	fd=$(cat "$BATS_TEST_TMPDIR/fd")
 	run --separate-stderr pshm ls -a -J
 	[ "$status" -eq 0 ]
+	stderr_view
 	jq_true '.objects[] | select(.address == "sem:/x") | .kind == "sem" and .size == 2' <<<"$output"
 	jq_true '.objects[] | select(.address == "/p") | .kind == "posix"' <<<"$output"
 	m=$(jq -c --arg a "memfd:$pid:$fd" '.objects[] | select(.address == $a)' <<<"$output")
 	[ -n "$m" ] || fail_with "no memfd:$pid:$fd in" "$output"
-	jq_true --argjson pid "$pid" '.kind == "memfd" and .size == 4096 and .nprocs == 1 and
-		.pids == [$pid]' <<<"$m"
+	jq_true --argjson pid "$pid" --argjson whole "$(whole_json)" '.kind == "memfd" and
+		.size == 4096 and if $whole then .nprocs == 1 and .pids == [$pid] else
+		.nprocs == null and .pids == null and .complete == false end' <<<"$m"
 	# The same through --all and the table, and -k memfd alone.
 	run pshm ls --all -o ADDRESS,KIND
 	grep -qE "^memfd:$pid:$fd +memfd$" <<<"$output"
 	grep -qE '^sem:/x +sem$' <<<"$output"
-	run pshm ls -k memfd -J
+	run --separate-stderr pshm ls -k memfd -J
+	stderr_view
 	jq_true 'all(.objects[]; .kind == "memfd")' <<<"$output"
 	# Without -a neither shows.
-	run pshm ls -J
+	run --separate-stderr pshm ls -J
+	stderr_view
 	jq_true 'all(.objects[]; .kind != "memfd" and .kind != "sem")' <<<"$output"
 }
 
@@ -246,21 +268,32 @@ time.sleep(30)' >"$BATS_TEST_TMPDIR/fd" 2>/dev/null 3>&- &
 	hold_ro /held
 	h1=$HOLDER
 	map_it /held rw
-	run lsp -o ADDRESS,NPROCS,PIDS
-	want=$(printf '%s\n' $h1 $MAPPER | sort -n | paste -sd,)
+	run --separate-stderr lsp -o ADDRESS,NPROCS,PIDS
+	stderr_view
+	want="/held $(procs_shown 2) $(pids_shown "$(printf '%s\n' $h1 $MAPPER | sort -n | paste -sd,)")"
 	read -ra r <<<"${lines[1]}"
-	[ "${r[*]}" = "/held 2 $want" ] || fail_with "got: ${lines[1]}, want /held 2 $want"
+	[ "${r[*]}" = "$want" ] || fail_with "got: ${lines[1]}, want $want"
 	read -ra r <<<"${lines[2]}"
-	[ "${r[*]}" = "/idle 0" ]
-	run lsp -J -o ADDRESS,NPROCS,PIDS
-	jq_true --argjson a "$h1" --argjson b "$MAPPER" '.objects[0] | .nprocs == 2 and
-		(.pids|sort) == ([$a, $b]|sort) and (.pids[0]|type) == "number"' <<<"$output"
-	jq_true '.objects[1] | .nprocs == 0 and .pids == []' <<<"$output"
+	if view_complete; then [ "${r[*]}" = "/idle 0" ]; else [ "${r[*]}" = "/idle 0? ?" ]; fi
+	run --separate-stderr lsp -J -o ADDRESS,NPROCS,PIDS
+	stderr_view
+	if view_complete; then
+		jq_true --argjson a "$h1" --argjson b "$MAPPER" '.objects[0] | .nprocs == 2 and
+			(.pids|sort) == ([$a, $b]|sort) and (.pids[0]|type) == "number"' <<<"$output"
+		jq_true '.objects[1] | .nprocs == 0 and .pids == []' <<<"$output"
+	else
+		jq_true 'all(.objects[]; .nprocs == null and .pids == null and .complete == false)' \
+			<<<"$output"
+	fi
 	# Once they are gone, so are they from the list.
 	kill $h1 $MAPPER
 	wait $h1 $MAPPER 2>/dev/null || true
-	run lsp -J -o ADDRESS,NPROCS
-	jq_true '.objects[0].nprocs == 0' <<<"$output"
+	run --separate-stderr lsp -n -o ADDRESS,NPROCS,PIDS
+	read -ra r <<<"${lines[0]}"
+	if view_complete; then [ "${r[*]}" = "/held 0" ]; else [ "${r[*]}" = "/held 0? ?" ]; fi
+	run --separate-stderr lsp -J -o ADDRESS,NPROCS
+	jq_true --argjson whole "$(whole_json)" '.objects[0].nprocs == if $whole then 0 else null end' \
+		<<<"$output"
 }
 
 @test "ls: an unknown column or kind is exit 2 naming it" {
@@ -311,7 +344,7 @@ time.sleep(30)' >"$BATS_TEST_TMPDIR/fd" 2>/dev/null 3>&- &
 	pshm create -s 3000 -m 640 /s
 	run --separate-stderr pshm stat /s
 	[ "$status" -eq 0 ]
-	[ -z "$stderr" ]
+	stderr_view
 	# Every line is "key: value".
 	! grep -vE '^[a-z_]+: ' <<<"$output"
 	val() { sed -n "s/^$1: //p" <<<"$output"; }
@@ -330,8 +363,9 @@ time.sleep(30)' >"$BATS_TEST_TMPDIR/fd" 2>/dev/null 3>&- &
 	[ "$(val device)" = "$(($(stat -c 0x%t "$PSHM_DIR/s"))):$(($(stat -c 0x%T "$PSHM_DIR/s")))" ] ||
 		[ "$(val device)" = "$(stat -c %d "$PSHM_DIR/s" | awk '{print int($1/256)":"$1%256}')" ]
 	[ "$(val modify_time)" = "$(date -r "$PSHM_DIR/s" '+%Y-%m-%d %H:%M:%S')" ]
-	[ "$(val processes)" = 0 ]
-	grep -qx 'pids: ' <<<"$output"
+	[ "$(val processes)" = "$(procs_shown 0)" ]
+	grep -qx "pids: $(pids_shown '')" <<<"$output"
+	[ "$(val complete)" = "$(whole_json)" ]
 	# -b leaves out the human size.
 	run pshm stat -b /s
 	! grep -q '^size_human:' <<<"$output"
@@ -343,12 +377,15 @@ time.sleep(30)' >"$BATS_TEST_TMPDIR/fd" 2>/dev/null 3>&- &
 	pshm create -s 2M --sparse /b
 	run --separate-stderr pshm stat -J /a /b
 	[ "$status" -eq 0 ]
+	stderr_view
 	jq_true 'type == "array" and length == 2' <<<"$output"
-	jq_true --argjson uid "$ME_UID" --argjson gid "$ME_GID" '.[0] | .address == "/a" and
+	jq_true --argjson uid "$ME_UID" --argjson gid "$ME_GID" --argjson whole "$(whole_json)" \
+		'.[0] | .address == "/a" and
 		.size == 10 and (.size|type) == "number" and .allocated == 4096 and
 		.sparse == false and .mode == "0600" and .uid == $uid and .gid == $gid and
-		(.inode|type) == "number" and .links == 1 and .processes == 0 and .pids == []' \
-		<<<"$output"
+		(.inode|type) == "number" and .links == 1 and .complete == $whole and
+		if $whole then .processes == 0 and .pids == [] else .processes == null and
+		.pids == null end' <<<"$output"
 	jq_true '.[1] | .address == "/b" and .size == 2097152 and .sparse == true' <<<"$output"
 	# JSON sizes are bytes only.
 	jq_true 'all(.[]; has("size_human") | not)' <<<"$output"
@@ -387,11 +424,13 @@ time.sleep(30)' >"$BATS_TEST_TMPDIR/fd" 2>/dev/null 3>&- &
 	run --separate-stderr pshm stat a/b
 	stderr_has 'names are /NAME'
 	echo sem >"$PSHM_DIR/sem.lock"
-	run pshm stat -J sem:/lock
+	run --separate-stderr pshm stat -J sem:/lock
+	stderr_view
 	jq_true '.[0] | .kind == "sem" and .size == 4' <<<"$output"
 	key=$(sysv_key)
 	pshm create -s 99 -m 640 "sysv:$key"
-	run pshm stat -J "sysv:$key"
+	run --separate-stderr pshm stat -J "sysv:$key"
+	stderr_view
 	id=$(ipcs -m | awk -v k="$key" '$1 == k {print $2}')
 	jq_true --arg k "$key" --argjson id "$id" '.[0] | .kind == "sysv" and .size == 99 and
 		.key == $k and .id == $id and .mode == "0640" and .nattch == 0 and .removed == false
@@ -410,11 +449,15 @@ time.sleep(30)' >"$BATS_TEST_TMPDIR/fd" 2>/dev/null 3>&- &
 @test "stat: processes and pids of holders" {
 	pshm create -s 4096 /h
 	hold_ro /h
-	run pshm stat /h
-	grep -qx 'processes: 1' <<<"$output"
-	grep -qx "pids: $HOLDER" <<<"$output"
-	run pshm stat -J /h
-	jq_true --argjson p "$HOLDER" '.[0].processes == 1 and .[0].pids == [$p]' <<<"$output"
+	run --separate-stderr pshm stat /h
+	stderr_view
+	grep -qx "processes: $(procs_shown 1)" <<<"$output"
+	grep -qx "pids: $(pids_shown "$HOLDER")" <<<"$output"
+	run --separate-stderr pshm stat -J /h
+	stderr_view
+	jq_true --argjson p "$HOLDER" --argjson whole "$(whole_json)" '.[0] | if $whole then
+		.processes == 1 and .pids == [$p] else .processes == null and .pids == null end and
+		.complete == $whole' <<<"$output"
 }
 
 # ---- who -----------------------------------------------------------------------------------
@@ -429,13 +472,16 @@ time.sleep(30)' >"$BATS_TEST_TMPDIR/fd" 2>/dev/null 3>&- &
 	wait_comm $rw sleep
 	run --separate-stderr pshm who /w
 	[ "$status" -eq 0 ]
-	[ -z "$stderr" ]
+	stderr_view
+	who_unmark /w
 	read -ra h <<<"${lines[0]}"
 	[ "${h[*]}" = "ADDRESS PID USER COMMAND ACCESS" ]
 	[ "${#lines[@]}" -eq 3 ]
 	grep -qE "^/w +$ro +$ME_USER +sleep +fd 3 ro$" <<<"$output" || fail_with "$output"
 	grep -qE "^/w +$rw +$ME_USER +sleep +fd 4 rw$" <<<"$output" || fail_with "$output"
-	run pshm who -n /w
+	run --separate-stderr pshm who -n /w
+	[ "${#lines[@]}" -eq $((2 + $(who_markers 1))) ]
+	who_unmark /w
 	[ "${#lines[@]}" -eq 2 ]
 }
 
@@ -447,6 +493,8 @@ time.sleep(30)' >"$BATS_TEST_TMPDIR/fd" 2>/dev/null 3>&- &
 	ro=$MAPPER
 	run --separate-stderr pshm who /m
 	[ "$status" -eq 0 ]
+	stderr_view
+	who_unmark /m
 	grep -qE "^/m +$rw +$ME_USER +python[0-9.]* +map rw$" <<<"$output" || fail_with "$output"
 	grep -qE "^/m +$ro +$ME_USER +python[0-9.]* +map ro$" <<<"$output" || fail_with "$output"
 	# Nobody else (python's mmap keeps a descriptor of its own: "fd N").
@@ -462,7 +510,9 @@ time.sleep(30)' >"$BATS_TEST_TMPDIR/fd" 2>/dev/null 3>&- &
 	pid=$!
 	track $pid
 	wait_until grep -q 'waiting for a reader' "$BATS_TEST_TMPDIR/w.out"
-	run pshm who -J /ex
+	run --separate-stderr pshm who -J /ex
+	stderr_view
+	who_json_unmark /ex
 	jq_true --argjson p "$pid" '.processes | length >= 1 and all(.[]; .pid == $p) and
 		any(.[]; .access == "map rw" and .command == "writer" and .address == "/ex")' \
 		<<<"$output"
@@ -479,6 +529,8 @@ time.sleep(30)' >"$BATS_TEST_TMPDIR/fd" 2>/dev/null 3>&- &
 	h2=$HOLDER
 	run --separate-stderr pshm who -J /j /k
 	[ "$status" -eq 0 ]
+	stderr_view
+	who_json_unmark /j /k
 	jq_true '.processes | length == 2' <<<"$output"
 	jq_true --argjson p "$h1" --arg u "$ME_USER" '.processes[0] | .address == "/j" and
 		.pid == $p and (.pid|type) == "number" and .user == $u and .command == "sleep" and
@@ -490,9 +542,13 @@ time.sleep(30)' >"$BATS_TEST_TMPDIR/fd" 2>/dev/null 3>&- &
 	pshm create /lonely
 	run --separate-stderr pshm who /lonely
 	[ "$status" -eq 0 ]
-	[ -z "$stderr" ]
+	stderr_view
+	# When it could not look into every process, the marker line is all it prints.
+	who_unmark /lonely
 	! grep -q '^/lonely' <<<"$output"
-	run pshm who -J /lonely
+	run --separate-stderr pshm who -J /lonely
+	stderr_view
+	who_json_unmark /lonely
 	jq_true '.processes == []' <<<"$output"
 }
 
@@ -523,11 +579,19 @@ time.sleep(30)' "$id" "$BATS_TEST_TMPDIR/ready" >/dev/null 2>&1 3>&- &
 	pid=$!
 	track $pid
 	wait_until test -e "$BATS_TEST_TMPDIR/ready"
-	run pshm who -J "sysv:$key"
+	run --separate-stderr pshm who -J "sysv:$key"
+	stderr_view
+	who_json_unmark "sysv:$key"
 	jq_true --argjson p "$pid" --arg a "sysv:$key" --arg u "$ME_USER" '.processes == [{
 		"address": $a, "pid": $p,
 		"user": $u, "command": .processes[0].command, "access": "map rw"}]' <<<"$output"
-	run pshm ls -k sysv -J -o ADDRESS,NATTCH,NPROCS,PIDS
-	jq_true --argjson p "$pid" --arg a "sysv:$key" '.objects[] | select(.address == $a) |
-		.nattch == 1 and .nprocs == 1 and .pids == [$p]' <<<"$output"
+	run --separate-stderr pshm ls -k sysv -J -o ADDRESS,NATTCH,NPROCS,PIDS
+	stderr_view
+	jq_true --argjson p "$pid" --arg a "sysv:$key" --argjson whole "$(whole_json)" \
+		'.objects[] | select(.address == $a) | .nattch == 1 and if $whole then
+		.nprocs == 1 and .pids == [$p] else .nprocs == null and .pids == null and
+		.complete == false end' <<<"$output"
+	run --separate-stderr pshm ls -k sysv -n -o ADDRESS,NPROCS,PIDS
+	[ "$(awk -v a="sysv:$key" '$1 == a { print $2, $3 }' <<<"$output")" = \
+		"$(procs_shown 1) $(pids_shown "$pid")" ] || fail_with "$output"
 }

@@ -191,7 +191,7 @@ sysv_mode() {
 	stderr_has '^pshm: a System V key is written sysv:0x8bf40a54$'
 	[ "$(grep -c 'System V' <<<"$stderr")" -eq 1 ]
 	# Every command that changes or removes objects by address warns, and goes on.
-	for c in "chmod 640" "chown 0" "resize 20" "rm"; do
+	for c in "chmod 640" "chown $ME_UID" "resize 20" "rm"; do
 		run --separate-stderr pshm $c MB
 		[ "$status" -eq 0 ] || fail_with "$c MB exited $status"
 		stderr_has "^pshm: warning: 'MB' has no leading '/': taken as the POSIX object /MB"

@@ -303,6 +303,8 @@ chan_whole() {
 		if catch_reserving INT chan create -m 0 --capacity 16M /ch0; then
 			[ "$ST" -eq 130 ] || fail_with "exit $ST"
 			[ "$(stat -c %a "$PSHM_DIR/ch0")" = 0 ]
+			# Mode 0 keeps out all but root: its owner looks in once it has let itself in.
+			[ "$ME_UID" -eq 0 ] || chmod 600 "$PSHM_DIR/ch0"
 			chan_whole /ch0 16777216
 			return 0
 		fi
