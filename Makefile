@@ -10,7 +10,8 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 DESTDIR ?=
 
 VERSION := $(shell sed -n 's/^\#define PSHM_VERSION_STRING "\(.*\)"/\1/p' include/pshm.h)
-SOMAJOR := 0
+# The soname's number is the major version: libpshm.so.1.
+SOMAJOR := $(shell sed -n 's/^\#define PSHM_VERSION_MAJOR  *\([0-9]*\)$$/\1/p' include/pshm.h)
 
 CC      ?= cc
 BUILD   ?= build
@@ -72,7 +73,8 @@ BENCH_ZMQ :=
 endif
 
 .PHONY: all lib cli examples tests check unit-check asan-check demo bench bench-progs install \
-	uninstall clean deps deps-test format lint fuzz tsan-check fresh-check FORCE
+	uninstall clean deps deps-test format lint fuzz tsan-check fresh-check abi-check abi-baseline \
+	FORCE
 all: lib cli examples
 
 # The commands: pshm, and pshm-bench beside it, which `pshm bench` runs.
@@ -116,6 +118,25 @@ $(BUILD)/tests/%: tests/unit/%.c $(STATIC)
 	$(CC) $(INC_LIB) -Itests/unit $(ALLCFLAGS) $(DEPFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) \
 		-lcmocka -lpthread
 
+# test_abi compares the public structures' layout in three builds of tests/unit/abi_layout.c:
+# with the project's macros, and with others a caller may use (strict ISO C with 32-bit file
+# offsets; 64-bit time). The later -std, -U and -D override the earlier ones of ALLCFLAGS.
+ABI_LAYOUT_OBJ := $(addprefix $(BUILD)/tests/abi_layout_,default.o off32.o time64.o)
+$(BUILD)/tests/abi_layout_default.o: ABI_MACROS :=
+$(BUILD)/tests/abi_layout_off32.o: ABI_MACROS := -std=c11 -U_GNU_SOURCE -U_FILE_OFFSET_BITS \
+	-D_FILE_OFFSET_BITS=32
+$(BUILD)/tests/abi_layout_time64.o: ABI_MACROS := -U_FILE_OFFSET_BITS -D_FILE_OFFSET_BITS=64 \
+	-D_TIME_BITS=64
+$(BUILD)/tests/abi_layout_%.o: tests/unit/abi_layout.c
+	@mkdir -p $(@D)
+	$(CC) -Iinclude -Itests/unit $(ALLCFLAGS) $(ABI_MACROS) -DABI_LAYOUT_NAME=abi_layout_$* \
+		$(DEPFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/test_abi: tests/unit/test_abi.c $(ABI_LAYOUT_OBJ) $(STATIC)
+	@mkdir -p $(@D)
+	$(CC) $(INC_LIB) -Itests/unit $(ALLCFLAGS) $(DEPFLAGS) $(LDFLAGS) -o $@ $< $(ABI_LAYOUT_OBJ) \
+		$(STATIC) -lcmocka -lpthread
+
 # The library's life cycles and bench/raw_cycle.h's, for tests/trace/run.sh to trace.
 $(TRACE_BIN): tests/trace/raw_cycle.c $(STATIC)
 	@mkdir -p $(@D)
@@ -142,7 +163,7 @@ examples: $(EXAMPLE_BIN)
 
 # What -MMD wrote in earlier builds; absent before the first.
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:=.d) $(EXAMPLE_BIN:=.d) $(BENCH_BIN:=.d) \
-	$(PB_OBJ:.o=.d) $(TRACE_BIN:=.d)
+	$(PB_OBJ:.o=.d) $(TRACE_BIN:=.d) $(ABI_LAYOUT_OBJ:.o=.d)
 
 # The benchmark programs, built without running them.
 bench-progs: $(BENCH_BIN) $(PB_BIN)
@@ -162,6 +183,8 @@ check: deps-test
 	sh tests/check-syscalls-test.sh
 	sh scripts/check-architecture.sh
 	sh tests/check-architecture-test.sh
+	sh scripts/check-man-api.sh
+	sh tests/check-man-api-test.sh
 	sh tests/run-unit.sh $(BUILD)/tests
 	sh tests/trace/run.sh $(BUILD)
 	bash tests/cli/run.sh $(BUILD)/pshm
@@ -169,6 +192,18 @@ check: deps-test
 	bash tests/cli/completion.sh $(BUILD)/pshm
 	$(MAKE) -s lint
 	sh tests/install-test.sh
+	sh tests/abi-check-test.sh
+
+# The binary interface of the shared library (built with -g, as the default flags build it)
+# against the one recorded in abi/libpshm.abi, with abigail-tools (scripts/abi-check.sh): a
+# removed symbol or a changed type fails. abi-baseline records the library's interface as the
+# baseline, on purpose, once a change has been found compatible (or at a new major version).
+ABI_BASELINE := abi/libpshm.abi
+abi-check: $(SHARED)
+	sh scripts/abi-check.sh $(SHARED) $(ABI_BASELINE)
+
+abi-baseline: $(SHARED)
+	sh scripts/abi-check.sh --write $(SHARED) $(ABI_BASELINE)
 
 # The README's commands, run as written in a minimal Debian 12 root made by debootstrap, with a
 # 64 MiB /dev/shm. Needs root and the network; says why and succeeds when it cannot run.
@@ -246,6 +281,11 @@ LDCONFIG ?= ldconfig
 LDCONFIG_AFTER = @if [ -z '$(DESTDIR)' ] && [ "$$(id -u)" -eq 0 ]; then \
 	echo '$(LDCONFIG)'; PATH="$$PATH:/sbin:/usr/sbin" $(LDCONFIG); fi
 
+# The functions a page of man/ documents: the .Nm lines of its NAME section. Each name but the
+# page's own is installed as a link to the page, so that `man pshm_unmap` shows pshm_map(3);
+# scripts/check-man-api.sh holds the pages to the header by the same names.
+MAN3_NAMES = sed -n '/^\.Sh NAME/,/^\.Sh/s/^\.Nm \([A-Za-z0-9_]*\).*/\1/p'
+
 install: lib cli pshm.pc
 	install -d $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PCDIR) \
 		$(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BINDIR) \
@@ -262,6 +302,9 @@ install: lib cli pshm.pc
 	ln -sf libpshm.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libpshm.so
 	install -m 644 pshm.pc $(DESTDIR)$(PCDIR)/pshm.pc
 	install -m 644 man/*.3 $(DESTDIR)$(MANDIR)/man3/
+	for p in man/pshm_*.3; do for n in $$($(MAN3_NAMES) $$p); do \
+		[ man/$$n.3 = $$p ] || ln -sf $${p#man/} $(DESTDIR)$(MANDIR)/man3/$$n.3 || exit 1; \
+	done; done
 	$(LDCONFIG_AFTER)
 
 uninstall:
@@ -270,6 +313,8 @@ uninstall:
 		$(DESTDIR)$(LIBDIR)/libpshm.so $(DESTDIR)$(PCDIR)/pshm.pc
 	rm -f $(DESTDIR)$(BINDIR)/pshm $(DESTDIR)$(BINDIR)/pshm-bench $(DESTDIR)$(BASHCOMPDIR)/pshm \
 		$(DESTDIR)$(BASHCOMPDIR)/pshm-bench
+	for p in man/pshm_*.3; do for n in $$($(MAN3_NAMES) $$p); do \
+		rm -f $(DESTDIR)$(MANDIR)/man3/$$n.3; done; done
 	for m in man/*.3; do rm -f $(DESTDIR)$(MANDIR)/man3/$${m#man/}; done
 	for m in man/*.1; do rm -f $(DESTDIR)$(MANDIR)/man1/$${m#man/}; done
 	$(LDCONFIG_AFTER)

@@ -561,7 +561,7 @@ static void chan_teardown(struct tctx *c)
 {
 	for (int d = 0; d < 2; d++)
 		if (c->chan_addr[d][0])
-			pshm_remove(c->chan_addr[d]);
+			pshm_destroy_addr(c->chan_addr[d]);
 	remove_made();
 }
 

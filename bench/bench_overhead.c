@@ -7,13 +7,13 @@
  * calls that make the same system calls in the same order, with the same flags, on the same
  * object name or key:
  *
- *   posix create  lib: pshm_create("/NAME") pshm_map pshm_unmap pshm_close pshm_remove
+ *   posix create  lib: pshm_create("/NAME") pshm_map pshm_unmap pshm_close pshm_destroy_addr
  *                 raw: openat(O_RDWR|O_CREAT|O_EXCL|O_NOFOLLOW|O_NONBLOCK|O_NOCTTY|O_CLOEXEC)
  *                      fchmod RESERVE fstat mmap munmap close LOOK unlinkat
  *   posix attach  lib: pshm_open("/NAME") pshm_map pshm_unmap pshm_close
  *                 raw: openat(O_RDWR|O_NOFOLLOW|O_NONBLOCK|O_NOCTTY|O_CLOEXEC) fstat fstat mmap
  *                      munmap close
- *   sysv create   lib: pshm_create("sysv:KEY") pshm_map pshm_unmap pshm_close pshm_remove
+ *   sysv create   lib: pshm_create("sysv:KEY") pshm_map pshm_unmap pshm_close pshm_destroy_addr
  *                 raw: shmget(IPC_CREAT|IPC_EXCL) shmctl(IPC_STAT) shmat shmdt shmget
  *                      shmctl(IPC_RMID)
  *   sysv attach   lib: pshm_open("sysv:KEY") pshm_map pshm_unmap pshm_close

@@ -78,7 +78,7 @@ static inline int bench_lib_create(const char *addr, uint64_t size, mode_t mode,
 		return r;
 	r = bench_close(s, bench_map_unmap(s, size));
 	if (named) {
-		int e = pshm_remove(addr);
+		int e = pshm_destroy_addr(addr);
 		if (!r)
 			r = e;
 	}

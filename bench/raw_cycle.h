@@ -139,7 +139,7 @@ static inline void raw_chan_look(const char *path)
  * Create PATH, size, map, unmap, close and remove it: a POSIX object (its path in the shm
  * directory) or a file. The removal looks for a channel's files first (raw_chan_look), and
  * CHECK_REGULAR is the look before the unlink that removing a file by address makes
- * (pshm_remove("file:PATH")); removing a POSIX object unlinks whatever holds the name, as
+ * (pshm_destroy_addr("file:PATH")); removing a POSIX object unlinks whatever holds the name, as
  * shm_unlink does, and has none.
  */
 static inline int raw_fd_create(const struct raw_cycle *c, const char *path, bool check_regular)

@@ -98,7 +98,7 @@ static int writer(const char *addr, uint64_t count)
 	}
 	/* Start once the reader is there, so that no message waits for it to attach. */
 	struct pshm_chan_stat st;
-	for (int i = 0; i < 5000 && pshm_chan_stat(addr, &st) == 0 && st.readers == 0; i++)
+	for (int i = 0; i < 5000 && pshm_chan_stat_addr(addr, &st) == 0 && st.readers == 0; i++)
 		nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
 	for (uint64_t i = 0; i < count; i++) {
 		void *p;
@@ -154,6 +154,6 @@ int main(int argc, char **argv)
 	int status = writer(addr, count), st = 0;
 	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
 		status = 1;
-	pshm_remove(addr);
+	pshm_destroy_addr(addr);
 	return status;
 }

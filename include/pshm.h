@@ -23,6 +23,12 @@
  * failure; pshm_strerror() names it. Only the two POSIX drop-ins use -1 and errno, because
  * POSIX says so. No function prints, exits, or follows a symlink in the shm directory.
  *
+ * Names: an operation offered both on a handle and on an address has one name, and the form
+ * that takes an address ends in _addr: pshm_stat() and pshm_stat_addr(), pshm_destroy() and
+ * pshm_destroy_addr(); pshm_chan_stat_addr() describes a channel by its address. Only the
+ * calls that make a handle from an address (create, open) have no _addr. Flags and every
+ * enumerated value are enum constants; the fixed sizes and limits are macros.
+ *
  * Thread safety: functions that take no handle may be called from any thread. A handle may be
  * used from several threads only with the caller's own locking; distinct handles are
  * independent.
@@ -33,16 +39,22 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <time.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define PSHM_VERSION_MAJOR  0
-#define PSHM_VERSION_MINOR  1
+/*
+ * The version. The major number is the shared library's (libpshm.so.1): it changes only when
+ * the binary interface does, which the structures below are laid out never to need. Every
+ * structure here has fixed-width members and the same layout whatever the caller's feature
+ * macros (_FILE_OFFSET_BITS, _TIME_BITS), and ends in reserved space that a later minor
+ * version may give meaning to; the library zeroes it.
+ */
+#define PSHM_VERSION_MAJOR  1
+#define PSHM_VERSION_MINOR  0
 #define PSHM_VERSION_PATCH  0
-#define PSHM_VERSION_STRING "0.1.0"
+#define PSHM_VERSION_STRING "1.0.0"
 
 /*
  * pshm's own error codes, beyond the range of errno values. Each X(NAME, value, text) row
@@ -65,7 +77,7 @@ enum {
  */
 const char *pshm_strerror(int err);
 
-/* The library's version string, e.g. "0.1.0". */
+/* The library's version string, e.g. "1.0.0". */
 const char *pshm_version(void);
 
 /* ---- POSIX drop-ins ---------------------------------------------------------------------- */
@@ -112,8 +124,8 @@ const char *pshm_kind_name(int kind);
 
 struct pshm_seg;
 
-/* Flags for pshm_create(), pshm_open(), pshm_resize() and pshm_map(). */
-enum {
+/* Flags for pshm_create(), pshm_open(), pshm_resize() and pshm_map(), or'd together. */
+enum pshm_flags {
 	PSHM_OPEN_OR_CREATE = 1 << 0, /* create: an existing object is opened, and grown to at
 					 least the size asked for; never shrunk (System V
 					 cannot grow: -EINVAL if smaller) */
@@ -243,39 +255,58 @@ int pshm_destroy(struct pshm_seg *seg);
 /*
  * Remove the object at ADDR without opening it for reading or writing: shm_unlink for POSIX
  * (whatever squats under the name goes, as with shm_unlink), IPC_RMID for System V, unlink for
- * files and semaphores (a symlink gives -ELOOP, anything else not a regular file -EINVAL).
- * Returns 0 or a negative errno (-ENOENT when it does not exist).
+ * files and semaphores (a symlink gives -ELOOP, anything else not a regular file -EINVAL); a
+ * channel's beacons of dead role holders go with it. Returns 0 or a negative errno (-ENOENT
+ * when it does not exist).
  */
-int pshm_remove(const char *addr);
+int pshm_destroy_addr(const char *addr);
 
-/* A segment's description, filled by pshm_stat() and pshm_list(). */
+/*
+ * The size of struct pshm_stat's address buffer, its terminating NUL included. Every canonical
+ * address fits: the longest is "file:" and a path shorter than PATH_MAX (4096) bytes.
+ */
+#define PSHM_ADDRESS_MAX 4160
+
+/* A point in time: seconds and nanoseconds since the Epoch, as the kernel keeps it. */
+struct pshm_time {
+	int64_t sec;
+	int64_t nsec; /* 0 to 999999999 */
+};
+
+/*
+ * A segment's description, filled by pshm_stat(), pshm_stat_addr() and pshm_list(). Every
+ * member has a fixed width, so that the layout is the same for every caller; what a kind does
+ * not have is zero, and so is the reserved space at the end.
+ */
 struct pshm_stat {
-	int kind;              /* enum pshm_kind */
-	char address[4160];    /* canonical address, as pshm_address() */
-	uint64_t size;         /* bytes */
-	uint64_t allocated;    /* bytes actually backed by memory (less than size: sparse) */
-	mode_t mode;           /* permission bits only */
-	uid_t uid;             /* owner */
-	gid_t gid;             /* group */
-	struct timespec atime; /* last access; System V: last attach */
-	struct timespec mtime; /* last modification; System V: last detach */
-	struct timespec ctime; /* last status change; System V: last change */
-	dev_t dev;             /* fd-based kinds: the file's device and inode */
-	ino_t ino;
-	uint64_t nlink; /* fd-based kinds: 0 once the name is removed */
-	unsigned seals; /* memfd: PSHM_SEAL_* bits in force */
+	int32_t kind;       /* enum pshm_kind */
+	uint32_t mode;      /* permission bits only */
+	uint32_t uid;       /* owner */
+	uint32_t gid;       /* group */
+	uint64_t size;      /* bytes */
+	uint64_t allocated; /* bytes actually backed by memory (less than size: sparse) */
+	uint64_t dev;       /* fd-based kinds: the file's device (as dev_t) and inode */
+	uint64_t ino;
+	uint64_t nlink;         /* fd-based kinds: 0 once the name is removed */
+	struct pshm_time atime; /* last access; System V: last attach */
+	struct pshm_time mtime; /* last modification; System V: last detach */
+	struct pshm_time ctime; /* last status change; System V: last change */
+	uint32_t seals;         /* memfd: enum pshm_seal bits in force */
 	/* System V only (zero for the others): */
-	int key;         /* the key; 0 for IPC_PRIVATE */
-	int id;          /* the identifier */
+	int32_t key;     /* the key; 0 for IPC_PRIVATE */
+	int32_t id;      /* the identifier */
+	int32_t removed; /* 1 when marked for destruction (SHM_DEST), else 0 */
 	uint64_t nattch; /* number of attaches */
-	pid_t cpid;      /* creator */
-	pid_t lpid;      /* last shmat/shmdt */
-	uid_t cuid;      /* creator's user and group */
-	gid_t cgid;
-	int removed; /* marked for destruction (SHM_DEST) */
+	int32_t cpid;    /* creator */
+	int32_t lpid;    /* last shmat/shmdt */
+	uint32_t cuid;   /* creator's user and group */
+	uint32_t cgid;
 	/* memfd: a process holding it and its descriptor (pshm_list: the first one found). */
-	pid_t pid;
-	int fd;
+	int32_t pid;
+	int32_t fd;
+	/* The canonical address, as pshm_address() gives it, NUL-terminated. */
+	char address[PSHM_ADDRESS_MAX];
+	uint64_t reserved[16]; /* zero */
 };
 
 /* Describe the handle's segment now. Returns 0 or a negative errno. */
@@ -288,32 +319,41 @@ int pshm_stat(struct pshm_seg *seg, struct pshm_stat *st);
  */
 int pshm_stat_addr(const char *addr, struct pshm_stat *st);
 
-/* Kinds for pshm_list(): a mask of 1 << enum pshm_kind. */
-#define PSHM_LIST_POSIX   (1u << PSHM_POSIX)
-#define PSHM_LIST_SYSV    (1u << PSHM_SYSV)
-#define PSHM_LIST_MEMFD   (1u << PSHM_MEMFD)
-#define PSHM_LIST_SEM     (1u << PSHM_SEM)
-#define PSHM_LIST_DEFAULT (PSHM_LIST_POSIX | PSHM_LIST_SYSV)
-#define PSHM_LIST_ALL     (PSHM_LIST_DEFAULT | PSHM_LIST_MEMFD | PSHM_LIST_SEM)
+/* Kinds for pshm_list(), or'd together: each is 1 << its enum pshm_kind. */
+enum pshm_list_kinds {
+	PSHM_LIST_POSIX = 1 << PSHM_POSIX,
+	PSHM_LIST_SYSV = 1 << PSHM_SYSV,
+	PSHM_LIST_MEMFD = 1 << PSHM_MEMFD,
+	PSHM_LIST_SEM = 1 << PSHM_SEM,
+	PSHM_LIST_DEFAULT = PSHM_LIST_POSIX | PSHM_LIST_SYSV,
+	PSHM_LIST_ALL = PSHM_LIST_DEFAULT | PSHM_LIST_MEMFD | PSHM_LIST_SEM,
+};
 
 /*
  * Call FN once for each segment of the kinds in MASK: every POSIX object in the shm directory
  * (names starting "sem." are semaphores, PSHM_SEM), every System V segment, and (with
  * PSHM_LIST_MEMFD) every memfd held by a process whose /proc entries are readable, once per
- * file. Entries that vanish while being read are skipped. A nonzero return from FN stops the
- * walk and is returned. Returns the number of entries visited, or a negative errno.
+ * file. Entries that vanish while being read are skipped. ST is valid only during the call.
+ *
+ * A nonzero return from FN stops the walk; that value is stored in *STOPP, which is set to 0
+ * when the walk runs to its end (STOPP may be NULL). Returns the number of entries passed to
+ * FN, the one that stopped the walk included, or a negative errno when the walk itself failed
+ * (-EINVAL for a NULL FN or an unknown kind in MASK), which FN's own return never becomes.
  */
 typedef int (*pshm_list_fn)(const struct pshm_stat *st, void *arg);
-int pshm_list(unsigned mask, pshm_list_fn fn, void *arg);
+int pshm_list(unsigned mask, pshm_list_fn fn, void *arg, int *stopp);
 
 /* ---- memfd seals ---------------------------------------------------------------------------- */
 
-#define PSHM_SEAL_SEAL         0x0001 /* no more seals may be added */
-#define PSHM_SEAL_SHRINK       0x0002 /* the size may not shrink */
-#define PSHM_SEAL_GROW         0x0004 /* the size may not grow */
-#define PSHM_SEAL_WRITE        0x0008 /* the contents may not change */
-#define PSHM_SEAL_FUTURE_WRITE 0x0010 /* no new writable mappings or writes */
-#define PSHM_SEAL_EXEC         0x0020 /* the execute bits may not change */
+/* Seals for pshm_seal() and pshm_seals(), or'd together. */
+enum pshm_seal {
+	PSHM_SEAL_SEAL = 0x0001,         /* no more seals may be added */
+	PSHM_SEAL_SHRINK = 0x0002,       /* the size may not shrink */
+	PSHM_SEAL_GROW = 0x0004,         /* the size may not grow */
+	PSHM_SEAL_WRITE = 0x0008,        /* the contents may not change */
+	PSHM_SEAL_FUTURE_WRITE = 0x0010, /* no new writable mappings or writes */
+	PSHM_SEAL_EXEC = 0x0020,         /* the execute bits may not change */
+};
 
 /* Add seals to a memfd (fcntl F_ADD_SEALS). -EOPNOTSUPP for other kinds; -EPERM when
  * PSHM_SEAL_SEAL is in force; -EBUSY when sealing against writes while writable mappings
@@ -375,7 +415,7 @@ int pshm_parse_size(const char *text, uint64_t *sizep);
  * ".pshm-live.ID" (ID: 16 hex digits) in the channel's directory, or, where it may not create
  * files there, its role's byte of the object. The kernel drops the lock when the holder dies,
  * so a blocked peer notices within about 100 ms, whatever read locks others hold. A SIGKILL
- * leaves the beacon until the role is taken over or pshm_remove() removes the channel. Every
+ * leaves the beacon until the role is taken over or pshm_destroy_addr() removes the channel. Every
  * function returns 0 (or a count) or a negative errno; the channel errors are -EAGAIN (timeout
  * 0 and nothing to do), -ETIMEDOUT, -EPIPE (reader: the writer detached and everything is read;
  * queue writer: the reader detached while it was attached; a writer that attaches after a
@@ -395,7 +435,12 @@ int pshm_parse_size(const char *text, uint64_t *sizep);
  * same channel, in one process) are independent, so a writer thread and a reader thread each
  * use their own handle.
  */
-enum { PSHM_CHAN_BROADCAST = 1 << 8 }; /* pshm_chan_create(): broadcast mode */
+/* A channel's mode: a flag of pshm_chan_create(), and struct pshm_chan_stat's mode. */
+enum pshm_chan_mode {
+	PSHM_CHAN_QUEUE = 0,          /* one reader takes every message (the default) */
+	PSHM_CHAN_BROADCAST = 1 << 8, /* every reader reads every message */
+};
+/* The roles of pshm_chan_open(). */
 enum pshm_chan_role { PSHM_CHAN_WRITER = 1, PSHM_CHAN_READER = 2 };
 #define PSHM_CHAN_FOREVER     (-1)
 #define PSHM_CHAN_MAX_READERS 64
@@ -436,12 +481,12 @@ int pshm_chan_close(struct pshm_chan *ch);
 
 /*
  * Writer: detach and free the handle as pshm_chan_close() does, but mark the stream as failed
- * (the writer's state "aborted", 4 in struct pshm_chan_stat): its readers get every message
- * committed before, then -ECONNABORTED instead of -EPIPE, so that a truncated stream is never
- * taken for a complete one. A writer that attaches later starts a new stream, as after a
- * clean detach. NULL is accepted. Returns 0, -EINVAL for a reader's handle (which stays open
- * and attached: close it with pshm_chan_close()), or the first error of unmap/close (the
- * handle is freed in any case).
+ * (the writer's state PSHM_CHAN_WRITER_ABORTED in struct pshm_chan_stat): its readers get
+ * every message committed before, then -ECONNABORTED instead of -EPIPE, so that a truncated
+ * stream is never taken for a complete one. A writer that attaches later starts a new stream,
+ * as after a clean detach. NULL is accepted. Returns 0, -EINVAL for a reader's handle (which
+ * stays open and attached: close it with pshm_chan_close()), or the first error of
+ * unmap/close (the handle is freed in any case).
  */
 int pshm_chan_abort(struct pshm_chan *ch);
 
@@ -503,19 +548,33 @@ uint64_t pshm_chan_lost(const struct pshm_chan *ch);
  */
 int pshm_chan_set_spin(struct pshm_chan *ch, unsigned spin_ns);
 
-/* A channel's description, filled by pshm_chan_stat(). */
+/* The writer's state in struct pshm_chan_stat. */
+enum pshm_chan_writer {
+	PSHM_CHAN_WRITER_NONE = 0,     /* none has attached yet */
+	PSHM_CHAN_WRITER_ATTACHED = 1, /* attached and alive */
+	PSHM_CHAN_WRITER_DETACHED = 2, /* detached cleanly (pshm_chan_close()) */
+	PSHM_CHAN_WRITER_DIED = 3,     /* died while attached */
+	PSHM_CHAN_WRITER_ABORTED = 4,  /* ended its stream as failed (pshm_chan_abort()) */
+};
+
+/*
+ * A channel's description, filled by pshm_chan_stat_addr(). Fixed-width members, the same
+ * layout for every caller; the reserved space is zero.
+ */
 struct pshm_chan_stat {
-	int mode;          /* 0 for a queue, PSHM_CHAN_BROADCAST */
-	uint64_t capacity; /* data ring bytes */
-	uint64_t used; /* bytes of unread (broadcast: not yet overwritten) messages: payloads in the
-	                  data ring and 32 bytes of descriptor each */
+	int32_t mode;         /* enum pshm_chan_mode */
+	int32_t writer;       /* enum pshm_chan_writer */
+	int32_t readers;      /* live readers */
+	uint32_t reserved0;   /* zero */
+	uint64_t capacity;    /* data ring bytes */
+	uint64_t used;        /* bytes of unread (broadcast: not yet overwritten) messages:
+	                         payloads in the data ring and 32 bytes of descriptor each */
 	uint64_t max_message; /* largest message: capacity/2 */
 	uint64_t sent;        /* messages published */
 	uint64_t received;    /* messages read (broadcast: by all readers) */
 	uint64_t bytes;       /* payload bytes published */
-	int writer;           /* 0 none yet, 1 attached, 2 detached cleanly, 3 died, 4 aborted */
-	int readers;          /* live readers */
 	uint64_t lost;        /* broadcast: messages lost by all readers */
+	uint64_t reserved[8]; /* zero */
 };
 
 /*
@@ -523,7 +582,7 @@ struct pshm_chan_stat {
  * -EBADMSG for an object that is not a valid channel, PSHM_ETRUNCATED for one that was
  * truncated, -EAGAIN while its header is still being written, or another negative errno.
  */
-int pshm_chan_stat(const char *addr, struct pshm_chan_stat *st);
+int pshm_chan_stat_addr(const char *addr, struct pshm_chan_stat *st);
 
 #ifdef __cplusplus
 }

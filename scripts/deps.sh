@@ -28,6 +28,8 @@ if [ "$what" = test ]; then
 	command -v strace >/dev/null 2>&1 || need="$need strace"
 	# mkfs.ext4 makes the small disk file system of the full-disk tests; it lives in sbin.
 	PATH=$PATH:/usr/sbin:/sbin command -v mkfs.ext4 >/dev/null 2>&1 || need="$need e2fsprogs"
+	# abidw and abidiff hold the shared library to abi/libpshm.abi (make abi-check).
+	command -v abidiff >/dev/null 2>&1 || need="$need abigail-tools"
 fi
 optional=""
 if [ "$what" = bench ]; then

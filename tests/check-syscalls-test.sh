@@ -9,6 +9,8 @@ check="$top/scripts/check-syscalls.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 pass=0 fail=0
+# shellcheck source=tests/expect.sh
+. "$top/tests/expect.sh"
 
 # Run the check on a fresh copy of src/lib to which SNIPPET is appended in FILE; it must exit
 # WANT (0 or 1) and, when it fails, say each of the words that follow.
@@ -20,19 +22,7 @@ case_() {
 	[ -z "$file" ] || printf '%s\n' "$snippet" >>"$tmp/lib/$file"
 	rc=0
 	sh "$check" "$tmp/lib" >"$tmp/out" 2>&1 || rc=$?
-	ok=true
-	[ "$rc" -eq "$want" ] || ok=false
-	for word in "$@"; do
-		grep -q -- "$word" "$tmp/out" || ok=false
-	done
-	if $ok; then
-		pass=$((pass + 1))
-		echo "PASS $name"
-	else
-		fail=$((fail + 1))
-		echo "FAIL $name (exit $rc, expected $want)"
-		sed 's/^/  /' "$tmp/out"
-	fi
+	expect "$name" "$rc" "$want" "$tmp/out" "$@"
 }
 
 case_ "the tree as it is" "" "" 0

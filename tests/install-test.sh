@@ -41,13 +41,29 @@ if nm -D --defined-only "$prefix/lib/libpshm.so" | awk '{print $3}' | grep -v '^
 fi
 for f in share/man/man3/libpshm.3 share/man/man1/pshm.1 share/man/man1/pshm-bench.1 \
 	share/bash-completion/completions/pshm share/bash-completion/completions/pshm-bench \
-	bin/pshm bin/pshm-bench include/pshm.h lib/libpshm.a lib/libpshm.so.0; do
+	bin/pshm bin/pshm-bench include/pshm.h lib/libpshm.a lib/libpshm.so.1; do
 	[ -e "$prefix/$f" ] || { echo "install: $f was not installed" >&2; exit 1; }
 done
 "$prefix/bin/pshm" --version | grep -q '^pshm ' || { echo "install: pshm does not run" >&2; exit 1; }
 # pshm bench runs the pshm-bench installed beside it, with no PATH to find it by.
 PATH=/nonexistent "$prefix/bin/pshm" bench --help | grep -q '^Usage: pshm bench ' ||
 	{ echo "install: pshm bench does not run the pshm-bench beside it" >&2; exit 1; }
+# Each function has a manual page that man finds in the prefix: pshm_create its own, and
+# pshm_unmap, through the link make install made, pshm_map's, whose SYNOPSIS declares it. No
+# link is left dangling.
+for fp in pshm_create:pshm_create pshm_unmap:pshm_map; do
+	fn=${fp%%:*} page=${fp#*:}
+	MANWIDTH=80 man -M "$prefix/share/man" 3 "$fn" 2>"$tmp/man.err" | col -bx >"$tmp/man.out"
+	title=$(echo "$page" | tr '[:lower:]' '[:upper:]')
+	if ! head -n 1 "$tmp/man.out" | grep -q "^$title(3) " ||
+		! sed -n '/^SYNOPSIS$/,/^DESCRIPTION$/p' "$tmp/man.out" | grep -q "^ *$fn([a-z]"; then
+		echo "install: man -M $prefix/share/man 3 $fn does not show $page(3):" >&2
+		head -n 5 "$tmp/man.out" "$tmp/man.err" >&2
+		exit 1
+	fi
+done
+dangling=$(find "$prefix/share/man" -type l ! -exec test -e {} \; -print)
+[ -z "$dangling" ] || { echo "install: dangling manual links: $dangling" >&2; exit 1; }
 make -s uninstall PREFIX="$prefix" LDCONFIG=: >/dev/null
 left=$(find "$prefix" -type f -o -type l)
 if [ -n "$left" ]; then
@@ -106,10 +122,10 @@ ldconfig
 make -s install PREFIX=/usr/local >/dev/null
 # shellcheck disable=SC2046
 ${CC:-cc} -o "$tmp/use-system" "$tmp/use.c" $(pkg-config --cflags --libs pshm)
-readelf -d "$tmp/use-system" | grep -q 'NEEDED.*\[libpshm\.so\.0\]' ||
+readelf -d "$tmp/use-system" | grep -q 'NEEDED.*\[libpshm\.so\.1\]' ||
 	fail "the program was not linked with the shared library"
-ldconfig -p | grep -q 'libpshm\.so\.0 .*=> /usr/local/lib/libpshm\.so\.0$' ||
-	fail "make install left libpshm.so.0 out of the loader's cache"
+ldconfig -p | grep -q 'libpshm\.so\.1 .*=> /usr/local/lib/libpshm\.so\.1$' ||
+	fail "make install left libpshm.so.1 out of the loader's cache"
 "$tmp/use-system" | grep -q '^libpshm .* works$' || fail "the program did not start and run"
 make -s uninstall PREFIX=/usr/local >/dev/null
 ! ldconfig -p | grep -q libpshm || fail "make uninstall left libpshm in the loader's cache"

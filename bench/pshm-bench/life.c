@@ -3,8 +3,8 @@
  * libc calls that make the same system calls (bench/raw_cycle.h, which bench/bench_overhead.c
  * times the library against too).
  *
- *   create  lib: pshm_create pshm_map pshm_unmap pshm_close pshm_remove (memfd: no remove, the
- *                close ends it)
+ *   create  lib: pshm_create pshm_map pshm_unmap pshm_close pshm_destroy_addr (memfd: no
+ *                remove, the close ends it)
  *           raw: open(O_CREAT|O_EXCL) fchmod posix_fallocate fstat mmap munmap close, the
  *                look for a channel (open fstat pread close), unlink; shmget(IPC_CREAT|IPC_EXCL)
  *                IPC_STAT shmat shmdt shmget IPC_RMID; memfd_create fchmod posix_fallocate

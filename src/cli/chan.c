@@ -95,7 +95,7 @@ static int chan_open(const char *op, const char *addr, int role, struct pshm_cha
 	}
 	if (r < 0)
 		return chan_fail(op, addr, r);
-	r = pshm_chan_stat(addr, st);
+	r = pshm_chan_stat_addr(addr, st);
 	if (r < 0) {
 		pshm_chan_close(*ch);
 		return chan_fail(op, addr, r);
@@ -206,10 +206,22 @@ static int chan_create(int argc, char **argv)
 	return EXIT_OK;
 }
 
-static const char *writer_state(int w)
+static const char *writer_state(int32_t w)
 {
-	static const char *const names[] = {"none", "attached", "detached", "died", "aborted"};
-	return w >= 0 && w <= 4 ? names[w] : "unknown";
+	switch (w) {
+	case PSHM_CHAN_WRITER_NONE:
+		return "none";
+	case PSHM_CHAN_WRITER_ATTACHED:
+		return "attached";
+	case PSHM_CHAN_WRITER_DETACHED:
+		return "detached";
+	case PSHM_CHAN_WRITER_DIED:
+		return "died";
+	case PSHM_CHAN_WRITER_ABORTED:
+		return "aborted";
+	default:
+		return "unknown";
+	}
 }
 
 static int chan_stat(int argc, char **argv)
@@ -245,11 +257,11 @@ static int chan_stat(int argc, char **argv)
 	const char *addr = argv[optind];
 	struct pshm_chan_stat st;
 	cli_warn_bare(addr);
-	int r = pshm_chan_stat(addr, &st);
+	int r = pshm_chan_stat_addr(addr, &st);
 	if (r < 0)
 		return chan_fail("chan stat", addr, r);
 
-	const char *mode = st.mode & PSHM_CHAN_BROADCAST ? "broadcast" : "queue";
+	const char *mode = st.mode == PSHM_CHAN_BROADCAST ? "broadcast" : "queue";
 	const struct {
 		const char *key;
 		uint64_t v;

@@ -92,7 +92,7 @@ const char *cli_user(uid_t uid);
 const char *cli_group(gid_t gid);
 
 /* "2026-11-26 19:34:30" in local time, or "-" for zero. */
-const char *cli_fmt_time(char *buf, size_t len, const struct timespec *ts);
+const char *cli_fmt_time(char *buf, size_t len, const struct pshm_time *ts);
 
 /* Write all of BUF to FD, retrying short writes and EINTR. 0 or -errno. */
 int cli_write_all(int fd, const void *buf, size_t len);

@@ -480,10 +480,10 @@ const char *cli_group(gid_t gid)
 	return id_name(gid, true);
 }
 
-const char *cli_fmt_time(char *buf, size_t len, const struct timespec *ts)
+const char *cli_fmt_time(char *buf, size_t len, const struct pshm_time *ts)
 {
 	struct tm tm;
-	time_t t = ts->tv_sec;
+	time_t t = (time_t)ts->sec;
 	if (t == 0 || !localtime_r(&t, &tm))
 		snprintf(buf, len, "-");
 	else

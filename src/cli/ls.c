@@ -193,9 +193,9 @@ struct lsctx {
 	enum col_id ids[C_NCOLS + 1];
 	size_t ncols;
 	struct lsopts o;
-	int err;
 };
 
+/* One row per entry; a failure stops pshm_list() with its negative errno. */
 static int add_row(const struct pshm_stat *st, void *arg)
 {
 	struct lsctx *c = arg;
@@ -203,22 +203,16 @@ static int add_row(const struct pshm_stat *st, void *arg)
 	if (c->o.chan_only && st->kind == PSHM_POSIX && !cli_chan_object(st))
 		return 0;
 	struct libscols_line *ln = scols_table_new_line(c->tb, NULL);
-	if (!ln) {
-		c->err = -ENOMEM;
-		return 1;
-	}
+	if (!ln)
+		return -ENOMEM;
 	for (size_t i = 0; i < c->ncols; i++) {
 		const char *text = cell(c->ids[i], st, &c->o, buf, sizeof(buf));
-		if ((text && scols_line_set_data(ln, i, text)) || c->o.oom) {
-			c->err = -ENOMEM;
-			return 1;
-		}
+		if ((text && scols_line_set_data(ln, i, text)) || c->o.oom)
+			return -ENOMEM;
 	}
 	/* The "complete" member that make_columns added: false. */
-	if (c->o.partial && c->o.json && scols_line_set_data(ln, c->ncols, "0")) {
-		c->err = -ENOMEM;
-		return 1;
-	}
+	if (c->o.partial && c->o.json && scols_line_set_data(ln, c->ncols, "0"))
+		return -ENOMEM;
 	return 0;
 }
 
@@ -416,9 +410,10 @@ int cmd_ls(int argc, char **argv)
 	scols_table_enable_raw(c.tb, raw);
 	scols_table_enable_noheadings(c.tb, noheadings);
 	struct libscols_column *sortcol = make_columns(&c, json);
-	int r = sortcol ? pshm_list(mask, add_row, &c) : -ENOMEM;
-	if (r >= 0 && c.err)
-		r = c.err;
+	int stop = 0;
+	int r = sortcol ? pshm_list(mask, add_row, &c, &stop) : -ENOMEM;
+	if (r >= 0 && stop)
+		r = stop;
 	int status = EXIT_OK;
 	if (r < 0) {
 		status = cli_fail("ls", pshm_shm_dir(), r);

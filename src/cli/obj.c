@@ -447,7 +447,7 @@ int cmd_rm(int argc, char **argv)
 	int status = EXIT_OK;
 	for (int i = optind; i < argc; i++) {
 		cli_warn_bare(argv[i]);
-		int r = pshm_remove(argv[i]);
+		int r = pshm_destroy_addr(argv[i]);
 		if (r == -ENOENT && force)
 			continue;
 		if (r < 0)

@@ -544,7 +544,11 @@ PSHM__API int pshm_chan_set_spin(struct pshm_chan *ch, unsigned spin_ns)
 	return 0;
 }
 
-PSHM__API int pshm_chan_stat(const char *addr, struct pshm_chan_stat *st)
+/* The layout is part of the binary interface of libpshm.so.1: new members take reserved space. */
+_Static_assert(sizeof(struct pshm_chan_stat) == 136, "struct pshm_chan_stat is 136 bytes");
+_Static_assert(offsetof(struct pshm_chan_stat, reserved) == 72, "pshm_chan_stat.reserved at 72");
+
+PSHM__API int pshm_chan_stat_addr(const char *addr, struct pshm_chan_stat *st)
 {
 	struct pshm_seg *seg;
 	struct pshm__chan_hdr *h;
@@ -559,7 +563,7 @@ PSHM__API int pshm_chan_stat(const char *addr, struct pshm_chan_stat *st)
 		return r;
 	int fd = pshm_fd(seg), dirfd = -1;
 	memset(st, 0, sizeof(*st));
-	st->mode = mode ? PSHM_CHAN_BROADCAST : 0;
+	st->mode = mode ? PSHM_CHAN_BROADCAST : PSHM_CHAN_QUEUE;
 	st->capacity = cap;
 	st->max_message = cap / 2;
 	st->sent = atomic_load_explicit(&h->sent, memory_order_relaxed);

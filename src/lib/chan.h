@@ -53,16 +53,18 @@
 #endif
 
 /*
- * Role states in the shared header; "died" is never stored, only deduced from the locks.
+ * Role states in the shared header, with the values of the public enum pshm_chan_writer, which
+ * struct pshm_chan_stat reports; they are also the stored values, which never change. "died"
+ * is never stored, only deduced from the locks.
  * "aborted" is a writer's detach by pshm_chan_abort(): gone like "detached", but its stream is
  * incomplete. A library of before it reads the value as corrupt, never as a clean end.
  */
 enum {
-	PSHM__ST_NONE = 0,
-	PSHM__ST_ATTACHED = 1,
-	PSHM__ST_DETACHED = 2,
-	PSHM__ST_DIED = 3,
-	PSHM__ST_ABORTED = 4,
+	PSHM__ST_NONE = PSHM_CHAN_WRITER_NONE,
+	PSHM__ST_ATTACHED = PSHM_CHAN_WRITER_ATTACHED,
+	PSHM__ST_DETACHED = PSHM_CHAN_WRITER_DETACHED,
+	PSHM__ST_DIED = PSHM_CHAN_WRITER_DIED,
+	PSHM__ST_ABORTED = PSHM_CHAN_WRITER_ABORTED,
 };
 
 /*

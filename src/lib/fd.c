@@ -187,9 +187,9 @@ void pshm__stat_from(struct pshm_stat *st, const struct stat *sb)
 	st->mode = sb->st_mode & 07777;
 	st->uid = sb->st_uid;
 	st->gid = sb->st_gid;
-	st->atime = sb->st_atim;
-	st->mtime = sb->st_mtim;
-	st->ctime = sb->st_ctim;
+	st->atime = (struct pshm_time){sb->st_atim.tv_sec, sb->st_atim.tv_nsec};
+	st->mtime = (struct pshm_time){sb->st_mtim.tv_sec, sb->st_mtim.tv_nsec};
+	st->ctime = (struct pshm_time){sb->st_ctim.tv_sec, sb->st_ctim.tv_nsec};
 	st->dev = sb->st_dev;
 	st->ino = sb->st_ino;
 	st->nlink = sb->st_nlink;

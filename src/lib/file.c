@@ -65,7 +65,7 @@ static int file_open(struct pshm_seg **sp, const struct pshm__addr *a, unsigned 
 	return r;
 }
 
-static int file_remove(const struct pshm__addr *a)
+static int file_destroy_addr(const struct pshm__addr *a)
 {
 	/* A channel's dead role holders leave beacon files beside it (chan_live.c). */
 	pshm__chan_sweep(a->name);
@@ -93,7 +93,9 @@ static int file_stat_addr(const struct pshm__addr *a, struct pshm_stat *st)
 }
 
 const struct pshm__ops pshm__file_ops = {
-    PSHM__FD_COMMON_OPS,         .create = file_create,     .open = file_open,
-    .sync = file_sync,           .resize = pshm__fd_resize, .stat = pshm__fd_stat,
-    .destroy = pshm__fd_destroy, .remove = file_remove,     .stat_addr = file_stat_addr,
+    PSHM__FD_COMMON_OPS,         .create = file_create,
+    .open = file_open,           .sync = file_sync,
+    .resize = pshm__fd_resize,   .stat = pshm__fd_stat,
+    .destroy = pshm__fd_destroy, .destroy_addr = file_destroy_addr,
+    .stat_addr = file_stat_addr,
 };

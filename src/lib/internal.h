@@ -206,7 +206,7 @@ struct pshm__ops {
 	int (*chown)(struct pshm_seg *s, uid_t uid, gid_t gid);
 	int (*stat)(struct pshm_seg *s, struct pshm_stat *st);
 	int (*destroy)(struct pshm_seg *s);
-	int (*remove)(const struct pshm__addr *a);
+	int (*destroy_addr)(const struct pshm__addr *a);
 	int (*stat_addr)(const struct pshm__addr *a, struct pshm_stat *st);
 };
 
@@ -293,10 +293,13 @@ extern const struct pshm__ops pshm__memfd_ops PSHM__HIDDEN;
 /* memfd.c: is FD a memfd? (its /proc link reads "/memfd:..."). */
 bool pshm__fd_is_memfd(int fd) PSHM__HIDDEN;
 
-/* list.c helpers of the techniques. */
-int pshm__posix_list(unsigned mask, pshm_list_fn fn, void *arg, int *count) PSHM__HIDDEN;
-int pshm__sysv_list(pshm_list_fn fn, void *arg, int *count) PSHM__HIDDEN;
-int pshm__memfd_list(pshm_list_fn fn, void *arg, int *count) PSHM__HIDDEN;
+/*
+ * pshm_list()'s walks, one per technique: each calls FN for every entry until FN returns
+ * nonzero, and returns that value, 0 at the end, or -errno.
+ */
+int pshm__posix_list(unsigned mask, pshm_list_fn fn, void *arg) PSHM__HIDDEN;
+int pshm__sysv_list(pshm_list_fn fn, void *arg) PSHM__HIDDEN;
+int pshm__memfd_list(pshm_list_fn fn, void *arg) PSHM__HIDDEN;
 
 /*
  * Channels (chan_live.c): the names of the beacon files that prove a role holder alive, in the

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-int pshm__posix_list(unsigned mask, pshm_list_fn fn, void *arg, int *count)
+int pshm__posix_list(unsigned mask, pshm_list_fn fn, void *arg)
 {
 	struct pshm_stat st;
 	struct stat sb;
@@ -39,7 +39,6 @@ int pshm__posix_list(unsigned mask, pshm_list_fn fn, void *arg, int *count)
 		st.kind = sem ? PSHM_SEM : PSHM_POSIX;
 		snprintf(st.address, sizeof(st.address), "%s/%s", sem ? "sem:" : "",
 		         d->d_name + (sem ? 4 : 0));
-		++*count;
 		r = fn(&st, arg);
 	}
 	pshm__closedir(dir);
@@ -73,8 +72,7 @@ static bool seen_add(struct seen *s, const struct stat *sb)
 }
 
 /* Report the memfd at /proc/PID/fd/FD if it is one and new. FN's return, or 0. */
-static int memfd_entry(int pid, const char *fdname, struct seen *seen, pshm_list_fn fn, void *arg,
-                       int *count)
+static int memfd_entry(int pid, const char *fdname, struct seen *seen, pshm_list_fn fn, void *arg)
 {
 	char proc[64], link[PATH_MAX];
 	struct pshm_stat st;
@@ -98,11 +96,10 @@ static int memfd_entry(int pid, const char *fdname, struct seen *seen, pshm_list
 		st.seals = seals > 0 ? (unsigned)seals : 0;
 		pshm__close(fd);
 	}
-	++*count;
 	return fn(&st, arg);
 }
 
-static int memfd_process(int pid, struct seen *seen, pshm_list_fn fn, void *arg, int *count)
+static int memfd_process(int pid, struct seen *seen, pshm_list_fn fn, void *arg)
 {
 	char path[40];
 	struct dirent *d;
@@ -114,12 +111,12 @@ static int memfd_process(int pid, struct seen *seen, pshm_list_fn fn, void *arg,
 	int r = 0;
 	while (!r && (d = readdir(dir)))
 		if (d->d_name[0] != '.')
-			r = memfd_entry(pid, d->d_name, seen, fn, arg, count);
+			r = memfd_entry(pid, d->d_name, seen, fn, arg);
 	pshm__closedir(dir);
 	return r;
 }
 
-int pshm__memfd_list(pshm_list_fn fn, void *arg, int *count)
+int pshm__memfd_list(pshm_list_fn fn, void *arg)
 {
 	struct seen seen = {0};
 	struct dirent *d;
@@ -133,24 +130,50 @@ int pshm__memfd_list(pshm_list_fn fn, void *arg, int *count)
 		long pid = strtol(d->d_name, &end, 10);
 		if (*end || pid <= 0)
 			continue;
-		r = memfd_process((int)pid, &seen, fn, arg, count);
+		r = memfd_process((int)pid, &seen, fn, arg);
 	}
 	pshm__closedir(proc);
 	free(seen.v);
 	return r ? r : seen.nomem ? -ENOMEM : 0;
 }
 
-PSHM__API int pshm_list(unsigned mask, pshm_list_fn fn, void *arg)
-{
-	int count = 0, r = 0;
+/*
+ * The caller's callback as the walks see it: it counts the entries, keeps the value that
+ * stopped the walk, and stops it with 1, which no walk's own error (negative) can be.
+ */
+struct list_call {
+	pshm_list_fn fn;
+	void *arg;
+	int count;
+	int stop;
+};
 
+static int list_call(const struct pshm_stat *st, void *arg)
+{
+	struct list_call *c = arg;
+	c->count++;
+	c->stop = c->fn(st, c->arg);
+	return c->stop != 0;
+}
+
+PSHM__API int pshm_list(unsigned mask, pshm_list_fn fn, void *arg, int *stopp)
+{
+	struct list_call c = {fn, arg, 0, 0};
+	int r = 0;
+
+	if (stopp)
+		*stopp = 0;
 	if (!fn || (mask & ~(unsigned)PSHM_LIST_ALL))
 		return -EINVAL;
 	if (mask & (PSHM_LIST_POSIX | PSHM_LIST_SEM))
-		r = pshm__posix_list(mask, fn, arg, &count);
+		r = pshm__posix_list(mask, list_call, &c);
 	if (!r && (mask & PSHM_LIST_SYSV))
-		r = pshm__sysv_list(fn, arg, &count);
+		r = pshm__sysv_list(list_call, &c);
 	if (!r && (mask & PSHM_LIST_MEMFD))
-		r = pshm__memfd_list(fn, arg, &count);
-	return r ? r : count;
+		r = pshm__memfd_list(list_call, &c);
+	if (r < 0)
+		return r;
+	if (stopp)
+		*stopp = c.stop;
+	return c.count;
 }

@@ -249,13 +249,24 @@ PSHM__API int pshm_destroy(struct pshm_seg *seg)
 	return OP(seg->ops, destroy, seg);
 }
 
-PSHM__API int pshm_remove(const char *addr)
+PSHM__API int pshm_destroy_addr(const char *addr)
 {
 	const struct pshm__ops *ops;
 	struct pshm__addr a;
 	int r = addr_ops(addr, &a, &ops);
-	return r ? r : OP(ops, remove, &a);
+	return r ? r : OP(ops, destroy_addr, &a);
 }
+
+/*
+ * struct pshm_stat's layout is part of the binary interface of libpshm.so.1: these sizes and
+ * places may not change (new members take reserved space), and every canonical address must
+ * fit. chan.c holds struct pshm_chan_stat to the same.
+ */
+_Static_assert(sizeof(struct pshm_time) == 16, "struct pshm_time is 16 bytes");
+_Static_assert(sizeof(struct pshm_stat) == 4440, "struct pshm_stat is 4440 bytes");
+_Static_assert(offsetof(struct pshm_stat, address) == 152, "pshm_stat.address at 152");
+_Static_assert(offsetof(struct pshm_stat, reserved) == 4312, "pshm_stat.reserved at 4312");
+_Static_assert(PSHM_ADDRESS_MAX >= sizeof("file:") + PATH_MAX, "a file address fits");
 
 PSHM__API int pshm_stat(struct pshm_seg *seg, struct pshm_stat *st)
 {

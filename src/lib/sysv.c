@@ -286,9 +286,9 @@ static bool parse_line(const char *line, struct pshm_stat *st)
 	st->gid = gid;
 	st->cuid = cuid;
 	st->cgid = cgid;
-	st->atime.tv_sec = atime;
-	st->mtime.tv_sec = dtime;
-	st->ctime.tv_sec = ctime;
+	st->atime.sec = atime;
+	st->mtime.sec = dtime;
+	st->ctime.sec = ctime;
 	sysv_address(st->address, sizeof(st->address), st->key, id);
 	return true;
 }
@@ -353,7 +353,7 @@ static int sysv_destroy(struct pshm_seg *s)
 	return r < 0 ? r : 0;
 }
 
-static int sysv_remove(const struct pshm__addr *a)
+static int sysv_destroy_addr(const struct pshm__addr *a)
 {
 	int id = a->by_id ? a->id : pshm__shmget(a->key, 0, 0);
 	if (id < 0)
@@ -362,24 +362,9 @@ static int sysv_remove(const struct pshm__addr *a)
 	return r == -EINVAL || r == -EIDRM ? -ENOENT : r < 0 ? r : 0;
 }
 
-struct list_arg {
-	pshm_list_fn fn;
-	void *arg;
-	int count;
-};
-
-static int list_one(const struct pshm_stat *st, void *arg)
+int pshm__sysv_list(pshm_list_fn fn, void *arg)
 {
-	struct list_arg *l = arg;
-	l->count++;
-	return l->fn(st, l->arg);
-}
-
-int pshm__sysv_list(pshm_list_fn fn, void *arg, int *count)
-{
-	struct list_arg l = {fn, arg, 0};
-	int r = walk(list_one, &l);
-	*count += l.count;
+	int r = walk(fn, arg);
 	/* A kernel without System V IPC has nothing to list. */
 	return r == -ENOENT ? 0 : r;
 }
@@ -396,6 +381,6 @@ const struct pshm__ops pshm__sysv_ops = {
     .chown = sysv_chown,
     .stat = sysv_stat,
     .destroy = sysv_destroy,
-    .remove = sysv_remove,
+    .destroy_addr = sysv_destroy_addr,
     .stat_addr = sysv_stat_addr,
 };

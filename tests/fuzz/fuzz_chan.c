@@ -193,7 +193,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			break;
 		case 6:
-			expect("stat", pshm_chan_stat(t->addr, &st));
+			expect("stat", pshm_chan_stat_addr(t->addr, &st));
 			(void)pshm_chan_lost(r);
 			break;
 		case 7:

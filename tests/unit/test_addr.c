@@ -1,6 +1,6 @@
 /*
  * test_addr.c - the address syntax, seen through the public API (pshm_stat_addr, pshm_open,
- * pshm_remove, pshm_create), pshm_parse_size() and pshm_kind_name().
+ * pshm_destroy_addr, pshm_create), pshm_parse_size() and pshm_kind_name().
  *
  * Malformed addresses must give PSHM_EADDR from every entry point and touch nothing; well-formed
  * ones must reach their technique, which is shown by the technique's own answer for something
@@ -208,13 +208,13 @@ static void test_malformed(void **state)
 		tu_err(pshm_stat_addr(a, &st), PSHM_EADDR);
 		tu_err(pshm_open(&seg, a, 0), PSHM_EADDR);
 		tu_err(pshm_open(&seg, a, PSHM_RDONLY), PSHM_EADDR);
-		tu_err(pshm_remove(a), PSHM_EADDR);
+		tu_err(pshm_destroy_addr(a), PSHM_EADDR);
 		tu_err(pshm_create(&seg, a, 4096, 0600, 0), PSHM_EADDR);
 		assert_null(seg);
 	}
 	tu_err(pshm_stat_addr(NULL, &st), PSHM_EADDR);
 	tu_err(pshm_open(&seg, NULL, 0), PSHM_EADDR);
-	tu_err(pshm_remove(NULL), PSHM_EADDR);
+	tu_err(pshm_destroy_addr(NULL), PSHM_EADDR);
 	tu_err(pshm_create(&seg, NULL, 4096, 0600, 0), PSHM_EADDR);
 	assert_int_equal(tu_count_entries(private_dir), before);
 }
@@ -231,7 +231,7 @@ static void expect_absent(const char *addr, int err, int remove_err)
 	tu_err(pshm_stat_addr(addr, &st), err);
 	tu_err(pshm_open(&seg, addr, 0), err);
 	tu_err(pshm_open(&seg, addr, PSHM_RDONLY), err);
-	tu_err(pshm_remove(addr), remove_err);
+	tu_err(pshm_destroy_addr(addr), remove_err);
 	assert_null(seg);
 }
 
@@ -324,10 +324,10 @@ static void test_posix_found(void **state)
 	assert_int_equal(st.kind, PSHM_SEM);
 	assert_string_equal(st.address, a);
 	assert_int_equal(st.size, 32);
-	tu_ok(pshm_remove(a));
+	tu_ok(pshm_destroy_addr(a));
 	tu_err(pshm_stat_addr(a, &st), -ENOENT);
 
-	tu_ok(pshm_remove(name + 1));
+	tu_ok(pshm_destroy_addr(name + 1));
 	tu_err(pshm_stat_addr(name, &st), -ENOENT);
 }
 
@@ -355,7 +355,7 @@ static void test_file_forms(void **state)
 	assert_int_equal(st.kind, PSHM_FILE);
 	assert_string_equal(st.address, a);
 	assert_int_equal(st.size, 100);
-	tu_ok(pshm_remove(a));
+	tu_ok(pshm_destroy_addr(a));
 	expect_absent(a, -ENOENT, -ENOENT);
 
 	/* A path of PATH_MAX bytes or more cannot name anything. */
@@ -431,7 +431,7 @@ static void test_sysv_found(void **state)
 		assert_string_equal(pshm_address(seg), canon);
 		tu_ok(pshm_close(seg));
 	}
-	tu_ok(pshm_remove(forms[3]));
+	tu_ok(pshm_destroy_addr(forms[3]));
 	expect_absent(forms[0], -ENOENT, -ENOENT);
 	expect_absent(forms[3], -ENOENT, -ENOENT);
 }
@@ -446,7 +446,7 @@ static void test_memfd_forms(void **state)
 	/* "memfd:" only ever makes a new one; it has no name to remove. */
 	tu_err(pshm_stat_addr("memfd:", &st), -ENOENT);
 	tu_err(pshm_open(&seg, "memfd:", 0), -ENOENT);
-	tu_err(pshm_remove("memfd:"), -EOPNOTSUPP);
+	tu_err(pshm_destroy_addr("memfd:"), -EOPNOTSUPP);
 	assert_null(seg);
 
 	/* Another process's descriptor: whatever pid 1 holds, the address itself is accepted. */
@@ -456,7 +456,7 @@ static void test_memfd_forms(void **state)
 	assert_true(r != PSHM_EADDR && r <= 0);
 	if (r == 0)
 		tu_ok(pshm_close(seg));
-	tu_err(pshm_remove("memfd:1:2"), -EOPNOTSUPP);
+	tu_err(pshm_destroy_addr("memfd:1:2"), -EOPNOTSUPP);
 
 	/* This process's descriptors: one not open, one that is no memfd, and a real one. */
 	snprintf(a, sizeof(a), "memfd:%d:%d", (int)getpid(), 987);
@@ -480,7 +480,7 @@ static void test_memfd_forms(void **state)
 	tu_ok(pshm_open(&seg2, addr, 0));
 	assert_int_equal(pshm_kind(seg2), PSHM_MEMFD);
 	tu_ok(pshm_close(seg2));
-	tu_err(pshm_remove(addr), -EOPNOTSUPP);
+	tu_err(pshm_destroy_addr(addr), -EOPNOTSUPP);
 	tu_ok(pshm_close(seg));
 }
 

@@ -115,18 +115,22 @@ static void test_create(void **state)
 
 	/* The capacity is rounded up to a power of two, never below 4 KiB. */
 	new_chan(a, sizeof(a), 0, 0);
-	tu_ok(pshm_chan_stat(a, &st));
+	tu_ok(pshm_chan_stat_addr(a, &st));
 	assert_int_equal(st.capacity, 4096);
 	assert_int_equal(st.used, 0);
 	assert_int_equal(st.max_message, MAX_MSG(4096));
-	assert_int_equal(st.writer, 0);
+	assert_int_equal(st.writer, PSHM_CHAN_WRITER_NONE);
 	assert_int_equal(st.readers, 0);
 	assert_int_equal(st.sent, 0);
 	assert_int_equal(st.received, 0);
-	assert_int_equal(st.mode, 0);
+	assert_int_equal(st.mode, PSHM_CHAN_QUEUE);
+	/* Room for later members, zero until then. */
+	assert_int_equal(st.reserved0, 0);
+	for (size_t i = 0; i < sizeof(st.reserved) / sizeof(st.reserved[0]); i++)
+		assert_int_equal(st.reserved[i], 0);
 
 	new_chan(b, sizeof(b), 5000, PSHM_CHAN_BROADCAST);
-	tu_ok(pshm_chan_stat(b, &st));
+	tu_ok(pshm_chan_stat_addr(b, &st));
 	assert_int_equal(st.capacity, 8192);
 	assert_int_equal(st.mode, PSHM_CHAN_BROADCAST);
 
@@ -136,7 +140,7 @@ static void test_create(void **state)
 	tu_err(pshm_chan_create(a, 4096, 0600, PSHM_OPEN_OR_CREATE | PSHM_CHAN_BROADCAST), -EEXIST);
 	tu_ok(pshm_chan_create(b, 8192, 0600, PSHM_OPEN_OR_CREATE | PSHM_CHAN_BROADCAST));
 	tu_err(pshm_chan_create(b, 8192, 0600, PSHM_OPEN_OR_CREATE), -EEXIST);
-	tu_ok(pshm_chan_stat(a, &st));
+	tu_ok(pshm_chan_stat_addr(a, &st));
 	assert_int_equal(st.capacity, 4096);
 
 	/* An existing object that is not a channel is never taken for one: all zero, it looks
@@ -150,12 +154,12 @@ static void test_create(void **state)
 	tu_ok(pshm_create(&seg, c, 8192 + 4096, 0600, 0));
 	tu_err(pshm_chan_create(c, 4096, 0600, PSHM_OPEN_OR_CREATE), -EAGAIN);
 	tu_err(pshm_chan_open(&ch, c, PSHM_CHAN_READER, 0), -EAGAIN);
-	tu_err(pshm_chan_stat(c, &st), -EAGAIN);
+	tu_err(pshm_chan_stat_addr(c, &st), -EAGAIN);
 	tu_ok(pshm_map(seg, 0, &mem, &size));
 	memset(mem, 'x', size);
 	tu_err(pshm_chan_create(c, 4096, 0600, PSHM_OPEN_OR_CREATE), -EBADMSG);
 	tu_err(pshm_chan_open(&ch, c, PSHM_CHAN_READER, 0), -EBADMSG);
-	tu_err(pshm_chan_stat(c, &st), -EBADMSG);
+	tu_err(pshm_chan_stat_addr(c, &st), -EBADMSG);
 	assert_null(ch);
 	tu_ok(pshm_destroy(seg));
 	tu_ok(pshm_close(seg));
@@ -169,7 +173,7 @@ static void test_create(void **state)
 	tu_err(pshm_chan_create(c, 4096, 0600, 1u << 20), -EINVAL);
 	tu_err(pshm_chan_create(c, (1ULL << 30) + 1, 0600, 0), -EINVAL);
 	tu_err(pshm_chan_create(c, UINT64_MAX, 0600, 0), -EINVAL);
-	tu_err(pshm_chan_stat(c, &st), -ENOENT);
+	tu_err(pshm_chan_stat_addr(c, &st), -ENOENT);
 
 	/* A shared file works like a POSIX object. */
 	snprintf(f, sizeof(f), "file:%s/chanfile", getenv("PSHM_DIR"));
@@ -180,9 +184,9 @@ static void test_create(void **state)
 	tu_ok(pshm_chan_close(w));
 	tu_ok(pshm_chan_close(r));
 
-	tu_ok(pshm_remove(a));
-	tu_ok(pshm_remove(b));
-	tu_ok(pshm_remove(f));
+	tu_ok(pshm_destroy_addr(a));
+	tu_ok(pshm_destroy_addr(b));
+	tu_ok(pshm_destroy_addr(f));
 	assert_int_equal(tu_count_entries(getenv("PSHM_DIR")), 0);
 }
 
@@ -206,12 +210,12 @@ static void test_open_roles(void **state)
 	/* One writer and, in queue mode, one reader: a second of either is refused. */
 	w = attach(a, PSHM_CHAN_WRITER);
 	tu_err(pshm_chan_open(&ch, a, PSHM_CHAN_WRITER, 0), -EBUSY);
-	tu_ok(pshm_chan_stat(a, &st));
-	assert_int_equal(st.writer, 1);
+	tu_ok(pshm_chan_stat_addr(a, &st));
+	assert_int_equal(st.writer, PSHM_CHAN_WRITER_ATTACHED);
 	assert_int_equal(st.readers, 0);
 	r = attach(a, PSHM_CHAN_READER);
 	tu_err(pshm_chan_open(&ch, a, PSHM_CHAN_READER, 0), -EBUSY);
-	tu_ok(pshm_chan_stat(a, &st));
+	tu_ok(pshm_chan_stat_addr(a, &st));
 	assert_int_equal(st.readers, 1);
 
 	/* A role is not the other one. */
@@ -235,11 +239,11 @@ static void test_open_roles(void **state)
 
 	/* A clean detach frees the role and shows in the state. */
 	tu_ok(pshm_chan_close(w));
-	tu_ok(pshm_chan_stat(a, &st));
-	assert_int_equal(st.writer, 2);
+	tu_ok(pshm_chan_stat_addr(a, &st));
+	assert_int_equal(st.writer, PSHM_CHAN_WRITER_DETACHED);
 	w = attach(a, PSHM_CHAN_WRITER);
 	tu_ok(pshm_chan_close(r));
-	tu_ok(pshm_chan_stat(a, &st));
+	tu_ok(pshm_chan_stat_addr(a, &st));
 	assert_int_equal(st.readers, 0);
 	r = attach(a, PSHM_CHAN_READER);
 	tu_ok(pshm_chan_set_spin(r, 0));
@@ -247,7 +251,7 @@ static void test_open_roles(void **state)
 	tu_ok(pshm_chan_close(w));
 	tu_ok(pshm_chan_close(r));
 	tu_ok(pshm_chan_close(NULL));
-	tu_ok(pshm_remove(a));
+	tu_ok(pshm_destroy_addr(a));
 }
 
 /* ---- round trips and edges --------------------------------------------------------------- */
@@ -329,14 +333,14 @@ static void test_roundtrip(void **state)
 	assert_true(check(p, 4, 65));
 	tu_ok(pshm_chan_release(r));
 
-	tu_ok(pshm_chan_stat(a, &st));
+	tu_ok(pshm_chan_stat_addr(a, &st));
 	assert_int_equal(st.sent, 6);
 	assert_int_equal(st.received, 6);
 	assert_int_equal(st.bytes, 5 + 100 + 120 + 64 + 65);
 	assert_int_equal(st.used, 0);
 	tu_ok(pshm_chan_close(w));
 	tu_ok(pshm_chan_close(r));
-	tu_ok(pshm_remove(a));
+	tu_ok(pshm_destroy_addr(a));
 }
 
 /* Every size from 1 byte to the limit, through both APIs, in rings of two capacities. */
@@ -375,7 +379,7 @@ static void test_sizes(void **state)
 		tu_err(pshm_chan_recv(r, big, sizeof(big), &len, 0), -EAGAIN);
 		tu_ok(pshm_chan_close(w));
 		tu_ok(pshm_chan_close(r));
-		tu_ok(pshm_remove(a));
+		tu_ok(pshm_destroy_addr(a));
 	}
 }
 
@@ -455,7 +459,7 @@ static void test_wrap(void **state)
 	tu_err(pshm_chan_recv(r, tmp, sizeof(tmp), &len, 0), -EAGAIN);
 	tu_ok(pshm_chan_close(w));
 	tu_ok(pshm_chan_close(r));
-	tu_ok(pshm_remove(a));
+	tu_ok(pshm_destroy_addr(a));
 }
 
 /* Full: no wait with timeout 0, a timed wait with 10 ms; the ring holds what the layout says. */
@@ -496,7 +500,7 @@ static void test_full(void **state)
 	while (n < NDESC(4096))
 		send_msg(w, n++, INLINE_MAX, 0);
 	tu_err(pshm_chan_send(w, buf, 0, 0), -EAGAIN);
-	tu_ok(pshm_chan_stat(a, &st));
+	tu_ok(pshm_chan_stat_addr(a, &st));
 	assert_int_equal(st.sent, n);
 	assert_int_equal(st.used, 4096 + NDESC(4096) * DESC);
 	for (uint64_t i = 0; i < full; i++)
@@ -504,12 +508,12 @@ static void test_full(void **state)
 	recv_msg(r, full, 16);
 	for (uint64_t i = full + 1; i < n; i++)
 		recv_msg(r, i, INLINE_MAX);
-	tu_ok(pshm_chan_stat(a, &st));
+	tu_ok(pshm_chan_stat_addr(a, &st));
 	assert_int_equal(st.used, 0);
 	assert_int_equal(st.received, n);
 	tu_ok(pshm_chan_close(w));
 	tu_ok(pshm_chan_close(r));
-	tu_ok(pshm_remove(a));
+	tu_ok(pshm_destroy_addr(a));
 }
 
 /* Clean detach: the reader drains, then hears -EPIPE; a writer hears it of a gone reader. */
@@ -534,8 +538,8 @@ static void test_epipe(void **state)
 	tu_err(pshm_chan_recv(r, buf, sizeof(buf), &len, PSHM_CHAN_FOREVER), -EPIPE);
 	tu_err(pshm_chan_peek(r, &p, &len, 60000), -EPIPE);
 	assert_true(tu_now_ms() - t0 < 30000);
-	tu_ok(pshm_chan_stat(a, &st));
-	assert_int_equal(st.writer, 2);
+	tu_ok(pshm_chan_stat_addr(a, &st));
+	assert_int_equal(st.writer, PSHM_CHAN_WRITER_DETACHED);
 
 	/* A new writer picks up where the old one stopped. */
 	w = attach(a, PSHM_CHAN_WRITER);
@@ -547,7 +551,7 @@ static void test_epipe(void **state)
 	tu_err(pshm_chan_send(w, buf, 8, 0), -EPIPE);
 	tu_err(pshm_chan_send(w, buf, 8, PSHM_CHAN_FOREVER), -EPIPE);
 	tu_ok(pshm_chan_close(w));
-	tu_ok(pshm_remove(a));
+	tu_ok(pshm_destroy_addr(a));
 }
 
 /* ---- two processes ----------------------------------------------------------------------- */
@@ -607,7 +611,7 @@ static void test_blocking(void **state)
 		 * then finds it full and must sleep until the reader drains it. */
 		struct pshm_chan_stat st;
 		do {
-			tu_ok(pshm_chan_stat(a, &st));
+			tu_ok(pshm_chan_stat_addr(a, &st));
 			if (st.received != 1)
 				tu_poll_pause();
 		} while (st.received != 1);
@@ -628,7 +632,7 @@ static void test_blocking(void **state)
 		alarm(0);
 		close(ready[0]);
 		close(ready[1]);
-		tu_ok(pshm_remove(a));
+		tu_ok(pshm_destroy_addr(a));
 	}
 }
 
@@ -719,14 +723,14 @@ static void test_stress(void **state)
 	tu_err(pshm_chan_recv(r, buf, sizeof(buf), &len, 10000), -EPIPE);
 	assert_int_equal(reap(pid), 0);
 	struct pshm_chan_stat st;
-	tu_ok(pshm_chan_stat(a, &st));
+	tu_ok(pshm_chan_stat_addr(a, &st));
 	assert_int_equal(st.sent, n);
 	assert_int_equal(st.received, n);
 	assert_int_equal(st.bytes, bytes);
 	printf("# stress: %llu messages, %llu payload bytes\n", (unsigned long long)n,
 	       (unsigned long long)bytes);
 	tu_ok(pshm_chan_close(r));
-	tu_ok(pshm_remove(a));
+	tu_ok(pshm_destroy_addr(a));
 }
 
 /*
@@ -825,7 +829,7 @@ static void test_wakeups(void **state)
 		fail_msg("the writer %s",
 		         fenced ? "never paid with a membarrier" : "never asked for fences");
 	tu_ok(pshm_chan_close(w));
-	tu_ok(pshm_remove(a));
+	tu_ok(pshm_destroy_addr(a));
 	close(ready[0]);
 	close(ready[1]);
 	unsetenv("PSHM_CHAN_SLICE_MS");
@@ -911,7 +915,7 @@ static void test_broadcast_basic(void **state)
 	assert_int_equal(seq_of(buf), 5000 + lost2);
 
 	/* Up to 64 readers in all; a freed slot can be taken again. */
-	tu_ok(pshm_chan_stat(a, &st));
+	tu_ok(pshm_chan_stat_addr(a, &st));
 	assert_int_equal(st.readers, 2);
 	struct pshm_chan *rs[64];
 	int k;
@@ -919,7 +923,7 @@ static void test_broadcast_basic(void **state)
 		tu_ok(pshm_chan_open(&rs[k], a, PSHM_CHAN_READER, 0));
 	struct pshm_chan *extra = NULL;
 	tu_err(pshm_chan_open(&extra, a, PSHM_CHAN_READER, 0), -EBUSY);
-	tu_ok(pshm_chan_stat(a, &st));
+	tu_ok(pshm_chan_stat_addr(a, &st));
 	assert_int_equal(st.readers, 64);
 	tu_ok(pshm_chan_close(rs[30]));
 	tu_ok(pshm_chan_open(&rs[30], a, PSHM_CHAN_READER, 0));
@@ -947,7 +951,7 @@ static void test_broadcast_basic(void **state)
 	assert_int_equal(seq, 5101);
 	tu_ok(pshm_chan_close(r1));
 	tu_ok(pshm_chan_close(r2));
-	tu_ok(pshm_remove(a));
+	tu_ok(pshm_destroy_addr(a));
 }
 
 /*
@@ -1033,7 +1037,7 @@ static void test_broadcast_procs(void **state)
 
 	struct pshm_chan *w = attach(a, PSHM_CHAN_WRITER);
 	struct pshm_chan_stat st;
-	tu_ok(pshm_chan_stat(a, &st));
+	tu_ok(pshm_chan_stat_addr(a, &st));
 	assert_int_equal(st.readers, 3);
 	unsigned char buf[100];
 	for (uint64_t i = 0; i < n; i++) {
@@ -1045,7 +1049,7 @@ static void test_broadcast_procs(void **state)
 		if (i == n / 2) {
 			kill(pids[2], SIGKILL);
 			assert_int_equal(reap(pids[2]), 128 + SIGKILL);
-			tu_ok(pshm_chan_stat(a, &st));
+			tu_ok(pshm_chan_stat_addr(a, &st));
 			assert_int_equal(st.readers, 2);
 			/* Its slot can be taken at once. */
 			struct pshm_chan *r = attach(a, PSHM_CHAN_READER);
@@ -1057,8 +1061,8 @@ static void test_broadcast_procs(void **state)
 	assert_int_equal(reap(pids[1]), 0);
 	close(ready[0]);
 	close(ready[1]);
-	tu_ok(pshm_remove(a));
-	tu_err(pshm_chan_stat(a, &st), -ENOENT);
+	tu_ok(pshm_destroy_addr(a));
+	tu_err(pshm_chan_stat_addr(a, &st), -ENOENT);
 }
 
 /* ---- streams given up (pshm_chan_abort) -------------------------------------------------- */
@@ -1100,8 +1104,8 @@ static void test_abort(void **state)
 	tu_ok(pshm_chan_reserve(w, 40, &q, 0));
 	memset(q, 0xee, 40);
 	tu_ok(pshm_chan_abort(w));
-	tu_ok(pshm_chan_stat(a, &st));
-	assert_int_equal(st.writer, 4);
+	tu_ok(pshm_chan_stat_addr(a, &st));
+	assert_int_equal(st.writer, PSHM_CHAN_WRITER_ABORTED);
 	assert_int_equal(st.sent, 3);
 	recv_msg(r, 0, 5);
 	recv_msg(r, 1, 300);
@@ -1111,24 +1115,24 @@ static void test_abort(void **state)
 	/* A reader's handle is refused and left as it was: still attached, still usable. */
 	tu_err(pshm_chan_abort(r), -EINVAL);
 	tu_ok(pshm_chan_abort(NULL));
-	tu_ok(pshm_chan_stat(a, &st));
+	tu_ok(pshm_chan_stat_addr(a, &st));
 	assert_int_equal(st.readers, 1);
-	assert_int_equal(st.writer, 4);
+	assert_int_equal(st.writer, PSHM_CHAN_WRITER_ABORTED);
 	struct pshm_chan *other = NULL;
 	tu_err(pshm_chan_open(&other, a, PSHM_CHAN_READER, 0), -EBUSY);
 	expect_aborted(r);
 
 	/* A new writer takes over where the old one stopped: a new stream, ended cleanly. */
 	w = attach(a, PSHM_CHAN_WRITER);
-	tu_ok(pshm_chan_stat(a, &st));
-	assert_int_equal(st.writer, 1);
+	tu_ok(pshm_chan_stat_addr(a, &st));
+	assert_int_equal(st.writer, PSHM_CHAN_WRITER_ATTACHED);
 	tu_err(pshm_chan_recv(r, buf, sizeof(buf), &len, 0), -EAGAIN);
 	send_msg(w, 3, 40, 0);
 	tu_ok(pshm_chan_close(w));
 	recv_msg(r, 3, 40);
 	tu_err(pshm_chan_recv(r, buf, sizeof(buf), &len, 0), -EPIPE);
-	tu_ok(pshm_chan_stat(a, &st));
-	assert_int_equal(st.writer, 2);
+	tu_ok(pshm_chan_stat_addr(a, &st));
+	assert_int_equal(st.writer, PSHM_CHAN_WRITER_DETACHED);
 	assert_int_equal(st.received, 4);
 
 	/* A reader asleep in another process wakes at the abort, with nothing lost. */
@@ -1154,7 +1158,7 @@ static void test_abort(void **state)
 	wait_mark(&w->h->reader_waiting);
 	tu_ok(pshm_chan_abort(w));
 	assert_int_equal(reap(pid), 0);
-	tu_ok(pshm_remove(a));
+	tu_ok(pshm_destroy_addr(a));
 }
 
 /* The same for broadcast readers, each of which gets every message before the abort. */
@@ -1172,8 +1176,8 @@ static void test_broadcast_abort(void **state)
 	for (uint64_t i = 0; i < 5; i++)
 		send_msg(w, i, i % 2 ? 7 : 60, 0);
 	tu_ok(pshm_chan_abort(w));
-	tu_ok(pshm_chan_stat(a, &st));
-	assert_int_equal(st.writer, 4);
+	tu_ok(pshm_chan_stat_addr(a, &st));
+	assert_int_equal(st.writer, PSHM_CHAN_WRITER_ABORTED);
 	assert_int_equal(st.readers, 2);
 	for (uint64_t i = 0; i < 5; i++) {
 		recv_msg(r1, i, i % 2 ? 7 : 60);
@@ -1215,7 +1219,7 @@ static void test_broadcast_abort(void **state)
 	tu_err(pshm_chan_recv(r1, buf, sizeof(buf), &len, 0), -EPIPE);
 	tu_ok(pshm_chan_close(r1));
 	tu_ok(pshm_chan_close(r2));
-	tu_ok(pshm_remove(a));
+	tu_ok(pshm_destroy_addr(a));
 }
 
 int main(void)

@@ -165,8 +165,8 @@ static void test_kill_writer(void **state)
 			unsigned char buf[8];
 			size_t len;
 			tu_err(pshm_chan_recv(r, buf, sizeof(buf), &len, 1000), -EPIPE);
-			tu_ok(pshm_chan_stat(a, &st));
-			assert_int_equal(st.writer, 2);
+			tu_ok(pshm_chan_stat_addr(a, &st));
+			assert_int_equal(st.writer, PSHM_CHAN_WRITER_DETACHED);
 			continue;
 		}
 
@@ -193,13 +193,13 @@ static void test_kill_writer(void **state)
 		unsigned char buf[8];
 		size_t len;
 		tu_err(pshm_chan_recv(r, buf, sizeof(buf), &len, 0), -ECONNRESET);
-		tu_ok(pshm_chan_stat(a, &st));
-		assert_int_equal(st.writer, 3);
+		tu_ok(pshm_chan_stat_addr(a, &st));
+		assert_int_equal(st.writer, PSHM_CHAN_WRITER_DIED);
 	}
 	alarm(0);
 	tu_ok(pshm_chan_close(r));
-	tu_ok(pshm_remove(a));
-	tu_err(pshm_chan_stat(a, &st), -ENOENT);
+	tu_ok(pshm_destroy_addr(a));
+	tu_err(pshm_chan_stat_addr(a, &st), -ENOENT);
 	assert_int_equal(tu_count_entries("/proc/self/fd"), fds0);
 }
 
@@ -353,9 +353,9 @@ static void test_kill_reader(void **state)
 	alarm(0);
 	printf("# slowest -ECONNRESET after a reader's death: %.1f ms\n", worst);
 	tu_ok(pshm_chan_close(r));
-	tu_ok(pshm_remove(a));
+	tu_ok(pshm_destroy_addr(a));
 	munmap((void *)consumed, 4096);
-	tu_err(pshm_chan_stat(a, &st), -ENOENT);
+	tu_err(pshm_chan_stat_addr(a, &st), -ENOENT);
 	assert_int_equal(tu_count_entries("/proc/self/fd"), fds0);
 }
 
@@ -437,7 +437,7 @@ static void dead_in_commit(int where, bool read_first)
 	}
 	struct pshm_chan *w = NULL;
 	tu_ok(pshm_chan_open(&w, a, PSHM_CHAN_WRITER, 0));
-	tu_ok(pshm_chan_stat(a, &st));
+	tu_ok(pshm_chan_stat_addr(a, &st));
 	assert_int_equal(st.sent, want);
 	for (int i = 0; i < 6; i++) {
 		memset(buf, 10 + i, 900);
@@ -453,13 +453,13 @@ static void dead_in_commit(int where, bool read_first)
 		assert_int_equal(buf[0], 10 + i);
 	}
 	tu_err(pshm_chan_recv(r, buf, sizeof(buf), &len, 0), -EAGAIN);
-	tu_ok(pshm_chan_stat(a, &st));
+	tu_ok(pshm_chan_stat_addr(a, &st));
 	assert_int_equal(st.sent, want + 6);
 	assert_int_equal(st.received, want + 6);
 	assert_int_equal(st.used, 0);
 	tu_ok(pshm_chan_close(w));
 	tu_ok(pshm_chan_close(r));
-	tu_ok(pshm_remove(a));
+	tu_ok(pshm_destroy_addr(a));
 }
 
 static void test_dead_in_commit(void **state)
@@ -580,7 +580,7 @@ static void corrupt_mode(unsigned flags)
 			}
 			CHECK_RC("recv", pshm_chan_recv(r, buf, sizeof(buf), &len, 0));
 			(void)pshm_chan_lost(r);
-			CHECK_RC("stat", pshm_chan_stat(a, &st));
+			CHECK_RC("stat", pshm_chan_stat_addr(a, &st));
 
 			/* New handles validate the header themselves; an opener may wait briefly on
 			 * a header without magic, so this is sampled where that makes it slow. */
@@ -605,8 +605,8 @@ static void corrupt_mode(unsigned flags)
 	pshm_chan_close(w);
 	pshm_chan_close(r);
 	tu_ok(pshm_close(seg));
-	tu_ok(pshm_remove(a));
-	tu_err(pshm_chan_stat(a, &st), -ENOENT);
+	tu_ok(pshm_destroy_addr(a));
+	tu_err(pshm_chan_stat_addr(a, &st), -ENOENT);
 }
 
 static void test_corrupt_queue(void **state)
@@ -745,7 +745,7 @@ static void scribble_mode(unsigned flags)
 	close(ready[0]);
 	close(ready[1]);
 	tu_ok(pshm_close(seg));
-	tu_ok(pshm_remove(a));
+	tu_ok(pshm_destroy_addr(a));
 }
 
 static void test_scribbler_queue(void **state)

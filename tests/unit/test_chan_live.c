@@ -342,8 +342,8 @@ static void test_squatted_queue(void **state)
 		/* Its beacon squatted (or waited for) too, another writer is still refused. */
 		squatter_look(&sq);
 		tu_err(pshm_chan_open(&x, a, PSHM_CHAN_WRITER, 0), -EBUSY);
-		tu_ok(pshm_chan_stat(a, &st));
-		assert_int_equal(st.writer, 1);
+		tu_ok(pshm_chan_stat_addr(a, &st));
+		assert_int_equal(st.writer, PSHM_CHAN_WRITER_ATTACHED);
 		double dt = read_until_death(r, pid, base, go);
 		printf("# writer %d: its SIGKILL heard by the reader after %.1f ms\n", it, dt);
 		worst = dt > worst ? dt : worst;
@@ -352,8 +352,8 @@ static void test_squatted_queue(void **state)
 		uint64_t m;
 		size_t len;
 		tu_err(pshm_chan_recv(r, &m, sizeof(m), &len, 0), -ECONNRESET);
-		tu_ok(pshm_chan_stat(a, &st));
-		assert_int_equal(st.writer, 3);
+		tu_ok(pshm_chan_stat_addr(a, &st));
+		assert_int_equal(st.writer, PSHM_CHAN_WRITER_DIED);
 	}
 
 	/* A writer takes the dead one's place and detaches cleanly. */
@@ -403,7 +403,7 @@ static void test_squatted_queue(void **state)
 
 	/* The dead reader's beacon is left until the channel goes. */
 	assert_int_equal(beacons(dir), 1);
-	tu_ok(pshm_remove(a));
+	tu_ok(pshm_destroy_addr(a));
 	assert_int_equal(beacons(dir), 0);
 	squatter_stop(&sq);
 	assert_int_equal(tu_count_entries("/proc/self/fd"), fds0);
@@ -449,18 +449,18 @@ static void test_squatted_broadcast(void **state)
 	close(ready[0]);
 	close(ready[1]);
 	squatter_look(&sq);
-	tu_ok(pshm_chan_stat(a, &st));
+	tu_ok(pshm_chan_stat_addr(a, &st));
 	assert_int_equal(st.readers, 2);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	squatter_grabbed(&sq);
-	tu_ok(pshm_chan_stat(a, &st));
+	tu_ok(pshm_chan_stat_addr(a, &st));
 	assert_int_equal(st.readers, 1);
 	for (int i = 1; i < PSHM_CHAN_MAX_READERS; i++)
 		tu_ok(pshm_chan_open(&r[i], a, PSHM_CHAN_READER, 0));
 	struct pshm_chan *x = NULL;
 	tu_err(pshm_chan_open(&x, a, PSHM_CHAN_READER, 0), -EBUSY);
-	tu_ok(pshm_chan_stat(a, &st));
+	tu_ok(pshm_chan_stat_addr(a, &st));
 	assert_int_equal(st.readers, PSHM_CHAN_MAX_READERS);
 	uint64_t m = 7;
 	size_t len;
@@ -473,7 +473,7 @@ static void test_squatted_broadcast(void **state)
 	}
 	tu_ok(pshm_chan_close(w));
 	squatter_stop(&sq);
-	tu_ok(pshm_remove(a));
+	tu_ok(pshm_destroy_addr(a));
 	assert_int_equal(beacons(dir), 0);
 	alarm(0);
 }
@@ -515,8 +515,8 @@ static void test_fallback(void **state)
 	tu_ok(start_writer(a, true, 0, &pid, go));
 	assert_true(atomic_load(&h->writer_live) == PSHM__LIVE_LOCK);
 	assert_int_equal(beacons(d), 1);
-	tu_ok(pshm_chan_stat(a, &st));
-	assert_int_equal(st.writer, 1);
+	tu_ok(pshm_chan_stat_addr(a, &st));
+	assert_int_equal(st.writer, PSHM_CHAN_WRITER_ATTACHED);
 	/* Exclusive for both kinds of writer. */
 	tu_err(pshm_chan_open(&x, a, PSHM_CHAN_WRITER, 0), -EBUSY);
 	pid_t p2;
@@ -530,8 +530,8 @@ static void test_fallback(void **state)
 	squatter_grabbed(&sq);
 	uint64_t m;
 	tu_err(pshm_chan_recv(r, &m, sizeof(m), &len, 0), -ECONNRESET);
-	tu_ok(pshm_chan_stat(a, &st));
-	assert_int_equal(st.writer, 3);
+	tu_ok(pshm_chan_stat_addr(a, &st));
+	assert_int_equal(st.writer, PSHM_CHAN_WRITER_DIED);
 
 	/* The limit of the fallback: the squatter's read lock on the byte keeps such a writer
 	 * out. One with a beacon is not kept out. */
@@ -553,7 +553,7 @@ static void test_fallback(void **state)
 	dt = read_until_death(r, pid, 2000, go);
 	tu_ok(pshm_chan_close(r));
 	tu_ok(pshm_close(seg));
-	tu_ok(pshm_remove(a));
+	tu_ok(pshm_destroy_addr(a));
 	assert_int_equal(beacons(d), 1);
 	DIR *dd = opendir(d);
 	struct dirent *e;
@@ -600,8 +600,8 @@ static void test_forged_ids(void **state)
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
 		atomic_store(&h->writer_state, PSHM__ST_ATTACHED);
 		atomic_store(&h->writer_live, ids[i]);
-		tu_ok(pshm_chan_stat(a, &st));
-		assert_int_equal(st.writer, 3);
+		tu_ok(pshm_chan_stat_addr(a, &st));
+		assert_int_equal(st.writer, PSHM_CHAN_WRITER_DIED);
 		tu_ok(pshm_chan_open(&w, a, PSHM_CHAN_WRITER, 0));
 		assert_true(atomic_load(&h->writer_live) != ids[i]);
 		/* Forged while held: the holder's close leaves the word alone. */
@@ -616,7 +616,7 @@ static void test_forged_ids(void **state)
 	/* The impostors are no beacons: nothing takes them away. */
 	assert_int_equal(beacons(dir), 3);
 	tu_ok(pshm_close(seg));
-	tu_ok(pshm_remove(a));
+	tu_ok(pshm_destroy_addr(a));
 	snprintf(path, sizeof(path), "%s/.pshm-live.0000000000000002", dir);
 	assert_int_equal(unlink(path), 0);
 	snprintf(path, sizeof(path), "%s/.pshm-live.0000000000000003", dir);
@@ -646,11 +646,11 @@ static void test_not_listed(void **state)
 	tu_ok(pshm_chan_create(a, 4096, 0600, 0));
 	tu_ok(pshm_chan_open(&w, a, PSHM_CHAN_WRITER, 0));
 	assert_int_equal(beacons(getenv("PSHM_DIR")), 1);
-	assert_true(pshm_list(PSHM_LIST_POSIX, count_beacon_entries, &n) >= 1);
+	assert_true(pshm_list(PSHM_LIST_POSIX, count_beacon_entries, &n, NULL) >= 1);
 	assert_int_equal(n, 0);
 	tu_ok(pshm_chan_close(w));
 	assert_int_equal(beacons(getenv("PSHM_DIR")), 0);
-	tu_ok(pshm_remove(a));
+	tu_ok(pshm_destroy_addr(a));
 }
 
 int main(void)

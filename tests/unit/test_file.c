@@ -93,7 +93,7 @@ static void test_create(void **state)
 	tu_ok(pshm_create(&b, addr, 4096, 0, PSHM_OPEN_OR_CREATE));
 	assert_int_equal(pshm_created(b), 1);
 	tu_ok(pshm_close(b));
-	tu_ok(pshm_remove(addr));
+	tu_ok(pshm_destroy_addr(addr));
 	assert_false(exists(path));
 
 	/* The parent directory must exist: nothing is made on the way. */
@@ -336,9 +336,9 @@ static void test_stat(void **state)
 	assert_int_equal(st.ino, sb.st_ino);
 	assert_int_equal(st.dev, sb.st_dev);
 	assert_int_equal(st.nlink, 1);
-	assert_int_equal(st.mtime.tv_sec, sb.st_mtim.tv_sec);
-	assert_int_equal(st.mtime.tv_nsec, sb.st_mtim.tv_nsec);
-	assert_int_equal(st.ctime.tv_sec, sb.st_ctim.tv_sec);
+	assert_int_equal(st.mtime.sec, sb.st_mtim.tv_sec);
+	assert_int_equal(st.mtime.nsec, sb.st_mtim.tv_nsec);
+	assert_int_equal(st.ctime.sec, sb.st_ctim.tv_sec);
 
 	tu_ok(pshm_stat_addr(addr, &sa));
 	assert_int_equal(sa.kind, PSHM_FILE);
@@ -351,7 +351,7 @@ static void test_stat(void **state)
 	assert_false(exists(path));
 	assert_int_equal(seg_stat(seg).nlink, 0);
 	tu_err(pshm_stat_addr(addr, &sa), -ENOENT);
-	tu_err(pshm_remove(addr), -ENOENT);
+	tu_err(pshm_destroy_addr(addr), -ENOENT);
 	tu_err(pshm_destroy(seg), -ENOENT);
 	tu_ok(pshm_close(seg));
 	tu_err(pshm_open(&seg, addr, 0), -ENOENT);
@@ -372,7 +372,7 @@ static void test_symlink(void **state)
 	assert_int_equal(symlink(target, path), 0);
 
 	seg_check_squatter(addr, 8192, 0666, ELOOP);
-	tu_err(pshm_remove(addr), -ELOOP);
+	tu_err(pshm_destroy_addr(addr), -ELOOP);
 
 	assert_true(S_ISLNK(stat_path(path).st_mode));
 	struct stat after = stat_path(target);
@@ -393,7 +393,7 @@ static void test_symlink(void **state)
 
 	assert_int_equal(unlink(viadir), 0);
 	assert_int_equal(unlink(path), 0);
-	tu_ok(pshm_remove(taddr));
+	tu_ok(pshm_destroy_addr(taddr));
 	assert_false(exists(target));
 }
 
@@ -408,14 +408,14 @@ static void test_directory(void **state)
 	put_file(inner, "x", 0600);
 	int fd = lowest_free_fd();
 	seg_check_squatter(addr, 4096, 0, EINVAL);
-	tu_err(pshm_remove(addr), -EINVAL);
+	tu_err(pshm_destroy_addr(addr), -EINVAL);
 	assert_int_equal(lowest_free_fd(), fd);
 	assert_true(S_ISDIR(stat_path(path).st_mode));
 	assert_true(exists(inner));
 
 	/* An empty directory is not removed either. */
 	assert_int_equal(unlink(inner), 0);
-	tu_err(pshm_remove(addr), -EINVAL);
+	tu_err(pshm_destroy_addr(addr), -EINVAL);
 	assert_true(S_ISDIR(stat_path(path).st_mode));
 	assert_int_equal(rmdir(path), 0);
 }
@@ -435,7 +435,7 @@ static void test_fifo(void **state)
 	tu_err(pshm_open(&seg, addr, PSHM_RDONLY), -EINVAL);
 	tu_err(pshm_create(&seg, addr, 4096, 0, PSHM_OPEN_OR_CREATE), -EINVAL);
 	alarm(0);
-	tu_err(pshm_remove(addr), -EINVAL);
+	tu_err(pshm_destroy_addr(addr), -EINVAL);
 	assert_true(S_ISFIFO(stat_path(path).st_mode));
 	assert_int_equal(unlink(path), 0);
 }
@@ -476,8 +476,8 @@ static void test_eacces(void **state)
 	int status = tu_as_nobody(as_nobody, &c);
 	if (status != 0)
 		fail_msg("check %d failed as uid 65534", status);
-	tu_ok(pshm_remove(c.secret));
-	tu_ok(pshm_remove(c.shared));
+	tu_ok(pshm_destroy_addr(c.secret));
+	tu_ok(pshm_destroy_addr(c.shared));
 }
 
 /* ---- relative paths and adopted descriptors ------------------------------------------ */
@@ -520,9 +520,9 @@ static void test_relative(void **state)
 	assert_true(exists(decoy));
 	tu_ok(pshm_close(seg));
 
-	tu_ok(pshm_remove("file:rel"));
+	tu_ok(pshm_destroy_addr("file:rel"));
 	assert_false(exists(decoy));
-	tu_err(pshm_remove("file:rel"), -ENOENT);
+	tu_err(pshm_destroy_addr("file:rel"), -ENOENT);
 	assert_int_equal(fchdir(cwd), 0);
 	close(cwd);
 	assert_int_equal(rmdir(sub), 0);
@@ -555,7 +555,7 @@ static void test_from_fd(void **state)
 	assert_true(fd >= 0);
 	tu_err(pshm_from_fd(&seg, fd, 0), -EACCES);
 	assert_int_equal(close(fd), 0);
-	tu_ok(pshm_remove(addr));
+	tu_ok(pshm_destroy_addr(addr));
 }
 
 /* ---- injected failures -------------------------------------------------------------------- */

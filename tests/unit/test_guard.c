@@ -165,7 +165,7 @@ static int map_basic(void *arg)
 	pshm_close(other);
 	pshm_close(plain);
 	CHILD_CHECK(pshm_close(seg) == 0, "close");
-	pshm_remove(a);
+	pshm_destroy_addr(a);
 	return OK;
 }
 

@@ -14,10 +14,9 @@
 struct seen {
 	struct pshm_stat *v;
 	int n, cap;
-	int stop_after; /* nonzero: return STOP_VALUE from the callback on that call */
+	int stop_after; /* nonzero: return stop_value from the callback on that call */
+	int stop_value;
 };
-
-#define STOP_VALUE 7
 
 static int collect(const struct pshm_stat *st, void *arg)
 {
@@ -32,17 +31,22 @@ static int collect(const struct pshm_stat *st, void *arg)
 		s->cap = cap;
 	}
 	s->v[s->n++] = *st;
-	return s->stop_after && s->n == s->stop_after ? STOP_VALUE : 0;
+	return s->stop_after && s->n == s->stop_after ? s->stop_value : 0;
 }
 
-/* Walk MASK into *S (emptied first) and check the return value counts the callback's calls. */
+/*
+ * Walk MASK into *S (emptied first) and check the return value counts the callback's calls
+ * and that the walk ran to its end.
+ */
 static void walk(unsigned mask, struct seen *s)
 {
+	int stop = -1;
 	s->n = 0;
-	int r = pshm_list(mask, collect, s);
+	int r = pshm_list(mask, collect, s, &stop);
 	if (r < 0)
 		fail_msg("pshm_list(%#x) = %d (%s)", mask, r, pshm_strerror(r));
 	assert_int_equal(r, s->n);
+	assert_int_equal(stop, 0);
 }
 
 static void seen_free(struct seen *s)
@@ -250,7 +254,7 @@ static void test_kinds_alone(void **state)
 
 	/* No kinds, no entries. */
 	s.n = 0;
-	assert_int_equal(pshm_list(0, collect, &s), 0);
+	assert_int_equal(pshm_list(0, collect, &s, NULL), 0);
 	assert_int_equal(s.n, 0);
 	seen_free(&s);
 }
@@ -291,13 +295,15 @@ static void test_bad_arguments(void **state)
 	struct seen s = {0};
 	(void)state;
 
-	tu_err(pshm_list(PSHM_LIST_DEFAULT, NULL, NULL), -EINVAL);
-	tu_err(pshm_list(PSHM_LIST_ALL, NULL, &s), -EINVAL);
+	int stop = -1;
+	tu_err(pshm_list(PSHM_LIST_DEFAULT, NULL, NULL, NULL), -EINVAL);
+	tu_err(pshm_list(PSHM_LIST_ALL, NULL, &s, &stop), -EINVAL);
+	assert_int_equal(stop, 0);
 	/* Bits of no kind, and the file kind, which has no place to list from. */
-	tu_err(pshm_list(1u, collect, &s), -EINVAL);
-	tu_err(pshm_list(1u << PSHM_FILE, collect, &s), -EINVAL);
-	tu_err(pshm_list(PSHM_LIST_ALL | 1u << 12, collect, &s), -EINVAL);
-	tu_err(pshm_list(~0u, collect, &s), -EINVAL);
+	tu_err(pshm_list(1u, collect, &s, NULL), -EINVAL);
+	tu_err(pshm_list(1u << PSHM_FILE, collect, &s, NULL), -EINVAL);
+	tu_err(pshm_list(PSHM_LIST_ALL | 1u << 12, collect, &s, NULL), -EINVAL);
+	tu_err(pshm_list(~0u, collect, &s, NULL), -EINVAL);
 	assert_int_equal(s.n, 0);
 	seen_free(&s);
 }
@@ -307,14 +313,32 @@ static void test_stop(void **state)
 	struct seen s = {0};
 	(void)state;
 
-	/* A nonzero return from the callback ends the walk and comes back as the result. */
-	s.stop_after = 1;
-	assert_int_equal(pshm_list(PSHM_LIST_ALL, collect, &s), STOP_VALUE);
-	assert_int_equal(s.n, 1);
+	/*
+	 * A nonzero return from the callback ends the walk, in each technique's walk, and comes
+	 * back through the out-parameter, apart from the count: a positive value, and a negative
+	 * one that looks like an error of the walk (-ENOENT is what a kernel without System V
+	 * says) but is the callback's.
+	 */
+	const unsigned masks[] = {PSHM_LIST_POSIX, PSHM_LIST_SYSV, PSHM_LIST_MEMFD, PSHM_LIST_ALL};
+	const int values[] = {7, -ENOENT, -ENOMEM};
+	for (size_t m = 0; m < sizeof(masks) / sizeof(masks[0]); m++) {
+		for (size_t v = 0; v < sizeof(values) / sizeof(values[0]); v++) {
+			int stop = 0;
+			s.n = 0;
+			s.stop_after = 1;
+			s.stop_value = values[v];
+			assert_int_equal(pshm_list(masks[m], collect, &s, &stop), 1);
+			assert_int_equal(s.n, 1);
+			assert_int_equal(stop, values[v]);
+		}
+	}
+	int stop = 0;
 	s.n = 0;
 	s.stop_after = 3;
-	assert_int_equal(pshm_list(PSHM_LIST_ALL, collect, &s), STOP_VALUE);
+	s.stop_value = 3;
+	assert_int_equal(pshm_list(PSHM_LIST_ALL, collect, &s, &stop), 3);
 	assert_int_equal(s.n, 3);
+	assert_int_equal(stop, 3);
 	seen_free(&s);
 }
 
@@ -331,7 +355,7 @@ static void test_gone(void **state)
 	walk(PSHM_LIST_POSIX, &s);
 	assert_int_equal(s.n, 3);
 	assert_int_equal(count_address(&s, name, NULL), 1);
-	tu_ok(pshm_remove(name));
+	tu_ok(pshm_destroy_addr(name));
 	walk(PSHM_LIST_POSIX, &s);
 	assert_int_equal(s.n, 2);
 	assert_int_equal(count_address(&s, name, NULL), 0);

@@ -237,8 +237,8 @@ static void test_no_name(void **state)
 	tu_ok(pshm_create(&s, "memfd:", PAGE, 0, 0));
 	/* A memfd has no name to remove. */
 	tu_err(pshm_destroy(s), -EOPNOTSUPP);
-	tu_err(pshm_remove("memfd:"), -EOPNOTSUPP);
-	tu_err(pshm_remove(pshm_address(s)), -EOPNOTSUPP);
+	tu_err(pshm_destroy_addr("memfd:"), -EOPNOTSUPP);
+	tu_err(pshm_destroy_addr(pshm_address(s)), -EOPNOTSUPP);
 	assert_true(fd_is_open(pshm_fd(s)));
 	/* "memfd:" only makes new ones. */
 	tu_err(pshm_open(&t, "memfd:", 0), -ENOENT);

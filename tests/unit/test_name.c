@@ -1150,7 +1150,7 @@ static void test_python_to_pshm(void **state)
 	check_fd(fd, 3000, 17);
 	close(fd);
 	check_seg(name, 3000, 17);
-	tu_ok(pshm_remove(name));
+	tu_ok(pshm_destroy_addr(name));
 }
 
 static void test_pshm_to_python(void **state)
@@ -1175,7 +1175,7 @@ static void test_pshm_to_python(void **state)
 	assert_int_equal(python(py_reader, name + 1, "", out, sizeof(out)), 0);
 	assert_string_equal(out, expect);
 	/* Python left the object alone: removing it is ours to do. */
-	tu_ok(pshm_remove(name));
+	tu_ok(pshm_destroy_addr(name));
 }
 
 /* ---- pshm_strerror ------------------------------------------------------------------------ */

@@ -46,9 +46,14 @@ static const char *map_perms(const void *addr, char perms[8])
 	return perms;
 }
 
-static bool ts_le(struct timespec a, struct timespec b)
+static bool ts_le(struct pshm_time a, struct pshm_time b)
 {
-	return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec <= b.tv_nsec);
+	return a.sec < b.sec || (a.sec == b.sec && a.nsec <= b.nsec);
+}
+
+static struct pshm_time pt(struct timespec t)
+{
+	return (struct pshm_time){t.tv_sec, t.tv_nsec};
 }
 
 /* Undo what a test changes for the whole process, even when it fails half-way. */
@@ -298,7 +303,7 @@ static void test_lease(void **state)
 		tu_ok(pshm_close(seg));
 		int err = tu_lease_start(&l, path_of(path, sizeof(path), name), cases[i].lease);
 		if (err) {
-			tu_ok(pshm_remove(name));
+			tu_ok(pshm_destroy_addr(name));
 			tu_skip_test("cannot take a lease on %s: %s", path, strerror(err));
 		}
 		int r = cases[i].open_flags == PSHM_OPEN_OR_CREATE
@@ -408,8 +413,8 @@ static void check_stat_matches(const struct pshm_stat *st, const struct stat *sb
 	assert_int_equal(st->ino, sb->st_ino);
 	assert_int_equal(st->dev, sb->st_dev);
 	assert_int_equal(st->nlink, sb->st_nlink);
-	assert_true(ts_le(st->mtime, sb->st_mtim) && ts_le(sb->st_mtim, st->mtime));
-	assert_true(ts_le(st->ctime, sb->st_ctim) && ts_le(sb->st_ctim, st->ctime));
+	assert_true(ts_le(st->mtime, pt(sb->st_mtim)) && ts_le(pt(sb->st_mtim), st->mtime));
+	assert_true(ts_le(st->ctime, pt(sb->st_ctim)) && ts_le(pt(sb->st_ctim), st->ctime));
 }
 
 static void test_stat(void **state)
@@ -436,8 +441,8 @@ static void test_stat(void **state)
 	assert_int_equal(st.uid, geteuid());
 	assert_int_equal(st.gid, getegid());
 	assert_int_equal(st.nlink, 1);
-	assert_true(ts_le(before, st.mtime) && ts_le(st.mtime, after));
-	assert_true(ts_le(before, st.ctime) && ts_le(st.ctime, after));
+	assert_true(ts_le(pt(before), st.mtime) && ts_le(st.mtime, pt(after)));
+	assert_true(ts_le(pt(before), st.ctime) && ts_le(st.ctime, pt(after)));
 	assert_int_equal(st.key, 0);
 	assert_int_equal(st.nattch, 0);
 	struct stat sb = stat_path(path);
@@ -459,7 +464,7 @@ static void test_stat(void **state)
 	assert_int_equal(seg_stat(seg).size, 12288);
 	tu_err(pshm_stat_addr(name, &sa), -ENOENT);
 	tu_err(pshm_open(&seg, name, 0), -ENOENT);
-	tu_err(pshm_remove(name), -ENOENT);
+	tu_err(pshm_destroy_addr(name), -ENOENT);
 	tu_err(pshm_destroy(seg), -ENOENT);
 	tu_ok(pshm_close(seg));
 
@@ -467,9 +472,9 @@ static void test_stat(void **state)
 	tu_ok(pshm_create(&seg, name, 4096, 0, 0));
 	tu_ok(pshm_close(seg));
 	tu_ok(pshm_stat_addr(name, &sa));
-	tu_ok(pshm_remove(addr));
+	tu_ok(pshm_destroy_addr(addr));
 	tu_err(pshm_stat_addr(name, &sa), -ENOENT);
-	tu_err(pshm_remove(name), -ENOENT);
+	tu_err(pshm_destroy_addr(name), -ENOENT);
 	tu_err(lstat(path, &sb) == 0 ? 0 : -errno, -ENOENT);
 }
 
@@ -477,7 +482,8 @@ static void test_stat(void **state)
 
 struct seen {
 	int n;
-	int stop_at; /* return 42 from this call (1-based); 0: never */
+	int stop_at;   /* return stop_with from this call (1-based); 0: never */
+	int stop_with; /* what stops the walk: 42 if 0 */
 	char addr[8][64];
 	int kind[8];
 	uint64_t size[8];
@@ -492,7 +498,7 @@ static int collect(const struct pshm_stat *st, void *arg)
 		s->size[s->n] = st->size;
 	}
 	s->n++;
-	return s->n == s->stop_at ? 42 : 0;
+	return s->n == s->stop_at ? (s->stop_with ? s->stop_with : 42) : 0;
 }
 
 /* Index of ADDR in what was seen, or -1. */
@@ -518,9 +524,11 @@ static void test_list(void **state)
 	assert_int_equal(mkdir(dir, 0700), 0);
 	setenv("PSHM_DIR", dir, 1);
 
+	int stop = -1;
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(pshm_list(PSHM_LIST_POSIX | PSHM_LIST_SEM, collect, &s), 0);
+	assert_int_equal(pshm_list(PSHM_LIST_POSIX | PSHM_LIST_SEM, collect, &s, &stop), 0);
 	assert_int_equal(s.n, 0);
+	assert_int_equal(stop, 0);
 
 	for (int i = 0; i < 3; i++)
 		tu_ok(pshm_create(&seg[i], names[i], 4096 * (uint64_t)(i + 1), 0, 0));
@@ -536,8 +544,10 @@ static void test_list(void **state)
 	assert_int_equal(symlink("la", path), 0);
 
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(pshm_list(PSHM_LIST_POSIX, collect, &s), 3);
+	stop = -1;
+	assert_int_equal(pshm_list(PSHM_LIST_POSIX, collect, &s, &stop), 3);
 	assert_int_equal(s.n, 3);
+	assert_int_equal(stop, 0);
 	for (int i = 0; i < 3; i++) {
 		int k = seen_index(&s, names[i]);
 		if (k < 0)
@@ -547,36 +557,53 @@ static void test_list(void **state)
 	}
 
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(pshm_list(PSHM_LIST_POSIX | PSHM_LIST_SEM, collect, &s), 4);
+	assert_int_equal(pshm_list(PSHM_LIST_POSIX | PSHM_LIST_SEM, collect, &s, NULL), 4);
 	int k = seen_index(&s, "sem:/x");
 	assert_true(k >= 0);
 	assert_int_equal(s.kind[k], PSHM_SEM);
 	assert_int_equal(seen_index(&s, "/sem.x"), -1);
 
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(pshm_list(PSHM_LIST_SEM, collect, &s), 1);
+	assert_int_equal(pshm_list(PSHM_LIST_SEM, collect, &s, NULL), 1);
 	assert_string_equal(s.addr[0], "sem:/x");
 
-	/* A nonzero return stops the walk and is what pshm_list returns. */
+	/* A nonzero return stops the walk and comes back in *stop; the result is still the
+	 * count, the stopping entry included, whatever the callback returned: a positive value,
+	 * a negative errno of its own, or one that is also a count. */
 	memset(&s, 0, sizeof(s));
 	s.stop_at = 2;
-	assert_int_equal(pshm_list(PSHM_LIST_POSIX, collect, &s), 42);
+	assert_int_equal(pshm_list(PSHM_LIST_POSIX, collect, &s, &stop), 2);
 	assert_int_equal(s.n, 2);
+	assert_int_equal(stop, 42);
 	memset(&s, 0, sizeof(s));
 	s.stop_at = 1;
-	assert_int_equal(pshm_list(PSHM_LIST_POSIX | PSHM_LIST_SEM, collect, &s), 42);
+	s.stop_with = -ENOENT;
+	assert_int_equal(pshm_list(PSHM_LIST_POSIX | PSHM_LIST_SEM, collect, &s, &stop), 1);
 	assert_int_equal(s.n, 1);
+	assert_int_equal(stop, -ENOENT);
+	memset(&s, 0, sizeof(s));
+	s.stop_at = 3;
+	s.stop_with = 3;
+	assert_int_equal(pshm_list(PSHM_LIST_POSIX, collect, &s, &stop), 3);
+	assert_int_equal(stop, 3);
+	/* Without a place for it the value is dropped, and the walk still stops. */
+	memset(&s, 0, sizeof(s));
+	s.stop_at = 1;
+	assert_int_equal(pshm_list(PSHM_LIST_POSIX, collect, &s, NULL), 1);
 
-	assert_int_equal(pshm_list(PSHM_LIST_POSIX, NULL, NULL), -EINVAL);
-	assert_int_equal(pshm_list(1u << 30, collect, &s), -EINVAL);
+	/* Errors of the walk itself are the result, and leave *stop at 0. */
+	stop = -1;
+	assert_int_equal(pshm_list(PSHM_LIST_POSIX, NULL, NULL, &stop), -EINVAL);
+	assert_int_equal(stop, 0);
+	assert_int_equal(pshm_list(1u << 30, collect, &s, NULL), -EINVAL);
 
-	tu_ok(pshm_remove("sem:/x"));
+	tu_ok(pshm_destroy_addr("sem:/x"));
 	for (int i = 0; i < 3; i++) {
 		tu_ok(pshm_destroy(seg[i]));
 		tu_ok(pshm_close(seg[i]));
 	}
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(pshm_list(PSHM_LIST_POSIX | PSHM_LIST_SEM, collect, &s), 0);
+	assert_int_equal(pshm_list(PSHM_LIST_POSIX | PSHM_LIST_SEM, collect, &s, NULL), 0);
 	setenv("PSHM_DIR", saved, 1);
 	/* Only pshm's objects went; what is not one of them is still there. */
 	assert_true(S_ISLNK(stat_path(path).st_mode));
@@ -611,7 +638,7 @@ static int as_nobody(void *arg)
 	if (pshm_close(seg))
 		return 9;
 	/* The sticky shm directory keeps others from removing root's objects. */
-	if (pshm_remove(c->shared) != -EPERM)
+	if (pshm_destroy_addr(c->shared) != -EPERM)
 		return 10;
 	return 0;
 }
@@ -684,7 +711,7 @@ static int owner_attrs(void *arg)
 	/* Now readable again, by an ordinary open. */
 	if (pshm_open(&seg, name, PSHM_RDONLY) || pshm_close(seg))
 		return 7;
-	return pshm_remove(name) ? 8 : 0;
+	return pshm_destroy_addr(name) ? 8 : 0;
 }
 
 static void test_attrs_without_access(void **state)
@@ -703,7 +730,7 @@ static void test_attrs_without_access(void **state)
 		tu_ok(pshm_create(&seg, name, 4096, 0600, 0));
 		tu_ok(pshm_close(seg));
 		assert_int_equal(tu_as_nobody(nobody_chmods, name), 0);
-		tu_ok(pshm_remove(name));
+		tu_ok(pshm_destroy_addr(name));
 	}
 	tu_err(pshm_open(&seg, name, PSHM_ATTRS | PSHM_POPULATE), -EINVAL);
 }
@@ -728,7 +755,7 @@ static void test_fifo_squatter(void **state)
 	assert_true(S_ISFIFO(stat_path(path).st_mode));
 
 	/* As with shm_unlink, removing the name clears the squatter away. */
-	tu_ok(pshm_remove(name));
+	tu_ok(pshm_destroy_addr(name));
 	tu_ok(pshm_create(&seg, name, 4096, 0, 0));
 	tu_ok(pshm_destroy(seg));
 	tu_ok(pshm_close(seg));
@@ -757,18 +784,18 @@ static void test_symlink_squatter(void **state)
 	assert_int_equal(after.st_size, 4);
 	assert_int_equal(after.st_mode, before.st_mode);
 	assert_int_equal(after.st_ino, before.st_ino);
-	assert_true(ts_le(after.st_mtim, before.st_mtim));
+	assert_true(ts_le(pt(after.st_mtim), pt(before.st_mtim)));
 	assert_true(S_ISLNK(stat_path(path).st_mode));
 
 	/* A dangling link must not bring its target into being. */
 	snprintf(dangling, sizeof(dangling), "%s.absent", target);
-	tu_ok(pshm_remove(name));
+	tu_ok(pshm_destroy_addr(name));
 	assert_int_equal(symlink(dangling, path), 0);
 	tu_err(pshm_create(&seg, name, 4096, 0, 0), -EEXIST);
 	tu_err(pshm_create(&seg, name, 4096, 0, PSHM_OPEN_OR_CREATE), -ELOOP);
 	assert_int_equal(access(dangling, F_OK), -1);
 
-	tu_ok(pshm_remove(name));
+	tu_ok(pshm_destroy_addr(name));
 	assert_int_equal(unlink(target), 0);
 }
 
@@ -915,7 +942,7 @@ static void test_eintr_storm(void **state)
 	assert_int_equal(st.size, size);
 	assert_int_equal(st.allocated, size);
 	tu_ok(pshm_close(seg));
-	tu_ok(pshm_remove(name));
+	tu_ok(pshm_destroy_addr(name));
 	tu_err(pshm_stat_addr(name, &st), -ENOENT);
 }
 
@@ -1032,7 +1059,7 @@ static void test_from_fd(void **state)
 	assert_int_equal(st.size, 8192);
 	tu_ok(pshm_map(adopted, 0, &p, &len));
 	assert_int_equal(len, 8192);
-	tu_ok(pshm_remove(name));
+	tu_ok(pshm_destroy_addr(name));
 	tu_err(pshm_destroy(adopted), -ENOENT);
 	tu_ok(pshm_close(adopted));
 	assert_int_equal(fcntl(fd, F_GETFD), -1);

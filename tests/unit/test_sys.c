@@ -60,13 +60,13 @@ static void test_lock_chan_open(void **state)
 	assert_true(fault_seen > 0);
 	assert_int_equal(open_fds(), fds);
 	assert_int_equal(beacons(), 0);
-	tu_ok(pshm_chan_stat(name, &st));
-	assert_int_equal(st.writer, 0);
+	tu_ok(pshm_chan_stat_addr(name, &st));
+	assert_int_equal(st.writer, PSHM_CHAN_WRITER_NONE);
 	tu_ok(pshm_chan_open(&w, name, PSHM_CHAN_WRITER, 0));
 
 	/* A probe of the writer's beacon that fails is an error, not a verdict on the writer. */
 	fault_set(PSHM__LOCK, 0, ENOLCK);
-	tu_err(pshm_chan_stat(name, &st), -ENOLCK);
+	tu_err(pshm_chan_stat_addr(name, &st), -ENOLCK);
 	tu_err(pshm_chan_open(&r, name, PSHM_CHAN_READER, 0), -ENOLCK);
 	pshm__fault_hook = NULL;
 	assert_int_equal(beacons(), 1);
@@ -79,7 +79,7 @@ static void test_lock_chan_open(void **state)
 	tu_ok(pshm_chan_close(r));
 	tu_ok(pshm_chan_close(w));
 	assert_int_equal(open_fds(), fds);
-	tu_ok(pshm_remove(name));
+	tu_ok(pshm_destroy_addr(name));
 }
 
 /* ---- futex: waiting and waking ------------------------------------------------------------- */
@@ -115,7 +115,7 @@ static void test_futex(void **state)
 	assert_int_equal(len, 1);
 	tu_err(pshm_chan_recv(r, buf, sizeof(buf), &len, 0), -EPIPE);
 	tu_ok(pshm_chan_close(r));
-	tu_ok(pshm_remove(name));
+	tu_ok(pshm_destroy_addr(name));
 }
 
 /* ---- membarrier ---------------------------------------------------------------------------- */
@@ -180,14 +180,14 @@ static void test_membarrier(void **state)
 
 	/* Registered, a sleeper whose barrier fails makes a fence of its own instead. */
 	if (!pshm__chan_asym) {
-		tu_ok(pshm_remove(name));
+		tu_ok(pshm_destroy_addr(name));
 		tu_skip_test("membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) is not available");
 	}
 	fault_set(PSHM__MEMBARRIER, 0, EPERM);
 	assert_int_equal(sleep_then_receive(name), 0);
 	pshm__fault_hook = NULL;
 	assert_true(fault_seen > 0);
-	tu_ok(pshm_remove(name));
+	tu_ok(pshm_destroy_addr(name));
 }
 
 /* ---- seals ----------------------------------------------------------------------------------- */
@@ -410,15 +410,15 @@ static void test_link_chan_create(void **state)
 	assert_true(fault_seen > 0);
 	assert_int_equal(open_fds(), fds);
 	assert_int_equal(shm_entries(), entries);
-	tu_err(pshm_chan_stat(name, &st), -ENOENT);
+	tu_err(pshm_chan_stat_addr(name, &st), -ENOENT);
 	/* The signal mask is set only on the named way; a create that takes the nameless way
 	 * never touches it. */
 	fault_set(PSHM__SIGACTION, -1, EINVAL);
 	tu_ok(pshm_chan_create(name, 4096, 0600, 0));
 	pshm__fault_hook = NULL;
 	assert_int_equal(fault_seen, 0);
-	tu_ok(pshm_chan_stat(name, &st));
-	tu_ok(pshm_remove(name));
+	tu_ok(pshm_chan_stat_addr(name, &st));
+	tu_ok(pshm_destroy_addr(name));
 }
 
 static void test_list(void **state)
@@ -434,21 +434,21 @@ static void test_list(void **state)
 	int fds = open_fds();
 
 	fault_set(PSHM__OPENDIR, 0, EACCES);
-	tu_err(pshm_list(PSHM_LIST_POSIX, count_one, &n), -EACCES);
-	tu_err(pshm_list(PSHM_LIST_MEMFD, count_one, &n), -EACCES); /* /proc itself */
+	tu_err(pshm_list(PSHM_LIST_POSIX, count_one, &n, NULL), -EACCES);
+	tu_err(pshm_list(PSHM_LIST_MEMFD, count_one, &n, NULL), -EACCES); /* /proc itself */
 	assert_int_equal(fault_seen, 2);
 	/* A process whose descriptors cannot be read is passed over, as one that is gone. */
 	fault_set(PSHM__OPENDIR, 2, EACCES);
-	assert_true(pshm_list(PSHM_LIST_MEMFD, count_one, &n) >= 0);
+	assert_true(pshm_list(PSHM_LIST_MEMFD, count_one, &n, NULL) >= 0);
 	assert_true(fault_seen > 2);
 	/* /proc/sysvipc/shm, opened as a stream. */
 	fault_set(PSHM__OPEN, 0, EMFILE);
-	tu_err(pshm_list(PSHM_LIST_SYSV, count_one, &n), -EMFILE);
+	tu_err(pshm_list(PSHM_LIST_SYSV, count_one, &n, NULL), -EMFILE);
 	assert_int_equal(fault_seen, 1);
 	/* A close that fails still lets the stream go, and the walk stands. */
 	fault_set(PSHM__CLOSE, 0, EIO);
 	n = 0;
-	assert_true(pshm_list(PSHM_LIST_ALL, count_one, &n) >= 2);
+	assert_true(pshm_list(PSHM_LIST_ALL, count_one, &n, NULL) >= 2);
 	pshm__fault_hook = NULL;
 	assert_true(fault_seen >= 2);
 	assert_int_equal(open_fds(), fds);

@@ -168,7 +168,7 @@ static void test_create_by_key(void **state)
 	assert_int_equal(kernel_stat(id).shm_segsz, 8192);
 
 	tu_ok(pshm_close(s));
-	tu_ok(pshm_remove(canon));
+	tu_ok(pshm_destroy_addr(canon));
 }
 
 static void test_create_or_open_new(void **state)
@@ -184,7 +184,7 @@ static void test_create_or_open_new(void **state)
 	assert_true(pshm_created(s));
 	assert_int_equal(shmget(key, 0, 0), id);
 	tu_ok(pshm_close(s));
-	tu_ok(pshm_remove(addr));
+	tu_ok(pshm_destroy_addr(addr));
 }
 
 static void test_create_private(void **state)
@@ -384,7 +384,7 @@ static void test_open_missing(void **state)
 	tu_err(pshm_open(&s, key_addr(addr, sizeof(addr), key), 0), -ENOENT);
 	tu_err(pshm_open(&s, addr, PSHM_RDONLY), -ENOENT);
 	tu_err(pshm_stat_addr(addr, &st), -ENOENT);
-	tu_err(pshm_remove(addr), -ENOENT);
+	tu_err(pshm_destroy_addr(addr), -ENOENT);
 
 	/* An identifier that was in use a moment ago and is gone now. */
 	tu_ok(pshm_create(&s, "sysv:0", 4096, 0, 0));
@@ -396,7 +396,7 @@ static void test_open_missing(void **state)
 	tu_err(pshm_open(&s, idaddr, 0), -ENOENT);
 	tu_err(pshm_open(&s, idaddr, PSHM_RDONLY), -ENOENT);
 	tu_err(pshm_stat_addr(idaddr, &st), -ENOENT);
-	tu_err(pshm_remove(idaddr), -ENOENT);
+	tu_err(pshm_destroy_addr(idaddr), -ENOENT);
 	assert_null(s);
 }
 
@@ -621,9 +621,9 @@ static void test_stat(void **state)
 	assert_int_equal(st.nattch, 0);
 	assert_int_equal(st.cpid, getpid());
 	assert_int_equal(st.lpid, 0);
-	assert_int_equal(st.atime.tv_sec, 0);
-	assert_int_equal(st.mtime.tv_sec, 0);
-	assert_recent(st.ctime.tv_sec, before);
+	assert_int_equal(st.atime.sec, 0);
+	assert_int_equal(st.mtime.sec, 0);
+	assert_recent(st.ctime.sec, before);
 	assert_false(st.removed);
 	assert_int_equal(st.seals, 0);
 
@@ -635,8 +635,8 @@ static void test_stat(void **state)
 	assert_int_equal(st.allocated, 2 * PAGE);
 	assert_int_equal(st.nattch, 1);
 	assert_int_equal(st.lpid, getpid());
-	assert_recent(st.atime.tv_sec, before);
-	assert_int_equal(st.mtime.tv_sec, 0);
+	assert_recent(st.atime.sec, before);
+	assert_int_equal(st.mtime.sec, 0);
 
 	tu_ok(pshm_open(&t, key_addr(addr, sizeof(addr), key), PSHM_RDONLY));
 	tu_ok(pshm_map(t, 0, &q, &len));
@@ -645,13 +645,13 @@ static void test_stat(void **state)
 	/* The description agrees with the kernel's. */
 	struct shmid_ds ds = kernel_stat(id);
 	assert_int_equal(st.nattch, ds.shm_nattch);
-	assert_int_equal(st.atime.tv_sec, ds.shm_atime);
-	assert_int_equal(st.ctime.tv_sec, ds.shm_ctime);
+	assert_int_equal(st.atime.sec, ds.shm_atime);
+	assert_int_equal(st.ctime.sec, ds.shm_ctime);
 
 	tu_ok(pshm_unmap(t));
 	tu_ok(pshm_stat(s, &st));
 	assert_int_equal(st.nattch, 1);
-	assert_recent(st.mtime.tv_sec, before);
+	assert_recent(st.mtime.sec, before);
 	tu_ok(pshm_close(t));
 
 	/* By address, by key in either spelling and by identifier, it is the same segment. */
@@ -912,19 +912,19 @@ static void test_remove(void **state)
 	/* By key, in the canonical spelling. */
 	s = make_keyed(&key, &id, PAGE, 0);
 	tu_ok(pshm_close(s));
-	tu_ok(pshm_remove(canon_addr(canon, sizeof(canon), key)));
+	tu_ok(pshm_destroy_addr(canon_addr(canon, sizeof(canon), key)));
 	assert_true(shmget(key, 0, 0) < 0 && errno == ENOENT);
-	tu_err(pshm_remove(canon), -ENOENT);
-	tu_err(pshm_remove(key_addr(addr, sizeof(addr), key)), -ENOENT);
+	tu_err(pshm_destroy_addr(canon), -ENOENT);
+	tu_err(pshm_destroy_addr(key_addr(addr, sizeof(addr), key)), -ENOENT);
 	tu_err(pshm_stat_addr(canon, &st), -ENOENT);
 	tu_err(pshm_stat_addr(id_addr(idaddr, sizeof(idaddr), id), &st), -ENOENT);
 
 	/* By identifier. */
 	s = make_keyed(&key, &id, PAGE, 0);
 	tu_ok(pshm_close(s));
-	tu_ok(pshm_remove(id_addr(idaddr, sizeof(idaddr), id)));
+	tu_ok(pshm_destroy_addr(id_addr(idaddr, sizeof(idaddr), id)));
 	assert_true(shmctl(id, IPC_STAT, &(struct shmid_ds){0}) < 0);
-	tu_err(pshm_remove(idaddr), -ENOENT);
+	tu_err(pshm_destroy_addr(idaddr), -ENOENT);
 	tu_err(pshm_stat_addr(idaddr, &st), -ENOENT);
 	tu_err(pshm_open(&s, key_addr(addr, sizeof(addr), key), 0), -ENOENT);
 }
@@ -1006,7 +1006,7 @@ static void test_ipcmk_then_pshm(void **state)
 
 	/* pshm removes what ipcmk made, and ipcs no longer finds it. */
 	assert_true(ipcs_knows(id, out, sizeof(out)));
-	tu_ok(pshm_remove(addr));
+	tu_ok(pshm_destroy_addr(addr));
 	assert_false(ipcs_knows(id, out, sizeof(out)));
 	assert_non_null(strstr(out, "not found"));
 	tu_err(pshm_open(&s, addr, 0), -ENOENT);
