@@ -444,6 +444,11 @@ enum pshm_chan_mode {
 enum pshm_chan_role { PSHM_CHAN_WRITER = 1, PSHM_CHAN_READER = 2 };
 #define PSHM_CHAN_FOREVER     (-1)
 #define PSHM_CHAN_MAX_READERS 64
+/* A channel object begins with these 8 bytes (no terminating NUL), and its ring follows a
+ * header of PSHM_CHAN_HEADER_SIZE bytes: enough for a tool to tell a channel from another object
+ * without attaching to it. */
+#define PSHM_CHAN_MAGIC       "pshmchan"
+#define PSHM_CHAN_HEADER_SIZE 8192
 
 struct pshm_chan;
 

@@ -21,18 +21,15 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The first 8 bytes of every channel object; the ring starts after a header of this size. */
-static const char chan_magic[8] = {'p', 's', 'h', 'm', 'c', 'h', 'a', 'n'};
-#define CHAN_HEADER_BYTES 8192u
 
 #define CHAN_CREATE_SYNOPSIS "[--capacity SIZE] [--broadcast] [-m MODE] ADDR"
 #define CHAN_STAT_SYNOPSIS   "[-J] ADDR"
 
 bool cli_chan_object(const struct pshm_stat *st)
 {
-	char path[4096], buf[sizeof(chan_magic)];
+	char path[4096], buf[sizeof(PSHM_CHAN_MAGIC) - 1];
 
-	if (st->kind != PSHM_POSIX || st->size <= CHAN_HEADER_BYTES || st->address[0] != '/')
+	if (st->kind != PSHM_POSIX || st->size <= PSHM_CHAN_HEADER_SIZE || st->address[0] != '/')
 		return false;
 	if ((size_t)snprintf(path, sizeof(path), "%s%s", pshm_shm_dir(), st->address) >=
 	    sizeof(path))
@@ -42,7 +39,7 @@ bool cli_chan_object(const struct pshm_stat *st)
 		return false;
 	ssize_t n = pread(fd, buf, sizeof(buf), 0);
 	close(fd);
-	return n == (ssize_t)sizeof(buf) && !memcmp(buf, chan_magic, sizeof(buf));
+	return n == (ssize_t)sizeof(buf) && !memcmp(buf, PSHM_CHAN_MAGIC, sizeof(buf));
 }
 
 /*

@@ -141,6 +141,9 @@ static void test_constants(void **state)
 	assert_int_equal(PSHM_CHAN_WRITER_ABORTED, 4);
 	assert_int_equal(PSHM_CHAN_FOREVER, -1);
 	assert_int_equal(PSHM_CHAN_MAX_READERS, 64);
+	assert_int_equal(PSHM_CHAN_HEADER_SIZE, 8192);
+	assert_int_equal(sizeof(PSHM_CHAN_MAGIC), 9);
+	assert_memory_equal(PSHM_CHAN_MAGIC, "pshmchan", 8);
 
 	assert_int_equal(PSHM_EADDR, -20001);
 	assert_int_equal(PSHM_EKIND, -20002);

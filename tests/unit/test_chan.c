@@ -128,6 +128,16 @@ static void test_create(void **state)
 	assert_int_equal(st.reserved0, 0);
 	for (size_t i = 0; i < sizeof(st.reserved) / sizeof(st.reserved[0]); i++)
 		assert_int_equal(st.reserved[i], 0);
+	/* What a tool may rely on to tell a channel: the magic first, the ring after the header. */
+	struct pshm_seg *seg;
+	struct pshm_stat ss;
+	char magic[8];
+	tu_ok(pshm_open(&seg, a, PSHM_RDONLY));
+	tu_ok(pshm_stat(seg, &ss));
+	assert_true(ss.size > PSHM_CHAN_HEADER_SIZE);
+	assert_int_equal(pread(pshm_fd(seg), magic, sizeof(magic), 0), (ssize_t)sizeof(magic));
+	assert_memory_equal(magic, PSHM_CHAN_MAGIC, sizeof(magic));
+	pshm_close(seg);
 
 	new_chan(b, sizeof(b), 5000, PSHM_CHAN_BROADCAST);
 	tu_ok(pshm_chan_stat_addr(b, &st));
@@ -146,7 +156,6 @@ static void test_create(void **state)
 	/* An existing object that is not a channel is never taken for one: all zero, it looks
 	 * like a channel whose header is still being written; with other bytes, like junk. */
 	char c[64];
-	struct pshm_seg *seg;
 	struct pshm_chan *ch = NULL;
 	void *mem;
 	size_t size;
