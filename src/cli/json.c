@@ -1,7 +1,10 @@
 /*
- * json.c - JSON output. The tables are built with libsmartcols; this prints them as JSON
- * itself, so that numbers are numbers, booleans are booleans and arrays of numbers (PIDs) are
- * arrays of numbers, whatever the library's version.
+ * json.c - JSON output. The tables are built with libsmartcols, and typed with its
+ * scols_column_set_json_type, but printed as JSON here rather than by scols_print_table: its
+ * JSON passes bytes that are not UTF-8 through as they are (2.38), which makes the document
+ * invalid for a name or command name of any bytes, and older versions know no arrays of
+ * numbers (PIDs). This prints numbers as numbers, booleans as booleans, arrays of numbers as
+ * arrays, empty number cells as null, and every string by the one rule below.
  */
 #include "cli.h"
 
