@@ -298,10 +298,9 @@ static int write_one(const char *addr, uint64_t off, bool keep, bool in_place, c
 
 	catch_stops(&waitmask);
 	cli_warn_bare(addr);
-	/* The name as messages show it (one write per process: kept to the end). */
-	const char *say = strdup(cli_safe(addr));
-	if (!say)
-		say = "?";
+	/* The name as messages show it: every byte escaped takes four. */
+	char say[4 * PSHM_ADDRESS_MAX];
+	cli_escape(say, sizeof(say), addr, 0);
 	w.addr = say;
 	int r = pshm_open(&target, addr, 0);
 	if (r < 0)
