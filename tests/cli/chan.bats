@@ -33,6 +33,17 @@ wait_field() {
 	return 1
 }
 
+# Start COMMAND... in the background with its input from the new FIFO $BATS_TEST_TMPDIR/fifo,
+# whose writing end this shell keeps on descriptor 5 (close it with exec 5>&-). The command's
+# PID goes to $spid, a local of the caller when it declares one.
+feed_from_fifo() {
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	exec 5<>"$BATS_TEST_TMPDIR/fifo"
+	"$@" <"$BATS_TEST_TMPDIR/fifo" 5>&- 3>&- &
+	spid=$!
+	track "$spid"
+}
+
 # The bytes of a record for the text or data on standard input: a 4-byte little-endian length,
 # then the bytes.
 record() {
@@ -239,10 +250,7 @@ two'
 	stderr_has '^pshm: recv /c: timed out after 0.3 seconds \(0 messages received\)'
 	[ "$SECONDS" -lt 30 ]
 	# A writer that stays attached, with fewer messages than -n asks for.
-	mkfifo "$BATS_TEST_TMPDIR/fifo"
-	exec 5<>"$BATS_TEST_TMPDIR/fifo"
-	p send /c <"$BATS_TEST_TMPDIR/fifo" 5>&- 3>&- &
-	track $!
+	feed_from_fifo p send /c
 	printf 'x\ny\n' >&5
 	wait_field /c sent 2
 	run --separate-stderr p recv -n 5 --timeout 0.5 /c
@@ -269,11 +277,8 @@ two'
 
 @test "a writer killed with SIGKILL: recv drains what it sent and exits 1 saying it died" {
 	p chan create /c
-	mkfifo "$BATS_TEST_TMPDIR/fifo"
-	exec 5<>"$BATS_TEST_TMPDIR/fifo"
-	"$PSHM" send /c <"$BATS_TEST_TMPDIR/fifo" 5>&- 3>&- &
-	local spid=$!
-	track "$spid"
+	local spid
+	feed_from_fifo "$PSHM" send /c
 	printf 'first\nsecond\n' >&5
 	wait_field /c sent 2
 	[ "$(chan_field /c writer)" = attached ]
@@ -355,26 +360,30 @@ two'
 	[ "$output" = again ]
 }
 
+# Send SIGNAL (its number NUM) to the send SPID, which must die of it; then channel ADDR must
+# say its writer gave up, and recv must print OUTPUT and exit 1 with a line matching PATTERN.
+send_gave_up() {
+	local rc=0
+	kill -"$2" "$1"
+	wait "$1" || rc=$?
+	[ "$rc" -eq $((128 + $3)) ] || fail_with "send exited $rc"
+	[ "$(chan_field "$4" writer)" = aborted ]
+	run --separate-stderr p recv "$4"
+	[ "$status" -eq 1 ]
+	[ "$output" = "$5" ]
+	stderr_has "$6"
+}
+
 @test "a send stopped by SIGTERM or SIGHUP gives the stream up, reading or waiting for room" {
 	p chan create --capacity 4K /c
-	mkfifo "$BATS_TEST_TMPDIR/fifo"
-	exec 5<>"$BATS_TEST_TMPDIR/fifo"
-	"$PSHM" send /c <"$BATS_TEST_TMPDIR/fifo" 5>&- 3>&- &
-	local spid=$!
-	track "$spid"
+	local spid
+	feed_from_fifo "$PSHM" send /c
 	printf 'first\nsecond\n' >&5
 	wait_field /c sent 2
 	# The send now waits for its input; the signal ends it, and it dies of the signal.
-	kill -TERM "$spid"
-	local rc=0
-	wait "$spid" || rc=$?
+	send_gave_up "$spid" TERM 15 /c "$(printf 'first\nsecond')" \
+		'^pshm: recv /c: the writer gave up$'
 	exec 5>&-
-	[ "$rc" -eq $((128 + 15)) ] || fail_with "send exited $rc"
-	[ "$(chan_field /c writer)" = aborted ]
-	run --separate-stderr p recv /c
-	[ "$status" -eq 1 ]
-	[ "$output" = "$(printf 'first\nsecond')" ]
-	stderr_has '^pshm: recv /c: the writer gave up$'
 
 	# A send that waits for room in a full channel (128 descriptors) ends the same way.
 	p chan create --capacity 4K /d
@@ -382,15 +391,7 @@ two'
 	spid=$!
 	track "$spid"
 	wait_field /d sent 128
-	kill -HUP "$spid"
-	rc=0
-	wait "$spid" || rc=$?
-	[ "$rc" -eq $((128 + 1)) ] || fail_with "send exited $rc"
-	[ "$(chan_field /d writer)" = aborted ]
-	run --separate-stderr p recv /d
-	[ "$status" -eq 1 ]
-	[ "$output" = "$(seq 128)" ]
-	stderr_has 'the writer gave up'
+	send_gave_up "$spid" HUP 1 /d "$(seq 128)" 'the writer gave up'
 }
 
 # Whether channel ADDR has had at least N messages read.
@@ -450,10 +451,7 @@ truncate_live() {
 
 @test "another writer attached: send exits 1 saying so" {
 	p chan create /c
-	mkfifo "$BATS_TEST_TMPDIR/fifo"
-	exec 5<>"$BATS_TEST_TMPDIR/fifo"
-	p send /c <"$BATS_TEST_TMPDIR/fifo" 5>&- 3>&- &
-	track $!
+	feed_from_fifo p send /c
 	wait_field /c writer attached
 	run --separate-stderr p send /c x
 	exec 5>&-
@@ -485,11 +483,8 @@ kill_writer_heard() {
 	p send /c hello
 	[ "$(p recv -n 1 /c)" = hello ]
 
-	mkfifo "$BATS_TEST_TMPDIR/fifo"
-	exec 5<>"$BATS_TEST_TMPDIR/fifo"
-	"$PSHM" send /c <"$BATS_TEST_TMPDIR/fifo" 5>&- 3>&- &
-	local spid=$!
-	track "$spid"
+	local spid
+	feed_from_fifo "$PSHM" send /c
 	p recv /c >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" 5>&- 3>&- &
 	local rpid=$!
 	track "$rpid"
@@ -537,12 +532,9 @@ kill_writer_heard() {
 	local a=file:$d/c
 	mkdir -m 0755 "$d"
 	p chan create --mode 0666 "$a"
-	mkfifo "$BATS_TEST_TMPDIR/fifo"
-	exec 5<>"$BATS_TEST_TMPDIR/fifo"
-	setpriv --reuid=65534 --regid=65534 --clear-groups \
-		"$PSHM" send "$a" <"$BATS_TEST_TMPDIR/fifo" 5>&- 3>&- &
-	local spid=$!
-	track "$spid"
+	local spid
+	feed_from_fifo setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$PSHM" send "$a"
 	printf 'one\n' >&5
 	wait_field "$a" sent 1
 	# No beacon: it locks its byte of the channel instead. It is still the only writer.

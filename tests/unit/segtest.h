@@ -184,4 +184,27 @@ static inline int seg_nobody_reads(struct pshm_seg **segp, const char *addr, siz
 	return 0;
 }
 
+/*
+ * Checks 1 to 7 of an access case, run as nobody: seg_nobody_secret on C->secret (describing it
+ * into *ST), then seg_nobody_reads on C->shared, whose handle is left in *SEGP. Returns 0, or the
+ * number of the first check that failed.
+ */
+static inline int seg_nobody_case(const struct access_case *c, struct pshm_stat *st,
+                                  struct pshm_seg **segp, size_t len, const char *head)
+{
+	int r = seg_nobody_secret(c->secret, st);
+	if (r)
+		return r;
+	r = seg_nobody_reads(segp, c->shared, len, head);
+	return r ? 4 + r : 0;
+}
+
+/* Run FN on C as uid 65534 and fail with the number of the check it says failed. */
+static inline void seg_check_as_nobody(int (*fn)(void *), struct access_case *c)
+{
+	int status = tu_as_nobody(fn, c);
+	if (status != 0)
+		fail_msg("check %d failed as uid 65534", status);
+}
+
 #endif /* PSHM_SEGTEST_H */

@@ -97,6 +97,25 @@ static void recv_msg(struct pshm_chan *r, uint64_t seq, size_t len)
 		         len, (unsigned long long)(len >= 8 ? seq_of(buf) : 0));
 }
 
+/* Peek at the next message of R, insist that it is message SEQ of LEN bytes, and release it. */
+static void peek_msg(struct pshm_chan *r, uint64_t seq, size_t len)
+{
+	const void *p;
+	size_t got;
+	tu_ok(pshm_chan_peek(r, &p, &got, 0));
+	assert_int_equal(got, len);
+	assert_true(check(p, seq, len));
+	tu_ok(pshm_chan_release(r));
+}
+
+/* Detach the writer W and the reader R of channel A, then remove it. */
+static void drop_chan(const char *a, struct pshm_chan *w, struct pshm_chan *r)
+{
+	tu_ok(pshm_chan_close(w));
+	tu_ok(pshm_chan_close(r));
+	tu_ok(pshm_destroy_addr(a));
+}
+
 static int reap(pid_t pid)
 {
 	int status = 0;
@@ -333,23 +352,15 @@ static void test_roundtrip(void **state)
 	/* A peeked message stays until released; the copying call then sees the next one. */
 	send_msg(w, 3, 64, 0);
 	send_msg(w, 4, 65, 0);
-	tu_ok(pshm_chan_peek(r, &p, &len, 0));
-	assert_int_equal(len, 64);
-	assert_true(check(p, 3, 64));
-	tu_ok(pshm_chan_release(r));
-	tu_ok(pshm_chan_peek(r, &p, &len, 0));
-	assert_int_equal(len, 65);
-	assert_true(check(p, 4, 65));
-	tu_ok(pshm_chan_release(r));
+	peek_msg(r, 3, 64);
+	peek_msg(r, 4, 65);
 
 	tu_ok(pshm_chan_stat_addr(a, &st));
 	assert_int_equal(st.sent, 6);
 	assert_int_equal(st.received, 6);
 	assert_int_equal(st.bytes, 5 + 100 + 120 + 64 + 65);
 	assert_int_equal(st.used, 0);
-	tu_ok(pshm_chan_close(w));
-	tu_ok(pshm_chan_close(r));
-	tu_ok(pshm_destroy_addr(a));
+	drop_chan(a, w, r);
 }
 
 /* Every size from 1 byte to the limit, through both APIs, in rings of two capacities. */
@@ -386,9 +397,7 @@ static void test_sizes(void **state)
 		tu_err(pshm_chan_send(w, big, sizeof(big), 0), -EMSGSIZE);
 		tu_err(pshm_chan_reserve(w, SIZE_MAX, &q, 0), -EMSGSIZE);
 		tu_err(pshm_chan_recv(r, big, sizeof(big), &len, 0), -EAGAIN);
-		tu_ok(pshm_chan_close(w));
-		tu_ok(pshm_chan_close(r));
-		tu_ok(pshm_destroy_addr(a));
+		drop_chan(a, w, r);
 	}
 }
 
@@ -402,7 +411,6 @@ static void test_wrap(void **state)
 	(void)state;
 	char a[64];
 	const size_t cap = 4096, max = MAX_MSG(4096);
-	const void *p;
 	size_t len;
 
 	new_chan(a, sizeof(a), cap, 0);
@@ -425,10 +433,7 @@ static void test_wrap(void **state)
 	tu_err(pshm_chan_send(w, tmp, 16, 0), -EAGAIN);
 	for (uint64_t i = 1; i < 7; i++) {
 		size_t want = i < 4 || i == 6 ? 1000 : i == 4 ? 96 : INLINE_MAX;
-		tu_ok(pshm_chan_peek(r, &p, &len, 0));
-		assert_int_equal(len, want);
-		assert_true(check(p, i, want));
-		tu_ok(pshm_chan_release(r));
+		peek_msg(r, i, want);
 	}
 
 	/* Payloads at many 8-byte positions of the ring: a step of 16 or 24 bytes of data, then a
@@ -438,10 +443,7 @@ static void test_wrap(void **state)
 		send_msg(w, i, step, 0);
 		recv_msg(r, i, step);
 		send_msg(w, i, max, 0);
-		tu_ok(pshm_chan_peek(r, &p, &len, 0));
-		assert_int_equal(len, max);
-		assert_true(check(p, i, max));
-		tu_ok(pshm_chan_release(r));
+		peek_msg(r, i, max);
 	}
 
 	/* Many messages of varied sizes with several in flight. */
@@ -466,9 +468,7 @@ static void test_wrap(void **state)
 		got++;
 	}
 	tu_err(pshm_chan_recv(r, tmp, sizeof(tmp), &len, 0), -EAGAIN);
-	tu_ok(pshm_chan_close(w));
-	tu_ok(pshm_chan_close(r));
-	tu_ok(pshm_destroy_addr(a));
+	drop_chan(a, w, r);
 }
 
 /* Full: no wait with timeout 0, a timed wait with 10 ms; the ring holds what the layout says. */
@@ -520,9 +520,7 @@ static void test_full(void **state)
 	tu_ok(pshm_chan_stat_addr(a, &st));
 	assert_int_equal(st.used, 0);
 	assert_int_equal(st.received, n);
-	tu_ok(pshm_chan_close(w));
-	tu_ok(pshm_chan_close(r));
-	tu_ok(pshm_destroy_addr(a));
+	drop_chan(a, w, r);
 }
 
 /* Clean detach: the reader drains, then hears -EPIPE; a writer hears it of a gone reader. */
@@ -1091,6 +1089,33 @@ static void expect_aborted(struct pshm_chan *r)
 }
 
 /*
+ * Fork a reader of channel A that never spins: it waits for message 4 of 20 bytes when
+ * FIRST_4, then until the writer aborts the stream. It exits 0 when all went as it should.
+ */
+static pid_t fork_sleeper(const char *a, bool first_4)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		alarm(60);
+		unsigned char buf[64];
+		size_t len;
+		struct pshm_chan *cr = NULL;
+		CHILD_CHECK(pshm_chan_open(&cr, a, PSHM_CHAN_READER, 0) == 0, "open");
+		CHILD_CHECK(pshm_chan_set_spin(cr, 0) == 0, "spin");
+		int rc = 0;
+		if (first_4) {
+			rc = pshm_chan_recv(cr, buf, sizeof(buf), &len, PSHM_CHAN_FOREVER);
+			CHILD_CHECK(rc == 0 && len == 20 && check(buf, 4, 20), "message 4: %d", rc);
+		}
+		rc = pshm_chan_recv(cr, buf, sizeof(buf), &len, PSHM_CHAN_FOREVER);
+		CHILD_CHECK(rc == -ECONNABORTED, "after the abort: %d", rc);
+		_exit(pshm_chan_close(cr) == 0 ? 0 : 1);
+	}
+	return pid;
+}
+
+/*
  * A writer that gives its stream up: what it committed arrives whole, a reservation it held
  * does not, then readers hear -ECONNABORTED (not -EPIPE) every time; a reader cannot abort;
  * the next writer starts a new stream, which may end cleanly.
@@ -1147,19 +1172,7 @@ static void test_abort(void **state)
 	/* A reader asleep in another process wakes at the abort, with nothing lost. */
 	tu_ok(pshm_chan_close(r));
 	w = attach(a, PSHM_CHAN_WRITER);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		alarm(60);
-		struct pshm_chan *cr = NULL;
-		CHILD_CHECK(pshm_chan_open(&cr, a, PSHM_CHAN_READER, 0) == 0, "open");
-		CHILD_CHECK(pshm_chan_set_spin(cr, 0) == 0, "spin");
-		int rc = pshm_chan_recv(cr, buf, sizeof(buf), &len, PSHM_CHAN_FOREVER);
-		CHILD_CHECK(rc == 0 && len == 20 && check(buf, 4, 20), "message 4: %d", rc);
-		rc = pshm_chan_recv(cr, buf, sizeof(buf), &len, PSHM_CHAN_FOREVER);
-		CHILD_CHECK(rc == -ECONNABORTED, "after the abort: %d", rc);
-		_exit(pshm_chan_close(cr) == 0 ? 0 : 1);
-	}
+	pid_t pid = fork_sleeper(a, true);
 	send_msg(w, 4, 20, 0);
 	/* Abort only once the child sleeps for the next message. */
 	while (atomic_load(&w->h->received) < 5)
@@ -1201,17 +1214,7 @@ static void test_broadcast_abort(void **state)
 	w = attach(a, PSHM_CHAN_WRITER);
 	send_msg(w, 5, 30, 0);
 	recv_msg(r1, 5, 30);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		alarm(60);
-		struct pshm_chan *cr = NULL;
-		CHILD_CHECK(pshm_chan_open(&cr, a, PSHM_CHAN_READER, 0) == 0, "open");
-		CHILD_CHECK(pshm_chan_set_spin(cr, 0) == 0, "spin");
-		int rc = pshm_chan_recv(cr, buf, sizeof(buf), &len, PSHM_CHAN_FOREVER);
-		CHILD_CHECK(rc == -ECONNABORTED, "after the abort: %d", rc);
-		_exit(pshm_chan_close(cr) == 0 ? 0 : 1);
-	}
+	pid_t pid = fork_sleeper(a, false);
 	while (!atomic_load(&w->h->data_waiters))
 		tu_poll_pause();
 	tu_ok(pshm_chan_abort(w));

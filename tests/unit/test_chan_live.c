@@ -307,6 +307,24 @@ static void need_root(void)
 }
 
 /*
+ * A new channel of 4096 bytes with FLAGS, mode 0644, named in A (SIZE bytes) after TAG, and a
+ * squatter, another user, started on it before anyone attaches; the test is skipped when not
+ * run as root.
+ */
+static void squatted_chan(struct squatter *sq, char *a, size_t size, const char *tag,
+                          unsigned flags)
+{
+	const char *dir = getenv("PSHM_DIR");
+	char obj[PATH_MAX];
+
+	need_root();
+	tu_name(a, size, tag);
+	tu_ok(pshm_chan_create(a, 4096, 0644, flags));
+	snprintf(obj, sizeof(obj), "%s/%s", dir, a + 1);
+	squatter_start(sq, obj, dir);
+}
+
+/*
  * A channel root made with mode 0644, squatted by uid 65534 from before anyone attaches:
  * the reader and a series of writers attach, a second writer is refused while one lives, and
  * each writer's SIGKILL is heard by the waiting reader in well under a second, also after the
@@ -316,8 +334,7 @@ static void need_root(void)
 static void test_squatted_queue(void **state)
 {
 	(void)state;
-	need_root();
-	char a[64], obj[PATH_MAX];
+	char a[64];
 	const char *dir = getenv("PSHM_DIR");
 	struct squatter sq;
 	struct pshm_chan_stat st;
@@ -326,10 +343,7 @@ static void test_squatted_queue(void **state)
 	double worst = 0;
 
 	alarm(120);
-	tu_name(a, sizeof(a), "squat");
-	tu_ok(pshm_chan_create(a, 4096, 0644, 0));
-	snprintf(obj, sizeof(obj), "%s/%s", dir, a + 1);
-	squatter_start(&sq, obj, dir);
+	squatted_chan(&sq, a, sizeof(a), "squat", 0);
 
 	tu_ok(pshm_chan_open(&r, a, PSHM_CHAN_READER, 0));
 	squatter_look(&sq);
@@ -417,8 +431,7 @@ static void test_squatted_queue(void **state)
 static void test_squatted_broadcast(void **state)
 {
 	(void)state;
-	need_root();
-	char a[64], obj[PATH_MAX];
+	char a[64];
 	const char *dir = getenv("PSHM_DIR");
 	struct squatter sq;
 	struct pshm_chan_stat st;
@@ -427,10 +440,7 @@ static void test_squatted_broadcast(void **state)
 	char c;
 
 	alarm(120);
-	tu_name(a, sizeof(a), "squatb");
-	tu_ok(pshm_chan_create(a, 4096, 0644, PSHM_CHAN_BROADCAST));
-	snprintf(obj, sizeof(obj), "%s/%s", dir, a + 1);
-	squatter_start(&sq, obj, dir);
+	squatted_chan(&sq, a, sizeof(a), "squatb", PSHM_CHAN_BROADCAST);
 	tu_ok(pshm_chan_open(&w, a, PSHM_CHAN_WRITER, 0));
 	tu_ok(pshm_chan_open(&r[0], a, PSHM_CHAN_READER, 0));
 

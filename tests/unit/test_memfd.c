@@ -26,21 +26,6 @@ static struct stat fd_stat(int fd)
 	return sb;
 }
 
-/* Run a child that writes to P; its exit status, or 128 + the signal that killed it. */
-static int child_writes(volatile char *p)
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		/* The default action, not a sanitizer's handler: the test wants the signal itself. */
-		signal(SIGSEGV, SIG_DFL);
-		p[0] = 1;
-		_exit(0);
-	}
-	int status = 0;
-	assert_true(pid > 0 && waitpid(pid, &status, 0) == pid);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 /* Wait for child PID and return its exit status (or 128 + signal). */
 static int reap(pid_t pid)
 {

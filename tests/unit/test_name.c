@@ -1027,19 +1027,28 @@ static void check_seg(const char *addr, size_t len, unsigned seed)
 	tu_ok(pshm_close(seg));
 }
 
+/*
+ * Create NAME with MAKE (shm_open or pshm_shm_open) and fill its ISIZE bytes from SEED, then
+ * open it read-only with USE, the other one, and check them. A macro, so that a failed call is
+ * named as written.
+ */
+#define hand_over(name, make, use, seed)                                                           \
+	do {                                                                                       \
+		int made_ = expect_fd(make(name, O_RDWR | O_CREAT | O_EXCL, 0600));                \
+		fill(made_, ISIZE, seed);                                                          \
+		close(made_);                                                                      \
+		int used_ = expect_fd(use(name, O_RDONLY, 0));                                     \
+		check_fd(used_, ISIZE, seed);                                                      \
+		close(used_);                                                                      \
+	} while (0)
+
 static void test_glibc_to_pshm(void **state)
 {
 	char name[64];
 	(void)state;
 
 	tu_name(name, sizeof(name), "g2p");
-	int g = expect_fd(shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600));
-	fill(g, ISIZE, 7);
-	close(g);
-
-	int fd = expect_fd(pshm_shm_open(name, O_RDONLY, 0));
-	check_fd(fd, ISIZE, 7);
-	close(fd);
+	hand_over(name, shm_open, pshm_shm_open, 7);
 	check_seg(name, ISIZE, 7);
 
 	assert_int_equal(pshm_shm_unlink(name), 0);
@@ -1056,12 +1065,7 @@ static void test_pshm_to_glibc(void **state)
 	(void)state;
 
 	tu_name(name, sizeof(name), "p2g");
-	int fd = expect_fd(pshm_shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600));
-	fill(fd, ISIZE, 11);
-	close(fd);
-	int g = expect_fd(shm_open(name, O_RDONLY, 0));
-	check_fd(g, ISIZE, 11);
-	close(g);
+	hand_over(name, pshm_shm_open, shm_open, 11);
 	assert_int_equal(shm_unlink(name), 0);
 	expect_errno(pshm_shm_open(name, O_RDONLY, 0), ENOENT);
 
@@ -1072,7 +1076,7 @@ static void test_pshm_to_glibc(void **state)
 	for (size_t i = 0; i < n; i++)
 		((unsigned char *)p)[i] = pattern(i, 13);
 	tu_ok(pshm_close(seg));
-	g = expect_fd(shm_open(name2, O_RDWR, 0));
+	int g = expect_fd(shm_open(name2, O_RDWR, 0));
 	check_fd(g, 5000, 13);
 	close(g);
 	assert_int_equal(shm_unlink(name2), 0);

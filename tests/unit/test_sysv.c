@@ -289,21 +289,6 @@ static void test_create_sparse(void **state)
 
 /* ---- opening ----------------------------------------------------------------------------- */
 
-/* Run a child that writes to P; its exit status, or 128 + the signal that killed it. */
-static int child_writes(volatile char *p)
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		/* The default action, not a sanitizer's handler: the test wants the signal itself. */
-		signal(SIGSEGV, SIG_DFL);
-		p[0] = 1;
-		_exit(0);
-	}
-	int status = 0;
-	assert_true(pid > 0 && waitpid(pid, &status, 0) == pid);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 static void test_open_by_key_and_id(void **state)
 {
 	struct pshm_seg *s, *byk = NULL, *byid = NULL, *ro = NULL;
@@ -734,6 +719,14 @@ static int open_as_nobody(void *arg)
 	return r == o->expect ? 0 : 1;
 }
 
+/* Set O to open with FLAGS, expecting EXPECT, and insist that it does so as nobody. */
+static void nobody_opens(struct open_as *o, unsigned flags, int expect)
+{
+	o->flags = flags;
+	o->expect = expect;
+	assert_int_equal(tu_as_nobody(open_as_nobody, o), 0);
+}
+
 static void test_eacces(void **state)
 {
 	struct open_as o;
@@ -745,33 +738,21 @@ static void test_eacces(void **state)
 		skip();
 	struct pshm_seg *s = make_keyed(&key, &id, PAGE, 0600);
 	key_addr(o.addr, sizeof(o.addr), key);
-	o.flags = 0;
-	o.expect = -EACCES;
-	assert_int_equal(tu_as_nobody(open_as_nobody, &o), 0);
-	o.flags = PSHM_RDONLY;
-	assert_int_equal(tu_as_nobody(open_as_nobody, &o), 0);
+	nobody_opens(&o, 0, -EACCES);
+	nobody_opens(&o, PSHM_RDONLY, -EACCES);
 	id_addr(o.addr, sizeof(o.addr), id);
-	o.flags = 0;
-	assert_int_equal(tu_as_nobody(open_as_nobody, &o), 0);
+	nobody_opens(&o, 0, -EACCES);
 
 	/* Readable by others: nobody may open it read-only, not read-write. */
 	int id2;
 	struct pshm_seg *r = make_keyed(&key2, &id2, PAGE, 0604);
 	key_addr(o.addr, sizeof(o.addr), key2);
-	o.flags = PSHM_RDONLY;
-	o.expect = 0;
-	assert_int_equal(tu_as_nobody(open_as_nobody, &o), 0);
-	o.flags = 0;
-	o.expect = -EACCES;
-	assert_int_equal(tu_as_nobody(open_as_nobody, &o), 0);
+	nobody_opens(&o, PSHM_RDONLY, 0);
+	nobody_opens(&o, 0, -EACCES);
 	/* By identifier the same rules hold, though IPC_STAT itself checks only reading. */
 	id_addr(o.addr, sizeof(o.addr), id2);
-	o.flags = PSHM_RDONLY;
-	o.expect = 0;
-	assert_int_equal(tu_as_nobody(open_as_nobody, &o), 0);
-	o.flags = 0;
-	o.expect = -EACCES;
-	assert_int_equal(tu_as_nobody(open_as_nobody, &o), 0);
+	nobody_opens(&o, PSHM_RDONLY, 0);
+	nobody_opens(&o, 0, -EACCES);
 
 	tu_ok(pshm_destroy(s));
 	tu_ok(pshm_destroy(r));

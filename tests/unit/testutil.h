@@ -228,6 +228,21 @@ static inline int lowest_free_fd(void)
 	return fd;
 }
 
+/* Run a child that writes to P; its exit status, or 128 + the signal that killed it. */
+static inline int child_writes(volatile char *p)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* The default action, not a sanitizer's handler: the test wants the signal itself. */
+		signal(SIGSEGV, SIG_DFL);
+		p[0] = 1;
+		_exit(0);
+	}
+	int status = 0;
+	assert_true(pid > 0 && waitpid(pid, &status, 0) == pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 static inline struct stat stat_path(const char *path)
 {
 	struct stat sb;
