@@ -52,6 +52,10 @@ EXAMPLE_SRC := $(wildcard examples/*.c)
 EXAMPLE_BIN := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+# bench_chan: its harness and its transports, an object for each file of bench/chan/.
+CHAN_SRC := $(wildcard bench/chan/*.c)
+CHAN_OBJ := $(CHAN_SRC:bench/chan/%.c=$(BUILD)/bench/chan/%.o)
+CHAN_BIN := $(BUILD)/bench/bench_chan
 # pshm-bench, the techniques compared; installed beside pshm, which runs it as `pshm bench`.
 PB_SRC := $(wildcard bench/pshm-bench/*.c)
 PB_OBJ := $(PB_SRC:bench/pshm-bench/%.c=$(BUILD)/bench/pshm-bench/%.o)
@@ -151,10 +155,18 @@ $(BUILD)/bench/%: bench/%.c $(STATIC)
 	$(CC) $(INC_BENCH) $(ALLCFLAGS) $(DEPFLAGS) $(LDFLAGS) $(BENCH_CFLAGS) -o $@ $< $(STATIC) \
 		-lm -lpthread -lrt $(BENCH_LIBS)
 
-$(BUILD)/bench/bench_chan: BENCH_CFLAGS = $(if $(BENCH_ZMQ),,-DPSHM_BENCH_NO_ZMQ)
-$(BUILD)/bench/bench_chan: BENCH_LIBS = $(BENCH_ZMQ)
-# The last choice made about ZeroMQ, so that bench_chan is built again when it changes.
-$(BUILD)/bench/bench_chan: $(BUILD)/bench/zmq-choice
+$(BUILD)/bench/chan/%.o: bench/chan/%.c
+	@mkdir -p $(@D)
+	$(CC) $(INC_BENCH) $(ALLCFLAGS) $(DEPFLAGS) $(BENCH_CFLAGS) -c -o $@ $<
+
+$(CHAN_BIN): $(CHAN_OBJ) $(STATIC)
+	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $(CHAN_OBJ) $(STATIC) -lm -lpthread -lrt $(BENCH_LIBS)
+
+# Of bench_chan's code only zmq.c depends on the choice about ZeroMQ; its link line does too.
+$(BUILD)/bench/chan/zmq.o: BENCH_CFLAGS = $(if $(BENCH_ZMQ),,-DPSHM_BENCH_NO_ZMQ)
+$(CHAN_BIN): BENCH_LIBS = $(BENCH_ZMQ)
+# The last choice made about ZeroMQ, so that both are built again when it changes.
+$(BUILD)/bench/chan/zmq.o $(CHAN_BIN): $(BUILD)/bench/zmq-choice
 $(BUILD)/bench/zmq-choice: FORCE
 	@mkdir -p $(@D)
 	@echo 'zmq: $(or $(BENCH_ZMQ),no)' | cmp -s - $@ || echo 'zmq: $(or $(BENCH_ZMQ),no)' >$@
@@ -163,10 +175,10 @@ examples: $(EXAMPLE_BIN)
 
 # What -MMD wrote in earlier builds; absent before the first.
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:=.d) $(EXAMPLE_BIN:=.d) $(BENCH_BIN:=.d) \
-	$(PB_OBJ:.o=.d) $(TRACE_BIN:=.d) $(ABI_LAYOUT_OBJ:.o=.d)
+	$(CHAN_OBJ:.o=.d) $(PB_OBJ:.o=.d) $(TRACE_BIN:=.d) $(ABI_LAYOUT_OBJ:.o=.d)
 
 # The benchmark programs, built without running them.
-bench-progs: $(BENCH_BIN) $(PB_BIN)
+bench-progs: $(BENCH_BIN) $(CHAN_BIN) $(PB_BIN)
 
 deps:
 	@sh scripts/deps.sh build
@@ -254,7 +266,7 @@ demo: deps
 # leaves ZeroMQ out of bench_chan's comparison.
 bench:
 	@PSHM_BENCH_NO_ZMQ='$(PSHM_BENCH_NO_ZMQ)' sh scripts/deps.sh bench
-	$(MAKE) all $(BENCH_BIN)
+	$(MAKE) all $(BENCH_BIN) $(CHAN_BIN)
 	CC='$(CC)' CFLAGS='$(CFLAGS)' bash bench/report.sh $(BUILD)$(if $(filter-out 0,$(QUICK)), --quick)
 
 # Manual pages: clean for mandoc and for groff (which man runs on Debian), and whole as man shows
@@ -264,7 +276,8 @@ lint:
 
 format:
 	clang-format -i $(wildcard include/*.h src/lib/*.[ch] src/cli/*.[ch] tests/unit/*.[ch] \
-		tests/fuzz/*.[ch] tests/trace/*.[ch] examples/*.[ch] bench/*.[ch] bench/pshm-bench/*.[ch])
+		tests/fuzz/*.[ch] tests/trace/*.[ch] examples/*.[ch] bench/*.[ch] bench/chan/*.[ch] \
+		bench/pshm-bench/*.[ch])
 
 # Made again at every install, so that a PREFIX or LIBDIR other than last time's is honoured.
 pshm.pc: pshm.pc.in include/pshm.h FORCE

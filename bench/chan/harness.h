@@ -1,0 +1,74 @@
+/*
+ * harness.h - what bench_chan's run (harness.c) and its report (report.c) share: the
+ * transports in the table's order, the sizes, one measurement and its result.
+ */
+#ifndef PSHM_BENCH_CHAN_HARNESS_H
+#define PSHM_BENCH_CHAN_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "transport.h"
+
+#define NSIZES 4
+#define ROUNDS 3 /* every measurement is made this many times, interleaved (quick: once) */
+
+extern const size_t sizes[NSIZES];
+
+enum { LAT, TPUT };
+
+enum {
+	T_LINE,
+	T_FUTEX,
+	T_RING,
+	T_DRING,
+	T_CSPIN,
+	T_CDEF,
+	T_CBLOCK,
+	T_PIPE,
+	T_STREAM,
+	T_SEQP,
+	T_MQ,
+	T_ZMQ,
+	NT
+};
+
+/* The transports in the order of the table and of the rounds. */
+extern const struct transport *const transports[NT];
+
+struct result {
+	const char *unavailable; /* NULL when measured */
+	bool measured;
+	double med_ns, p99_ns, p999_ns; /* one-way latency */
+	long samples;
+	double msgs_per_s, gb_per_s; /* the median slice */
+	double overall_per_s;        /* all messages over the whole stream, the stop included */
+	uint64_t messages;
+};
+
+struct opts {
+	bool quick, json;
+	uint64_t run_ns;  /* how long each measurement runs */
+	const char *only; /* measure only the transports whose name holds this */
+};
+
+struct cell {
+	struct result lat, tput;
+};
+
+extern bool pinned; /* the two processes run on CPUs 0 and 1 */
+
+/* Run transport T at SIZE for one of LAT or TPUT; 0, or a negative errno. */
+int measure_one(const struct transport *t, size_t size, int what, const struct opts *o,
+                uint64_t *samples, struct result *res);
+
+/* The report (report.c): the rounds' figures combined, the targets' pairs, the table. */
+extern struct cell by_round[ROUNDS][NT][NSIZES];
+void combine(int nrounds);
+int measure_targets(const struct opts *o, uint64_t *samples);
+const char *size_name(size_t s);
+void print_text(const struct opts *o, uint64_t wall_ns);
+void print_json(const struct opts *o, uint64_t wall_ns);
+
+#endif
