@@ -172,23 +172,13 @@ void pshm__chan_forget(struct pshm__chan_seen *seen)
 static int beacon_open(int dirfd, uint64_t id)
 {
 	char name[NAME_ROOM];
-	struct stat st;
 
 	beacon_name(name, id);
 	int fd =
 	    pshm__openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0);
 	if (fd == -ELOOP || fd == -ENXIO || fd == -EISDIR)
 		return -ENOENT;
-	if (fd < 0)
-		return fd;
-	int r = pshm__fstat(fd, &st);
-	if (!r && !S_ISREG(st.st_mode))
-		r = -ENOENT;
-	if (r) {
-		pshm__close(fd);
-		return r;
-	}
-	return fd;
+	return fd < 0 ? fd : pshm__fd_keep_regular(fd, -ENOENT);
 }
 
 int pshm__chan_alive(int dirfd, int objfd, int byte, uint64_t id, struct pshm__chan_seen *seen)

@@ -65,6 +65,40 @@ COLD static int failed(struct pshm_chan *ch, int r)
 	return pshm__chan_dead(ch) ? PSHM_ETRUNCATED : r;
 }
 
+/*
+ * The one wait of both sides: until READY(CH, ARG) says other than -EAGAIN (room for the writer,
+ * a message for the reader), sleeping in DOZE(CH, deadline) up to TIMEOUT_MS in all (0: no
+ * sleep). The peer's liveness is looked at only when a wait found nothing ready: a side that
+ * keeps up makes no system call, and one that streams against a full or empty channel waits at
+ * nearly every message, where a clock read each time would cost it a good part of its rate.
+ * Inlined, so that each caller's READY and DOZE are direct calls.
+ */
+HOT int wait_ready(struct pshm_chan *ch, int timeout_ms, uint64_t arg,
+                   int (*ready)(struct pshm_chan *, uint64_t),
+                   int (*doze)(struct pshm_chan *, uint64_t))
+{
+	uint64_t deadline = pshm__chan_deadline(timeout_ms);
+
+	for (;;) {
+		int w = 0, r;
+		if (timeout_ms) {
+			w = doze(ch, deadline);
+			r = ready(ch, arg);
+			if (r != -EAGAIN)
+				return r;
+		}
+		int g = pshm__chan_peer(ch);
+		if (g) {
+			r = ready(ch, arg);
+			return r == -EAGAIN ? g : r;
+		}
+		if (timeout_ms == 0)
+			return -EAGAIN;
+		if (w)
+			return w;
+	}
+}
+
 /* ---- Writer ------------------------------------------------------------------------------ */
 
 /* Queue: room for one more descriptor and for data up to END? 0, -EAGAIN or -EBADMSG. */
@@ -81,34 +115,11 @@ static int queue_room(struct pshm_chan *ch, uint64_t end)
 	return ch->seq - recv < ch->ndesc && end - tail <= ch->cap ? 0 : -EAGAIN;
 }
 
-/*
- * Wait for room up to TIMEOUT_MS. As for a reader, the peer's liveness is looked at only when
- * a wait found no room: a writer that streams into a full channel waits at nearly every
- * message, and a clock read each time would cost it a good part of its rate.
- */
-static int queue_wait_room(struct pshm_chan *ch, uint64_t end, int timeout_ms)
+/* Queue: sleep until the reader's progress moves from what the writer last saw, or DEADLINE. */
+static int queue_sleep(struct pshm_chan *ch, uint64_t deadline)
 {
-	uint64_t deadline = pshm__chan_deadline(timeout_ms);
-
-	for (;;) {
-		int w = 0, r;
-		if (timeout_ms) {
-			w = pshm__chan_wait(ch, (const volatile uint64_t *)&ch->h->received,
-			                    ch->recv_seen, NULL, deadline);
-			r = queue_room(ch, end);
-			if (r != -EAGAIN)
-				return r;
-		}
-		int g = pshm__chan_peer(ch);
-		if (g) {
-			r = queue_room(ch, end);
-			return r == -EAGAIN ? g : r;
-		}
-		if (timeout_ms == 0)
-			return -EAGAIN;
-		if (w)
-			return w;
-	}
+	return pshm__chan_wait(ch, (const volatile uint64_t *)&ch->h->received, ch->recv_seen, NULL,
+	                       deadline);
 }
 
 /*
@@ -155,7 +166,7 @@ static int bcast_room(struct pshm_chan *ch, uint64_t end)
 COLD static int queue_claim_slow(struct pshm_chan *ch, uint64_t end, int timeout_ms)
 {
 	int r = queue_room(ch, end);
-	return r == -EAGAIN ? queue_wait_room(ch, end, timeout_ms) : r;
+	return r == -EAGAIN ? wait_ready(ch, timeout_ms, end, queue_room, queue_sleep) : r;
 }
 
 /*
@@ -331,34 +342,24 @@ static bool overwritten(struct pshm_chan *ch)
 	       atomic_load_explicit(&ch->h->wend, memory_order_acquire) - ch->peek_pos > ch->cap;
 }
 
-/*
- * Wait up to TIMEOUT_MS for the next message. The writer's liveness is looked at only when a
- * wait found nothing, so that a reader that keeps up makes no system call and reads no clock.
- */
+/* Reader: sleep until the descriptor of the expected message changes, or DEADLINE. */
+static int get_sleep(struct pshm_chan *ch, uint64_t deadline)
+{
+	/* The next payload most likely starts where the last one ended. */
+	return pshm__chan_wait(ch, &pshm__chan_desc(ch, ch->expect)->seq, ch->watch_old,
+	                       ch->data + (ch->cur & ch->mask), deadline);
+}
+
+HOT int get_ready(struct pshm_chan *ch, uint64_t unused)
+{
+	(void)unused;
+	return next(ch);
+}
+
+/* Wait up to TIMEOUT_MS for the next message. */
 COLD static int get_slow(struct pshm_chan *ch, int timeout_ms)
 {
-	uint64_t deadline = pshm__chan_deadline(timeout_ms);
-	for (;;) {
-		int w = 0, r;
-		if (timeout_ms) {
-			/* The next payload most likely starts where the last one ended. */
-			w = pshm__chan_wait(ch, &pshm__chan_desc(ch, ch->expect)->seq,
-			                    ch->watch_old, ch->data + (ch->cur & ch->mask),
-			                    deadline);
-			r = next(ch);
-			if (r != -EAGAIN)
-				return r;
-		}
-		int g = pshm__chan_peer(ch);
-		if (g) {
-			r = next(ch);
-			return r == -EAGAIN ? g : r;
-		}
-		if (timeout_ms == 0)
-			return -EAGAIN;
-		if (w)
-			return w;
-	}
+	return wait_ready(ch, timeout_ms, 0, get_ready, get_sleep);
 }
 
 /* The next message, peeked: 0 or a negative errno. */

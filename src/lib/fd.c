@@ -20,6 +20,20 @@ static bool same_file(int fd, int dirfd, const char *path)
 	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
+int pshm__fd_keep_regular(int fd, int notreg)
+{
+	struct stat st;
+	int r = pshm__fstat(fd, &st);
+
+	if (!r && !S_ISREG(st.st_mode))
+		r = notreg;
+	if (r) {
+		pshm__close(fd);
+		return r;
+	}
+	return fd;
+}
+
 /*
  * Open DIRFD/PATH as a regular file. Never follows a final symlink (-ELOOP), never blocks on a
  * FIFO, and refuses anything not a regular file with -EINVAL; waits, as open(2) does, for
@@ -29,7 +43,6 @@ static bool same_file(int fd, int dirfd, const char *path)
 int pshm__fd_open_at(int dirfd, const char *path, bool create, bool excl, bool rdonly, int extra)
 {
 	int flags = (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | extra;
-	struct stat st;
 
 	if (create)
 		flags |= O_CREAT | (excl ? O_EXCL : 0);
@@ -38,16 +51,7 @@ int pshm__fd_open_at(int dirfd, const char *path, bool create, bool excl, bool r
 	if (fd < 0)
 		return fd == -EISDIR || fd == -ENXIO ? -EINVAL : fd;
 	/* What O_CREAT|O_EXCL makes is a new regular file: only an existing name needs a look. */
-	if (create && excl)
-		return fd;
-	int r = pshm__fstat(fd, &st);
-	if (!r && !S_ISREG(st.st_mode))
-		r = -EINVAL;
-	if (r) {
-		pshm__close(fd);
-		return r;
-	}
-	return fd;
+	return create && excl ? fd : pshm__fd_keep_regular(fd, -EINVAL);
 }
 
 /*

@@ -93,9 +93,7 @@ static int file_stat_addr(const struct pshm__addr *a, struct pshm_stat *st)
 }
 
 const struct pshm__ops pshm__file_ops = {
-    PSHM__FD_COMMON_OPS,         .create = file_create,
-    .open = file_open,           .sync = file_sync,
-    .resize = pshm__fd_resize,   .stat = pshm__fd_stat,
-    .destroy = pshm__fd_destroy, .destroy_addr = file_destroy_addr,
+    PSHM__FD_NAMED_OPS,          .create = file_create,     .open = file_open,
+    .sync = file_sync,           .resize = pshm__fd_resize, .destroy_addr = file_destroy_addr,
     .stat_addr = file_stat_addr,
 };

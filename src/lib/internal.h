@@ -248,6 +248,11 @@ int pshm__map(struct pshm_seg *seg, unsigned flags, void **addrp, size_t *lenp,
               _Atomic bool *flag) PSHM__HIDDEN;
 
 /* fd.c: what every descriptor-based technique shares. */
+/*
+ * Keep the open descriptor FD only if it is a regular file: FD, or else NOTREG (not a regular
+ * file) or fstat's -errno, with FD closed.
+ */
+int pshm__fd_keep_regular(int fd, int notreg) PSHM__HIDDEN;
 int pshm__fd_open_at(int dirfd, const char *path, bool create, bool excl, bool rdonly,
                      int extra) PSHM__HIDDEN;
 int pshm__fd_size(struct pshm_seg *s, uint64_t *sizep) PSHM__HIDDEN;
@@ -279,6 +284,8 @@ int pshm__stat_at(int dirfd, const char *path, struct pshm_stat *st) PSHM__HIDDE
 #define PSHM__FD_COMMON_OPS                                                                        \
 	.size = pshm__fd_size, .map = pshm__fd_map, .unmap = pshm__fd_unmap,                       \
 	.chmod = pshm__fd_chmod, .chown = pshm__fd_chown
+/* And those the techniques whose objects have names (POSIX, semaphore, file) take as well. */
+#define PSHM__FD_NAMED_OPS PSHM__FD_COMMON_OPS, .stat = pshm__fd_stat, .destroy = pshm__fd_destroy
 
 extern const struct pshm__ops pshm__posix_ops PSHM__HIDDEN;
 extern const struct pshm__ops pshm__sem_ops PSHM__HIDDEN;

@@ -103,19 +103,16 @@ static int memfd_create_seg(struct pshm_seg **sp, const struct pshm__addr *a, ui
 static int memfd_open_proc(const struct pshm__addr *a, bool rdonly)
 {
 	char proc[64];
-	struct stat st;
 
 	snprintf(proc, sizeof(proc), "/proc/%d/fd/%d", (int)a->pid, a->id);
 	int fd =
 	    pshm__open_file(AT_FDCWD, proc, (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY, 0);
 	if (fd < 0)
 		return fd == -EISDIR || fd == -ENXIO ? -EINVAL : fd;
-	int r = pshm__fstat(fd, &st);
-	if (!r && (!S_ISREG(st.st_mode) || !pshm__fd_is_memfd(fd)))
-		r = -EINVAL;
-	if (r) {
+	fd = pshm__fd_keep_regular(fd, -EINVAL);
+	if (fd >= 0 && !pshm__fd_is_memfd(fd)) {
 		pshm__close(fd);
-		return r;
+		return -EINVAL;
 	}
 	return fd;
 }

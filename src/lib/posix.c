@@ -70,16 +70,14 @@ static int posix_stat_addr(const struct pshm__addr *a, struct pshm_stat *st)
 }
 
 const struct pshm__ops pshm__posix_ops = {
-    PSHM__FD_COMMON_OPS,          .create = posix_create,
-    .open = posix_open,           .sync = pshm__seg_msync,
-    .resize = pshm__fd_resize,    .stat = pshm__fd_stat,
-    .destroy = pshm__fd_destroy,  .destroy_addr = posix_destroy_addr,
+    PSHM__FD_NAMED_OPS,           .create = posix_create,    .open = posix_open,
+    .sync = pshm__seg_msync,      .resize = pshm__fd_resize, .destroy_addr = posix_destroy_addr,
     .stat_addr = posix_stat_addr,
 };
 
 /* A semaphore's object can be looked at and removed, not made: sem_open(3) initialises it. */
 const struct pshm__ops pshm__sem_ops = {
-    PSHM__FD_COMMON_OPS,          .open = posix_open,          .sync = pshm__seg_msync,
-    .stat = pshm__fd_stat,        .destroy = pshm__fd_destroy, .destroy_addr = posix_destroy_addr,
+    PSHM__FD_NAMED_OPS,           .open = posix_open,
+    .sync = pshm__seg_msync,      .destroy_addr = posix_destroy_addr,
     .stat_addr = posix_stat_addr,
 };
