@@ -485,6 +485,9 @@ kill_writer_heard() {
 
 	local spid
 	feed_from_fifo "$PSHM" send /c
+	# Before that, the channel's last writer is the one that came and went: a reader would
+	# find its stream over.
+	wait_field /c writer attached
 	p recv /c >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" 5>&- 3>&- &
 	local rpid=$!
 	track "$rpid"

@@ -58,8 +58,8 @@ unreserved() {
 	[ -f "$1" ] && [ ! -s "$1" ]
 }
 
-# Whether process PID (started by start) runs pshm and holds a file whose space is not reserved
-# yet: the object or the nameless file it makes; with WANT set, only the object
+# Whether process PID (started by start) runs pshm and holds a file of PSHM_DIR whose space is
+# not reserved yet: the object or the nameless file it makes; with WANT set, only the object
 # $PSHM_DIR/WANT. Sets HELD_FD. Only shell tests, no command: the window is milliseconds, and
 # a fork under bats takes several.
 holds_unreserved() {
@@ -68,6 +68,8 @@ holds_unreserved() {
 	[ "/proc/$1/exe" -ef "$PSHM" ] || return 1
 	for fd in /proc/"$1"/fd/*; do
 		[ "${fd##*/}" -gt 2 ] && unreserved "$fd" || continue
+		# Only the command's own files count, not what a sanitizer reads (/proc/self/maps).
+		case $(readlink "$fd") in "$PSHM_DIR"/*) ;; *) continue ;; esac
 		[ -z "${WANT:-}" ] || [ "$fd" -ef "$PSHM_DIR/$WANT" ] || continue
 		HELD_FD=$fd
 		return 0
