@@ -21,7 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 #define CHAN_CREATE_SYNOPSIS "[--capacity SIZE] [--broadcast] [-m MODE] ADDR"
 #define CHAN_STAT_SYNOPSIS   "[-J] ADDR"
 

@@ -186,8 +186,8 @@ const char *cli_fmt_seals(char *buf, size_t len, unsigned seals);
 
 struct holder {
 	pid_t pid;
-	int fd;        /* descriptor number, or -1 for a mapping */
-	bool writable; /* mapping: PROT_WRITE; descriptor: opened for writing */
+	int fd;            /* descriptor number, or -1 for a mapping */
+	bool writable;     /* mapping: PROT_WRITE; descriptor: opened for writing */
 	bool mode_unknown; /* descriptor: how it was opened could not be read */
 };
 

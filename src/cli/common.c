@@ -57,8 +57,8 @@ static void hint_access(const char *addr)
 
 	if (pshm_stat_addr(addr, &st) < 0)
 		return;
-	fprintf(stderr, "pshm: %s is owned by %s:%s with mode %s; you are uid %u\n",
-	        cli_safe(addr), cli_safe(cli_user(st.uid)), cli_safe(cli_group(st.gid)),
+	fprintf(stderr, "pshm: %s is owned by %s:%s with mode %s; you are uid %u\n", cli_safe(addr),
+	        cli_safe(cli_user(st.uid)), cli_safe(cli_group(st.gid)),
 	        cli_fmt_mode(mode, st.mode), (unsigned)geteuid());
 }
 

@@ -36,14 +36,14 @@
 struct wstate {
 	const char *addr;
 	struct pshm_seg *seg;
-	int fd;        /* the object's descriptor, or -1 (System V: written through a mapping) */
-	char *map;     /* System V mapping */
-	uint64_t size; /* the object's size now */
-	uint64_t orig; /* its size before the command */
+	int fd;         /* the object's descriptor, or -1 (System V: written through a mapping) */
+	char *map;      /* System V mapping */
+	uint64_t size;  /* the object's size now */
+	uint64_t orig;  /* its size before the command */
 	uint64_t start; /* where the data starts */
-	uint64_t off;  /* where the next byte goes */
-	bool fixed;    /* the size may not change: -k, or System V */
-	bool told;     /* the failure is explained already */
+	uint64_t off;   /* where the next byte goes */
+	bool fixed;     /* the size may not change: -k, or System V */
+	bool told;      /* the failure is explained already */
 };
 
 /* The stop signals (cli_catch_stops) stay blocked except while waiting for input, so that
@@ -177,8 +177,7 @@ struct replace {
 };
 
 /* Where the object ST names lives as a file: its directory and name. */
-static bool object_path(const struct pshm_stat *st, char *dir, size_t dlen, char *name,
-                        size_t nlen)
+static bool object_path(const struct pshm_stat *st, char *dir, size_t dlen, char *name, size_t nlen)
 {
 	char path[PATH_MAX + sizeof(st->address)];
 	const char *slash;
@@ -240,7 +239,8 @@ static int replace_finish(struct replace *rp, int fd)
 	char proc[64];
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	for (int tries = 0;; tries++) {
-		snprintf(rp->tmpname, sizeof(rp->tmpname), ".pshm-write.%d.%d", (int)getpid(), tries);
+		snprintf(rp->tmpname, sizeof(rp->tmpname), ".pshm-write.%d.%d", (int)getpid(),
+		         tries);
 		if (linkat(fd, "", rp->dirfd, rp->tmpname, AT_EMPTY_PATH) == 0)
 			break;
 		/* Linking a descriptor needs privilege; linking its /proc entry does not. */
@@ -363,16 +363,18 @@ static int write_one(const char *addr, uint64_t off, bool keep, bool in_place, c
 		if (r == 0 && !stop)
 			return EXIT_OK;
 		if (stop) {
-			fprintf(stderr, "pshm: write %s: interrupted (%s); the object is unchanged\n",
-			        say, strsignal(cli_stop_signal()));
+			fprintf(stderr,
+			        "pshm: write %s: interrupted (%s); the object is unchanged\n", say,
+			        strsignal(cli_stop_signal()));
 			cli_die_if_stopped();
 		}
 		if (!w.told)
 			cli_fail("write", addr, r);
 		if (r == -ENOSPC)
-			fprintf(stderr,
-			        "pshm: the new content is written beside the old before it replaces "
-			        "it; --in-place overwrites the object where it is\n");
+			fprintf(
+			    stderr,
+			    "pshm: the new content is written beside the old before it replaces "
+			    "it; --in-place overwrites the object where it is\n");
 		fprintf(stderr, "pshm: write %s: the object is unchanged\n", say);
 		return EXIT_FAIL;
 	}
@@ -398,8 +400,8 @@ static int write_one(const char *addr, uint64_t off, bool keep, bool in_place, c
 		cli_fail("write", addr, r);
 	const char *why = stop ? strsignal(cli_stop_signal()) : NULL;
 	if (!wrote || (intact && !stop && !w.fixed))
-		fprintf(stderr, "pshm: write %s: %s%s%sthe object is unchanged\n",
-		        say, why ? "interrupted (" : "", why ? why : "", why ? "); " : "");
+		fprintf(stderr, "pshm: write %s: %s%s%sthe object is unchanged\n", say,
+		        why ? "interrupted (" : "", why ? why : "", why ? "); " : "");
 	else if (w.fixed)
 		fprintf(stderr,
 		        "pshm: write %s: %s%s%sthe first %s of the data are at offset %llu; the "
@@ -452,7 +454,8 @@ int cmd_write(int argc, char **argv)
 			    "  -i, --in-place         overwrite the object where it is, instead of "
 			    "replacing it\n"
 			    "                         with a new object once the data is complete\n"
-			    "  DATA is written as it is, literally; without DATA, standard input is\n"
+			    "  DATA is written as it is, literally; without DATA, standard input "
+			    "is\n"
 			    "  copied, in bounded memory. Without -k the object ends up exactly\n"
 			    "  OFFSET + length bytes long.\n");
 		default:
@@ -466,10 +469,11 @@ int cmd_write(int argc, char **argv)
 	const char *data = optind + 1 < argc ? argv[optind + 1] : NULL;
 	struct stat sb;
 	if (data && *data && stat(data, &sb) == 0)
-		fprintf(stderr,
-		        "pshm: warning: writing the %zu characters '%s' themselves, not the file of "
-		        "that name; to write the file's bytes: pshm write %s < %s\n",
-		        strlen(data), cli_safe(data), cli_safe(argv[optind]), cli_safe(data));
+		fprintf(
+		    stderr,
+		    "pshm: warning: writing the %zu characters '%s' themselves, not the file of "
+		    "that name; to write the file's bytes: pshm write %s < %s\n",
+		    strlen(data), cli_safe(data), cli_safe(argv[optind]), cli_safe(data));
 	return write_one(argv[optind], off, keep, in_place, data);
 }
 

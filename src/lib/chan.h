@@ -29,13 +29,15 @@
 #include <stdalign.h>
 #include <stdatomic.h>
 
-#define PSHM__CHAN_MAGIC       0x6e6168636d687370ull /* "pshmchan" read as a little-endian u64 */
-#define PSHM__CHAN_VERSION     4u
-#define PSHM__CHAN_HDR         ((unsigned)PSHM_CHAN_HEADER_SIZE) /* the ring starts here */
+#define PSHM__CHAN_MAGIC   0x6e6168636d687370ull /* "pshmchan" read as a little-endian u64 */
+#define PSHM__CHAN_VERSION 4u
+#define PSHM__CHAN_HDR     ((unsigned)PSHM_CHAN_HEADER_SIZE) /* the ring starts here */
 /* The magic as stored is the public PSHM_CHAN_MAGIC's bytes. */
 _Static_assert((PSHM__CHAN_MAGIC & 0xff) == 'p' && (PSHM__CHAN_MAGIC >> 8 & 0xff) == 's' &&
-                   (PSHM__CHAN_MAGIC >> 16 & 0xff) == 'h' && (PSHM__CHAN_MAGIC >> 24 & 0xff) == 'm' &&
-                   (PSHM__CHAN_MAGIC >> 32 & 0xff) == 'c' && (PSHM__CHAN_MAGIC >> 40 & 0xff) == 'h' &&
+                   (PSHM__CHAN_MAGIC >> 16 & 0xff) == 'h' &&
+                   (PSHM__CHAN_MAGIC >> 24 & 0xff) == 'm' &&
+                   (PSHM__CHAN_MAGIC >> 32 & 0xff) == 'c' &&
+                   (PSHM__CHAN_MAGIC >> 40 & 0xff) == 'h' &&
                    (PSHM__CHAN_MAGIC >> 48 & 0xff) == 'a' && (PSHM__CHAN_MAGIC >> 56 & 0xff) == 'n',
                "PSHM__CHAN_MAGIC is PSHM_CHAN_MAGIC");
 #define PSHM__CHAN_MIN_CAP     4096u
