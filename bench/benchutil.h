@@ -93,4 +93,14 @@ static inline int bench_lib_attach(const char *addr, uint64_t size)
 	return r ? r : bench_close(s, bench_map_unmap(s, size));
 }
 
+/* A spinning side's pause: tells the CPU that this is a busy wait. */
+static inline void bench_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
 #endif /* PSHM_BENCHUTIL_H */

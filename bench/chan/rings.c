@@ -13,16 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchutil.h"
 #include "transport.h"
 
 #define STALL_NS 10000000000ull /* a spinning side gives up after 10 s without progress */
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
 
 /* A waiting side's check, made now and then: 0 to go on, or why to stop. */
 static int spin_check(uint64_t *since)
@@ -40,7 +34,7 @@ static int spin_check(uint64_t *since)
 /* Pause in the Ith turn of a spin, and check every 2^20th turn: 0 to spin on, or why to stop. */
 static int spin_pause(unsigned i, uint64_t *since)
 {
-	cpu_relax();
+	bench_cpu_relax();
 	return i % (1u << 20) ? 0 : spin_check(since);
 }
 

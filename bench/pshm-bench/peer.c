@@ -13,6 +13,7 @@
  * PPID is the writer; the reader ends when it goes (PR_SET_PDEATHSIG), and creates nothing, so
  * nothing of it needs cleaning up. The shared-memory protocol is in bench.h (struct xfer_hdr).
  */
+#include "benchutil.h"
 #include "bench.h"
 
 #include <errno.h>
@@ -31,15 +32,6 @@
 #define LONG_NS     200000
 #define IDLE_NS     2000000 /* while the writer says it is idle */
 #define MAX_MESSAGE (1ULL << 32)
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
-}
 
 uint64_t xfer_sum(const void *p, size_t n)
 {
@@ -82,14 +74,14 @@ uint64_t xfer_wait(_Atomic uint64_t *word, uint64_t old, _Atomic uint32_t *idle,
 			continue;
 		}
 		if (i < 64) {
-			cpu_relax();
+			bench_cpu_relax();
 			continue;
 		}
 		if (i == 64)
 			t0 = bench_now();
 		double t = bench_now() - t0;
 		if (t < SPIN_SECS) {
-			cpu_relax();
+			bench_cpu_relax();
 			continue;
 		}
 		if (t < YIELD_SECS) {
