@@ -137,7 +137,28 @@ enum pshm_flags {
 					 pshm_map_truncated) */
 	PSHM_ATTRS = 1 << 5,          /* open: only to stat, chmod or chown it (see
 					 pshm_open) */
+	PSHM_LEASE = 1 << 6,          /* create/open: hold a lease on the object while the
+					 handle lives; see "Leases" below */
 };
+
+/*
+ * Leases. A handle made with PSHM_LEASE holds a lease on its object until pshm_close(), or
+ * until its process dies (the kernel lets go of it, SIGKILL included). An object created with
+ * PSHM_LEASE is leased: it is removed when its last lease goes, by the pshm_close() that lets
+ * go of it, or, when the last holders died, by the next pshm_gc(), pshm_create() or
+ * pshm_open() of its name, none of which ever hands out such a dead object (pshm_open gives
+ * -ENOENT; pshm_create makes a new one). A lease is an open file description lock, F_RDLCK,
+ * on the one byte at PSHM_LEASE_OFFSET of the object (far past any end; any program can take
+ * one with fcntl(2), lockf(3) or Python's fcntl.lockf); a leased object's mode has the sticky
+ * bit (S_ISVTX), which only its owner can set or clear. Removal takes F_WRLCK on that byte
+ * first, so a lease is never granted on an object being removed. Anyone who may read the
+ * object may hold a lease; only one who may write it (and remove its name) removes it.
+ * POSIX objects and files; System V segments created with PSHM_LEASE are marked for
+ * destruction (IPC_RMID) once attached, so the kernel removes them at the last detach (their
+ * key is then free: reach them by "sysv:id=N"); a memfd lives only while held anyway, so the
+ * flag changes nothing for it.
+ */
+#define PSHM_LEASE_OFFSET ((int64_t)1 << 62)
 
 /*
  * Create a segment at ADDR of SIZE bytes with permission bits MODE (0 means 0600), applied
@@ -306,8 +327,15 @@ struct pshm_stat {
 	int32_t fd;
 	/* The canonical address, as pshm_address() gives it, NUL-terminated. */
 	char address[PSHM_ADDRESS_MAX];
-	uint64_t reserved[16]; /* zero */
+	/* POSIX objects and files: */
+	uint32_t leased;       /* 1: removed when its last lease goes (PSHM_LEASE), else 0 */
+	uint32_t leases;       /* leases held on it now, counted from the kernel's locks (0 for an
+			    object that is leased but held by nobody: pshm_gc() removes it), or
+			    PSHM_LEASES_UNKNOWN when they could not be counted */
+	uint64_t reserved[15]; /* zero */
 };
+
+#define PSHM_LEASES_UNKNOWN UINT32_MAX
 
 /* Describe the handle's segment now. Returns 0 or a negative errno. */
 int pshm_stat(struct pshm_seg *seg, struct pshm_stat *st);
@@ -342,6 +370,42 @@ enum pshm_list_kinds {
  */
 typedef int (*pshm_list_fn)(const struct pshm_stat *st, void *arg);
 int pshm_list(unsigned mask, pshm_list_fn fn, void *arg, int *stopp);
+
+/* Flags for pshm_gc() and pshm_gc_addr(). */
+enum pshm_gc_flags {
+	PSHM_GC_DRY_RUN = 1 << 0, /* remove nothing: report what would go */
+	PSHM_GC_LEASES = 1 << 1,  /* leased objects whose every lease is gone */
+	PSHM_GC_BEACONS = 1 << 2, /* channels' beacon files of role holders that died */
+};
+
+/* Why pshm_gc() removes something, as its callback is told. */
+enum pshm_gc_reason {
+	PSHM_GC_DEAD_LEASE = 1,  /* a leased object that nobody holds a lease on */
+	PSHM_GC_DEAD_BEACON = 2, /* a beacon file whose holder died (ST describes the file) */
+};
+
+/*
+ * Remove what nobody can use any more from the shm directory: with PSHM_GC_LEASES every leased
+ * object whose lease holders are all gone, decided by the kernel's locks (never by a guess),
+ * and with PSHM_GC_BEACONS the beacon files of channel role holders that died (FLAGS without
+ * either means both). Removal is safe against a process taking a lease at the same moment:
+ * either that process gets the object first and it stays, or its open fails with -ENOENT. An
+ * object that is not leased is never removed. FN, which may be NULL, is called for each thing
+ * removed (or, with PSHM_GC_DRY_RUN, that would be) with its description and an enum
+ * pshm_gc_reason; a nonzero return stops the walk and is stored in *STOPP (0 at the end; STOPP
+ * may be NULL). Objects the caller may not remove are passed over. Returns the number of
+ * things removed (or that would be), or a negative errno when the walk itself failed.
+ */
+typedef int (*pshm_gc_fn)(const struct pshm_stat *st, int reason, void *arg);
+int pshm_gc(unsigned flags, pshm_gc_fn fn, void *arg, int *stopp);
+
+/*
+ * pshm_gc() for the one POSIX object or file at ADDR (a file: channel's dead holders' beacons
+ * go too, with PSHM_GC_BEACONS). Returns 1 when the object was removed (or would be, with
+ * PSHM_GC_DRY_RUN), 0 when it stays (not leased, or a lease is held on it), or a negative
+ * errno (-EPERM or -EACCES when it is dead but the caller may not remove it).
+ */
+int pshm_gc_addr(const char *addr, unsigned flags);
 
 /* ---- memfd seals ---------------------------------------------------------------------------- */
 

@@ -17,9 +17,11 @@ struct lsopts {
 	bool json;
 	bool chan_only; /* -k chan without posix: of the POSIX objects, only channels */
 	struct holders *holders;
-	bool partial; /* the scan missed processes: NPROCS and PIDS may be low */
-	char *pids;   /* the last PIDS cell (allocated: it has no length limit) */
-	bool oom;     /* a cell could not be allocated */
+	bool partial;  /* the scan missed processes: NPROCS and PIDS may be low */
+	bool orphans;  /* --orphans: only objects nobody holds */
+	size_t unsure; /* --orphans: objects left out because who uses them is not known */
+	char *pids;    /* the last PIDS cell (allocated: it has no length limit) */
+	bool oom;      /* a cell could not be allocated */
 };
 
 /* -k chan: POSIX objects that are channels (a bit no PSHM_LIST_* uses). */
@@ -47,6 +49,8 @@ enum col_id {
 	C_CPID,
 	C_LPID,
 	C_SEALS,
+	C_STATUS,
+	C_LEASES,
 	C_NCOLS
 };
 
@@ -82,10 +86,13 @@ static const struct col cols[C_NCOLS] = {
     [C_CPID] = {"CPID", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "System V creator's PID"},
     [C_LPID] = {"LPID", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "System V last attach/detach PID"},
     [C_SEALS] = {"SEALS", 10, 0, SCOLS_JSON_STRING, "memfd seals"},
+    [C_STATUS] = {"STATUS", 7, 0, SCOLS_JSON_STRING,
+                  "leased, orphan (held by nobody) or removed (System V)"},
+    [C_LEASES] = {"LEASES", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "leases held on it"},
 };
 
 static const enum col_id default_cols[] = {C_ADDRESS, C_KIND,  C_SIZE,  C_ALLOC,  C_SPARSE, C_PERMS,
-                                           C_OWNER,   C_GROUP, C_MTIME, C_NPROCS, C_PIDS};
+                                           C_OWNER,   C_GROUP, C_MTIME, C_STATUS, C_NPROCS, C_PIDS};
 
 const char *cli_fmt_seals(char *buf, size_t len, unsigned seals)
 {
@@ -104,6 +111,40 @@ static bool is_sparse(const struct pshm_stat *st)
 {
 	/* System V segments are not carved from a size-limited file system. */
 	return st->kind != PSHM_SYSV && st->allocated < st->size;
+}
+
+/*
+ * Whether nobody holds the object ST describes: 1 yes, 0 no, -1 not known. A leased object's
+ * leases are counted by the kernel's locks, and a System V segment's attaches by the kernel: both
+ * exactly. Any other object is unused when no process maps it or holds a descriptor to it, which
+ * only a scan that saw every process can tell.
+ */
+static int orphan(const struct pshm_stat *st, struct lsopts *o)
+{
+	size_t n;
+
+	if (st->leased)
+		return st->leases == PSHM_LEASES_UNKNOWN ? -1 : st->leases == 0;
+	if (st->kind == PSHM_SYSV)
+		return !st->removed && st->nattch == 0;
+	/* A memfd is listed only because a process holds it. */
+	if (st->kind == PSHM_MEMFD)
+		return 0;
+	holders_of(o->holders, st, &n);
+	if (n)
+		return 0;
+	return holders_complete(o->holders) ? 1 : -1;
+}
+
+/* STATUS: "removed" for a System V segment waiting for its last detach, "leased" or "orphan"
+ * for a leased object as its leases say, and "orphan" for every object --orphans lists. */
+static const char *status(const struct pshm_stat *st, const struct lsopts *o)
+{
+	if (st->kind == PSHM_SYSV && st->removed)
+		return "removed";
+	if (st->leased)
+		return st->leases == 0 ? "orphan" : "leased";
+	return o->orphans ? "orphan" : NULL;
 }
 
 /* The text of column ID for ST into BUF; NULL for an empty cell. */
@@ -183,6 +224,16 @@ static const char *cell(enum col_id id, const struct pshm_stat *st, struct lsopt
 		return buf;
 	case C_SEALS:
 		return st->kind == PSHM_MEMFD ? cli_fmt_seals(buf, len, st->seals) : NULL;
+	case C_STATUS:
+		return status(st, o);
+	case C_LEASES:
+		if (st->kind != PSHM_POSIX && st->kind != PSHM_FILE)
+			return NULL;
+		/* Not counted: "?" as a count that may be low, null in JSON. */
+		if (st->leases == PSHM_LEASES_UNKNOWN)
+			return o->json ? NULL : "?";
+		snprintf(buf, len, "%u", (unsigned)st->leases);
+		return buf;
 	default:
 		return NULL;
 	}
@@ -202,6 +253,12 @@ static int add_row(const struct pshm_stat *st, void *arg)
 	char buf[4096];
 	if (c->o.chan_only && st->kind == PSHM_POSIX && !cli_chan_object(st))
 		return 0;
+	if (c->o.orphans) {
+		int r = orphan(st, &c->o);
+		c->o.unsure += r < 0;
+		if (r <= 0)
+			return 0;
+	}
 	struct libscols_line *ln = scols_table_new_line(c->tb, NULL);
 	if (!ln)
 		return -ENOMEM;
@@ -276,7 +333,7 @@ static bool parse_kinds(const char *spec, unsigned *mask)
 
 static int ls_help(void)
 {
-	printf("Usage: pshm ls [-J] [-o COLUMNS] [-r] [-b] [-n] [-k KINDS] [-a]\n\n"
+	printf("Usage: pshm ls [-J] [-o COLUMNS] [-r] [-b] [-n] [-k KINDS] [-a] [--orphans]\n\n"
 	       "List POSIX shared memory objects and System V segments.\n\nOptions:\n"
 	       "  -J, --json             JSON output (numbers as numbers)\n"
 	       "  -o, --output COLUMNS   the columns to show, comma-separated; +COLUMNS adds\n"
@@ -285,6 +342,8 @@ static int ls_help(void)
 	       "  -n, --noheadings       no heading line\n"
 	       "  -k, --kinds KINDS      posix, chan, sysv, sem, memfd or all, comma-separated\n"
 	       "  -a, --all              all kinds: adds semaphores and the memfds processes hold\n"
+	       "      --orphans          only objects nobody holds: leased ones without a lease\n"
+	       "                         held, and others no process maps or holds\n"
 	       "  -h, --help             show this help\n\nColumns:\n");
 	for (int i = 0; i < C_NCOLS; i++)
 		printf("  %-8s %s\n", cols[i].name, cols[i].help);
@@ -343,6 +402,7 @@ int cmd_ls(int argc, char **argv)
 	    {"noheadings", no_argument, NULL, 'n'},
 	    {"kinds", required_argument, NULL, 'k'},
 	    {"all", no_argument, NULL, 'a'},
+	    {"orphans", no_argument, NULL, 'O'},
 	    CLI_HELP_OPTION,
 	    {NULL, 0, NULL, 0},
 	};
@@ -378,6 +438,9 @@ int cmd_ls(int argc, char **argv)
 		case 'a':
 			mask = PSHM_LIST_ALL;
 			break;
+		case 'O':
+			c.o.orphans = true;
+			break;
 		case 'h':
 			return ls_help();
 		default:
@@ -398,7 +461,7 @@ int cmd_ls(int argc, char **argv)
 	bool scan = false;
 	for (size_t i = 0; i < c.ncols; i++)
 		scan |= c.ids[i] == C_NPROCS || c.ids[i] == C_PIDS;
-	if (scan && !(c.o.holders = holders_scan()))
+	if ((scan || c.o.orphans) && !(c.o.holders = holders_scan()))
 		return cli_fail("ls", pshm_shm_dir(), -ENOMEM);
 	c.o.partial = scan && !holders_complete(c.o.holders);
 
@@ -426,6 +489,11 @@ int cmd_ls(int argc, char **argv)
 	}
 	scols_unref_table(c.tb);
 	free(c.o.pids);
+	if (c.o.unsure)
+		fprintf(stderr,
+		        "pshm: warning: %zu object%s left out: whether processes use %s is not "
+		        "known\n",
+		        c.o.unsure, c.o.unsure == 1 ? "" : "s", c.o.unsure == 1 ? "it" : "them");
 	if (holders_report(c.o.holders, "ls"))
 		status = EXIT_FAIL;
 	holders_free(c.o.holders);

@@ -19,6 +19,7 @@ struct field {
 	char *value;  /* allocated: a list of PIDs has no length limit */
 	bool number;  /* JSON: a number (or true/false) rather than a string */
 	bool unknown; /* JSON: null, for a count or list that may be low (the text ends in "?") */
+	const char *json; /* JSON: this instead of the text ("true" for "yes") */
 };
 
 struct fields {
@@ -41,7 +42,7 @@ static struct field *add(struct fields *fs, const char *key, bool number, const 
 	if (fs->n >= sizeof(fs->f) / sizeof(fs->f[0]))
 		return NULL;
 	struct field *f = &fs->f[fs->n];
-	*f = (struct field){key, NULL, number, false};
+	*f = (struct field){key, NULL, number, false, NULL};
 	va_start(ap, fmt);
 	int r = vasprintf(&f->value, fmt, ap);
 	va_end(ap);
@@ -51,6 +52,21 @@ static struct field *add(struct fields *fs, const char *key, bool number, const 
 	}
 	fs->n++;
 	return f;
+}
+
+/* Whether the object is leased (removed when its last lease goes), and how many leases are held
+ * on it: "?" (JSON null) when they could not be counted. */
+static void describe_leases(struct fields *fs, const struct pshm_stat *st)
+{
+	struct field *f = add(fs, "leased", true, "%s", st->leased ? "yes" : "no");
+	if (f)
+		f->json = st->leased ? "true" : "false";
+	if (st->leases == PSHM_LEASES_UNKNOWN) {
+		if ((f = add(fs, "leases", true, "?")))
+			f->unknown = true;
+	} else {
+		add(fs, "leases", true, "%u", (unsigned)st->leases);
+	}
 }
 
 static void describe(struct fields *fs, const struct pshm_stat *st, struct holders *hs, bool bytes)
@@ -90,6 +106,8 @@ static void describe(struct fields *fs, const struct pshm_stat *st, struct holde
 		add(fs, "inode", true, "%llu", (unsigned long long)st->ino);
 		add(fs, "links", true, "%llu", (unsigned long long)st->nlink);
 	}
+	if (st->kind == PSHM_POSIX || st->kind == PSHM_FILE)
+		describe_leases(fs, st);
 	if (st->kind == PSHM_MEMFD)
 		add(fs, "seals", false, "%s", cli_fmt_seals(b2, sizeof(b2), st->seals));
 	size_t n = 0;
@@ -121,6 +139,8 @@ static void print_fields(const struct fields *fs, bool json)
 		printf("%s\n    \"%s\": ", i ? "," : "", f->key);
 		if (f->unknown) {
 			printf("null");
+		} else if (f->json) {
+			printf("%s", f->json);
 		} else if (!strcmp(f->key, "pids")) {
 			printf("[%s]", f->value);
 		} else if (f->number) {

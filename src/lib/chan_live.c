@@ -43,6 +43,7 @@
 
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -178,7 +179,7 @@ static int beacon_open(int dirfd, uint64_t id)
 	    pshm__openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0);
 	if (fd == -ELOOP || fd == -ENXIO || fd == -EISDIR)
 		return -ENOENT;
-	return fd < 0 ? fd : pshm__fd_keep_regular(fd, -ENOENT);
+	return fd < 0 ? fd : pshm__fd_keep_regular(fd, -ENOENT, NULL);
 }
 
 int pshm__chan_alive(int dirfd, int objfd, int byte, uint64_t id, struct pshm__chan_seen *seen)
@@ -268,23 +269,70 @@ void pshm__chan_live_end(struct pshm_chan *ch)
 	ch->dirfd = -1;
 }
 
-/* The sweep of one role's word: see pshm__chan_sweep(). CUT: the mapping was truncated. */
-static void sweep_role(int dirfd, int objfd, _Atomic uint64_t *live, int byte, _Atomic bool *cut)
+bool pshm__ids_has(const struct pshm__ids *ids, uint64_t id)
+{
+	for (size_t i = 0; i < ids->n; i++)
+		if (ids->v[i] == id)
+			return true;
+	return false;
+}
+
+void pshm__ids_add(struct pshm__ids *ids, uint64_t id)
+{
+	if (!ids || pshm__ids_has(ids, id))
+		return;
+	if (ids->n == ids->cap) {
+		size_t cap = ids->cap ? 2 * ids->cap : 64;
+		uint64_t *v = realloc(ids->v, cap * sizeof(*v));
+		if (!v) {
+			ids->nomem = true; /* the caller then removes no beacon it cannot place */
+			return;
+		}
+		ids->v = v;
+		ids->cap = cap;
+	}
+	ids->v[ids->n++] = id;
+}
+
+/* What a sweep of one channel's header does (see pshm__chan_gc). */
+struct sweep {
+	int dirfd, objfd;
+	bool swap;               /* may write the header, and should: not a dry run */
+	bool dry;                /* PSHM_GC_DRY_RUN */
+	_Atomic bool cut;        /* the header's mapping was truncated */
+	struct pshm__ids *named; /* ids the header names, kept; NULL: not collected */
+	pshm__beacon_fn dead;
+	void *arg;
+};
+
+/*
+ * One role's word. A dead holder's id is swapped out first, as a taker does, so that a beacon
+ * goes only once nothing names it; a word read from zero pages (a truncated object) names
+ * nothing anyone else reads. Whoever may not write the header leaves the word, and the beacon,
+ * as they are. DEAD's return, or 0.
+ */
+static int sweep_role(struct sweep *w, _Atomic uint64_t *live, int byte)
 {
 	uint64_t id = atomic_load_explicit(live, memory_order_acquire);
 	char name[NAME_ROOM];
 
-	if (id == PSHM__LIVE_NONE || id == PSHM__LIVE_LOCK ||
-	    pshm__chan_alive(dirfd, objfd, byte, id, NULL) != 0)
-		return;
-	/* The word first, as a taker does: a beacon goes only once nothing names it. A word
-	 * read from zero pages (the object was truncated) names nothing anyone else reads. */
-	if (atomic_compare_exchange_strong_explicit(live, &id, PSHM__LIVE_NONE,
-	                                            memory_order_acq_rel, memory_order_relaxed) &&
-	    !atomic_load(cut)) {
-		beacon_name(name, id);
-		pshm__unlink_regular(dirfd, name);
+	if (id == PSHM__LIVE_NONE || id == PSHM__LIVE_LOCK)
+		return 0;
+	if (pshm__chan_alive(w->dirfd, w->objfd, byte, id, NULL) != 0 || !(w->swap || w->dry)) {
+		pshm__ids_add(w->named, id);
+		return 0;
 	}
+	beacon_name(name, id);
+	if (w->dry) {
+		pshm__ids_add(w->named, id);
+		return w->dead(w->dirfd, name, w->arg);
+	}
+	if (!atomic_compare_exchange_strong_explicit(live, &id, PSHM__LIVE_NONE,
+	                                             memory_order_acq_rel, memory_order_relaxed)) {
+		pshm__ids_add(w->named, id); /* someone took the role meanwhile */
+		return 0;
+	}
+	return atomic_load(&w->cut) ? 0 : w->dead(w->dirfd, name, w->arg);
 }
 
 /* Is FD, a regular file of at least a header's size, a channel of this layout? */
@@ -293,7 +341,10 @@ static bool is_channel(int fd)
 	unsigned char head[16];
 	uint64_t magic;
 	uint32_t version;
+	struct stat st;
 
+	if (pshm__fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size < PSHM__CHAN_HDR)
+		return false;
 	/* Read, not mapped: an object that is no channel is never mapped. */
 	if (pread(fd, head, sizeof(head), 0) != (ssize_t)sizeof(head))
 		return false;
@@ -302,41 +353,78 @@ static bool is_channel(int fd)
 	return magic == PSHM__CHAN_MAGIC && version == PSHM__CHAN_VERSION;
 }
 
-/* Sweep the channel whose object is open as FD, from PATH: its header, mapped and guarded. */
-static void sweep(const char *path, int fd)
+/* Sweep every role of the channel open as W->objfd: its header, mapped and guarded. */
+static int sweep(struct sweep *w)
 {
 	struct pshm__guard *g = NULL;
-	_Atomic bool cut = false;
+	int prot = PROT_READ | (w->swap ? PROT_WRITE : 0), r = 0;
 	void *map;
-	int dirfd;
 
-	if (pshm__mmap(&map, PSHM__CHAN_HDR, PROT_READ | PROT_WRITE, MAP_SHARED, fd))
-		return;
-	if (!pshm__guard_add(&g, map, PSHM__CHAN_HDR, PROT_READ | PROT_WRITE, &cut) &&
-	    !pshm__chan_dir(path, fd, &dirfd)) {
+	if ((r = pshm__mmap(&map, PSHM__CHAN_HDR, prot, MAP_SHARED, w->objfd)))
+		return r;
+	if (!(r = pshm__guard_add(&g, map, PSHM__CHAN_HDR, prot, &w->cut))) {
 		struct pshm__chan_hdr *h = map;
-		sweep_role(dirfd, fd, &h->writer_live, PSHM__LOCK_WRITER, &cut);
-		sweep_role(dirfd, fd, &h->reader_live, PSHM__LOCK_READER, &cut);
-		for (int i = 0; i < PSHM_CHAN_MAX_READERS; i++)
-			sweep_role(dirfd, fd, &h->slot[i].live, PSHM__LOCK_SLOT(i), &cut);
-		pshm__close(dirfd);
+		r = sweep_role(w, &h->writer_live, PSHM__LOCK_WRITER);
+		if (!r)
+			r = sweep_role(w, &h->reader_live, PSHM__LOCK_READER);
+		for (int i = 0; !r && i < PSHM_CHAN_MAX_READERS; i++)
+			r = sweep_role(w, &h->slot[i].live, PSHM__LOCK_SLOT(i));
+		pshm__guard_remove(g);
 	}
-	pshm__guard_remove(g);
 	pshm__munmap(map, PSHM__CHAN_HDR);
+	return r;
+}
+
+/* Remove a dead holder's beacon, for a removal of its channel: nothing to report. */
+static int unlink_beacon(int dirfd, const char *name, void *arg)
+{
+	(void)arg;
+	pshm__unlink_regular(dirfd, name);
+	return 0;
+}
+
+int pshm__chan_gc(int dirfd, const char *name, unsigned flags, struct pshm__ids *named,
+                  pshm__beacon_fn dead, void *arg)
+{
+	/* Without waiting for anything: a lease on the file gives EWOULDBLOCK, and a FIFO
+	 * under the name opens at once and is then passed over. */
+	int oflags = O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+	bool rdonly = false;
+	int fd = pshm__openat(dirfd, name, O_RDWR | oflags, 0);
+	if (fd == -EACCES || fd == -EPERM || fd == -EROFS) {
+		rdonly = true;
+		fd = pshm__openat(dirfd, name, O_RDONLY | oflags, 0);
+	}
+	if (fd < 0)
+		return fd;
+	int r = 0;
+	if (is_channel(fd)) {
+		struct sweep w = {.dirfd = dirfd,
+		                  .objfd = fd,
+		                  .swap = !rdonly && !(flags & PSHM_GC_DRY_RUN),
+		                  .dry = flags & PSHM_GC_DRY_RUN,
+		                  .named = named,
+		                  .dead = dead,
+		                  .arg = arg};
+		r = sweep(&w);
+	}
+	pshm__close(fd);
+	return r;
 }
 
 void pshm__chan_sweep(const char *path)
 {
-	struct stat st;
+	const char *slash = strrchr(path, '/');
+	int dirfd, fd;
 
-	/* Without waiting for anything: a lease on the file gives EWOULDBLOCK, and a FIFO
-	 * under the name opens at once and is then passed over. */
-	int fd = pshm__openat(AT_FDCWD, path,
-	                      O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0);
+	/* The directory the beacons are looked up in is the one that names this channel. */
+	fd = pshm__openat(AT_FDCWD, path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+	                  0);
 	if (fd < 0)
 		return;
-	if (!pshm__fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_size >= PSHM__CHAN_HDR &&
-	    is_channel(fd))
-		sweep(path, fd);
+	if (is_channel(fd) && !pshm__chan_dir(path, fd, &dirfd)) {
+		pshm__chan_gc(dirfd, slash ? slash + 1 : path, 0, NULL, unlink_beacon, NULL);
+		pshm__close(dirfd);
+	}
 	pshm__close(fd);
 }

@@ -9,23 +9,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-/*
- * Is DIRFD/PATH still the file open as FD? Guards the removal of a half-made file, so it calls
- * fstat directly: the failure being cleaned up may be pshm__fstat's own.
- */
-static bool same_file(int fd, int dirfd, const char *path)
+int pshm__fd_keep_regular(int fd, int notreg, struct stat *sbp)
 {
-	struct stat a, b;
-	return !fstat(fd, &a) && !fstatat(dirfd, path, &b, AT_SYMLINK_NOFOLLOW) &&
-	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-}
+	struct stat own, *sb = sbp ? sbp : &own;
+	int r = pshm__fstat(fd, sb);
 
-int pshm__fd_keep_regular(int fd, int notreg)
-{
-	struct stat st;
-	int r = pshm__fstat(fd, &st);
-
-	if (!r && !S_ISREG(st.st_mode))
+	if (!r && !S_ISREG(sb->st_mode))
 		r = notreg;
 	if (r) {
 		pshm__close(fd);
@@ -40,7 +29,8 @@ int pshm__fd_keep_regular(int fd, int notreg)
  * another process's lease on the file to break (see pshm__open_file). Returns a descriptor or
  * -errno.
  */
-int pshm__fd_open_at(int dirfd, const char *path, bool create, bool excl, bool rdonly, int extra)
+int pshm__fd_open_at(int dirfd, const char *path, bool create, bool excl, bool rdonly, int extra,
+                     struct stat *sbp)
 {
 	int flags = (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | extra;
 
@@ -51,7 +41,7 @@ int pshm__fd_open_at(int dirfd, const char *path, bool create, bool excl, bool r
 	if (fd < 0)
 		return fd == -EISDIR || fd == -ENXIO ? -EINVAL : fd;
 	/* What O_CREAT|O_EXCL makes is a new regular file: only an existing name needs a look. */
-	return create && excl ? fd : pshm__fd_keep_regular(fd, -EINVAL);
+	return create && excl ? fd : pshm__fd_keep_regular(fd, -EINVAL, sbp);
 }
 
 /*
@@ -95,46 +85,88 @@ static int fd_grow_st(int fd, const struct stat *st, uint64_t size, unsigned fla
 	return fd_grow(fd, (uint64_t)st->st_size, size, blksize, flags);
 }
 
+/*
+ * An exclusive create found DIRFD/PATH taken. A leased object that nobody holds a lease on is
+ * dead: it is removed (when we may) and the create goes on. 0 to try again, or -EEXIST.
+ */
+static int fd_create_taken(int dirfd, const char *path)
+{
+	struct stat sb;
+	int fd;
+
+	if (fstatat(dirfd, path, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -EEXIST;
+	if (!S_ISREG(sb.st_mode) || !(sb.st_mode & S_ISVTX))
+		return -EEXIST;
+	int r = pshm__lease_open(dirfd, path, false, false, 0, &fd);
+	if (!r)
+		pshm__close(fd);
+	return r == -ENOENT ? 0 : -EEXIST;
+}
+
+/* The object at DIRFD/PATH was there: open it (under the lease rules) and grow it to SIZE. */
+static int fd_create_existing(struct pshm_seg *s, int dirfd, const char *path, uint64_t size,
+                              unsigned flags)
+{
+	struct stat st;
+	int fd, r = pshm__lease_open(dirfd, path, flags & PSHM_LEASE, false, 0, &fd);
+	if (r)
+		return r;
+	r = pshm__fstat(fd, &st);
+	if (!r && (uint64_t)st.st_size < size)
+		r = fd_grow_st(fd, &st, size, flags);
+	/* The object was there before: it stays, but our descriptor to it goes. */
+	if (r) {
+		pshm__close(fd);
+		return r;
+	}
+	s->fd = fd;
+	s->lease = flags & PSHM_LEASE;
+	return 0;
+}
+
 int pshm__fd_create_at(struct pshm_seg *s, int dirfd, const char *path, uint64_t size, mode_t mode,
                        unsigned flags)
 {
-	bool excl = !(flags & PSHM_OPEN_OR_CREATE);
-	int fd, r;
+	bool lease = flags & PSHM_LEASE;
+	int fd = -EEXIST, r;
 
 	if (size > INT64_MAX)
 		return -EFBIG;
-	fd = pshm__fd_open_at(dirfd, path, true, true, false, 0);
-	if (fd == -EEXIST && !excl) {
-		fd = pshm__fd_open_at(dirfd, path, false, false, false, 0);
-		if (fd < 0)
-			return fd;
-		struct stat st;
-		r = pshm__fstat(fd, &st);
-		if (!r && (uint64_t)st.st_size < size)
-			r = fd_grow_st(fd, &st, size, flags);
-		/* The object was there before: it stays, but our descriptor to it goes. */
-		if (r)
-			pshm__close(fd);
-		else
-			s->fd = fd;
-		return r;
+	/* A dead leased object under the name is no object: it goes, and the create goes on. */
+	for (int i = 0; i < PSHM__LEASE_TRIES && fd == -EEXIST; i++) {
+		fd = pshm__fd_open_at(dirfd, path, true, true, false, 0, NULL);
+		if (fd != -EEXIST)
+			break;
+		if (flags & PSHM_OPEN_OR_CREATE) {
+			r = fd_create_existing(s, dirfd, path, size, flags);
+			if (r != -ENOENT)
+				return r;
+		} else if ((r = fd_create_taken(dirfd, path))) {
+			return r;
+		}
 	}
 	if (fd < 0)
-		return fd;
+		return fd == -EEXIST ? -EBUSY : fd;
 	s->fd = fd;
 	s->created = true;
-	r = pshm__fchmod(fd, mode);
+	/* The lease before the mark (the sticky bit), so a marked object always had a holder. */
+	r = lease ? pshm__lease_new(fd) : 0;
+	if (!r)
+		r = pshm__fchmod(fd, mode | (lease ? S_ISVTX : 0));
 	if (!r)
 		r = pshm__fd_size_new(fd, size, flags);
 	if (r) {
 		/* Leave nothing half-made behind, and never remove what someone else put there. */
-		if (same_file(fd, dirfd, path))
+		if (pshm__same_file(fd, dirfd, path))
 			pshm__unlinkat(dirfd, path);
 		pshm__close(fd);
 		s->fd = -1;
 		s->created = false;
+		return r;
 	}
-	return r;
+	s->lease = lease;
+	return 0;
 }
 
 int pshm__fd_size(struct pshm_seg *s, uint64_t *sizep)
@@ -176,7 +208,16 @@ int pshm__fd_resize(struct pshm_seg *s, uint64_t size, unsigned flags)
 
 int pshm__fd_chmod(struct pshm_seg *s, mode_t mode)
 {
-	return pshm__fchmod(s->fd, mode);
+	struct stat sb;
+
+	/* A leased object stays leased: the sticky bit is the lease's, not the caller's, who may
+	 * pass it back (a mode that pshm_stat gave) but not set it. */
+	int r = pshm__fstat(s->fd, &sb);
+	if (r)
+		return r;
+	if ((mode & S_ISVTX) && !(sb.st_mode & S_ISVTX))
+		return -EINVAL;
+	return pshm__fchmod(s->fd, (mode & ~(mode_t)S_ISVTX) | (sb.st_mode & S_ISVTX));
 }
 
 int pshm__fd_chown(struct pshm_seg *s, uid_t uid, gid_t gid)
@@ -197,6 +238,7 @@ void pshm__stat_from(struct pshm_stat *st, const struct stat *sb)
 	st->dev = sb->st_dev;
 	st->ino = sb->st_ino;
 	st->nlink = sb->st_nlink;
+	st->leased = S_ISREG(sb->st_mode) && (sb->st_mode & S_ISVTX);
 }
 
 int pshm__fd_stat(struct pshm_seg *s, struct pshm_stat *st)
@@ -206,6 +248,7 @@ int pshm__fd_stat(struct pshm_seg *s, struct pshm_stat *st)
 	if (r)
 		return r;
 	pshm__stat_from(st, &sb);
+	pshm__leases_count(st);
 	return 0;
 }
 
@@ -218,6 +261,7 @@ int pshm__stat_at(int dirfd, const char *path, struct pshm_stat *st)
 	if (!S_ISREG(sb.st_mode))
 		return S_ISLNK(sb.st_mode) ? -ELOOP : -EINVAL;
 	pshm__stat_from(st, &sb);
+	pshm__leases_count(st);
 	return 0;
 }
 
@@ -259,20 +303,24 @@ int pshm__fd_seg_open(struct pshm_seg **sp, const struct pshm__ops *ops, int kin
                       const char *address, const char *path, unsigned flags)
 {
 	/* O_PATH needs no permission on the file itself; fchmod and fchown then go through
-	 * sys.c's fallbacks for it. */
-	bool attrs = flags & PSHM_ATTRS;
-	int fd = pshm__fd_open_at(AT_FDCWD, path, false, false, attrs || (flags & PSHM_RDONLY),
-	                          attrs ? O_PATH : 0);
-	if (fd < 0)
-		return fd;
+	 * sys.c's fallbacks for it. Such a handle only looks: no lease rules for it. */
+	bool attrs = flags & PSHM_ATTRS, rdonly = attrs || (flags & PSHM_RDONLY);
+	int fd, r = 0;
+	if (attrs)
+		fd = pshm__fd_open_at(AT_FDCWD, path, false, false, true, O_PATH, NULL);
+	else
+		r = pshm__lease_open(AT_FDCWD, path, flags & PSHM_LEASE, rdonly, 0, &fd);
+	if (r || fd < 0)
+		return r ? r : fd;
 	struct pshm_seg *s = pshm__seg_new(ops, kind, address, path);
 	if (!s) {
 		pshm__close(fd);
 		return -ENOMEM;
 	}
 	s->fd = fd;
-	s->rdonly = attrs || (flags & PSHM_RDONLY);
+	s->rdonly = rdonly;
 	s->attrs = attrs;
+	s->lease = flags & PSHM_LEASE;
 	*sp = s;
 	return 0;
 }

@@ -181,6 +181,51 @@ int pshm__guard_add(struct pshm__guard **gp, void *addr, size_t len, int prot,
 /* Stop guarding, before the range is unmapped; waits for a handler looking at it. NULL: none. */
 void pshm__guard_remove(struct pshm__guard *g) PSHM__HIDDEN;
 
+/* ---- lease.c: leases (PSHM_LEASE) --------------------------------------------------------- */
+
+/*
+ * How often a create or open starts again over an object being removed under it (each time, a
+ * remover made progress, or a process that may write the object holds its removal lock to keep
+ * us out: -EBUSY then, after some 50 ms, rather than a hang).
+ */
+#define PSHM__LEASE_TRIES 10000
+
+/* Is DIRFD/PATH, not followed, the file open as FD? Plain fstat: it guards cleanups. */
+bool pshm__same_file(int fd, int dirfd, const char *path) PSHM__HIDDEN;
+/*
+ * The lease rules for FD, just opened from DIRFD/PATH and described by *SB: a leased object
+ * nobody holds a lease on is removed when WRITABLE allows it, and is never handed out; with
+ * LEASE a lease is taken. 0; -ENOENT for a dead object; -EAGAIN when the object was being
+ * removed or lost its name meanwhile (open the name again); or -errno.
+ */
+int pshm__lease_join(int fd, const struct stat *sb, int dirfd, const char *path, bool lease,
+                     bool writable) PSHM__HIDDEN;
+/* Open DIRFD/PATH (as pshm__fd_open_at) under those rules, into *FDP. 0 or -errno. */
+int pshm__lease_open(int dirfd, const char *path, bool lease, bool rdonly, int extra,
+                     int *fdp) PSHM__HIDDEN;
+/* Take the lease on the new object open as FD, before it is marked. 0 or -errno. */
+int pshm__lease_new(int fd) PSHM__HIDDEN;
+/* Let go of a named handle's lease, removing its object if that was the last. */
+void pshm__lease_release(struct pshm_seg *s) PSHM__HIDDEN;
+/*
+ * pshm_gc's step for one object open as FD (writable) from DIRFD/PATH; *SB receives its
+ * description. 1 removed (or would be, PSHM_GC_DRY_RUN), 0 kept, or -errno.
+ */
+int pshm__gc_fd(int fd, int dirfd, const char *path, unsigned flags, struct stat *sb) PSHM__HIDDEN;
+
+/* The leases held now, from /proc/locks, for counting many objects' at once. */
+struct pshm__leases {
+	void *v;
+	size_t n, cap;
+	bool loaded;
+};
+int pshm__leases_load(struct pshm__leases *t) PSHM__HIDDEN;
+void pshm__leases_free(struct pshm__leases *t) PSHM__HIDDEN;
+/* Set ST->leases for ST's dev and ino (PSHM_LEASES_UNKNOWN when T could not be loaded). */
+void pshm__leases_fill(const struct pshm__leases *t, struct pshm_stat *st) PSHM__HIDDEN;
+/* The same with /proc/locks read for this one object. */
+void pshm__leases_count(struct pshm_stat *st) PSHM__HIDDEN;
+
 /* ---- seg.c and the techniques ------------------------------------------------------------- */
 
 struct pshm_seg;
@@ -208,6 +253,8 @@ struct pshm__ops {
 	int (*destroy)(struct pshm_seg *s);
 	int (*destroy_addr)(const struct pshm__addr *a);
 	int (*stat_addr)(const struct pshm__addr *a, struct pshm_stat *st);
+	/* Let go of the handle's lease (PSHM_LEASE) before its descriptor closes. */
+	void (*release)(struct pshm_seg *s);
 };
 
 struct pshm_seg {
@@ -219,7 +266,9 @@ struct pshm_seg {
 	bool rdonly;
 	bool attrs; /* opened with PSHM_ATTRS: stat, chmod and chown only */
 	bool created;
-	void *map; /* current mapping, or NULL */
+	bool lease;      /* holds a lease (PSHM_LEASE): let go of at close (lease.c) */
+	void *lease_map; /* System V: the attachment that is its lease */
+	void *map;       /* current mapping, or NULL */
 	size_t maplen;
 	struct pshm__guard *guard; /* the mapping's guard, or NULL */
 	_Atomic bool *guard_flag;  /* set when the guard replaced pages of the mapping */
@@ -249,12 +298,16 @@ int pshm__map(struct pshm_seg *seg, unsigned flags, void **addrp, size_t *lenp,
 
 /* fd.c: what every descriptor-based technique shares. */
 /*
- * Keep the open descriptor FD only if it is a regular file: FD, or else NOTREG (not a regular
- * file) or fstat's -errno, with FD closed.
+ * Keep the open descriptor FD only if it is a regular file: FD (described in *SBP unless NULL),
+ * or else NOTREG (not a regular file) or fstat's -errno, with FD closed.
  */
-int pshm__fd_keep_regular(int fd, int notreg) PSHM__HIDDEN;
-int pshm__fd_open_at(int dirfd, const char *path, bool create, bool excl, bool rdonly,
-                     int extra) PSHM__HIDDEN;
+int pshm__fd_keep_regular(int fd, int notreg, struct stat *sbp) PSHM__HIDDEN;
+/*
+ * Open DIRFD/PATH as a regular file (see fd.c); an existing file opened is described in *SBP
+ * unless NULL. A descriptor or -errno.
+ */
+int pshm__fd_open_at(int dirfd, const char *path, bool create, bool excl, bool rdonly, int extra,
+                     struct stat *sbp) PSHM__HIDDEN;
 int pshm__fd_size(struct pshm_seg *s, uint64_t *sizep) PSHM__HIDDEN;
 int pshm__fd_map(struct pshm_seg *s, size_t len, bool rdonly, bool populate,
                  void **addrp) PSHM__HIDDEN;
@@ -285,7 +338,9 @@ int pshm__stat_at(int dirfd, const char *path, struct pshm_stat *st) PSHM__HIDDE
 	.size = pshm__fd_size, .map = pshm__fd_map, .unmap = pshm__fd_unmap,                       \
 	.chmod = pshm__fd_chmod, .chown = pshm__fd_chown
 /* And those the techniques whose objects have names (POSIX, semaphore, file) take as well. */
-#define PSHM__FD_NAMED_OPS PSHM__FD_COMMON_OPS, .stat = pshm__fd_stat, .destroy = pshm__fd_destroy
+#define PSHM__FD_NAMED_OPS                                                                         \
+	PSHM__FD_COMMON_OPS, .stat = pshm__fd_stat, .destroy = pshm__fd_destroy,                   \
+	                     .release = pshm__lease_release
 
 extern const struct pshm__ops pshm__posix_ops PSHM__HIDDEN;
 extern const struct pshm__ops pshm__sem_ops PSHM__HIDDEN;
@@ -313,6 +368,8 @@ int pshm__memfd_list(pshm_list_fn fn, void *arg) PSHM__HIDDEN;
  * channel's directory; listings leave them out.
  */
 #define PSHM__BEACON_PREFIX ".pshm-live."
+/* Names of files the library and the command keep in a shm directory, never listed. */
+#define PSHM__HIDDEN_PREFIX ".pshm-"
 /*
  * Before the object at PATH is removed: when it is a channel, take the ids of its dead role
  * holders out of its header and remove their beacons. Best effort and silent, and it waits for
@@ -321,5 +378,25 @@ int pshm__memfd_list(pshm_list_fn fn, void *arg) PSHM__HIDDEN;
  * techniques that can hold a channel (posix.c, file.c).
  */
 void pshm__chan_sweep(const char *path) PSHM__HIDDEN;
+
+/* A set of beacon ids (pshm_gc: those some channel's header names). */
+struct pshm__ids {
+	uint64_t *v;
+	size_t n, cap;
+	bool nomem; /* an id could not be added: the set is incomplete */
+};
+bool pshm__ids_has(const struct pshm__ids *ids, uint64_t id) PSHM__HIDDEN;
+void pshm__ids_add(struct pshm__ids *ids, uint64_t id) PSHM__HIDDEN;
+/* Called for a dead holder's beacon NAME in DIRFD, which may go; nonzero stops the sweep. */
+typedef int (*pshm__beacon_fn)(int dirfd, const char *name, void *arg);
+/*
+ * pshm_gc's sweep of DIRFD/NAME when it is a channel: each role whose holder died has its id
+ * swapped out of the header (unless PSHM_GC_DRY_RUN in FLAGS, or the caller may not write the
+ * channel) and DEAD called for its beacon; every id the header still names goes into NAMED
+ * (may be NULL). 0 (also for an object that is no channel), DEAD's nonzero return, or -errno
+ * when the object could not be opened. Waits for nothing.
+ */
+int pshm__chan_gc(int dirfd, const char *name, unsigned flags, struct pshm__ids *named,
+                  pshm__beacon_fn dead, void *arg) PSHM__HIDDEN;
 
 #endif /* PSHM_INTERNAL_H */

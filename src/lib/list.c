@@ -13,6 +13,7 @@
 
 int pshm__posix_list(unsigned mask, pshm_list_fn fn, void *arg)
 {
+	struct pshm__leases leases;
 	struct pshm_stat st;
 	struct stat sb;
 	struct dirent *d;
@@ -21,11 +22,14 @@ int pshm__posix_list(unsigned mask, pshm_list_fn fn, void *arg)
 
 	if (r)
 		return r;
+	/* Every object's lease count from one reading of the kernel's locks; unknown without. */
+	pshm__leases_load(&leases);
 	while (!r && (d = readdir(dir))) {
 		if (d->d_name[0] == '.' && (!d->d_name[1] || !strcmp(d->d_name, "..")))
 			continue;
-		/* A channel role holder's proof of life (chan_live.c), not an object. */
-		if (!strncmp(d->d_name, PSHM__BEACON_PREFIX, sizeof(PSHM__BEACON_PREFIX) - 1))
+		/* The library's own files (channels' beacons), and what pshm gc set aside while
+		 * it looks whether anyone holds it: not objects. */
+		if (!strncmp(d->d_name, PSHM__HIDDEN_PREFIX, sizeof(PSHM__HIDDEN_PREFIX) - 1))
 			continue;
 		bool sem = !strncmp(d->d_name, "sem.", 4) && d->d_name[4];
 		if (!(mask & (sem ? PSHM_LIST_SEM : PSHM_LIST_POSIX)))
@@ -36,12 +40,14 @@ int pshm__posix_list(unsigned mask, pshm_list_fn fn, void *arg)
 			continue;
 		memset(&st, 0, sizeof(st));
 		pshm__stat_from(&st, &sb);
+		pshm__leases_fill(&leases, &st);
 		st.kind = sem ? PSHM_SEM : PSHM_POSIX;
 		snprintf(st.address, sizeof(st.address), "%s/%s", sem ? "sem:" : "",
 		         d->d_name + (sem ? 4 : 0));
 		r = fn(&st, arg);
 	}
 	pshm__closedir(dir);
+	pshm__leases_free(&leases);
 	return r;
 }
 

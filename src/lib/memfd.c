@@ -109,7 +109,7 @@ static int memfd_open_proc(const struct pshm__addr *a, bool rdonly)
 	    pshm__open_file(AT_FDCWD, proc, (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY, 0);
 	if (fd < 0)
 		return fd == -EISDIR || fd == -ENXIO ? -EINVAL : fd;
-	fd = pshm__fd_keep_regular(fd, -EINVAL);
+	fd = pshm__fd_keep_regular(fd, -EINVAL, NULL);
 	if (fd >= 0 && !pshm__fd_is_memfd(fd)) {
 		pshm__close(fd);
 		return -EINVAL;

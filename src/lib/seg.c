@@ -87,7 +87,9 @@ PSHM__API int pshm_create(struct pshm_seg **segp, const char *addr, uint64_t siz
 	const struct pshm__ops *ops;
 	struct pshm__addr a;
 
-	if (!segp || (flags & ~(unsigned)(PSHM_OPEN_OR_CREATE | PSHM_SPARSE)) || (mode & ~07777u))
+	/* The sticky bit marks a leased object: PSHM_LEASE sets it, never MODE. */
+	if (!segp || (flags & ~(unsigned)(PSHM_OPEN_OR_CREATE | PSHM_SPARSE | PSHM_LEASE)) ||
+	    (mode & ~07777u) || (mode & S_ISVTX))
 		return -EINVAL;
 	int r = addr_ops(addr, &a, &ops);
 	return r ? r : OP(ops, create, segp, &a, size, mode ? mode : 0600, flags);
@@ -98,7 +100,8 @@ PSHM__API int pshm_open(struct pshm_seg **segp, const char *addr, unsigned flags
 	const struct pshm__ops *ops;
 	struct pshm__addr a;
 
-	if (!segp || (flags & ~(unsigned)(PSHM_RDONLY | PSHM_ATTRS)))
+	if (!segp || (flags & ~(unsigned)(PSHM_RDONLY | PSHM_ATTRS | PSHM_LEASE)) ||
+	    ((flags & PSHM_ATTRS) && (flags & PSHM_LEASE)))
 		return -EINVAL;
 	int r = addr_ops(addr, &a, &ops);
 	return r ? r : OP(ops, open, segp, &a, flags);
@@ -110,6 +113,9 @@ PSHM__API int pshm_close(struct pshm_seg *seg)
 	if (!seg)
 		return 0;
 	int r = pshm_unmap(seg);
+	/* The lease goes while the descriptor is still open: the last one removes the object. */
+	if (seg->lease && seg->ops->release)
+		seg->ops->release(seg);
 	int c = seg->fd >= 0 ? pshm__close(seg->fd) : 0;
 	pshm__seg_free(seg);
 	return r ? r : c;
@@ -265,7 +271,8 @@ PSHM__API int pshm_destroy_addr(const char *addr)
 _Static_assert(sizeof(struct pshm_time) == 16, "struct pshm_time is 16 bytes");
 _Static_assert(sizeof(struct pshm_stat) == 4440, "struct pshm_stat is 4440 bytes");
 _Static_assert(offsetof(struct pshm_stat, address) == 152, "pshm_stat.address at 152");
-_Static_assert(offsetof(struct pshm_stat, reserved) == 4312, "pshm_stat.reserved at 4312");
+_Static_assert(offsetof(struct pshm_stat, leased) == 4312, "pshm_stat.leased at 4312");
+_Static_assert(offsetof(struct pshm_stat, reserved) == 4320, "pshm_stat.reserved at 4320");
 _Static_assert(PSHM_ADDRESS_MAX >= sizeof("file:") + PATH_MAX, "a file address fits");
 
 PSHM__API int pshm_stat(struct pshm_seg *seg, struct pshm_stat *st)

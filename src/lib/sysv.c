@@ -49,6 +49,43 @@ static int sysv_seg(struct pshm_seg **sp, key_t key, int id, bool rdonly, bool c
 	return 0;
 }
 
+/*
+ * A lease on a System V segment is an attachment, which the kernel undoes when the process dies;
+ * a segment created with PSHM_LEASE is then marked for destruction, so that the kernel removes
+ * it at its last detach. Its key is free from then on: the handle's address names its
+ * identifier. On failure the handle is closed. 0 or -errno.
+ */
+static int sysv_lease(struct pshm_seg **sp, int r, bool mark)
+{
+	struct pshm_seg *s = *sp;
+
+	if (r)
+		return r;
+	r = pshm__shmat(s->shmid, SHM_RDONLY, &s->lease_map);
+	if (!r && mark && (r = pshm__shmctl(s->shmid, IPC_RMID, NULL)) > 0)
+		r = 0;
+	if (r) {
+		if (s->lease_map)
+			pshm__shmdt(s->lease_map);
+		if (mark)
+			pshm__shmctl(s->shmid, IPC_RMID, NULL);
+		pshm__seg_free(s);
+		*sp = NULL;
+		return r;
+	}
+	s->lease = true;
+	if (mark)
+		s->key = IPC_PRIVATE;
+	return 0;
+}
+
+static void sysv_release(struct pshm_seg *s)
+{
+	if (s->lease_map)
+		pshm__shmdt(s->lease_map);
+	s->lease_map = NULL;
+}
+
 static int sysv_create(struct pshm_seg **sp, const struct pshm__addr *a, uint64_t size, mode_t mode,
                        unsigned flags)
 {
@@ -63,6 +100,8 @@ static int sysv_create(struct pshm_seg **sp, const struct pshm__addr *a, uint64_
 		return -EFBIG;
 	/* shmget takes the mode as given: no umask to work around. */
 	int id = pshm__shmget(a->key, size, IPC_CREAT | IPC_EXCL | extra | (int)(mode & 0777));
+	if (id >= 0 && (flags & PSHM_LEASE))
+		return sysv_lease(sp, sysv_seg(sp, a->key, id, false, true), true);
 	if (id >= 0)
 		return sysv_seg(sp, a->key, id, false, true);
 	if (id != -EEXIST || !(flags & PSHM_OPEN_OR_CREATE))
@@ -75,7 +114,8 @@ static int sysv_create(struct pshm_seg **sp, const struct pshm__addr *a, uint64_
 		return r;
 	if (ds.shm_segsz < size)
 		return -EINVAL; /* too small, and System V segments cannot grow */
-	return sysv_seg(sp, a->key, id, false, false);
+	r = sysv_seg(sp, a->key, id, false, false);
+	return (flags & PSHM_LEASE) ? sysv_lease(sp, r, false) : r;
 }
 
 /* Whether one of the N groups in LIST is A or B. */
@@ -143,7 +183,7 @@ static int may_access(const struct ipc_perm *p, unsigned want)
 	return (mode & want) == want ? 0 : -EACCES;
 }
 
-static int sysv_open(struct pshm_seg **sp, const struct pshm__addr *a, unsigned flags)
+static int sysv_open_plain(struct pshm_seg **sp, const struct pshm__addr *a, unsigned flags)
 {
 	/* PSHM_ATTRS asks for no access: IPC_SET checks ownership itself. */
 	bool attrs = flags & PSHM_ATTRS;
@@ -171,6 +211,12 @@ static int sysv_open(struct pshm_seg **sp, const struct pshm__addr *a, unsigned 
 	if (!r)
 		(*sp)->attrs = attrs;
 	return r;
+}
+
+static int sysv_open(struct pshm_seg **sp, const struct pshm__addr *a, unsigned flags)
+{
+	int r = sysv_open_plain(sp, a, flags);
+	return (flags & PSHM_LEASE) ? sysv_lease(sp, r, false) : r;
 }
 
 static int sysv_size(struct pshm_seg *s, uint64_t *sizep)
@@ -383,4 +429,5 @@ const struct pshm__ops pshm__sysv_ops = {
     .destroy = sysv_destroy,
     .destroy_addr = sysv_destroy_addr,
     .stat_addr = sysv_stat_addr,
+    .release = sysv_release,
 };

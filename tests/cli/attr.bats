@@ -23,8 +23,10 @@ attrs() {
 	[ "$(stat -c %a "$PSHM_DIR/a")" = 0 ]
 	pshm chmod 0660 /a
 	[ "$(stat -c %a "$PSHM_DIR/a")" = 660 ]
-	pshm chmod 1777 posix:/b
-	[ "$(stat -c %a "$PSHM_DIR/b")" = 1777 ]
+	run --separate-stderr "$PSHM" chmod 1777 posix:/b
+	[ "$status" -eq 2 ]
+	[[ $stderr == *"the sticky bit marks leased objects"* ]]
+	[ "$(stat -c %a "$PSHM_DIR/b")" = 644 ]
 	pshm chmod 4750 /b
 	[ "$(stat -c %a "$PSHM_DIR/b")" = 4750 ]
 	run pshm ls -k posix -n -o ADDRESS,PERMS
@@ -388,4 +390,10 @@ attrs() {
 	touch "$BATS_TEST_TMPDIR/f"
 	pshm rm "file:$BATS_TEST_TMPDIR/f"
 	[ ! -e "$BATS_TEST_TMPDIR/f" ]
+}
+
+@test "chmod keeps a leased object's mark, whatever MODE says" {
+	pshm hold --create --lease /held -- sh -c '"$PSHM" chmod 640 /held && stat -c %a "$PSHM_DIR/held" >"$BATS_TEST_TMPDIR/mode"'
+	[ "$(cat "$BATS_TEST_TMPDIR/mode")" = 1640 ]
+	[ ! -e "$PSHM_DIR/held" ]
 }

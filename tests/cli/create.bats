@@ -65,8 +65,11 @@ load helpers
 	[ "$(stat -c %a "$PSHM_DIR/lead0")" = 644 ]
 	pshm create -m 0 /none
 	[ "$(stat -c %a "$PSHM_DIR/none")" = 0 ]
-	pshm create -m 1777 /sticky
-	[ "$(stat -c %a "$PSHM_DIR/sticky")" = 1777 ]
+	# The sticky bit is the mark of a leased object: only a lease sets it.
+	run --separate-stderr "$PSHM" create -m 1777 /sticky
+	[ "$status" -eq 2 ]
+	[[ $stderr == *"invalid mode '1777': the sticky bit marks leased objects"* ]]
+	[ ! -e "$PSHM_DIR/sticky" ]
 	[ "$(stat -c '%u %g' "$PSHM_DIR/dflt")" = "$(id -u) $(id -g)" ]
 }
 

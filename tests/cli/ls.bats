@@ -42,7 +42,7 @@ time.sleep(30)' "$PSHM_DIR/${1#/}" "$2" "$ready" >/dev/null 2>&1 3>&- &
 	stderr_view
 	[ "${#lines[@]}" -eq 4 ]
 	read -ra h <<<"${lines[0]}"
-	[ "${h[*]}" = "ADDRESS KIND SIZE ALLOC SPARSE PERMS OWNER GROUP MTIME NPROCS PIDS" ]
+	[ "${h[*]}" = "ADDRESS KIND SIZE ALLOC SPARSE PERMS OWNER GROUP MTIME STATUS NPROCS PIDS" ]
 	read -ra a <<<"${lines[1]}"
 	[ "${a[*]:0:3}" = "/aaa posix 100B" ]
 	[ "${a[4]}" = rw------- ] && [ "${a[5]}" = "$ME_USER" ] && [ "${a[6]}" = "$ME_GROUP" ]
@@ -85,7 +85,8 @@ time.sleep(30)' "$PSHM_DIR/${1#/}" "$2" "$ready" >/dev/null 2>&1 3>&- &
 		and .sparse == true' <<<"$output"
 	jq_true '.objects[1].mtime | test("^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8}$")' <<<"$output"
 	# The keys are the column names in lower case, in order (and "complete" when false).
-	keys='"address","kind","size","alloc","sparse","perms","owner","group","mtime","nprocs","pids"'
+	keys='"address","kind","size","alloc","sparse","perms","owner","group","mtime","status"'
+	keys+=',"nprocs","pids"'
 	view_complete || keys+=',"complete"'
 	[ "$(jq -c '.objects[0]|keys_unsorted' <<<"$output")" = "[$keys]" ]
 }
@@ -120,7 +121,7 @@ time.sleep(30)' "$PSHM_DIR/${1#/}" "$2" "$ready" >/dev/null 2>&1 3>&- &
 	run --separate-stderr lsp -o +MODE,UID
 	stderr_view
 	read -ra h <<<"${lines[0]}"
-	[ "${h[*]}" = "ADDRESS KIND SIZE ALLOC SPARSE PERMS OWNER GROUP MTIME NPROCS PIDS MODE UID" ]
+	[ "${h[*]}" = "ADDRESS KIND SIZE ALLOC SPARSE PERMS OWNER GROUP MTIME STATUS NPROCS PIDS MODE UID" ]
 	run --separate-stderr lsp -J -o +mode
 	stderr_view
 	jq_true '.objects[0] | .mode == "0640" and .address == "/a" and .size == 1' <<<"$output"

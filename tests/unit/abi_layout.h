@@ -36,6 +36,8 @@
 	X(pshm_stat, pid)                                                                          \
 	X(pshm_stat, fd)                                                                           \
 	X(pshm_stat, address)                                                                      \
+	X(pshm_stat, leased)                                                                       \
+	X(pshm_stat, leases)                                                                       \
 	X(pshm_stat, reserved)                                                                     \
 	X(pshm_chan_stat, mode)                                                                    \
 	X(pshm_chan_stat, writer)                                                                  \

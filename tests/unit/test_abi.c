@@ -91,7 +91,7 @@ static void test_sizes(void **state)
 	assert_int_equal(sizeof(struct pshm_chan_stat), 136);
 	assert_int_equal(PSHM_ADDRESS_MAX, 4160);
 	assert_int_equal(sizeof(st.address), PSHM_ADDRESS_MAX);
-	assert_int_equal(sizeof(st.reserved), 128);
+	assert_int_equal(sizeof(st.reserved), 120);
 	assert_int_equal(sizeof(((struct pshm_chan_stat *)0)->reserved), 64);
 }
 
@@ -115,6 +115,10 @@ static void test_constants(void **state)
 	assert_int_equal(PSHM_POPULATE, 8);
 	assert_int_equal(PSHM_MAP_GUARD, 16);
 	assert_int_equal(PSHM_ATTRS, 32);
+	assert_int_equal(PSHM_LEASE, 64);
+	assert_true(PSHM_LEASE_OFFSET == (int64_t)1 << 62);
+	assert_int_equal(sizeof(PSHM_LEASE_OFFSET), 8);
+	assert_true(PSHM_LEASES_UNKNOWN == UINT32_MAX);
 
 	assert_int_equal(PSHM_LIST_POSIX, 1 << PSHM_POSIX);
 	assert_int_equal(PSHM_LIST_SYSV, 1 << PSHM_SYSV);
@@ -122,6 +126,12 @@ static void test_constants(void **state)
 	assert_int_equal(PSHM_LIST_SEM, 1 << PSHM_SEM);
 	assert_int_equal(PSHM_LIST_DEFAULT, PSHM_LIST_POSIX | PSHM_LIST_SYSV);
 	assert_int_equal(PSHM_LIST_ALL, 0x36);
+
+	assert_int_equal(PSHM_GC_DRY_RUN, 1);
+	assert_int_equal(PSHM_GC_LEASES, 2);
+	assert_int_equal(PSHM_GC_BEACONS, 4);
+	assert_int_equal(PSHM_GC_DEAD_LEASE, 1);
+	assert_int_equal(PSHM_GC_DEAD_BEACON, 2);
 
 	assert_int_equal(PSHM_SEAL_SEAL, 0x01);
 	assert_int_equal(PSHM_SEAL_SHRINK, 0x02);
