@@ -276,6 +276,8 @@ static bool replaceable(const struct pshm_stat *st)
 		return false; /* System V and memfds have no name to replace */
 	if (st->nlink != 1)
 		return false; /* other names would keep the old content */
+	if (st->leased)
+		return false; /* the lease holders would keep the old object, and the new one none */
 	/* A replacement owned by someone else needs the privilege to give it away. */
 	return geteuid() == 0 || st->uid == geteuid();
 }

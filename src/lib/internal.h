@@ -205,7 +205,10 @@ int pshm__lease_open(int dirfd, const char *path, bool lease, bool rdonly, int e
                      int *fdp) PSHM__HIDDEN;
 /* Take the lease on the new object open as FD, before it is marked. 0 or -errno. */
 int pshm__lease_new(int fd) PSHM__HIDDEN;
-/* Let go of a named handle's lease, removing its object if that was the last. */
+/*
+ * Let go of a named handle's lease, removing its object if that was the last anywhere; it may
+ * close the handle's descriptor itself (fd -1 then, close_err its result).
+ */
 void pshm__lease_release(struct pshm_seg *s) PSHM__HIDDEN;
 /*
  * pshm_gc's step for one object open as FD (writable) from DIRFD/PATH; *SB receives its
@@ -267,6 +270,7 @@ struct pshm_seg {
 	bool attrs; /* opened with PSHM_ATTRS: stat, chmod and chown only */
 	bool created;
 	bool lease;      /* holds a lease (PSHM_LEASE): let go of at close (lease.c) */
+	int close_err;   /* the descriptor's close, when the release made it (-errno) */
 	void *lease_map; /* System V: the attachment that is its lease */
 	void *map;       /* current mapping, or NULL */
 	size_t maplen;

@@ -114,37 +114,29 @@ int pshm__lease_new(int fd)
 	return pshm__lock(fd, F_OFD_SETLK, F_RDLCK, LEASE_BYTE, 1);
 }
 
-/*
- * A description of FD's file that may take write locks: FD itself when it is writable, else a
- * new one opened through /proc/self/fd, which the file's mode allows or not. -errno.
- */
-static int writable_fd(int fd, bool rdonly)
-{
-	char proc[64];
-
-	if (!rdonly)
-		return fd;
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	return pshm__openat(AT_FDCWD, proc, O_RDWR | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0);
-}
-
 void pshm__lease_release(struct pshm_seg *s)
 {
+	char proc[64];
 	struct stat sb;
 
 	if (!s->path || pshm__fstat(s->fd, &sb) || !(sb.st_mode & S_ISVTX))
 		return;
-	int wfd = writable_fd(s->fd, s->rdonly);
+	/*
+	 * The lease is the handle's description's, which a child forked since, or a dup, shares:
+	 * letting go of it, or turning it into the removal lock, would act for them too. So a new
+	 * description tries the removal, once ours is closed: it gets the lock only when no
+	 * description anywhere holds a lease, ours included if another process still has it. The
+	 * new one is read-write if the file's mode allows; one who may only read removes nothing.
+	 */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", s->fd);
+	int wfd = pshm__openat(AT_FDCWD, proc, O_RDWR | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0);
 	if (wfd < 0)
 		return; /* not ours to remove: the next opener or pshm_gc() does */
-	/* A writable handle turns its own lease into the removal lock in one step; a read-only
-	 * one lets go of it first, as if it had closed, and then tries as any remover would. */
-	if (wfd != s->fd)
-		pshm__lock(s->fd, F_OFD_SETLK, F_UNLCK, LEASE_BYTE, 1);
+	s->close_err = pshm__close(s->fd);
+	s->fd = -1;
 	if (removal_lock(wfd) == 1)
 		remove_locked(wfd, AT_FDCWD, s->path);
-	if (wfd != s->fd)
-		pshm__close(wfd);
+	pshm__close(wfd);
 }
 
 int pshm__gc_fd(int fd, int dirfd, const char *path, unsigned flags, struct stat *sb)

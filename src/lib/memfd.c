@@ -229,6 +229,10 @@ static struct pshm_seg *adopt(int fd, bool rdonly, int *errp)
 PSHM__API int pshm_from_fd(struct pshm_seg **segp, int fd, unsigned flags)
 {
 	struct stat st;
+
+	/* Only PSHM_RDONLY means anything here: a descriptor comes without a lease. */
+	if (flags & ~(unsigned)PSHM_RDONLY)
+		return -EINVAL;
 	int r = pshm__fstat(fd, &st);
 	if (r)
 		return r;

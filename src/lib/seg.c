@@ -116,7 +116,7 @@ PSHM__API int pshm_close(struct pshm_seg *seg)
 	/* The lease goes while the descriptor is still open: the last one removes the object. */
 	if (seg->lease && seg->ops->release)
 		seg->ops->release(seg);
-	int c = seg->fd >= 0 ? pshm__close(seg->fd) : 0;
+	int c = seg->fd >= 0 ? pshm__close(seg->fd) : seg->close_err;
 	pshm__seg_free(seg);
 	return r ? r : c;
 }

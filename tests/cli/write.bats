@@ -276,3 +276,13 @@ stop_write() {
 	run pshm write --help
 	[[ $output == *"DATA is written as it is, literally"* ]]
 }
+
+@test "write over a leased object goes in place: the holders keep the object they hold" {
+	pshm hold --create -s 16 --lease /leased -- sh -c '
+		ino=$(stat -c %i "$PSHM_DIR/leased")
+		printf new | "$PSHM" write /leased || exit 1
+		[ "$(stat -c %i "$PSHM_DIR/leased")" = "$ino" ] || exit 2
+		[ "$(stat -c %a "$PSHM_DIR/leased")" = 1600 ] || exit 3
+		[ "$("$PSHM" read -n 3 /leased)" = new ] || exit 4'
+	[ ! -e "$PSHM_DIR/leased" ]
+}

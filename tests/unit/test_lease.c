@@ -132,6 +132,8 @@ static void test_bad_arguments(void **state)
 	tu_err(pshm_gc_addr("memfd:", 0), -EOPNOTSUPP);
 	tu_err(pshm_gc_addr(name, 0), -ENOENT);
 	assert_false(exists(name));
+	/* A descriptor comes without a lease. */
+	tu_err(pshm_from_fd(&s, 0, PSHM_LEASE), -EINVAL);
 }
 
 /* Every holder killed: the object stays until pshm_gc(), listed by a dry run first. */
@@ -254,6 +256,48 @@ static void test_read_only_holder(void **state)
 	assert_true(exists(name));
 	tu_ok(pshm_close(r));
 	assert_false(exists(name));
+}
+
+/*
+ * A child forked while a handle holds a lease shares its description, and so the lease: the
+ * parent's close leaves the object to the child, whose end (a close or a death) ends it.
+ */
+static void test_fork_shares_lease(void **state)
+{
+	struct pshm_seg *s;
+	int p[2];
+	char c;
+	(void)state;
+
+	tu_name(name, sizeof(name), "fork");
+	for (int round = 0; round < 2; round++) {
+		tu_ok(pshm_create(&s, name, PAGE, 0600, PSHM_LEASE));
+		assert_int_equal(pipe(p), 0);
+		pid_t pid = fork();
+		if (pid == 0) {
+			close(p[1]);
+			/* Round 0 closes its copy of the handle when told; round 1 is killed. */
+			if (read(p[0], &c, 1) == 1 && c == 'c')
+				_exit(pshm_close(s) ? 1 : 0);
+			for (;;)
+				pause();
+		}
+		close(p[0]);
+		tu_ok(pshm_close(s));
+		assert_true(exists(name));
+		assert_int_equal(stat_of(name).leases, 1);
+		if (round == 0) {
+			int status;
+			assert_int_equal(write(p[1], "c", 1), 1);
+			assert_int_equal(waitpid(pid, &status, 0), pid);
+			assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+			assert_false(exists(name));
+		} else {
+			kill_holder(pid);
+			assert_int_equal(pshm_gc_addr(name, 0), 1);
+		}
+		close(p[1]);
+	}
 }
 
 /* Another user who may only read: holds a lease, keeps the object, never removes it. */
@@ -395,6 +439,102 @@ static void test_sysv(void **state)
 	tu_ok(pshm_close(t));
 	assert_false(exists(byid));
 	tu_err(pshm_gc_addr(byid, 0), -EOPNOTSUPP);
+}
+
+/* By key: the lease frees the key, and the address names the identifier. */
+static void test_sysv_key(void **state)
+{
+	struct pshm_seg *s;
+	struct pshm_stat st;
+	char addr[32], byid[32];
+	(void)state;
+
+	key_t key = (key_t)(0x50000000u | ((unsigned)getpid() & 0xffffffu));
+	snprintf(addr, sizeof(addr), "sysv:0x%08x", (unsigned)key);
+	int r = pshm_create(&s, addr, PAGE, 0600, PSHM_LEASE);
+	if (r == -ENOSYS)
+		tu_skip_test("no System V shared memory here");
+	tu_ok(r);
+	tu_ok(pshm_stat(s, &st));
+	snprintf(byid, sizeof(byid), "sysv:id=%d", st.id);
+	assert_string_equal(pshm_address(s), byid);
+	assert_false(exists(addr)); /* the key names nothing now */
+	tu_ok(pshm_close(s));
+	assert_false(exists(byid));
+}
+
+/* Opening an existing object with a lease holds it, and leaves its leased state as it was. */
+static void test_open_or_create_keeps_state(void **state)
+{
+	struct pshm_seg *a, *b;
+	(void)state;
+
+	tu_name(name, sizeof(name), "ooc");
+	tu_ok(pshm_create(&a, name, PAGE, 0600, 0));
+	tu_ok(pshm_create(&b, name, PAGE, 0600, PSHM_OPEN_OR_CREATE | PSHM_LEASE));
+	assert_false(pshm_created(b));
+	struct pshm_stat st = stat_of(name);
+	assert_int_equal(st.leased, 0);
+	assert_int_equal(st.leases, 1);
+	tu_ok(pshm_close(b));
+	tu_ok(pshm_close(a));
+	assert_true(exists(name));
+	tu_ok(pshm_destroy_addr(name));
+}
+
+/* A callback's nonzero return stops pshm_gc(), and is handed back. */
+static int stop_at_first(const struct pshm_stat *st, int reason, void *arg)
+{
+	(void)st;
+	(void)reason;
+	(void)arg;
+	return 42;
+}
+
+static void test_gc_stop(void **state)
+{
+	char other[64];
+	int stop = 0;
+	(void)state;
+
+	tu_name(name, sizeof(name), "stop1");
+	tu_name(other, sizeof(other), "stop2");
+	make_dead(name, 1);
+	make_dead(other, 1);
+	assert_int_equal(pshm_gc(PSHM_GC_LEASES, stop_at_first, NULL, &stop), 1);
+	assert_int_equal(stop, 42);
+	assert_true(exists(name) != exists(other)); /* exactly one went */
+	assert_int_equal(pshm_gc(PSHM_GC_LEASES, NULL, NULL, &stop), 1);
+	assert_int_equal(stop, 0);
+	assert_false(exists(name) || exists(other));
+}
+
+/* Another user's dead object that the caller may not remove stays, and blocks a create. */
+static int nobody_creates(void *arg)
+{
+	struct pshm_seg *s;
+	(void)arg;
+	if (pshm_create(&s, name, PAGE, 0600, 0) != -EEXIST)
+		return 1;
+	if (pshm_open(&s, name, PSHM_RDONLY) != -ENOENT)
+		return 2;
+	return pshm_gc_addr(name, 0) == -EACCES ? 0 : 3;
+}
+
+static void test_dead_of_another_user(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		tu_skip_test("needs root to act as another user");
+	tu_name(name, sizeof(name), "other");
+	make_dead(name, 1);
+	char path[256];
+	snprintf(path, sizeof(path), "%s%s", pshm_shm_dir(), name);
+	assert_int_equal(chmod(path, 01644), 0); /* others may read it, not write it */
+	assert_int_equal(chmod(pshm_shm_dir(), 01777), 0);
+	assert_int_equal(tu_as_nobody(nobody_creates, NULL), 0);
+	assert_true(exists(name));
+	assert_int_equal(pshm_gc_addr(name, 0), 1);
 }
 
 /* A memfd lives only while held anyway: the flag is accepted and changes nothing. */
@@ -562,6 +702,31 @@ static void test_gc_orphan_beacons(void **state)
 	}
 }
 
+/* The library's and the command's own files in the shm directory are never listed. */
+static int any_hidden(const struct pshm_stat *st, void *arg)
+{
+	(void)arg;
+	return strstr(st->address, "/.pshm-") != NULL;
+}
+
+static void test_hidden_names(void **state)
+{
+	const char *names[] = {".pshm-gc.0123456789abcdef", ".pshm-live.0123456789abcdef",
+	                       ".pshm-other"};
+	int stop = -1;
+	(void)state;
+
+	for (int i = 0; i < 3; i++)
+		fake_beacon(names[i], 0600, 0);
+	assert_true(pshm_list(PSHM_LIST_ALL, any_hidden, NULL, &stop) >= 0);
+	assert_int_equal(stop, 0);
+	for (int i = 0; i < 3; i++) {
+		char path[256];
+		snprintf(path, sizeof(path), "%s/%s", pshm_shm_dir(), names[i]);
+		assert_int_equal(unlink(path), 0);
+	}
+}
+
 /* One who may write the object and keeps its removal lock keeps lease openers out: -EBUSY. */
 static void test_removal_lock_held(void **state)
 {
@@ -636,14 +801,20 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_gc_after_kill),
 	    cmocka_unit_test(test_dead_never_handed_out),
 	    cmocka_unit_test(test_read_only_holder),
+	    cmocka_unit_test(test_fork_shares_lease),
 	    cmocka_unit_test(test_reader_of_another_user),
 	    cmocka_unit_test(test_open_remove_race),
 	    cmocka_unit_test(test_sysv),
+	    cmocka_unit_test(test_sysv_key),
+	    cmocka_unit_test(test_open_or_create_keeps_state),
+	    cmocka_unit_test(test_gc_stop),
+	    cmocka_unit_test(test_dead_of_another_user),
 	    cmocka_unit_test(test_memfd),
 	    cmocka_unit_test(test_file),
 	    cmocka_unit_test(test_gc_beacons),
 	    cmocka_unit_test(test_gc_orphan_beacons),
 	    cmocka_unit_test(test_removal_lock_held),
+	    cmocka_unit_test(test_hidden_names),
 	};
 	const struct CMUnitTest full[] = {
 	    cmocka_unit_test(test_full_tmpfs),
