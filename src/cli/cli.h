@@ -34,14 +34,17 @@ int cmd_dump(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
 int cmd_who(int argc, char **argv);
+int cmd_df(int argc, char **argv);
 int cmd_chmod(int argc, char **argv);
 int cmd_chown(int argc, char **argv);
 int cmd_resize(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
+int cmd_gc(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_chan(int argc, char **argv);
 int cmd_send(int argc, char **argv);
 int cmd_recv(int argc, char **argv);
+int cmd_hold(int argc, char **argv);
 
 /* ---- chan.c ------------------------------------------------------------------------------- */
 
@@ -137,6 +140,8 @@ int cli_stop_signal(void);
 /* ---- text.c: untrusted text made safe to show ----------------------------------------------- */
 
 struct libscols_table;
+struct libscols_line;
+struct libscols_column;
 
 /* The length (1 to 4) of the valid UTF-8 character at S, its code point in *CP; 0 when S starts
  * no valid character (a stray or cut-off byte, an overlong form, a surrogate, > U+10FFFF). */
@@ -179,8 +184,100 @@ void cli_json_string(const char *s);
  */
 void cli_print_json(struct libscols_table *tb, const char *name);
 
+/* A document of several members: cli_json_begin opens the object, each cli_json_table or
+ * cli_json_bool prints one member (the first with no comma before it), cli_json_end closes it. */
+void cli_json_begin(void);
+void cli_json_end(void);
+void cli_json_bool(const char *name, bool value);
+
+enum cli_json_shape {
+	CLI_JSON_ARRAY,  /* [{line}, ...] */
+	CLI_JSON_OBJECT, /* {line}: the table's one line; null when it has none */
+	CLI_JSON_KEYED,  /* {"FIRST": {the rest of the line}, ...}: named by each first cell */
+};
+
+/* Print table TB as the member NAME of the open document, in SHAPE, each value typed as
+ * cli_print_json types it. */
+void cli_json_table(struct libscols_table *tb, const char *name, enum cli_json_shape shape);
+
+/* Make the cell of column COL of line LN stand for table SUB, which JSON then shows as the
+ * array of its lines (the cell's text is not printed). SUB stays the caller's, to free after
+ * printing. 0 or a negative errno. */
+int cli_json_nest(struct libscols_line *ln, size_t col, struct libscols_table *sub);
+
 /* "seal,shrink,grow,write,future-write,exec" for memfd seal bits; "" for none. */
 const char *cli_fmt_seals(char *buf, size_t len, unsigned seals);
+
+/* ---- cols.c: a command's table of columns -------------------------------------------------- */
+
+/* One column: a command keeps all of its columns in a table indexed by its column IDs. */
+struct cli_col {
+	const char *name; /* the heading, in capitals; -o takes it in any case */
+	double whint;     /* libsmartcols' width hint */
+	int flags;        /* SCOLS_FL_* */
+	int json;         /* SCOLS_JSON_*: how JSON shows the values */
+	const char *help; /* for --help, when -o may name it */
+	const char *key;  /* the JSON member's name; NULL: the heading in lower case */
+};
+
+/* A column that JSON names by its heading in lower case. */
+#define CLI_COL(name, whint, flags, json, help)                                                    \
+	{                                                                                          \
+		name, whint, flags, json, help, NULL                                               \
+	}
+
+/* The columns of a command that takes -o COLUMNS: its table and the IDs shown by default. */
+struct cli_cols {
+	const char *cmd; /* the subcommand, for messages */
+	const struct cli_col *col;
+	size_t n;
+	const int *defaults;
+	size_t ndefaults;
+};
+
+/* The columns to show into IDS (room for CS->n) and *N: the defaults, or as -o SPEC says
+ * ("COL,COL" instead of them, "+COL,COL" after them; NULL: no -o). False after a usage error. */
+bool cli_cols_select(const struct cli_cols *cs, const char *spec, int *ids, size_t *n);
+
+/* The column lines of --help ("  NAME     help") and the default columns. */
+void cli_cols_help(const struct cli_cols *cs);
+
+/* Add COL to TB, with FLAGS besides its own: named by its heading, or for JSON by its key or
+ * its heading in lower case, and typed for JSON. NULL when out of memory. */
+struct libscols_column *cli_col_add(struct libscols_table *tb, const struct cli_col *col, bool json,
+                                    int flags);
+
+enum { CLI_TB_JSON = 1, CLI_TB_RAW = 2, CLI_TB_NOHEADINGS = 4 };
+
+/* The options of a command that prints a table: -J, -o COLUMNS, -r, -b, -n. */
+struct cli_table_opts {
+	bool json;           /* -J */
+	bool bytes;          /* -b, or -J: JSON has sizes in bytes */
+	unsigned how;        /* CLI_TB_*, for cli_table_new */
+	const char *columns; /* -o, for cli_cols_select */
+};
+
+#define CLI_TABLE_OPTSTRING "Jo:rbn"
+#define CLI_TABLE_OPTIONS                                                                          \
+	{"json", no_argument, NULL, 'J'}, {"output", required_argument, NULL, 'o'},                \
+	    {"raw", no_argument, NULL, 'r'}, {"bytes", no_argument, NULL, 'b'},                    \
+	{                                                                                          \
+		"noheadings", no_argument, NULL, 'n'                                               \
+	}
+
+/* Take OPT, what getopt_long returned, into T when it is one of those options; false when it
+ * is another. */
+bool cli_table_opt(struct cli_table_opts *t, int opt);
+
+/* A new table with the columns COLS[IDS[0..N)] (IDS NULL: COLS[0..N)), for JSON or as a text
+ * table, raw or without headings as HOW says. NULL when out of memory. */
+struct libscols_table *cli_table_new(const struct cli_col *cols, const int *ids, size_t n,
+                                     unsigned how);
+
+/* A new line of TB whose N cells are TEXTS[IDS[0..N)] (IDS NULL: TEXTS[0..N); a NULL text: an
+ * empty cell). NULL when out of memory. */
+struct libscols_line *cli_table_line(struct libscols_table *tb, const char *const *texts,
+                                     const int *ids, size_t n);
 
 /* ---- holders.c: which processes map or hold a segment --------------------------------------- */
 
@@ -222,5 +319,37 @@ size_t holders_nprocs(const struct holder *hs, size_t n);
 /* Those processes' IDs separated by SEP, then SEP and "?" when MORE (a list that may be
  * short). Allocated; NULL when out of memory. */
 char *holders_pids(const struct holder *hs, size_t n, const char *sep, bool more);
+
+/* The command name of PID (its /proc/PID/comm) in BUF, "" when it is gone. Returns BUF. */
+const char *holders_command(pid_t pid, char *buf, size_t len);
+
+/* The user PID runs as (the owner of /proc/PID), or (uid_t)-1 when it is gone. */
+uid_t holders_user(pid_t pid);
+
+/* The command names of the processes among HS[0..N), in the order of holders_pids. */
+char *holders_commands(const struct holder *hs, size_t n, const char *sep);
+
+/* A file that no name reaches any more and that processes still map or hold: a memfd, or an
+ * unlinked object or file on a memory file system (tmpfs, hugetlbfs, ramfs). */
+struct nameless {
+	dev_t dev;
+	ino_t ino;
+	const char *name; /* the path it had, or "/memfd:NAME", as /proc shows it */
+	bool memfd;
+	uid_t uid;          /* its owner; when estimated, the user of a process mapping it */
+	uint64_t size;      /* bytes */
+	uint64_t allocated; /* bytes of memory */
+	bool estimated; /* only mapped, and the file out of reach (not root): size and allocated
+			   are the farthest end mapped */
+	const struct holder *holders; /* sorted by PID; a mapping process once, fd -1 */
+	size_t nholders;
+};
+
+/* holders_scan, also keeping the files no name reaches (for holders_nameless). */
+struct holders *holders_scan_nameless(void);
+
+/* Those files, each inode once; sets *N. The array belongs to H, which must come from
+ * holders_scan_nameless. Incomplete as the scan is (holders_complete, holders_report). */
+const struct nameless *holders_nameless(struct holders *h, size_t *n);
 
 #endif /* PSHM_CLI_H */

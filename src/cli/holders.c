@@ -9,9 +9,10 @@
  * The scan also keeps what it could not see, so that no count is shown as whole when it is not:
  * processes it may not look into (other users', or privileged ones), a /proc that hides them
  * (hidepid), and errors that cut the scan short (out of descriptors or memory). A process that
- * exits during the scan is simply gone: it holds nothing any more.
+ * exits during the scan is simply gone: it holds nothing any more. holders_scan_nameless also
+ * keeps the files no name reaches, with nameless.c.
  */
-#include "cli.h"
+#include "holders.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -27,25 +28,6 @@
 /* The flag of kernel threads in /proc/PID/stat (PF_KTHREAD in the kernel's sched.h). */
 #define PF_KTHREAD 0x00200000u
 
-struct row {
-	dev_t dev;
-	ino_t ino;
-	struct holder h;
-	bool flags_known;
-};
-
-struct holders {
-	struct row *rows;
-	size_t n, cap;
-	struct holder *out; /* the result of the last holders_of */
-	size_t outcap;
-	int err;             /* the error that stopped the scan (a negative errno), or 0 */
-	size_t hidden;       /* processes that could not be looked into */
-	const char *hidepid; /* the hidepid= value of a /proc that hides processes, or NULL */
-	bool used;           /* holders_of was asked: the scan's gaps matter to the output */
-	bool reported;
-};
-
 /* A process that went away (or closed the descriptor) since it was listed. */
 static bool gone(int err)
 {
@@ -57,21 +39,29 @@ static bool denied(int err)
 	return err == -EACCES || err == -EPERM;
 }
 
+void *holders_grow(void *v, size_t n, size_t *cap, size_t size, size_t first)
+{
+	if (n < *cap)
+		return v;
+	size_t c = *cap ? *cap * 2 : first;
+	void *w = realloc(v, c * size);
+	if (w)
+		*cap = c;
+	return w;
+}
+
 static int add(struct holders *hs, dev_t dev, ino_t ino, pid_t pid, int fd, bool writable)
 {
-	if (hs->n == hs->cap) {
-		size_t cap = hs->cap ? hs->cap * 2 : 256;
-		struct row *r = realloc(hs->rows, cap * sizeof(*r));
-		if (!r)
-			return -ENOMEM;
-		hs->rows = r;
-		hs->cap = cap;
-	}
-	hs->rows[hs->n++] = (struct row){dev, ino, {pid, fd, writable, false}, fd < 0};
+	struct row *r = holders_grow(hs->rows, hs->n, &hs->cap, sizeof(*r), 256);
+	if (!r)
+		return -ENOMEM;
+	hs->rows = r;
+	r[hs->n++] = (struct row){dev, ino, {pid, fd, writable, false}, fd < 0};
 	return 0;
 }
 
-/* Shared mappings of files (and System V segments) in /proc/PID/maps. 0 or -errno. */
+/* Shared mappings of files (and System V segments) in /proc/PID/maps, and with
+ * holders_scan_nameless every mapping of a file that has no name. 0 or -errno. */
 static int scan_maps(struct holders *hs, pid_t pid)
 {
 	char path[40], *line = NULL;
@@ -86,13 +76,30 @@ static int scan_maps(struct holders *hs, pid_t pid)
 	while ((errno = 0, getline(&line, &cap, f)) > 0) {
 		char perms[8];
 		unsigned maj, min;
-		unsigned long long ino;
+		unsigned long long start, end, off, ino;
 		int name = 0;
-		if (sscanf(line, "%*x-%*x %7s %*x %x:%x %llu %n", perms, &maj, &min, &ino, &name) <
-		        4 ||
-		    perms[3] != 's' || ino == 0)
+		if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &off,
+		           &maj, &min, &ino, &name) < 7)
 			continue;
+		/* A System V segment's inode field is its identifier, which may be 0; no file
+		 * has inode 0. */
 		bool sysv = !strncmp(line + name, "/SYSV", 5);
+		if (ino == 0 && !sysv)
+			continue;
+		if (hs->nameless && !sysv) {
+			struct gone g = {.r = {makedev(maj, min),
+			                       (ino_t)ino,
+			                       {pid, -1, perms[1] == 'w', false},
+			                       true},
+			                 .start = start,
+			                 .end = end,
+			                 .extent = off + (end - start)};
+			r = nameless_map(hs, &g, line + name);
+			if (r < 0)
+				break;
+		}
+		if (perms[3] != 's')
+			continue;
 		r = add(hs, sysv ? SYSV_DEV : makedev(maj, min), (ino_t)ino, pid, -1,
 		        perms[1] == 'w');
 		if (r < 0)
@@ -135,6 +142,8 @@ static int scan_fds(struct holders *hs, pid_t pid)
 		}
 		if (S_ISREG(st.st_mode)) {
 			r = add(hs, st.st_dev, st.st_ino, pid, atoi(d->d_name), false);
+			if (!r && hs->nameless && st.st_nlink == 0)
+				r = nameless_fd(hs, dir, pid, d->d_name, &st);
 			if (r < 0)
 				break;
 		}
@@ -251,7 +260,7 @@ static const char *proc_hidepid(void)
 	return hides && !exempt && geteuid() != 0 ? value : NULL;
 }
 
-static int cmp_row(const void *a, const void *b)
+int holders_cmp_row(const void *a, const void *b)
 {
 	const struct row *x = a, *y = b;
 	if (x->dev != y->dev)
@@ -263,13 +272,14 @@ static int cmp_row(const void *a, const void *b)
 	return x->h.fd < y->h.fd ? -1 : x->h.fd > y->h.fd;
 }
 
-struct holders *holders_scan(void)
+static struct holders *scan(bool nameless)
 {
 	struct holders *hs = calloc(1, sizeof(*hs));
 	pid_t self = getpid();
 
 	if (!hs)
 		return NULL;
+	hs->nameless = nameless;
 	hs->hidepid = proc_hidepid();
 	DIR *proc = opendir("/proc");
 	if (!proc) {
@@ -297,14 +307,25 @@ struct holders *holders_scan(void)
 	}
 	closedir(proc);
 	if (hs->n) /* rows is NULL when nothing was readable, and qsort must not see NULL */
-		qsort(hs->rows, hs->n, sizeof(*hs->rows), cmp_row);
+		qsort(hs->rows, hs->n, sizeof(*hs->rows), holders_cmp_row);
 	return hs;
+}
+
+struct holders *holders_scan(void)
+{
+	return scan(false);
+}
+
+struct holders *holders_scan_nameless(void)
+{
+	return scan(true);
 }
 
 void holders_free(struct holders *hs)
 {
 	if (!hs)
 		return;
+	nameless_free(hs);
 	free(hs->rows);
 	free(hs->out);
 	free(hs);
@@ -315,15 +336,15 @@ bool holders_complete(const struct holders *hs)
 	return hs && !hs->err && !hs->hidden && !hs->hidepid;
 }
 
-/* Whether descriptor FD of PID was opened for writing (1) or not (0), from
- * /proc/PID/fdinfo/FD; -errno when that cannot be read. */
-static int fd_writable(pid_t pid, int fd)
+int holders_fd_mode(struct holder *h)
 {
 	char path[64], line[128];
 	unsigned flags = 0;
 	bool found = false;
 
-	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)pid, fd);
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)h->pid, h->fd);
+	h->writable = false;
+	h->mode_unknown = true;
 	FILE *f = fopen(path, "re");
 	if (!f)
 		return -errno;
@@ -333,18 +354,18 @@ static int fd_writable(pid_t pid, int fd)
 	fclose(f);
 	if (!found)
 		return -ENOENT;
-	return (flags & O_ACCMODE) != O_RDONLY;
+	h->writable = (flags & O_ACCMODE) != O_RDONLY;
+	h->mode_unknown = false;
+	return 0;
 }
 
 static void fill_flags(struct holders *hs, struct row *r)
 {
-	int w = fd_writable(r->h.pid, r->h.fd);
-	r->h.writable = w > 0;
-	r->h.mode_unknown = w < 0;
+	int err = holders_fd_mode(&r->h);
 	/* Only running out of descriptors or memory makes the answer wrong; a descriptor closed
 	 * since the scan or a process that changed its credentials is just not known. */
-	if (w < 0 && !gone(w) && !denied(w) && !hs->err)
-		hs->err = w;
+	if (err < 0 && !gone(err) && !denied(err) && !hs->err)
+		hs->err = err;
 	r->flags_known = true;
 }
 
@@ -374,17 +395,13 @@ const struct holder *holders_of(struct holders *hs, const struct pshm_stat *st, 
 			hs->out[*n - 1].writable |= r->h.writable;
 			continue;
 		}
-		if (*n == hs->outcap) {
-			size_t cap = hs->outcap ? hs->outcap * 2 : 16;
-			struct holder *o = realloc(hs->out, cap * sizeof(*o));
-			if (!o) {
-				hs->err = -ENOMEM;
-				break;
-			}
-			hs->out = o;
-			hs->outcap = cap;
+		struct holder *o = holders_grow(hs->out, *n, &hs->outcap, sizeof(*o), 16);
+		if (!o) {
+			hs->err = -ENOMEM;
+			break;
 		}
-		hs->out[(*n)++] = r->h;
+		hs->out = o;
+		o[(*n)++] = r->h;
 	}
 	return hs->out;
 }
@@ -397,17 +414,25 @@ size_t holders_nprocs(const struct holder *hs, size_t n)
 	return procs;
 }
 
-char *holders_pids(const struct holder *hs, size_t n, const char *sep, bool more)
+/* The processes among HS[0..N) (each once) separated by SEP, by their IDs or (COMMANDS) by
+ * their command names; then SEP and "?" when MORE. Allocated; NULL when out of memory. */
+static char *join(const struct holder *hs, size_t n, const char *sep, bool more, bool commands)
 {
-	char *buf = NULL;
+	char *buf = NULL, comm[64];
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
 	if (!f)
 		return NULL;
-	for (size_t i = 0; i < n; i++)
-		if (i == 0 || hs[i].pid != hs[i - 1].pid)
+	for (size_t i = 0; i < n; i++) {
+		if (i && hs[i].pid == hs[i - 1].pid)
+			continue;
+		if (commands)
+			fprintf(f, "%s%s", i ? sep : "",
+			        holders_command(hs[i].pid, comm, sizeof(comm)));
+		else
 			fprintf(f, "%s%d", i ? sep : "", (int)hs[i].pid);
+	}
 	if (more)
 		fprintf(f, "%s?", n ? sep : "");
 	bool bad = ferror(f);
@@ -416,6 +441,16 @@ char *holders_pids(const struct holder *hs, size_t n, const char *sep, bool more
 		return NULL;
 	}
 	return buf;
+}
+
+char *holders_pids(const struct holder *hs, size_t n, const char *sep, bool more)
+{
+	return join(hs, n, sep, more, false);
+}
+
+char *holders_commands(const struct holder *hs, size_t n, const char *sep)
+{
+	return join(hs, n, sep, false, true);
 }
 
 int holders_report(struct holders *hs, const char *cmd)
@@ -433,17 +468,43 @@ int holders_report(struct holders *hs, const char *cmd)
 		                             : "");
 		return EXIT_FAIL;
 	}
+	/* What may be missing: processes, and with them what they hold that has no name. */
+	const char *low = hs->nameless ? "memory that processes hold may be more than shown"
+	                               : "process counts may be low";
 	if (hs->hidden)
 		fprintf(stderr,
-		        "pshm: warning: could not look into %zu process%s of other users; "
-		        "process counts may be low\n",
-		        hs->hidden, hs->hidden == 1 ? "" : "es");
+		        "pshm: warning: could not look into %zu process%s of other users; %s\n",
+		        hs->hidden, hs->hidden == 1 ? "" : "es", low);
 	if (hs->hidepid)
-		fprintf(stderr,
-		        "pshm: warning: /proc hides the processes of other users (hidepid=%s); "
-		        "process counts may be low\n",
-		        hs->hidepid);
+		fprintf(
+		    stderr,
+		    "pshm: warning: /proc hides the processes of other users (hidepid=%s); %s\n",
+		    hs->hidepid, low);
 	if (hs->hidden || hs->hidepid)
 		fprintf(stderr, "pshm: run as root to see all processes\n");
 	return EXIT_OK;
+}
+
+uid_t holders_user(pid_t pid)
+{
+	char path[32];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	return stat(path, &st) == 0 ? st.st_uid : (uid_t)-1;
+}
+
+const char *holders_command(pid_t pid, char *buf, size_t len)
+{
+	char path[40];
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	FILE *f = fopen(path, "re");
+	buf[0] = '\0';
+	if (f) {
+		if (fgets(buf, (int)len, f))
+			buf[strcspn(buf, "\n")] = '\0';
+		fclose(f);
+	}
+	return buf;
 }

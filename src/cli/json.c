@@ -8,6 +8,7 @@
  */
 #include "cli.h"
 
+#include <errno.h>
 #include <libsmartcols.h>
 #include <string.h>
 
@@ -80,29 +81,109 @@ static void json_value(const char *data, int type)
 	}
 }
 
-void cli_print_json(struct libscols_table *tb, const char *name)
+/* Whether the document cli_json_begin opened has a member yet: the next one comes after a comma. */
+static bool members;
+
+/* Print line LN of TB as an object of its visible columns from column FROM on. LN starts at
+ * column INDENT of its line; a nested table starts a line of its own, one column further in. */
+static void json_line(struct libscols_table *tb, struct libscols_line *ln, size_t from, int indent)
 {
-	struct libscols_iter *it = scols_new_iter(SCOLS_ITER_FORWARD);
-	struct libscols_line *ln;
 	size_t ncols = scols_table_get_ncols(tb);
 	bool first = true;
 
-	printf("{\n   \"%s\": [", name);
-	while (it && scols_table_next_line(tb, it, &ln) == 0) {
-		printf("%s\n      {", first ? "" : ",");
+	putchar('{');
+	for (size_t i = from; i < ncols; i++) {
+		struct libscols_column *cl = scols_table_get_column(tb, i);
+		struct libscols_cell *ce = scols_line_get_cell(ln, i);
+		struct libscols_table *sub = scols_cell_get_userdata(ce);
+		if (scols_column_is_hidden(cl))
+			continue;
+		if (!first && sub)
+			printf(",\n%*s", indent + 1, "");
+		else if (!first)
+			printf(", ");
 		first = false;
-		bool firstcol = true;
-		for (size_t i = 0; i < ncols; i++) {
-			struct libscols_column *cl = scols_table_get_column(tb, i);
-			if (scols_column_is_hidden(cl))
-				continue;
-			printf("%s\"%s\": ", firstcol ? "" : ", ", scols_column_get_name(cl));
-			firstcol = false;
-			json_value(scols_cell_get_data(scols_line_get_cell(ln, i)),
-			           scols_column_get_json_type(cl));
+		printf("\"%s\": ", scols_column_get_name(cl));
+		if (!sub) {
+			json_value(scols_cell_get_data(ce), scols_column_get_json_type(cl));
+			continue;
 		}
-		printf("}");
+		struct libscols_iter *it = scols_new_iter(SCOLS_ITER_FORWARD);
+		struct libscols_line *sl;
+		putchar('[');
+		for (bool one = true; it && scols_table_next_line(sub, it, &sl) == 0; one = false) {
+			printf("%s", one ? "" : ", ");
+			json_line(sub, sl, 0, indent + 1);
+		}
+		putchar(']');
+		scols_free_iter(it);
 	}
-	printf("%s]\n}\n", first ? "" : "\n   ");
+	putchar('}');
+}
+
+int cli_json_nest(struct libscols_line *ln, size_t col, struct libscols_table *sub)
+{
+	struct libscols_cell *ce = scols_line_get_cell(ln, col);
+	return ce ? scols_cell_set_userdata(ce, sub) : -EINVAL;
+}
+
+void cli_json_begin(void)
+{
+	putchar('{');
+	members = false;
+}
+
+void cli_json_end(void)
+{
+	printf("\n}\n");
+}
+
+/* Start member NAME of the open document. */
+static void member(const char *name)
+{
+	printf("%s\n   \"%s\": ", members ? "," : "", name);
+	members = true;
+}
+
+void cli_json_bool(const char *name, bool value)
+{
+	member(name);
+	printf("%s", value ? "true" : "false");
+}
+
+void cli_json_table(struct libscols_table *tb, const char *name, enum cli_json_shape shape)
+{
+	struct libscols_iter *it = scols_new_iter(SCOLS_ITER_FORWARD);
+	struct libscols_line *ln;
+	bool keyed = shape == CLI_JSON_KEYED, first = true;
+
+	member(name);
+	if (shape == CLI_JSON_OBJECT) {
+		if (it && scols_table_next_line(tb, it, &ln) == 0)
+			json_line(tb, ln, 0, 3);
+		else
+			printf("null");
+		scols_free_iter(it);
+		return;
+	}
+	putchar(keyed ? '{' : '[');
+	while (it && scols_table_next_line(tb, it, &ln) == 0) {
+		printf("%s\n      ", first ? "" : ",");
+		first = false;
+		if (keyed) {
+			json_value(scols_cell_get_data(scols_line_get_cell(ln, 0)),
+			           SCOLS_JSON_STRING);
+			printf(": ");
+		}
+		json_line(tb, ln, keyed ? 1 : 0, 6);
+	}
+	printf("%s%c", first ? "" : "\n   ", keyed ? '}' : ']');
 	scols_free_iter(it);
+}
+
+void cli_print_json(struct libscols_table *tb, const char *name)
+{
+	cli_json_begin();
+	cli_json_table(tb, name, CLI_JSON_ARRAY);
+	cli_json_end();
 }

@@ -4,17 +4,14 @@
  */
 #include "cli.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <libsmartcols.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 struct lsopts {
-	bool bytes;
-	bool json;
+	struct cli_table_opts t;
 	bool chan_only; /* -k chan without posix: of the POSIX objects, only channels */
 	struct holders *holders;
 	bool partial;  /* the scan missed processes: NPROCS and PIDS may be low */
@@ -54,45 +51,44 @@ enum col_id {
 	C_NCOLS
 };
 
-struct col {
-	const char *name;
-	double whint;
-	int flags;
-	int json;
-	const char *help;
+static const struct cli_col cols[C_NCOLS] = {
+    [C_ADDRESS] =
+        CLI_COL("ADDRESS", 0.3, 0, SCOLS_JSON_STRING, "address, as pshm commands take it"),
+    [C_KIND] = CLI_COL("KIND", 5, 0, SCOLS_JSON_STRING, "posix, chan, sysv, sem or memfd"),
+    [C_SIZE] = CLI_COL("SIZE", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "size"),
+    [C_ALLOC] = CLI_COL("ALLOC", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "memory actually allocated"),
+    [C_SPARSE] =
+        CLI_COL("SPARSE", 6, 0, SCOLS_JSON_BOOLEAN,
+                "not all of it allocated: touching it may raise SIGBUS if memory runs out"),
+    [C_PERMS] = CLI_COL("PERMS", 9, 0, SCOLS_JSON_STRING, "permissions, as ls -l shows them"),
+    [C_MODE] = CLI_COL("MODE", 4, SCOLS_FL_RIGHT, SCOLS_JSON_STRING, "permission bits in octal"),
+    [C_OWNER] = CLI_COL("OWNER", 8, 0, SCOLS_JSON_STRING, "owner's user name"),
+    [C_GROUP] = CLI_COL("GROUP", 8, 0, SCOLS_JSON_STRING, "group name"),
+    [C_UID] = CLI_COL("UID", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "owner's user ID"),
+    [C_GID] = CLI_COL("GID", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "group ID"),
+    [C_MTIME] =
+        CLI_COL("MTIME", 19, 0, SCOLS_JSON_STRING, "last modification (System V: last detach)"),
+    [C_CTIME] = CLI_COL("CTIME", 19, 0, SCOLS_JSON_STRING, "last status change"),
+    [C_NPROCS] = CLI_COL("NPROCS", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
+                         "processes that map it or hold a descriptor"),
+    [C_PIDS] = CLI_COL("PIDS", 0.1, SCOLS_FL_TRUNC, SCOLS_JSON_ARRAY_NUMBER, "their process IDs"),
+    [C_KEY] = CLI_COL("KEY", 10, 0, SCOLS_JSON_STRING, "System V key"),
+    [C_ID] = CLI_COL("ID", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "System V identifier"),
+    [C_NATTCH] = CLI_COL("NATTCH", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "System V attach count"),
+    [C_CPID] = CLI_COL("CPID", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "System V creator's PID"),
+    [C_LPID] =
+        CLI_COL("LPID", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "System V last attach/detach PID"),
+    [C_SEALS] = CLI_COL("SEALS", 10, 0, SCOLS_JSON_STRING, "memfd seals"),
+    [C_STATUS] = CLI_COL("STATUS", 7, 0, SCOLS_JSON_STRING,
+                         "leased, orphan (held by nobody) or removed (System V)"),
+    [C_LEASES] = CLI_COL("LEASES", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "leases held on it"),
 };
 
-static const struct col cols[C_NCOLS] = {
-    [C_ADDRESS] = {"ADDRESS", 0.3, 0, SCOLS_JSON_STRING, "address, as pshm commands take it"},
-    [C_KIND] = {"KIND", 5, 0, SCOLS_JSON_STRING, "posix, chan, sysv, sem or memfd"},
-    [C_SIZE] = {"SIZE", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "size"},
-    [C_ALLOC] = {"ALLOC", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "memory actually allocated"},
-    [C_SPARSE] = {"SPARSE", 6, 0, SCOLS_JSON_BOOLEAN,
-                  "not all of it allocated: touching it may raise SIGBUS if memory runs out"},
-    [C_PERMS] = {"PERMS", 9, 0, SCOLS_JSON_STRING, "permissions, as ls -l shows them"},
-    [C_MODE] = {"MODE", 4, SCOLS_FL_RIGHT, SCOLS_JSON_STRING, "permission bits in octal"},
-    [C_OWNER] = {"OWNER", 8, 0, SCOLS_JSON_STRING, "owner's user name"},
-    [C_GROUP] = {"GROUP", 8, 0, SCOLS_JSON_STRING, "group name"},
-    [C_UID] = {"UID", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "owner's user ID"},
-    [C_GID] = {"GID", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "group ID"},
-    [C_MTIME] = {"MTIME", 19, 0, SCOLS_JSON_STRING, "last modification (System V: last detach)"},
-    [C_CTIME] = {"CTIME", 19, 0, SCOLS_JSON_STRING, "last status change"},
-    [C_NPROCS] = {"NPROCS", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
-                  "processes that map it or hold a descriptor"},
-    [C_PIDS] = {"PIDS", 0.1, SCOLS_FL_TRUNC, SCOLS_JSON_ARRAY_NUMBER, "their process IDs"},
-    [C_KEY] = {"KEY", 10, 0, SCOLS_JSON_STRING, "System V key"},
-    [C_ID] = {"ID", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "System V identifier"},
-    [C_NATTCH] = {"NATTCH", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "System V attach count"},
-    [C_CPID] = {"CPID", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "System V creator's PID"},
-    [C_LPID] = {"LPID", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "System V last attach/detach PID"},
-    [C_SEALS] = {"SEALS", 10, 0, SCOLS_JSON_STRING, "memfd seals"},
-    [C_STATUS] = {"STATUS", 7, 0, SCOLS_JSON_STRING,
-                  "leased, orphan (held by nobody) or removed (System V)"},
-    [C_LEASES] = {"LEASES", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "leases held on it"},
-};
+static const int default_cols[] = {C_ADDRESS, C_KIND,  C_SIZE,  C_ALLOC,  C_SPARSE, C_PERMS,
+                                   C_OWNER,   C_GROUP, C_MTIME, C_STATUS, C_NPROCS, C_PIDS};
 
-static const enum col_id default_cols[] = {C_ADDRESS, C_KIND,  C_SIZE,  C_ALLOC,  C_SPARSE, C_PERMS,
-                                           C_OWNER,   C_GROUP, C_MTIME, C_STATUS, C_NPROCS, C_PIDS};
+static const struct cli_cols ls_cols = {"ls", cols, C_NCOLS, default_cols,
+                                        sizeof(default_cols) / sizeof(default_cols[0])};
 
 const char *cli_fmt_seals(char *buf, size_t len, unsigned seals)
 {
@@ -163,12 +159,12 @@ static const char *cell(enum col_id id, const struct pshm_stat *st, struct lsopt
 	case C_KIND:
 		return cli_chan_object(st) ? "chan" : pshm_kind_name(st->kind);
 	case C_SIZE:
-		return cli_fmt_size(buf, len, st->size, o->bytes);
+		return cli_fmt_size(buf, len, st->size, o->t.bytes);
 	case C_ALLOC:
-		return cli_fmt_size(buf, len, st->allocated, o->bytes);
+		return cli_fmt_size(buf, len, st->allocated, o->t.bytes);
 	case C_SPARSE:
 		/* libsmartcols reads "0" as JSON false; the table says yes or nothing. */
-		if (o->json)
+		if (o->t.json)
 			return is_sparse(st) ? "1" : "0";
 		return is_sparse(st) ? "yes" : NULL;
 	case C_PERMS:
@@ -192,19 +188,19 @@ static const char *cell(enum col_id id, const struct pshm_stat *st, struct lsopt
 		return cli_fmt_time(buf, len, &st->ctime);
 	case C_NPROCS:
 		/* A count that may be low: "2?" in tables, null in JSON. */
-		if (o->partial && o->json)
+		if (o->partial && o->t.json)
 			return NULL;
 		snprintf(buf, len, "%zu%s", holders_nprocs(h, nh), o->partial ? "?" : "");
 		return buf;
 	case C_PIDS:
-		if (o->partial && o->json)
+		if (o->partial && o->t.json)
 			return NULL; /* null: make_columns typed the column as a number */
 		free(o->pids);
 		/* A JSON array cell holds one element per line; a list that may be short ends
 		 * in "?". */
-		o->pids = holders_pids(h, nh, o->json ? "\n" : ",", o->partial);
+		o->pids = holders_pids(h, nh, o->t.json ? "\n" : ",", o->partial);
 		o->oom |= !o->pids;
-		return o->pids && *o->pids ? o->pids : (o->json ? "" : NULL);
+		return o->pids && *o->pids ? o->pids : (o->t.json ? "" : NULL);
 	case C_KEY:
 		if (!sysv)
 			return NULL;
@@ -231,7 +227,7 @@ static const char *cell(enum col_id id, const struct pshm_stat *st, struct lsopt
 			return NULL;
 		/* Not counted: "?" as a count that may be low, null in JSON. */
 		if (st->leases == PSHM_LEASES_UNKNOWN)
-			return o->json ? NULL : "?";
+			return o->t.json ? NULL : "?";
 		snprintf(buf, len, "%u", (unsigned)st->leases);
 		return buf;
 	default:
@@ -241,7 +237,7 @@ static const char *cell(enum col_id id, const struct pshm_stat *st, struct lsopt
 
 struct lsctx {
 	struct libscols_table *tb;
-	enum col_id ids[C_NCOLS + 1];
+	int ids[C_NCOLS + 1];
 	size_t ncols;
 	struct lsopts o;
 };
@@ -268,38 +264,9 @@ static int add_row(const struct pshm_stat *st, void *arg)
 			return -ENOMEM;
 	}
 	/* The "complete" member that make_columns added: false. */
-	if (c->o.partial && c->o.json && scols_line_set_data(ln, c->ncols, "0"))
+	if (c->o.partial && c->o.t.json && scols_line_set_data(ln, c->ncols, "0"))
 		return -ENOMEM;
 	return 0;
-}
-
-static int col_by_name(const char *name, size_t len)
-{
-	for (int i = 0; i < C_NCOLS; i++)
-		if (strlen(cols[i].name) == len && !strncasecmp(cols[i].name, name, len))
-			return i;
-	return -1;
-}
-
-/* Parse -o: "COL,COL" replaces the defaults, "+COL,COL" adds to them. */
-static bool parse_cols(struct lsctx *c, const char *spec)
-{
-	const char *p = spec;
-	if (*p == '+')
-		p++;
-	else
-		c->ncols = 0;
-	while (*p) {
-		size_t len = strcspn(p, ",");
-		int id = col_by_name(p, len);
-		if (id < 0 || c->ncols >= C_NCOLS) {
-			cli_usage("ls", "unknown column '%.*s' (see pshm ls --help)", (int)len, p);
-			return false;
-		}
-		c->ids[c->ncols++] = (enum col_id)id;
-		p += len + (p[len] == ',');
-	}
-	return c->ncols > 0 || cli_usage("ls", "no columns given") == EXIT_OK;
 }
 
 static bool parse_kinds(const char *spec, unsigned *mask)
@@ -345,17 +312,12 @@ static int ls_help(void)
 	       "      --orphans          only objects nobody holds: leased ones without a lease\n"
 	       "                         held, and others no process maps or holds\n"
 	       "  -h, --help             show this help\n\nColumns:\n");
-	for (int i = 0; i < C_NCOLS; i++)
-		printf("  %-8s %s\n", cols[i].name, cols[i].help);
-	printf("\nDefault columns: ");
-	for (size_t i = 0; i < sizeof(default_cols) / sizeof(default_cols[0]); i++)
-		printf("%s%s", i ? "," : "", cols[default_cols[i]].name);
-	printf("\n");
+	cli_cols_help(&ls_cols);
 	return EXIT_OK;
 }
 
 /* Make the table's columns; ADDRESS is always there (hidden when not asked for) to sort by. */
-static struct libscols_column *make_columns(struct lsctx *c, bool json)
+static struct libscols_column *make_columns(struct lsctx *c)
 {
 	struct libscols_column *sortcol = NULL;
 	bool have_addr = false;
@@ -364,26 +326,21 @@ static struct libscols_column *make_columns(struct lsctx *c, bool json)
 	if (!have_addr)
 		c->ids[c->ncols++] = C_ADDRESS;
 	for (size_t i = 0; i < c->ncols; i++) {
-		const struct col *col = &cols[c->ids[i]];
-		char name[16];
-		size_t k = 0;
-		for (; col->name[k] && k < sizeof(name) - 1; k++)
-			name[k] = json ? (char)tolower((unsigned char)col->name[k]) : col->name[k];
-		name[k] = '\0';
-		int flags = col->flags | (have_addr || i + 1 < c->ncols ? 0 : SCOLS_FL_HIDDEN);
-		struct libscols_column *cl = scols_table_new_column(c->tb, name, col->whint, flags);
+		int hidden = have_addr || i + 1 < c->ncols ? 0 : SCOLS_FL_HIDDEN;
+		struct libscols_column *cl =
+		    cli_col_add(c->tb, &cols[c->ids[i]], c->o.t.json, hidden);
 		if (!cl)
 			return NULL;
 		/* PIDS that may be short are null in JSON, as an empty number cell prints. */
-		bool null_pids = c->ids[i] == C_PIDS && c->o.partial;
-		scols_column_set_json_type(cl, null_pids ? SCOLS_JSON_NUMBER : col->json);
+		if (c->ids[i] == C_PIDS && c->o.partial)
+			scols_column_set_json_type(cl, SCOLS_JSON_NUMBER);
 		if (c->ids[i] == C_ADDRESS) {
 			scols_column_set_cmpfunc(cl, scols_cmpstr_cells, NULL);
 			sortcol = cl;
 		}
 	}
 	/* JSON says of each object whether NPROCS and PIDS may be low, only when they may. */
-	if (json && c->o.partial) {
+	if (c->o.t.json && c->o.partial) {
 		struct libscols_column *cl = scols_table_new_column(c->tb, "complete", 5, 0);
 		if (!cl)
 			return NULL;
@@ -395,11 +352,7 @@ static struct libscols_column *make_columns(struct lsctx *c, bool json)
 int cmd_ls(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'J'},
-	    {"output", required_argument, NULL, 'o'},
-	    {"raw", no_argument, NULL, 'r'},
-	    {"bytes", no_argument, NULL, 'b'},
-	    {"noheadings", no_argument, NULL, 'n'},
+	    CLI_TABLE_OPTIONS,
 	    {"kinds", required_argument, NULL, 'k'},
 	    {"all", no_argument, NULL, 'a'},
 	    {"orphans", no_argument, NULL, 'O'},
@@ -407,30 +360,13 @@ int cmd_ls(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	struct lsctx c = {0};
-	bool json = false, raw = false, noheadings = false;
 	unsigned mask = PSHM_LIST_DEFAULT;
-	const char *colspec = NULL;
 	int opt;
 
-	c.ncols = sizeof(default_cols) / sizeof(default_cols[0]);
-	memcpy(c.ids, default_cols, sizeof(default_cols));
-	while ((opt = getopt_long(argc, argv, "Jo:rbnk:ah", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, CLI_TABLE_OPTSTRING "k:ah", opts, NULL)) != -1) {
+		if (cli_table_opt(&c.o.t, opt))
+			continue;
 		switch (opt) {
-		case 'J':
-			json = true;
-			break;
-		case 'o':
-			colspec = optarg;
-			break;
-		case 'r':
-			raw = true;
-			break;
-		case 'b':
-			c.o.bytes = true;
-			break;
-		case 'n':
-			noheadings = true;
-			break;
 		case 'k':
 			if (!parse_kinds(optarg, &mask))
 				return EXIT_USAGE;
@@ -453,11 +389,8 @@ int cmd_ls(int argc, char **argv)
 		c.o.chan_only = !(mask & PSHM_LIST_POSIX);
 		mask = (mask & ~LS_KIND_CHAN) | PSHM_LIST_POSIX;
 	}
-	if (colspec && !parse_cols(&c, colspec))
+	if (!cli_cols_select(&ls_cols, c.o.t.columns, c.ids, &c.ncols))
 		return EXIT_USAGE;
-	/* JSON carries numbers, so sizes there are always in bytes. */
-	if (json)
-		c.o.bytes = c.o.json = true;
 	bool scan = false;
 	for (size_t i = 0; i < c.ncols; i++)
 		scan |= c.ids[i] == C_NPROCS || c.ids[i] == C_PIDS;
@@ -465,14 +398,12 @@ int cmd_ls(int argc, char **argv)
 		return cli_fail("ls", pshm_shm_dir(), -ENOMEM);
 	c.o.partial = scan && !holders_complete(c.o.holders);
 
-	c.tb = scols_new_table();
+	c.tb = cli_table_new(cols, NULL, 0, c.o.t.how);
 	if (!c.tb) {
 		holders_free(c.o.holders);
 		return cli_fail("ls", pshm_shm_dir(), -ENOMEM);
 	}
-	scols_table_enable_raw(c.tb, raw);
-	scols_table_enable_noheadings(c.tb, noheadings);
-	struct libscols_column *sortcol = make_columns(&c, json);
+	struct libscols_column *sortcol = make_columns(&c);
 	int stop = 0;
 	int r = sortcol ? pshm_list(mask, add_row, &c, &stop) : -ENOMEM;
 	if (r >= 0 && stop)
@@ -482,7 +413,7 @@ int cmd_ls(int argc, char **argv)
 		status = cli_fail("ls", pshm_shm_dir(), r);
 	} else {
 		scols_sort_table(c.tb, sortcol);
-		if (json)
+		if (c.o.t.json)
 			cli_print_json(c.tb, "objects");
 		else
 			cli_print_table(c.tb);

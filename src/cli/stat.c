@@ -10,7 +10,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/sysmacros.h>
 
 /* One field of the output: text for "key: value", and whether JSON should quote it. */
@@ -221,30 +220,11 @@ int cmd_stat(int argc, char **argv)
 
 /* ---- who ----------------------------------------------------------------------------------- */
 
-/* The command name of PID and the user it runs as. */
-static void proc_info(pid_t pid, char *comm, size_t len, uid_t *uid)
-{
-	char path[64];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	FILE *f = fopen(path, "re");
-	comm[0] = '\0';
-	if (f) {
-		if (fgets(comm, (int)len, f))
-			comm[strcspn(comm, "\n")] = '\0';
-		fclose(f);
-	}
-	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
-	*uid = stat(path, &st) == 0 ? st.st_uid : (uid_t)-1;
-}
-
 static int who_rows(struct libscols_table *tb, const char *addr, struct holders *hs, bool json)
 {
 	struct pshm_stat st;
 	char buf[64], comm[64];
 	size_t n;
-	uid_t uid;
 
 	cli_warn_bare(addr);
 	int r = pshm_stat_addr(addr, &st);
@@ -255,7 +235,8 @@ static int who_rows(struct libscols_table *tb, const char *addr, struct holders 
 		struct libscols_line *ln = scols_table_new_line(tb, NULL);
 		if (!ln)
 			return cli_fail("who", addr, -ENOMEM);
-		proc_info(h[i].pid, comm, sizeof(comm), &uid);
+		uid_t uid = holders_user(h[i].pid);
+		holders_command(h[i].pid, comm, sizeof(comm));
 		scols_line_set_data(ln, 0, st.address);
 		snprintf(buf, sizeof(buf), "%d", (int)h[i].pid);
 		scols_line_set_data(ln, 1, buf);
@@ -291,58 +272,41 @@ int cmd_who(int argc, char **argv)
 	    CLI_HELP_OPTION,
 	    {NULL, 0, NULL, 0},
 	};
-	static const struct {
-		const char *name;
-		double whint;
-		int json;
-	} wcols[] = {{"ADDRESS", 0.3, SCOLS_JSON_STRING},
-	             {"PID", 6, SCOLS_JSON_NUMBER},
-	             {"USER", 8, SCOLS_JSON_STRING},
-	             {"COMMAND", 0.2, SCOLS_JSON_STRING},
-	             {"ACCESS", 10, SCOLS_JSON_STRING}};
-	bool json = false, noheadings = false;
+	static const struct cli_col wcols[] = {CLI_COL("ADDRESS", 0.3, 0, SCOLS_JSON_STRING, NULL),
+	                                       CLI_COL("PID", 6, 0, SCOLS_JSON_NUMBER, NULL),
+	                                       CLI_COL("USER", 8, 0, SCOLS_JSON_STRING, NULL),
+	                                       CLI_COL("COMMAND", 0.2, 0, SCOLS_JSON_STRING, NULL),
+	                                       CLI_COL("ACCESS", 10, 0, SCOLS_JSON_STRING, NULL)};
+	struct cli_table_opts t = {0};
 	int c;
 
+	/* Of the table options, -J and -n. */
 	while ((c = getopt_long(argc, argv, "Jnh", opts, NULL)) != -1) {
-		if (c == 'J')
-			json = true;
-		else if (c == 'n')
-			noheadings = true;
-		else if (c == 'h')
+		if (c == 'h')
 			return cli_help("who",
 			                "  -J, --json             JSON output\n"
 			                "  -n, --noheadings       no heading line\n"
 			                "  ACCESS is \"map rw\", \"map ro\" or \"fd N rw|ro\".\n"
 			                "  A line of ? is for processes pshm could not look "
 			                "into.\n");
-		else
+		if (!cli_table_opt(&t, c))
 			return cli_bad_option("who");
 	}
 	if (optind == argc)
 		return cli_usage("who", "no object named");
-	struct libscols_table *tb = scols_new_table();
+	struct libscols_table *tb =
+	    cli_table_new(wcols, NULL, sizeof(wcols) / sizeof(wcols[0]), t.how);
 	struct holders *hs = holders_scan();
 	if (!tb || !hs) {
 		scols_unref_table(tb);
 		holders_free(hs);
 		return cli_fail("who", argv[optind], -ENOMEM);
 	}
-	scols_table_enable_noheadings(tb, noheadings);
-	for (size_t i = 0; i < sizeof(wcols) / sizeof(wcols[0]); i++) {
-		char name[16];
-		size_t k = 0;
-		for (; wcols[i].name[k]; k++)
-			name[k] = json ? (char)(wcols[i].name[k] | 0x20) : wcols[i].name[k];
-		name[k] = '\0';
-		struct libscols_column *cl = scols_table_new_column(tb, name, wcols[i].whint, 0);
-		if (cl)
-			scols_column_set_json_type(cl, wcols[i].json);
-	}
 	int status = EXIT_OK;
 	for (int i = optind; i < argc; i++)
-		if (who_rows(tb, argv[i], hs, json))
+		if (who_rows(tb, argv[i], hs, t.json))
 			status = EXIT_FAIL;
-	if (json)
+	if (t.json)
 		cli_print_json(tb, "processes");
 	else
 		cli_print_table(tb);

@@ -202,10 +202,11 @@ expect_nospace()
 	fi
 }
 
-commands=(create write read dump ls stat who chmod chown resize rm bench chan send recv)
+commands=(create write read dump ls stat who df chmod chown resize rm gc bench chan send recv hold)
 columns=(ADDRESS KIND SIZE ALLOC SPARSE PERMS MODE OWNER GROUP UID GID MTIME CTIME NPROCS PIDS
-	KEY ID NATTCH CPID LPID SEALS)
+	KEY ID NATTCH CPID LPID SEALS STATUS LEASES)
 kinds=(posix chan sysv sem memfd all)
+df_columns=(OWNER UID POSIX SYSV MEMFD NONAME TOTAL OBJECTS)
 
 run_cases()
 {
@@ -270,6 +271,33 @@ run_cases()
 	expect_exact "pshm ls --kinds=s" sysv sem
 	expect_exact "pshm ls -o ADDRESS -k " "${kinds[@]}"
 	expect_exact "pshm ls -Jk " "${kinds[@]}"
+
+	# df: its owners' columns, and no operands.
+	expect_exact "pshm d" dump df
+	expect_exact "pshm df -o " "${df_columns[@]}"
+	expect_exact "pshm df -o POSIX,s" POSIX,SYSV
+	expect_exact "pshm df --output=+OB" +OBJECTS
+	expect_exact "pshm df -bo " "${df_columns[@]}"
+	expect_none "pshm df /"
+
+	# hold: objects before "--" (new ones with --create), then a command and its arguments.
+	expect_exact "pshm hold --l" --lease
+	expect_exact "pshm hold -s 4K --m" --map --mode
+	expect_exact "pshm hold --lease /comp-t" "/$obj"
+	expect_exact "pshm hold --create -s 4K " posix:/ sysv: file:
+	expect_exact "pshm hold --map /$obj -- pshm-nonexistent-command-"
+	expect_all "pshm hold /$obj -- printf" printf
+	expect_none "pshm hold /$obj -- printf" "/$obj"
+	expect_exact "pshm hold /$obj -- cat $tmp/files/da" "$tmp/files/data.bin"
+	expect_exact "pshm ls --orp" --orphans
+
+	# gc: its kinds, and file: operands only.
+	expect_exact "pshm gc --un" --unleased
+	expect_exact "pshm gc -k posix,s" posix,sysv
+	expect_exact "pshm gc --kinds=f" file
+	expect_none "pshm gc --older-than "
+	expect_exact "pshm gc " file:
+	expect_exact "pshm gc -n file:$tmp/files/da" "$tmp/files/data.bin"
 
 	# pshm bench, and pshm-bench with the same options from its first word.
 	expect_exact "pshm bench --sec" --sections
@@ -355,6 +383,12 @@ check_against_help()
 		round='pshm ls --help: ' expect_exact "pshm ls -o " "${want[@]}"
 	else
 		not_ok "pshm ls --help" "no columns found"
+	fi
+	mapfile -t want < <("$pshm" df --help | sed -n '/^Columns/,/^$/s/^  \([A-Z]*\) .*/\1/p')
+	if ((${#want[@]})); then
+		round='pshm df --help: ' expect_exact "pshm df -o " "${want[@]}"
+	else
+		not_ok "pshm df --help" "no columns found"
 	fi
 }
 
