@@ -5,6 +5,7 @@
  */
 #include "testutil.h"
 
+#include <sys/prctl.h>
 #include <sys/shm.h>
 
 #define PAGE 4096
@@ -41,6 +42,7 @@ static pid_t holder(const char *addr, unsigned flags)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		struct pshm_seg *s;
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a failed test */
 		close(p[0]);
 		int r = flags & CREATE ? pshm_create(&s, addr, PAGE, 0600, PSHM_LEASE)
 		                       : pshm_open(&s, addr, flags | PSHM_LEASE);
@@ -297,6 +299,55 @@ static void test_fork_shares_lease(void **state)
 			assert_int_equal(pshm_gc_addr(name, 0), 1);
 		}
 		close(p[1]);
+	}
+}
+
+/*
+ * The last two holders close at the same moment, again and again: one of them always removes
+ * the object (each lets go of its own lease before it tries, so the later try finds none).
+ */
+static pid_t closer(const char *addr, bool create, int go)
+{
+	int p[2];
+	char c;
+
+	assert_int_equal(pipe(p), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct pshm_seg *s;
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		int r = create ? pshm_create(&s, addr, PAGE, 0600, PSHM_LEASE)
+		               : pshm_open(&s, addr, PSHM_LEASE);
+		c = r == 0 ? 'y' : 'n';
+		if (write(p[1], &c, 1) != 1 || read(go, &c, 1) != 1)
+			_exit(1);
+		_exit(pshm_close(s) ? 2 : 0);
+	}
+	close(p[1]);
+	assert_int_equal(read(p[0], &c, 1), 1);
+	close(p[0]);
+	assert_int_equal(c, 'y');
+	return pid;
+}
+
+static void test_both_leave_at_once(void **state)
+{
+	(void)state;
+
+	tu_name(name, sizeof(name), "both");
+	for (int round = 0; round < 200; round++) {
+		int go[2], status;
+		assert_int_equal(pipe(go), 0);
+		pid_t a = closer(name, true, go[0]), b = closer(name, false, go[0]);
+		assert_int_equal(write(go[1], "gg", 2), 2);
+		assert_int_equal(waitpid(a, &status, 0), a);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		assert_int_equal(waitpid(b, &status, 0), b);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		close(go[0]);
+		close(go[1]);
+		assert_false(exists(name));
 	}
 }
 
@@ -802,6 +853,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_dead_never_handed_out),
 	    cmocka_unit_test(test_read_only_holder),
 	    cmocka_unit_test(test_fork_shares_lease),
+	    cmocka_unit_test(test_both_leave_at_once),
 	    cmocka_unit_test(test_reader_of_another_user),
 	    cmocka_unit_test(test_open_remove_race),
 	    cmocka_unit_test(test_sysv),
