@@ -101,6 +101,13 @@ as_nobody() {
 	fi
 }
 
+# Skip unless a program that uid 65534 runs can itself run $PSHM: as_nobody's own exec may pass
+# where a nested one fails, when a directory above the binary (as /root is) is closed to others.
+require_nobody_exec() {
+	as_nobody sh -c '"$1" --version' sh "$PSHM" >/dev/null 2>&1 ||
+		skip "uid 65534 cannot run $PSHM from its own programs: a directory above it is closed to others"
+}
+
 require_root() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root to act as another user"
 }

@@ -253,6 +253,7 @@ need_default_signal() {
 @test "leases that cannot be counted: ? in ls and stat, null in JSON; --orphans leaves them out" {
 	require_root
 	command -v setpriv >/dev/null || skip "setpriv is missing (util-linux)"
+	require_nobody_exec
 	share_dir
 	orphan_of /dead
 	pshm create -s 4K /plain
@@ -292,6 +293,7 @@ need_default_signal() {
 	dir_holds m
 
 	require_root
+	require_nobody_exec
 	share_dir
 	pshm create -s 4K -m 644 /ro
 	run as_nobody "$PSHM" hold --map --lease /ro -- sh -c '
