@@ -52,9 +52,10 @@ EXAMPLE_SRC := $(wildcard examples/*.c)
 EXAMPLE_BIN := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
-# bench_chan: its harness and its transports, an object for each file of bench/chan/.
+# bench_chan: its harness and its transports, an object for each file of bench/chan/ (boost.cpp's
+# compiled as C++ or as C: see below).
 CHAN_SRC := $(wildcard bench/chan/*.c)
-CHAN_OBJ := $(CHAN_SRC:bench/chan/%.c=$(BUILD)/bench/chan/%.o)
+CHAN_OBJ := $(CHAN_SRC:bench/chan/%.c=$(BUILD)/bench/chan/%.o) $(BUILD)/bench/chan/boost.o
 CHAN_BIN := $(BUILD)/bench/bench_chan
 # pshm-bench, the techniques compared; installed beside pshm, which runs it as `pshm bench`.
 PB_SRC := $(wildcard bench/pshm-bench/*.c)
@@ -74,6 +75,35 @@ BENCH_ZMQ_PROBE = t=$$(mktemp) && printf '\043include <zmq.h>\nint main(void) { 
 BENCH_ZMQ = $(eval BENCH_ZMQ := $(shell $(BENCH_ZMQ_PROBE)))$(BENCH_ZMQ)
 else
 BENCH_ZMQ :=
+endif
+# iceoryx and Boost.Interprocess likewise: each is compared with when installed
+# (libiceoryx-binding-c-dev, with iceoryx's iox-roudi to run; libboost-dev and a C++ compiler),
+# and left out by PSHM_BENCH_NO_ICEORYX=1 or PSHM_BENCH_NO_BOOST=1. iceoryx's headers live in a
+# directory named after its version: BENCH_IOX is "-isystem DIR -liceoryx_binding_c" for the
+# newest such directory (none when the compiler finds them) with which a program links, else
+# empty, and then iceoryx.c is compiled with -DPSHM_BENCH_NO_ICEORYX. BENCH_BOOST is -lstdc++
+# when $(CXX) builds a program with Boost's message_queue, else empty, and then boost.cpp is
+# compiled as C, which leaves its stub. C++ is compiled with CXXFLAGS, which default to CFLAGS.
+ifeq ($(filter-out 0,$(PSHM_BENCH_NO_ICEORYX)),)
+BENCH_IOX_PROBE = t=$$(mktemp) && for d in '' $$(ls -d /usr/local/include/iceoryx/v* \
+	/usr/include/iceoryx/v* 2>/dev/null | sort -rV); do printf '\043include <iceoryx_binding_c/runtime.h>\nint main(void) { iox_runtime_init("p"); return 0; }\n' | \
+	$(CC) $${d:+-isystem "$$d"} $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -x c -o "$$t" - -liceoryx_binding_c \
+	>/dev/null 2>&1 && { echo $${d:+-isystem $$d} -liceoryx_binding_c; break; }; done; rm -f "$$t"
+BENCH_IOX = $(eval BENCH_IOX := $(shell $(BENCH_IOX_PROBE)))$(BENCH_IOX)
+else
+BENCH_IOX :=
+endif
+CXXFLAGS ?= $(CFLAGS)
+# (No -Wshadow: in C++ it takes pshm.h's pshm_stat(), named as its struct is, for a shadow.)
+ALLCXXFLAGS = -std=gnu++17 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Wall -Wextra -Wvla $(CPPFLAGS) \
+	$(CXXFLAGS) $(SANFLAGS)
+ifeq ($(filter-out 0,$(PSHM_BENCH_NO_BOOST)),)
+BENCH_BOOST_PROBE = t=$$(mktemp) && printf '\043include <boost/interprocess/ipc/message_queue.hpp>\nint main() { return !boost::interprocess::message_queue::remove("p"); }\n' | \
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) $(LDFLAGS) -x c++ -o "$$t" - -lpthread -lrt >/dev/null 2>&1; \
+	r=$$?; rm -f "$$t"; [ $$r -eq 0 ] && echo -lstdc++
+BENCH_BOOST = $(eval BENCH_BOOST := $(shell $(BENCH_BOOST_PROBE)))$(BENCH_BOOST)
+else
+BENCH_BOOST :=
 endif
 
 .PHONY: all lib cli examples tests check unit-check asan-check demo bench bench-progs install \
@@ -164,12 +194,27 @@ $(CHAN_BIN): $(CHAN_OBJ) $(STATIC)
 
 # Of bench_chan's code only zmq.c depends on the choice about ZeroMQ; its link line does too.
 $(BUILD)/bench/chan/zmq.o: BENCH_CFLAGS = $(if $(BENCH_ZMQ),,-DPSHM_BENCH_NO_ZMQ)
-$(CHAN_BIN): BENCH_LIBS = $(BENCH_ZMQ)
+$(CHAN_BIN): BENCH_LIBS = $(BENCH_ZMQ) $(filter -l%,$(BENCH_IOX)) $(BENCH_BOOST)
 # The last choice made about ZeroMQ, so that both are built again when it changes.
 $(BUILD)/bench/chan/zmq.o $(CHAN_BIN): $(BUILD)/bench/zmq-choice
 $(BUILD)/bench/zmq-choice: FORCE
 	@mkdir -p $(@D)
 	@echo 'zmq: $(or $(BENCH_ZMQ),no)' | cmp -s - $@ || echo 'zmq: $(or $(BENCH_ZMQ),no)' >$@
+# iceoryx and Boost the same way: iceoryx.c and boost.cpp hold their choices, and the link line.
+$(BUILD)/bench/chan/iceoryx.o: BENCH_CFLAGS = \
+	$(if $(BENCH_IOX),$(filter-out -l%,$(BENCH_IOX)),-DPSHM_BENCH_NO_ICEORYX)
+$(BUILD)/bench/chan/boost.o: bench/chan/boost.cpp
+	@mkdir -p $(@D)
+	$(if $(BENCH_BOOST),$(CXX) $(INC_BENCH) $(ALLCXXFLAGS),$(CC) $(INC_BENCH) $(ALLCFLAGS) -x c) \
+		$(DEPFLAGS) -c -o $@ $<
+$(BUILD)/bench/chan/iceoryx.o $(CHAN_BIN): $(BUILD)/bench/iceoryx-choice
+$(BUILD)/bench/chan/boost.o $(CHAN_BIN): $(BUILD)/bench/boost-choice
+$(BUILD)/bench/iceoryx-choice: FORCE
+	@mkdir -p $(@D)
+	@echo 'iceoryx: $(or $(BENCH_IOX),no)' | cmp -s - $@ || echo 'iceoryx: $(or $(BENCH_IOX),no)' >$@
+$(BUILD)/bench/boost-choice: FORCE
+	@mkdir -p $(@D)
+	@echo 'boost: $(or $(BENCH_BOOST),no)' | cmp -s - $@ || echo 'boost: $(or $(BENCH_BOOST),no)' >$@
 
 examples: $(EXAMPLE_BIN)
 
@@ -262,10 +307,11 @@ demo: deps
 	sh examples/demo.sh $(BUILD)
 
 # Runs pshm-bench, bench/bench_overhead and bench/cli.sh and writes docs/benchmarks.md, with
-# SVG plots in docs/ when gnuplot is installed. QUICK=1 makes shorter runs; PSHM_BENCH_NO_ZMQ=1
-# leaves ZeroMQ out of bench_chan's comparison.
+# SVG plots in docs/ when gnuplot is installed. QUICK=1 makes shorter runs; PSHM_BENCH_NO_ZMQ=1,
+# PSHM_BENCH_NO_ICEORYX=1 and PSHM_BENCH_NO_BOOST=1 leave those out of bench_chan's comparison.
 bench:
-	@PSHM_BENCH_NO_ZMQ='$(PSHM_BENCH_NO_ZMQ)' sh scripts/deps.sh bench
+	@PSHM_BENCH_NO_ZMQ='$(PSHM_BENCH_NO_ZMQ)' PSHM_BENCH_NO_ICEORYX='$(PSHM_BENCH_NO_ICEORYX)' \
+		PSHM_BENCH_NO_BOOST='$(PSHM_BENCH_NO_BOOST)' sh scripts/deps.sh bench
 	$(MAKE) all $(BENCH_BIN) $(CHAN_BIN)
 	CC='$(CC)' CFLAGS='$(CFLAGS)' bash bench/report.sh $(BUILD)$(if $(filter-out 0,$(QUICK)), --quick)
 

@@ -205,14 +205,28 @@ if [ -x "$build/bench/bench_chan" ] && [ -r "$here/chan.md.in" ]; then
 	"$build/bench/bench_chan" ${quick:+--quick} >"$tmp/chan.txt" || rc=$?
 	[ "$rc" -eq 0 ] || die "bench_chan failed (exit status $rc)"
 	[ -s "$tmp/chan.txt" ] || die "bench_chan printed nothing"
-	# A bench_chan built without ZeroMQ lists it as unavailable; the page says so in words too.
-	zmq_note=""
+	# A bench_chan built without ZeroMQ, iceoryx or Boost lists it as unavailable; the page says
+	# so in words too, as it does when iceoryx's broker could not be had.
+	peer_note=""
 	if grep -q '^zmq .*built without ZeroMQ' "$tmp/chan.txt"; then
-		zmq_note="ZeroMQ was not measured: this \`bench_chan\` was built without it"
-		zmq_note="$zmq_note (\`libzmq3-dev\` was not installed, or \`PSHM_BENCH_NO_ZMQ=1\` was given to make)."
+		peer_note="ZeroMQ was not measured: this \`bench_chan\` was built without it"
+		peer_note="$peer_note (\`libzmq3-dev\` was not installed, or \`PSHM_BENCH_NO_ZMQ=1\` was given to make)."
 		say "ZeroMQ not measured: bench_chan was built without it"
 	fi
-	awk -v res="$tmp/chan.txt" -v note="$zmq_note" '
+	if grep -q '^iox .*built without iceoryx' "$tmp/chan.txt"; then
+		peer_note="${peer_note:+$peer_note }iceoryx was not measured: this \`bench_chan\` was built without it"
+		peer_note="$peer_note (\`libiceoryx-binding-c-dev\` was not installed, or \`PSHM_BENCH_NO_ICEORYX=1\` was given to make)."
+		say "iceoryx not measured: bench_chan was built without it"
+	elif iox_why=$(grep -m 1 -o '^iox poll .*unavailable: .*' "$tmp/chan.txt"); then
+		peer_note="${peer_note:+$peer_note }iceoryx was not measured: ${iox_why#*unavailable: }."
+		say "iceoryx not measured: ${iox_why#*unavailable: }"
+	fi
+	if grep -q '^boost mq .*built without Boost' "$tmp/chan.txt"; then
+		peer_note="${peer_note:+$peer_note }Boost.Interprocess was not measured: this \`bench_chan\` was built without it"
+		peer_note="$peer_note (\`libboost-dev\` or \`g++\` was not installed, or \`PSHM_BENCH_NO_BOOST=1\` was given to make)."
+		say "Boost.Interprocess not measured: bench_chan was built without it"
+	fi
+	awk -v res="$tmp/chan.txt" -v note="$peer_note" '
 		/^@@chan_results@@$/ {
 			print "```"
 			while ((getline line < res) > 0) print line

@@ -39,6 +39,23 @@ if [ "$what" = bench ]; then
 	case ${PSHM_BENCH_NO_ZMQ:-0} in
 	0) have_header zmq.h || optional="$optional libzmq3-dev" ;;
 	esac
+	# iceoryx: its C binding, whose headers live in a directory named after the version, and
+	# its broker iox-roudi (PSHM_BENCH_NO_ICEORYX=1 leaves it out).
+	case ${PSHM_BENCH_NO_ICEORYX:-0} in
+	0)
+		ls /usr/include/iceoryx/v*/iceoryx_binding_c/runtime.h >/dev/null 2>&1 ||
+			optional="$optional libiceoryx-binding-c-dev"
+		command -v iox-roudi >/dev/null 2>&1 || optional="$optional iceoryx"
+		;;
+	esac
+	# Boost.Interprocess is C++ only: Boost's headers and a C++ compiler (PSHM_BENCH_NO_BOOST=1).
+	case ${PSHM_BENCH_NO_BOOST:-0} in
+	0)
+		command -v "${CXX:-g++}" >/dev/null 2>&1 || optional="$optional g++"
+		[ -r /usr/include/boost/interprocess/ipc/message_queue.hpp ] ||
+			optional="$optional libboost-dev"
+		;;
+	esac
 fi
 
 [ -z "$need$optional" ] && exit 0
@@ -49,7 +66,7 @@ if [ "$(id -u)" -ne 0 ]; then
 		echo "pshm: install them as root with:  apt-get update && apt-get install -y$need$optional" >&2
 		exit 1
 	fi
-	echo "pshm: optional, for make bench's plots and ZeroMQ figures:  apt-get install -y$optional" >&2
+	echo "pshm: optional, for make bench's plots and its ZeroMQ, iceoryx and Boost figures:  apt-get install -y$optional" >&2
 	exit 0
 fi
 echo "pshm: installing Debian packages:$need$optional" >&2

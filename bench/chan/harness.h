@@ -31,6 +31,15 @@ enum {
 	T_SEQP,
 	T_MQ,
 	T_ZMQ,
+	T_BOOST,
+	T_IOX_POLL,
+	T_IOX_WS,
+	T_IOX_LOSSY1,
+	T_IOX_LOSSY2,
+	T_IOX_LOSSY4,
+	T_IOX_LOSSLESS1,
+	T_IOX_LOSSLESS2,
+	T_IOX_LOSSLESS4,
 	NT
 };
 
@@ -45,6 +54,7 @@ struct result {
 	double msgs_per_s, gb_per_s; /* the median slice */
 	double overall_per_s;        /* all messages over the whole stream, the stop included */
 	uint64_t messages;
+	double delivered; /* a broadcast: the share of the messages sent that a reader received */
 };
 
 struct opts {

@@ -19,7 +19,7 @@ void combine(int nrounds)
 	for (int t = 0; t < NT; t++) {
 		for (int s = 0; s < NSIZES; s++) {
 			struct result *l = &cells[t][s].lat, *p = &cells[t][s].tput;
-			double a[5][ROUNDS];
+			double a[6][ROUNDS];
 			int nl = 0, np = 0;
 			for (int k = 0; k < nrounds; k++) {
 				const struct cell *c = &by_round[k][t][s];
@@ -35,7 +35,8 @@ void combine(int nrounds)
 				}
 				if (c->tput.measured) {
 					a[3][np] = c->tput.msgs_per_s;
-					a[4][np++] = c->tput.overall_per_s;
+					a[4][np] = c->tput.overall_per_s;
+					a[5][np++] = c->tput.delivered;
 					p->messages += c->tput.messages;
 				}
 			}
@@ -49,6 +50,7 @@ void combine(int nrounds)
 				p->measured = true;
 				p->msgs_per_s = bench_median(a[3], np);
 				p->overall_per_s = bench_median(a[4], np);
+				p->delivered = bench_median(a[5], np);
 				p->gb_per_s = p->msgs_per_s * (double)sizes[s] / 1e9;
 			}
 		}
@@ -63,7 +65,7 @@ void combine(int nrounds)
  * seconds apart would measure that change as much as the channel.
  */
 #define PAIRS    7 /* quick: 3 */
-#define NTARGETS 5
+#define NTARGETS 8
 
 static const struct target_spec {
 	const char *name;
@@ -76,6 +78,9 @@ static const struct target_spec {
     {"spin throughput / spsc ring, 64 B", TPUT, 1, T_CSPIN, T_RING, 0.8, false},
     {"spin throughput / spsc ring, 64 KiB", TPUT, 3, T_CSPIN, T_RING, 0.9, false},
     {"spin throughput / pipe, 64 B", TPUT, 1, T_CSPIN, T_PIPE, 20.0, false},
+    {"spin latency (8 B median) / iceoryx polling", LAT, 0, T_CSPIN, T_IOX_POLL, 0.3, true},
+    {"spin throughput / iceoryx polling, 64 B", TPUT, 1, T_CSPIN, T_IOX_POLL, 10.0, false},
+    {"blocking latency (8 B median) / iceoryx WaitSet", LAT, 0, T_CBLOCK, T_IOX_WS, 1.0, true},
 };
 
 struct target {
@@ -105,7 +110,7 @@ int measure_targets(const struct opts *o, uint64_t *samples)
 			continue;
 		tg->pairs = 0;
 		for (int p = 0; p < npairs && !stop_signal; p++) {
-			struct result ra, rb;
+			struct result ra = {0}, rb = {0}; /* an unavailable one stays unmeasured */
 			int r;
 			if (p % 2 == 0) {
 				r = measure_one(a, sizes[ts->size_i], ts->what, o, samples, &ra);
@@ -162,7 +167,8 @@ const char *size_name(size_t s)
 static const struct cell *row(int t, int s, const char **un)
 {
 	const struct cell *c = &cells[t][s];
-	if (transports[t]->lat_only && s > 0)
+	if ((transports[t]->lat_only && s > 0) ||
+	    (transports[t]->readers && sizes[s] != BCAST_SIZE))
 		return NULL;
 	*un = c->lat.unavailable ? c->lat.unavailable : c->tput.unavailable;
 	return *un || c->lat.measured || c->tput.measured ? c : NULL;
@@ -175,7 +181,11 @@ void print_text(const struct opts *o, uint64_t wall_ns)
 	       o->quick ? " (quick)" : "", pinned ? "0" : "any", pinned ? "1" : "any",
 	       (double)o->run_ns / 1e9, (double)wall_ns / 1e9);
 	printf("latency: one way, half a round trip, in ns (median, p99, p99.9); throughput: "
-	       "messages streamed one way\n\n");
+	       "messages streamed one way;\nbroadcast (xN: N readers): messages each reader "
+	       "received per second, and their share of those sent\n");
+	if (iceoryx_broker())
+		printf("iceoryx: %s\n", iceoryx_broker());
+	printf("\n");
 	printf("%-15s %-7s %9s %9s %9s %13s %9s\n", "transport", "size", "median", "p99", "p99.9",
 	       "messages/s", "GB/s");
 	for (int t = 0; t < NT; t++) {
@@ -195,9 +205,12 @@ void print_text(const struct opts *o, uint64_t wall_ns)
 			else
 				printf("%9s %9s %9s ", "-", "-", "-");
 			if (c->tput.measured)
-				printf("%13.0f %9.3f\n", c->tput.msgs_per_s, c->tput.gb_per_s);
+				printf("%13.0f %9.3f", c->tput.msgs_per_s, c->tput.gb_per_s);
 			else
-				printf("%13s %9s\n", "-", "-");
+				printf("%13s %9s", "-", "-");
+			if (c->tput.measured && transports[t]->readers)
+				printf("  %5.1f%% delivered", 100 * c->tput.delivered);
+			printf("\n");
 		}
 	}
 	printf("\ntargets: median ratio of %d back-to-back pairs (least-greatest)\n",
@@ -220,9 +233,14 @@ void print_text(const struct opts *o, uint64_t wall_ns)
 void print_json(const struct opts *o, uint64_t wall_ns)
 {
 	printf("{\"quick\": %s, \"pinned\": %s, \"run_s\": %.3f, \"wall_s\": %.3f, "
-	       "\"mq_msgsize_max\": %ld, \"zmq\": %s, \"rows\": [",
+	       "\"mq_msgsize_max\": %ld, \"zmq\": %s, \"boost\": %s, \"iceoryx\": %s, ",
 	       o->quick ? "true" : "false", pinned ? "true" : "false", (double)o->run_ns / 1e9,
-	       (double)wall_ns / 1e9, mq_msgsize_max(), zmq_built ? "true" : "false");
+	       (double)wall_ns / 1e9, mq_msgsize_max(), zmq_built ? "true" : "false",
+	       boost_built ? "true" : "false", iceoryx_built ? "true" : "false");
+	if (iceoryx_broker())
+		printf("\"iceoryx_broker\": \"%s\", \"rows\": [", iceoryx_broker());
+	else
+		printf("\"iceoryx_broker\": null, \"rows\": [");
 	bool first = true;
 	for (int t = 0; t < NT; t++) {
 		for (int s = 0; s < NSIZES; s++) {
@@ -234,6 +252,8 @@ void print_json(const struct opts *o, uint64_t wall_ns)
 			       first ? "" : ",", transports[t]->name, transports[t]->desc,
 			       sizes[s]);
 			first = false;
+			if (transports[t]->readers)
+				printf(", \"readers\": %d", transports[t]->readers);
 			if (un) {
 				printf(", \"unavailable\": \"%s\"}", un);
 				continue;
@@ -243,12 +263,16 @@ void print_json(const struct opts *o, uint64_t wall_ns)
 				       "\"p999\": %.1f, \"samples\": %ld}",
 				       c->lat.med_ns, c->lat.p99_ns, c->lat.p999_ns,
 				       c->lat.samples);
-			if (c->tput.measured)
+			if (c->tput.measured) {
 				printf(
 				    ", \"throughput\": {\"msgs_per_s\": %.0f, \"gb_per_s\": %.4f, "
-				    "\"overall_msgs_per_s\": %.0f, \"messages\": %llu}",
+				    "\"overall_msgs_per_s\": %.0f, \"messages\": %llu",
 				    c->tput.msgs_per_s, c->tput.gb_per_s, c->tput.overall_per_s,
 				    (unsigned long long)c->tput.messages);
+				if (transports[t]->readers)
+					printf(", \"delivered\": %.4f", c->tput.delivered);
+				printf("}");
+			}
 			printf("}");
 		}
 	}

@@ -17,13 +17,18 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define RING_BYTES (1u << 20) /* the channels' and the rings' capacity */
 #define NAME_LEN   128
+#define BCAST_SIZE 64 /* the one size a broadcast is measured at */
 
 /* What one measurement works on; set up before the fork, then each side opens its ends. */
 struct tctx {
 	size_t size;
-	int side; /* 0: the first process (CPU 0), 1: the second */
+	int side; /* 0: the first process (CPU 0), 1: the second; a broadcast's readers 1 to N */
 	/* Shared anonymous memory for the spun-on transports (rings.c). */
 	void *shared;
 	size_t shared_len;
@@ -48,6 +53,10 @@ struct tctx {
 	/* ZeroMQ. */
 	char zmq_path[NAME_LEN + PATH_MAX];
 	void *zctx, *zsock;
+	/* iceoryx and Boost.Interprocess: the names both sides use, and this process's own state. */
+	char peer_name[NAME_LEN + PATH_MAX];
+	void *peer;
+	int readers; /* a broadcast's reading processes (struct transport's readers), else 0 */
 };
 
 /*
@@ -58,6 +67,17 @@ struct transport {
 	const char *name;
 	const char *desc;
 	bool lat_only; /* a limit measured at 8 B latency only */
+	/*
+	 * A broadcast from the first process to this many reading processes, measured as the
+	 * throughput each reader sees at BCAST_SIZE only; 0 for the echoing pair of the rest.
+	 */
+	int readers;
+	/*
+	 * Each side in a process of its own, forked for the measurement and ended by exit(): for a
+	 * transport whose library keeps per-process state (iceoryx's runtime, which deregisters
+	 * from its broker at exit) that must neither live in the harness's process nor be copied.
+	 */
+	bool own_process;
 	/* Before the fork: make what both sides share. NULL when unavailable, else "" or reason. */
 	const char *(*setup)(struct tctx *c);
 	int (*open)(struct tctx *c); /* after the fork, in each process; NULL: nothing to do */
@@ -65,6 +85,7 @@ struct transport {
 	int (*recv)(struct tctx *c, int dir, void *buf, size_t len);
 	void (*close)(struct tctx *c);    /* each process, after the run; NULL: nothing to do */
 	void (*teardown)(struct tctx *c); /* the first process, after the second is gone */
+	void (*finish)(void); /* once, when the run ends, also after a signal; NULL: nothing */
 };
 
 /* The transports, one family to a file. */
@@ -73,9 +94,15 @@ extern const struct transport tr_chan_spin, tr_chan_default, tr_chan_block; /* p
 extern const struct transport tr_pipe, tr_stream, tr_seqpacket;             /* fds.c */
 extern const struct transport tr_mq;                                        /* mq.c */
 extern const struct transport tr_zmq;                                       /* zmq.c */
+extern const struct transport tr_boost;                                     /* boost.cpp */
+extern const struct transport tr_iox_poll, tr_iox_ws;                       /* iceoryx.c */
+extern const struct transport tr_iox_lossy1, tr_iox_lossy2, tr_iox_lossy4;
+extern const struct transport tr_iox_lossless1, tr_iox_lossless2, tr_iox_lossless4;
 
-long mq_msgsize_max(void);   /* /proc/sys/fs/mqueue/msgsize_max, or -1 */
-extern const bool zmq_built; /* whether ZeroMQ is measured at all */
+long mq_msgsize_max(void);                    /* /proc/sys/fs/mqueue/msgsize_max, or -1 */
+extern const bool zmq_built;                  /* whether ZeroMQ is measured at all */
+extern const bool boost_built, iceoryx_built; /* likewise Boost.Interprocess and iceoryx */
+const char *iceoryx_broker(void); /* how iceoryx's broker was had, or NULL when not tried */
 
 /* The harness's side (harness.c). */
 
@@ -110,5 +137,9 @@ static inline int msg_outcome(ssize_t n, size_t len, int err)
 		return -EPROTO;
 	return err == EINTR && !stop_signal ? 1 : -err;
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
