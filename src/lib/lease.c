@@ -225,7 +225,8 @@ int pshm__leases_load(struct pshm__leases *t)
 		pshm__leases_free(t);
 		return r;
 	}
-	qsort(t->v, t->n, sizeof(struct lease_key), cmp_key);
+	if (t->n) /* qsort takes no NULL array, even empty */
+		qsort(t->v, t->n, sizeof(struct lease_key), cmp_key);
 	t->loaded = true;
 	return 0;
 }
