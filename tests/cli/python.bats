@@ -219,7 +219,11 @@ sys.exit(block not in source)' "$BATS_TEST_TMPDIR/block" "$LEASE_PY" ||
 	[ -f "$lib" ] || skip "no $lib beside $PSHM"
 	t=$BATS_TEST_TMPDIR
 	doc_block c-frames >"$t/frames.c"
-	cc -std=gnu11 -Wall -Wextra -Werror -I"$REPO_ROOT/include" -o "$t/frames" "$t/frames.c" "$lib"
+	# A sanitizer build's library needs its runtime linked in with it.
+	san=
+	! nm "$lib" 2>/dev/null | grep -q __asan_ || san=-fsanitize=address,undefined
+	cc -std=gnu11 -Wall -Wextra -Werror $san -I"$REPO_ROOT/include" -o "$t/frames" "$t/frames.c" \
+		"$lib"
 	start_holder a "$t/frames" new
 	a=$HOLDER
 	grep -qx 'holding /frames: frame 1' "$t/a.out"
