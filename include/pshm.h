@@ -472,8 +472,12 @@ int pshm_parse_size(const char *text, uint64_t *sizep);
  *  - Queue mode (the default): one reader takes every message; a full ring makes the writer
  *    wait. Neither side makes a system call while the ring is neither full nor empty.
  *  - Broadcast mode (PSHM_CHAN_BROADCAST): up to PSHM_CHAN_MAX_READERS readers each read
- *    every message from where they attached; the writer never waits, and a reader that falls
- *    more than the ring behind gets -EOVERFLOW once and skips to the oldest intact message.
+ *    every message from where they attached (or, with PSHM_CHAN_FROM_OLDEST, from the oldest
+ *    message still intact); the writer never waits, and a reader that falls more than the ring
+ *    behind gets -EOVERFLOW once and skips to the oldest intact message.
+ *  - Lossless broadcast mode (PSHM_CHAN_BROADCAST | PSHM_CHAN_LOSSLESS): as broadcast, but the
+ *    writer waits, as a queue writer does, while the slowest live reader is a ring behind, so
+ *    that no live reader loses a message; a reader that dies or detaches holds it back no more.
  *
  * Each role holder keeps a write lock on a file of its own while attached, its beacon: an empty
  * ".pshm-live.ID" (ID: 16 hex digits) in the channel's directory, or, where it may not create
@@ -499,10 +503,18 @@ int pshm_parse_size(const char *text, uint64_t *sizep);
  * same channel, in one process) are independent, so a writer thread and a reader thread each
  * use their own handle.
  */
-/* A channel's mode: a flag of pshm_chan_create(), and struct pshm_chan_stat's mode. */
+/* A channel's mode: flags of pshm_chan_create(), and struct pshm_chan_stat's mode. */
 enum pshm_chan_mode {
 	PSHM_CHAN_QUEUE = 0,          /* one reader takes every message (the default) */
 	PSHM_CHAN_BROADCAST = 1 << 8, /* every reader reads every message */
+	PSHM_CHAN_LOSSLESS = 1 << 9,  /* with PSHM_CHAN_BROADCAST: the writer waits for the
+					 slowest live reader rather than overwrite */
+};
+/* Flags of pshm_chan_open(). */
+enum pshm_chan_open_flags {
+	PSHM_CHAN_FROM_OLDEST = 1 << 10, /* a broadcast reader starts at the oldest message still
+					    intact; a queue reader always starts at the first
+					    unread, so for it the flag changes nothing */
 };
 /* The roles of pshm_chan_open(). */
 enum pshm_chan_role { PSHM_CHAN_WRITER = 1, PSHM_CHAN_READER = 2 };
@@ -520,20 +532,26 @@ struct pshm_chan;
  * Create a channel object at ADDR with a data ring of CAPACITY bytes, rounded up to a power of
  * two of at least 4 KiB (more than 1 GiB: -EINVAL), and as many bytes of descriptors (the
  * object is 8 KiB more than twice that), permission bits MODE (0 means 0600). FLAGS:
- * PSHM_CHAN_BROADCAST, and PSHM_OPEN_OR_CREATE to accept an existing channel of the same mode
- * (an existing one of the other mode gives -EEXIST; an object that is not a channel -EBADMSG,
- * or -EAGAIN when its header is still unwritten). Creation is otherwise exclusive (-EEXIST).
+ * PSHM_CHAN_BROADCAST, PSHM_CHAN_LOSSLESS with it (alone: -EINVAL), and PSHM_OPEN_OR_CREATE to
+ * accept an existing channel of the same mode (an existing one of another mode gives -EEXIST;
+ * an object that is not a channel -EBADMSG, or -EAGAIN when its header is still unwritten).
+ * Libraries older than lossless mode refuse a lossless channel (-EBADMSG) rather than
+ * overwrite what its readers have not read. Creation is otherwise exclusive (-EEXIST).
  * The header is complete before it becomes valid, so a concurrent opener never sees half of it.
  * Returns 0 or a negative errno.
  */
 int pshm_chan_create(const char *addr, uint64_t capacity, mode_t mode, unsigned flags);
 
 /*
- * Attach to the channel at ADDR as ROLE (PSHM_CHAN_WRITER or PSHM_CHAN_READER); FLAGS must
- * be 0. There is one writer at a time and, in queue mode, one reader: -EBUSY while a live one
- * holds the role; a role whose holder died, detached or aborted is taken over where it
- * stopped. A broadcast reader takes a free slot (-EBUSY when all PSHM_CHAN_MAX_READERS are
- * taken) and starts at the writer's current position. The header is validated (-EBADMSG;
+ * Attach to the channel at ADDR as ROLE (PSHM_CHAN_WRITER or PSHM_CHAN_READER); FLAGS is 0,
+ * or for a reader PSHM_CHAN_FROM_OLDEST (any other: -EINVAL). There is one writer at a time
+ * and, in queue mode, one reader: -EBUSY while a live one holds the role; a role whose holder
+ * died, detached or aborted is taken over where it stopped. A broadcast reader takes a free
+ * slot (-EBUSY when all PSHM_CHAN_MAX_READERS are taken) and starts at the writer's current
+ * position, or with PSHM_CHAN_FROM_OLDEST at the oldest message still intact: it reads what is
+ * still there, and what the writer overwrites before it is read gives -EOVERFLOW as any
+ * overrun (in a lossless channel the writer drops nothing an attached reader has not read).
+ * The header is validated (-EBADMSG;
  * PSHM_ETRUNCATED for an object shorter than its header says), and an object whose header is
  * still being written gives -EAGAIN. On success *CHP is a new handle. Returns 0 or a negative
  * errno.
@@ -562,7 +580,8 @@ int pshm_chan_abort(struct pshm_chan *ch);
 /*
  * Writer: reserve room for a message of LEN bytes and set *BUFP to where its payload goes, in
  * the ring itself (zero copy); pshm_chan_commit() publishes it. Waits up to TIMEOUT_MS for
- * room in a full queue. Returns 0, -EMSGSIZE for LEN over the channel's maximum, -EINVAL when
+ * room in a full queue, or in a lossless broadcast channel while a live reader has not read
+ * what the message would overwrite. Returns 0, -EMSGSIZE for LEN over the channel's maximum, -EINVAL when
  * the handle is not a writer or already holds a reservation, -EAGAIN, -ETIMEDOUT, -EPIPE,
  * -ECONNRESET, -EBADMSG, or the error of a futex wait the kernel refused (none does normally).
  */
@@ -631,7 +650,7 @@ enum pshm_chan_writer {
  * layout for every caller; the reserved space is zero.
  */
 struct pshm_chan_stat {
-	int32_t mode;         /* enum pshm_chan_mode */
+	int32_t mode;         /* enum pshm_chan_mode: its flags as at creation */
 	int32_t writer;       /* enum pshm_chan_writer */
 	int32_t readers;      /* live readers */
 	uint32_t reserved0;   /* zero */

@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CHAN_CREATE_SYNOPSIS "[--capacity SIZE] [--broadcast] [-m MODE] ADDR"
+#define CHAN_CREATE_SYNOPSIS "[--capacity SIZE] [--broadcast [--lossless]] [-m MODE] ADDR"
 #define CHAN_STAT_SYNOPSIS   "[-J] ADDR"
 
 bool cli_chan_object(const struct pshm_stat *st)
@@ -77,11 +77,11 @@ static int chan_fail(const char *op, const char *addr, int err)
 	return EXIT_FAIL;
 }
 
-static int chan_open(const char *op, const char *addr, int role, struct pshm_chan **ch,
-                     struct pshm_chan_stat *st)
+static int chan_open(const char *op, const char *addr, int role, unsigned flags,
+                     struct pshm_chan **ch, struct pshm_chan_stat *st)
 {
 	cli_warn_bare(addr);
-	int r = pshm_chan_open(ch, addr, role, 0);
+	int r = pshm_chan_open(ch, addr, role, flags);
 	if (r == -EBUSY) {
 		fprintf(stderr, "pshm: %s %s: %s\n", op, cli_safe(addr),
 		        role == PSHM_CHAN_WRITER ? "another writer is attached"
@@ -126,6 +126,7 @@ static int chan_create(int argc, char **argv)
 	static const struct option opts[] = {
 	    {"capacity", required_argument, NULL, 'c'},
 	    {"broadcast", no_argument, NULL, 'b'},
+	    {"lossless", no_argument, NULL, 'l'},
 	    {"mode", required_argument, NULL, 'm'},
 	    CLI_HELP_OPTION,
 	    {NULL, 0, NULL, 0},
@@ -147,24 +148,31 @@ static int chan_create(int argc, char **argv)
 		case 'b':
 			flags |= PSHM_CHAN_BROADCAST;
 			break;
+		case 'l':
+			flags |= PSHM_CHAN_LOSSLESS;
+			break;
 		case 'm':
 			if (!cli_mode("chan create", optarg, &mode))
 				return EXIT_USAGE;
 			break;
 		case 'h':
-			printf("Usage: pshm chan create " CHAN_CREATE_SYNOPSIS "\n\n"
-			       "Create a message channel at ADDR (/NAME or file:PATH).\n\n"
-			       "Options:\n"
-			       "      --capacity SIZE    ring size (default 1M), rounded up to a "
-			       "power of two\n"
-			       "                         of at least 4K; at most 1G\n"
-			       "      --broadcast        every reader gets every message, and the "
-			       "writer never\n"
-			       "                         waits (default: one reader takes the "
-			       "messages, and a\n"
-			       "                         full channel makes the writer wait)\n"
-			       "  -m, --mode MODE        octal permission bits (default 600)\n"
-			       "  -h, --help             show this help\n");
+			printf(
+			    "Usage: pshm chan create " CHAN_CREATE_SYNOPSIS "\n\n"
+			    "Create a message channel at ADDR (/NAME or file:PATH).\n\n"
+			    "Options:\n"
+			    "      --capacity SIZE    ring size (default 1M), rounded up to a "
+			    "power of two\n"
+			    "                         of at least 4K; at most 1G\n"
+			    "      --broadcast        every reader gets every message, and the "
+			    "writer never\n"
+			    "                         waits (default: one reader takes the "
+			    "messages, and a\n"
+			    "                         full channel makes the writer wait)\n"
+			    "      --lossless         with --broadcast: the writer waits for the "
+			    "slowest reader\n"
+			    "                         rather than overwrite what it has not read\n"
+			    "  -m, --mode MODE        octal permission bits (default 600)\n"
+			    "  -h, --help             show this help\n");
 			return EXIT_OK;
 		default:
 			return cli_bad_option("chan create");
@@ -174,6 +182,9 @@ static int chan_create(int argc, char **argv)
 		return cli_usage("chan create", "no channel named");
 	if (argc - optind > 1)
 		return cli_usage("chan create", "unexpected argument '%s'", argv[optind + 1]);
+	if ((flags & PSHM_CHAN_LOSSLESS) && !(flags & PSHM_CHAN_BROADCAST))
+		return cli_usage("chan create",
+		                 "--lossless is a mode of --broadcast (a queue loses nothing)");
 	const char *addr = argv[optind];
 	cli_warn_bare(addr);
 
@@ -257,7 +268,9 @@ static int chan_stat(int argc, char **argv)
 	if (r < 0)
 		return chan_fail("chan stat", addr, r);
 
-	const char *mode = st.mode == PSHM_CHAN_BROADCAST ? "broadcast" : "queue";
+	const char *mode = !(st.mode & PSHM_CHAN_BROADCAST) ? "queue"
+	                   : st.mode & PSHM_CHAN_LOSSLESS   ? "broadcast-lossless"
+	                                                    : "broadcast";
 	const struct {
 		const char *key;
 		uint64_t v;
@@ -588,7 +601,7 @@ int cmd_send(int argc, char **argv)
 	struct pshm_chan *ch;
 	struct pshm_chan_stat st;
 	send_catch_signals();
-	int status = chan_open("send", addr, PSHM_CHAN_WRITER, &ch, &st);
+	int status = chan_open("send", addr, PSHM_CHAN_WRITER, 0, &ch, &st);
 	if (status)
 		return status;
 
@@ -644,10 +657,12 @@ int cmd_recv(int argc, char **argv)
 	    {"count", required_argument, NULL, 'n'},
 	    {"timeout", required_argument, NULL, 't'},
 	    {"records", no_argument, NULL, 'r'},
+	    {"from-oldest", no_argument, NULL, 'o'},
 	    CLI_HELP_OPTION,
 	    {NULL, 0, NULL, 0},
 	};
 	bool records = false, counted = false;
+	unsigned flags = 0;
 	unsigned long long count = 0;
 	double timeout = -1;
 	const char *tmo_text = NULL;
@@ -680,6 +695,9 @@ int cmd_recv(int argc, char **argv)
 		case 'r':
 			records = true;
 			break;
+		case 'o':
+			flags |= PSHM_CHAN_FROM_OLDEST;
+			break;
 		case 'h':
 			return help_text(
 			    "recv",
@@ -694,7 +712,10 @@ int cmd_recv(int argc, char **argv)
 			    "allowed)\n"
 			    "      --records          print each message as a record: a 4-byte "
 			    "little-endian\n"
-			    "                         length, then the bytes\n");
+			    "                         length, then the bytes\n"
+			    "      --from-oldest      broadcast: start at the oldest message "
+			    "still in the channel,\n"
+			    "                         not at the next one sent\n");
 		default:
 			return cli_bad_option("recv");
 		}
@@ -708,7 +729,7 @@ int cmd_recv(int argc, char **argv)
 
 	struct pshm_chan *ch;
 	struct pshm_chan_stat st;
-	int status = chan_open("recv", addr, PSHM_CHAN_READER, &ch, &st);
+	int status = chan_open("recv", addr, PSHM_CHAN_READER, flags, &ch, &st);
 	if (status)
 		return status;
 

@@ -339,7 +339,7 @@ struct nameless {
 	uid_t uid;          /* its owner; when estimated, the user of a process mapping it */
 	uint64_t size;      /* bytes */
 	uint64_t allocated; /* bytes of memory */
-	bool estimated; /* only mapped, and the file out of reach (not root): size and allocated
+	bool estimated;     /* only mapped, and the file out of reach (not root): size and allocated
 			   are the farthest end mapped */
 	const struct holder *holders; /* sorted by PID; a mapping process once, fd -1 */
 	size_t nholders;

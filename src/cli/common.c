@@ -399,10 +399,11 @@ bool cli_mode(const char *cmd, const char *text, mode_t *mode)
 		return false;
 	}
 	if (m & S_ISVTX) {
-		cli_usage(cmd,
-		          "invalid mode '%s': the sticky bit marks leased objects, which only a lease "
-		          "sets (pshm hold --create --lease)",
-		          text);
+		cli_usage(
+		    cmd,
+		    "invalid mode '%s': the sticky bit marks leased objects, which only a lease "
+		    "sets (pshm hold --create --lease)",
+		    text);
 		return false;
 	}
 	*mode = (mode_t)m;

@@ -89,9 +89,12 @@ static int chan_attach(const char *addr, bool rdonly, struct pshm_seg **segp,
 	struct pshm__chan_hdr *h = map;
 	uint64_t cap = h->capacity;
 	uint32_t mode = h->mode;
-	bool sound = h->version == PSHM__CHAN_VERSION && mode <= 1 && cap >= PSHM__CHAN_MIN_CAP &&
-	             cap <= PSHM__CHAN_MAX_CAP && !(cap & (cap - 1)) && h->ndesc == cap / 32 &&
-	             h->data_offset == chan_size(cap) - cap && h->align == PSHM__CHAN_ALIGN;
+	bool sound =
+	    h->version == PSHM__CHAN_VERSION &&
+	    (mode == PSHM__MODE_QUEUE || mode == PSHM__MODE_BCAST || mode == PSHM__MODE_LOSSLESS) &&
+	    cap >= PSHM__CHAN_MIN_CAP && cap <= PSHM__CHAN_MAX_CAP && !(cap & (cap - 1)) &&
+	    h->ndesc == cap / 32 && h->data_offset == chan_size(cap) - cap &&
+	    h->align == PSHM__CHAN_ALIGN;
 	if (!sound || len != chan_size(cap)) {
 		/* A sound header in an object too short for it: a channel that was truncated. */
 		bool cut = atomic_load(dead) || (sound && len < chan_size(cap));
@@ -127,7 +130,7 @@ static int chan_init(struct pshm_seg *seg, uint64_t cap, unsigned want)
 	h->ndesc = cap / 32;
 	h->data_offset = chan_size(cap) - cap;
 	h->align = PSHM__CHAN_ALIGN;
-	h->max_readers = want ? PSHM_CHAN_MAX_READERS : 1;
+	h->max_readers = want != PSHM__MODE_QUEUE ? PSHM_CHAN_MAX_READERS : 1;
 	atomic_store_explicit(&h->magic, PSHM__CHAN_MAGIC, memory_order_release);
 	/* Shrunk while the header was written: it may never have reached the object. */
 	return pshm_map_truncated(seg) > 0 ? PSHM_ETRUNCATED : 0;
@@ -262,11 +265,16 @@ PSHM__API int pshm_chan_create(const char *addr, uint64_t capacity, mode_t mode,
 	struct pshm__addr a;
 	struct pshm_seg *seg;
 	struct pshm__chan_hdr *h;
-	unsigned want = flags & PSHM_CHAN_BROADCAST ? 1 : 0, have;
+	unsigned want = !(flags & PSHM_CHAN_BROADCAST) ? PSHM__MODE_QUEUE
+	                : flags & PSHM_CHAN_LOSSLESS   ? PSHM__MODE_LOSSLESS
+	                                               : PSHM__MODE_BCAST,
+	         have;
 	uint64_t cap = PSHM__CHAN_MIN_CAP;
 
-	if (flags & ~(unsigned)(PSHM_CHAN_BROADCAST | PSHM_OPEN_OR_CREATE))
+	if (flags & ~(unsigned)(PSHM_CHAN_BROADCAST | PSHM_CHAN_LOSSLESS | PSHM_OPEN_OR_CREATE))
 		return -EINVAL;
+	if ((flags & PSHM_CHAN_LOSSLESS) && !(flags & PSHM_CHAN_BROADCAST))
+		return -EINVAL; /* a queue loses nothing anyway */
 	if (capacity > PSHM__CHAN_MAX_CAP || (mode & ~07777u))
 		return -EINVAL;
 	int r = chan_addr_check(addr, &a);
@@ -378,6 +386,10 @@ static int writer_attach(struct pshm_chan *ch)
 		ch->oldest = o;
 		ch->oldest_pos = op;
 		ch->wend = w;
+		/* Lossless: the first drop looks at every reader (chan_hold.c). */
+		ch->hold = o;
+		ch->readers = UINT64_MAX;
+		ch->joins = atomic_load_explicit(&h->joins, memory_order_acquire);
 	}
 	pshm__chan_drop_mark(&h->space_waiters, &h->writer_waiting);
 	pshm__chan_drop_mark(&h->space_fenced, &h->writer_fenced);
@@ -406,8 +418,12 @@ static int reader_attach(struct pshm_chan *ch)
 	return 0;
 }
 
-/* Start at the next message the writer will publish. */
-static int slot_attach(struct pshm_chan *ch, int i)
+/*
+ * Start at the next message the writer will publish or, with PSHM_CHAN_FROM_OLDEST, at the
+ * oldest one still intact. In a lossless channel the writer must learn of the new cursor before
+ * it drops that message (pshm__chan_join).
+ */
+static int slot_attach(struct pshm_chan *ch, int i, unsigned flags)
 {
 	struct pshm__chan_hdr *h = ch->h;
 	struct pshm__chan_slot *s = &h->slot[i];
@@ -415,11 +431,22 @@ static int slot_attach(struct pshm_chan *ch, int i)
 	pshm__chan_drop_mark(&h->data_waiters, &s->waiting);
 	pshm__chan_drop_mark(&h->data_fenced, &s->fenced);
 	ch->slot = i;
+	/* Oldest first: the sent read after it is at least as far, unless the header lies. */
+	uint64_t o = atomic_load_explicit(&h->oldest, memory_order_acquire);
+	uint64_t op = atomic_load_explicit(&h->oldest_pos, memory_order_relaxed);
 	ch->expect = atomic_load_explicit(&h->sent, memory_order_acquire);
 	ch->cur = atomic_load_explicit(&h->head, memory_order_relaxed);
+	/* A message no longer intact by the time it is read gives -EOVERFLOW, as any overrun. */
+	if ((flags & PSHM_CHAN_FROM_OLDEST) && ch->expect - o <= ch->ndesc) {
+		ch->expect = o;
+		if (ch->cur - op <= ch->cap)
+			ch->cur = op; /* only where the reader looks first: it is masked */
+	}
 	ch->received = atomic_load_explicit(&s->received, memory_order_relaxed);
 	atomic_store_explicit(&s->cursor, ch->expect, memory_order_relaxed);
 	atomic_store_explicit(&s->state, PSHM__ST_ATTACHED, memory_order_release);
+	if (ch->lossless)
+		ch->expect = pshm__chan_join(ch, s, ch->expect);
 	return 0;
 }
 
@@ -428,7 +455,8 @@ PSHM__API int pshm_chan_open(struct pshm_chan **chp, const char *addr, int role,
 	unsigned mode;
 	int r;
 
-	if (!chp || flags || (role != PSHM_CHAN_WRITER && role != PSHM_CHAN_READER))
+	if (!chp || (role != PSHM_CHAN_WRITER && role != PSHM_CHAN_READER) ||
+	    (flags & ~(unsigned)PSHM_CHAN_FROM_OLDEST) || (flags && role != PSHM_CHAN_READER))
 		return -EINVAL;
 	struct pshm_chan *ch = calloc(1, sizeof(*ch));
 	if (!ch)
@@ -445,7 +473,9 @@ PSHM__API int pshm_chan_open(struct pshm_chan **chp, const char *addr, int role,
 	ch->mask = ch->cap - 1;
 	ch->ndesc = ch->cap / 32;
 	ch->dmask = ch->ndesc - 1;
-	ch->bcast = mode == 1;
+	ch->bcast = mode & PSHM__MODE_BCAST;
+	ch->lossless = mode == PSHM__MODE_LOSSLESS;
+	ch->blk = -1;
 	ch->maxmsg = ch->cap / 2;
 	ch->fd = pshm_fd(ch->seg);
 	ch->role = role;
@@ -476,7 +506,7 @@ PSHM__API int pshm_chan_open(struct pshm_chan **chp, const char *addr, int role,
 		for (int i = 0; i < PSHM_CHAN_MAX_READERS && r == -EBUSY; i++) {
 			r = pshm__chan_claim(ch, &ch->h->slot[i].live, PSHM__LOCK_SLOT(i));
 			if (!r)
-				r = slot_attach(ch, i);
+				r = slot_attach(ch, i, flags);
 		}
 	}
 	if (pshm__chan_dead(ch))
@@ -509,6 +539,9 @@ static int detach(struct pshm_chan *ch, uint32_t state)
 	} else {
 		atomic_store_explicit(&h->slot[ch->slot].state, PSHM__ST_DETACHED,
 		                      memory_order_release);
+		/* A lossless writer may be waiting for this reader. */
+		if (ch->lossless)
+			pshm__chan_wake(&h->space_futex);
 	}
 	pshm__chan_live_end(ch);
 	int r = pshm_close(ch->seg);
@@ -563,7 +596,9 @@ PSHM__API int pshm_chan_stat_addr(const char *addr, struct pshm_chan_stat *st)
 		return r;
 	int fd = pshm_fd(seg), dirfd = -1;
 	memset(st, 0, sizeof(*st));
-	st->mode = mode ? PSHM_CHAN_BROADCAST : PSHM_CHAN_QUEUE;
+	st->mode = mode == PSHM__MODE_QUEUE   ? PSHM_CHAN_QUEUE
+	           : mode == PSHM__MODE_BCAST ? PSHM_CHAN_BROADCAST
+	                                      : PSHM_CHAN_BROADCAST | PSHM_CHAN_LOSSLESS;
 	st->capacity = cap;
 	st->max_message = cap / 2;
 	st->sent = atomic_load_explicit(&h->sent, memory_order_relaxed);

@@ -20,6 +20,12 @@
  * intact) and wend (the end of the data it may be writing, stored before it writes). A
  * descriptor being rewritten holds 0 meanwhile, so that a reader that read it under the writer
  * sees its number change (a seqlock); readers count what they missed from the numbers.
+ *
+ * Lossless broadcast mode (mode PSHM__MODE_LOSSLESS) is broadcast mode in which the writer
+ * drops no message that a live reader has not read: it waits instead while the slowest live
+ * reader's cursor is a ring behind. Before it drops messages it announces how far (dropping),
+ * and then looks at joins, which every attaching reader bumps after it published its cursor and
+ * before it reads dropping: one of the two sees the other (see chan_ring.c).
  */
 #ifndef PSHM_CHAN_H
 #define PSHM_CHAN_H
@@ -50,6 +56,15 @@ _Static_assert((PSHM__CHAN_MAGIC & 0xff) == 'p' && (PSHM__CHAN_MAGIC >> 8 & 0xff
 #define PSHM__CHAN_SPIN        20000u      /* default spin before sleeping, ns */
 #define PSHM__CHAN_SYM_MSGS    256u /* fewer messages than this between sleeps: ask for fences */
 #define PSHM__CHAN_NO_DEADLINE UINT64_MAX
+
+/*
+ * The header's mode word. Bit 0 is broadcast, bit 1 lossless (with broadcast only). A library
+ * that predates lossless mode accepts only 0 and 1, and so refuses a lossless channel (-EBADMSG)
+ * rather than overwrite what its readers have not read; the layout is otherwise the same.
+ */
+#define PSHM__MODE_QUEUE    0u
+#define PSHM__MODE_BCAST    1u
+#define PSHM__MODE_LOSSLESS 3u
 
 /*
  * ThreadSanitizer does not model fences and gcc says so at each one under -fsanitize=thread.
@@ -111,7 +126,7 @@ struct pshm__chan_hdr {
 	/* Written once by the creator; magic last, with release. */
 	_Atomic uint64_t magic;
 	uint32_t version;
-	uint32_t mode;     /* 0 queue, 1 broadcast */
+	uint32_t mode;     /* PSHM__MODE_* */
 	uint64_t capacity; /* data ring bytes */
 	uint64_t
 	    data_offset; /* where the data ring starts; the descriptors start at the header's end */
@@ -125,6 +140,7 @@ struct pshm__chan_hdr {
 	_Atomic uint64_t lost;         /* broadcast: messages lost by all readers */
 	_Atomic uint64_t writer_live;  /* the holders' beacons (PSHM__LIVE_*, or an id) */
 	_Atomic uint64_t reader_live;  /* queue reader */
+	_Atomic uint64_t joins;        /* lossless: bumped by each broadcast reader that attaches */
 
 	/*
 	 * Sleepers that count on the other side's fence (see chan_wait.c): the number of them on
@@ -142,6 +158,7 @@ struct pshm__chan_hdr {
 	_Atomic uint64_t oldest;           /* broadcast: the first message still intact */
 	_Atomic uint64_t wend;       /* broadcast: end of the data the writer may be writing */
 	_Atomic uint64_t oldest_pos; /* broadcast: where the data still held starts */
+	_Atomic uint64_t dropping;   /* lossless: the writer drops the messages before this one */
 
 	/* The queue reader's hot line. */
 	alignas(64) _Atomic uint64_t tail; /* end of the data consumed */
@@ -178,6 +195,7 @@ struct pshm_chan {
 	int fd;
 	int role;          /* PSHM_CHAN_WRITER or PSHM_CHAN_READER */
 	bool bcast;        /* broadcast mode */
+	bool lossless;     /* lossless broadcast mode */
 	_Atomic bool dead; /* lost to a truncation (set by the guard, guard.c, or seen by size) */
 	int slot;          /* broadcast reader: its slot */
 	unsigned spin_ns;
@@ -210,6 +228,15 @@ struct pshm_chan {
 	uint64_t peek_pos; /* the peeked payload's data position, or PSHM__CHAN_POS_INLINE */
 	uint32_t peek_len;
 	uint64_t watch_old; /* the number in the descriptor waited on, as last seen */
+
+	/* Lossless broadcast writer: what holds it back, kept off the lines the ring's calls use. */
+	uint64_t hold;          /* the first message a live reader has not read, as last seen */
+	uint64_t readers;       /* the slots that held live readers at the last look */
+	uint64_t joins;         /* the header's joins at the last look at every slot */
+	int blk;                /* the slot of the reader that holds it back, or -1 */
+	uint64_t blk_cursor;    /* that reader's cursor as read */
+	uint64_t hold_probe_ns; /* when that reader's liveness was last probed */
+	uint64_t gone[PSHM_CHAN_MAX_READERS]; /* each slot's holder found dead, or LIVE_NONE */
 
 	/* Liveness (chan_live.c), kept off the lines the ring's calls use. */
 	int dirfd;                   /* the directory that holds the object, and the beacons */
@@ -269,6 +296,20 @@ static inline void pshm__chan_publish_fence(const _Atomic uint32_t *fenced)
 		atomic_signal_fence(memory_order_seq_cst);
 }
 
+/*
+ * A barrier pair of which one side is frequent and the other rare, as a lossless writer's drop
+ * and a reader's attach: the frequent side makes a full fence only where this process is not
+ * registered for membarrier, and the rare side makes one on every CPU (pshm__chan_fence_all).
+ */
+static inline void pshm__chan_fence_light(void)
+{
+	if (!pshm__chan_asym)
+		atomic_thread_fence(memory_order_seq_cst);
+	else
+		atomic_signal_fence(memory_order_seq_cst);
+}
+void pshm__chan_fence_all(void) PSHM__HIDDEN;
+
 uint64_t pshm__chan_now(void) PSHM__HIDDEN;
 int pshm__chan_lock(int fd, int byte) PSHM__HIDDEN;
 int pshm__chan_unlock(int fd, int byte) PSHM__HIDDEN;
@@ -289,6 +330,36 @@ int pshm__chan_wait(struct pshm_chan *ch, const volatile uint64_t *watch, uint64
                     const void *also, uint64_t deadline) PSHM__HIDDEN;
 int pshm__chan_role_state(int dirfd, int objfd, int byte, const _Atomic uint32_t *state,
                           const _Atomic uint64_t *live, struct pshm__chan_seen *seen) PSHM__HIDDEN;
+
+/* chan_hold.c: a lossless broadcast writer's readers, and a reader's attach */
+
+/*
+ * Look at the broadcast slots in MASK (UINT64_MAX: every slot) and set ch->hold to the first
+ * message a live reader among them has not read (ch->seq when none), ch->blk and ch->blk_cursor
+ * to that reader's slot and cursor (blk -1 when none), and ch->readers to the slots that hold
+ * live readers.
+ */
+void pshm__chan_hold_scan(struct pshm_chan *ch, uint64_t mask) PSHM__HIDDEN;
+/*
+ * The writer has announced that it drops the messages before O, and found that readers attached
+ * since it last looked at every slot (the header's joins now JOINS): look at every slot. 0 when
+ * it may drop them, -EAGAIN when a live reader has not read them.
+ */
+int pshm__chan_hold_joined(struct pshm_chan *ch, uint64_t joins, uint64_t o) PSHM__HIDDEN;
+/*
+ * The writer would drop message O, which ch->hold says a reader has not read: look again at
+ * the readers, and probe the liveness of the one that holds it back (at most every
+ * PSHM__CHAN_RECHECK; a dead one is passed over, and the next one probed). 0 when it may drop
+ * O now, -EAGAIN when a live reader holds it back, or the -errno of a probe.
+ */
+int pshm__chan_hold_refresh(struct pshm_chan *ch, uint64_t o) PSHM__HIDDEN;
+/*
+ * A broadcast reader of a lossless channel has published START in its slot S, and its state:
+ * make sure the writer sees it before it drops message START, or start later, after what the
+ * writer is dropping. Returns the message it starts at.
+ */
+uint64_t pshm__chan_join(struct pshm_chan *ch, struct pshm__chan_slot *s,
+                         uint64_t start) PSHM__HIDDEN;
 
 /* chan_live.c */
 

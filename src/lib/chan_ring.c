@@ -12,7 +12,9 @@
  * Broadcast readers race with the writer, who may overwrite what they read: after reading they
  * check that the descriptor still holds the number it held and that the writer's announced end
  * of writing (wend) has not come within a ring's length of the payload (a seqlock, in effect);
- * on an overrun they move to the oldest message still intact and count the ones skipped.
+ * on an overrun they move to the oldest message still intact and count the ones skipped. In a
+ * lossless broadcast channel the writer drops only what every live reader has read
+ * (chan_hold.c), and otherwise waits as a queue writer does, woken by the readers' progress.
  *
  * The mapping is guarded (guard.c): when the object is truncated, what is gone reads as zeros
  * and the handle's dead flag is set. A call that completes a message (send, commit, recv,
@@ -122,26 +124,34 @@ static int queue_sleep(struct pshm_chan *ch, uint64_t deadline)
 	                       deadline);
 }
 
+/* Broadcast: must message O go (its data starting at OP) for the next one to end at END? */
+static inline bool bcast_full(const struct pshm_chan *ch, uint64_t o, uint64_t op, uint64_t end)
+{
+	return o != ch->seq && (ch->seq - o >= ch->ndesc || end - op > ch->cap);
+}
+
+/* Broadcast: drop message O, whose data starts at *OP: *OP becomes where the next one's starts. */
+static inline int bcast_drop(const struct pshm_chan *ch, uint64_t o, uint64_t *op)
+{
+	struct pshm__chan_desc *d = pshm__chan_desc(ch, o);
+	uint32_t len = load32(&d->len);
+	uint64_t pos = __atomic_load_n(&d->pos, __ATOMIC_RELAXED);
+	if (desc_check(ch, len, pos, *op))
+		return -EBADMSG;
+	if (pos != PSHM__CHAN_POS_INLINE)
+		*op = pos + pshm__chan_align8(len);
+	return 0;
+}
+
 /*
- * Broadcast: make the descriptor of the next message and the data up to END the writer's. The
- * messages they would overwrite are dropped from the front (oldest moves past them), wend is
- * announced, and the descriptor is marked as being rewritten, before any byte is written.
+ * Broadcast: with O the first message kept and OP where its data starts, make the descriptor of
+ * the next message and the data up to END the writer's: oldest moves to O, wend is announced,
+ * and the descriptor is marked as being rewritten, before any byte is written.
  */
-static int bcast_room(struct pshm_chan *ch, uint64_t end)
+static inline void bcast_take(struct pshm_chan *ch, uint64_t o, uint64_t op, uint64_t end)
 {
 	struct pshm__chan_hdr *h = ch->h;
-	uint64_t o = ch->oldest, op = ch->oldest_pos;
 
-	while (o != ch->seq && (ch->seq - o >= ch->ndesc || end - op > ch->cap)) {
-		struct pshm__chan_desc *d = pshm__chan_desc(ch, o);
-		uint32_t len = load32(&d->len);
-		uint64_t pos = __atomic_load_n(&d->pos, __ATOMIC_RELAXED);
-		if (desc_check(ch, len, pos, op))
-			return -EBADMSG;
-		if (pos != PSHM__CHAN_POS_INLINE)
-			op = pos + pshm__chan_align8(len);
-		o++;
-	}
 	if (o == ch->seq)
 		op = ch->head;
 	if (o != ch->oldest) {
@@ -159,7 +169,67 @@ static int bcast_room(struct pshm_chan *ch, uint64_t end)
 	/* Readers that see any byte written after this fence also see the new wend and the
 	 * descriptor's 0. */
 	atomic_thread_fence(memory_order_release);
+}
+
+/*
+ * Broadcast: make room for a message whose data ends at END. The messages that the descriptor
+ * and the data would overwrite are dropped from the front.
+ */
+static int bcast_room(struct pshm_chan *ch, uint64_t end)
+{
+	uint64_t o = ch->oldest, op = ch->oldest_pos;
+
+	for (; bcast_full(ch, o, op, end); o++)
+		if (bcast_drop(ch, o, &op))
+			return -EBADMSG;
+	bcast_take(ch, o, op, end);
 	return 0;
+}
+
+/*
+ * Lossless broadcast: as bcast_room(), but drop no message that a live reader has not read
+ * (chan_hold.c): -EAGAIN when one holds the writer back. The drop is announced (dropping) and
+ * the readers' joins looked at before anything is dropped; joins has moved only when a reader
+ * attached since the writer last looked at every slot.
+ */
+static int lossless_room(struct pshm_chan *ch, uint64_t end)
+{
+	struct pshm__chan_hdr *h = ch->h;
+	uint64_t o = ch->oldest, op = ch->oldest_pos;
+	int r;
+
+	for (; bcast_full(ch, o, op, end); o++) {
+		if (o == ch->hold && (r = pshm__chan_hold_refresh(ch, o)))
+			return r;
+		if (bcast_drop(ch, o, &op))
+			return -EBADMSG;
+	}
+	if (o != ch->oldest) {
+		/* Release: a reader that reads it also reads a sent at least as far. */
+		atomic_store_explicit(&h->dropping, o, memory_order_release);
+		pshm__chan_fence_light();
+		uint64_t j = atomic_load_explicit(&h->joins, memory_order_acquire);
+		if (j != ch->joins && (r = pshm__chan_hold_joined(ch, j, o)))
+			return r;
+	}
+	bcast_take(ch, o, op, end);
+	return 0;
+}
+
+/* Lossless broadcast: sleep until the reader that holds the writer back moves, or DEADLINE. */
+static int lossless_sleep(struct pshm_chan *ch, uint64_t deadline)
+{
+	int i = ch->blk >= 0 ? ch->blk : 0; /* always set with -EAGAIN */
+	return pshm__chan_wait(ch, (const volatile uint64_t *)&ch->h->slot[i].cursor,
+	                       ch->blk_cursor, NULL, deadline);
+}
+
+/* Lossless broadcast: room for data up to END, waiting up to TIMEOUT_MS for slow readers. */
+__attribute__((noinline)) static int lossless_claim(struct pshm_chan *ch, uint64_t end,
+                                                    int timeout_ms)
+{
+	int r = lossless_room(ch, end);
+	return r == -EAGAIN ? wait_ready(ch, timeout_ms, end, lossless_room, lossless_sleep) : r;
 }
 
 /* Queue: the cached view of the reader's progress says full; look again, and wait. */
@@ -187,6 +257,9 @@ HOT int claim(struct pshm_chan *ch, size_t len, int timeout_ms, uint64_t *posp, 
 			return -EPIPE;
 		if ((ch->seq - ch->recv_seen >= ch->ndesc || end - ch->tail_seen > ch->cap) &&
 		    (r = queue_claim_slow(ch, end, timeout_ms)))
+			return r;
+	} else if (__builtin_expect(ch->lossless, 0)) {
+		if ((r = lossless_claim(ch, end, timeout_ms)))
 			return r;
 	} else if ((r = bcast_room(ch, end))) {
 		return r;
@@ -390,6 +463,19 @@ PSHM__API int pshm_chan_peek(struct pshm_chan *ch, const void **bufp, size_t *le
 	return 0;
 }
 
+/*
+ * Lossless broadcast: the reader has published its progress; wake a writer that sleeps, held
+ * back by a reader, as a queue reader does.
+ */
+__attribute__((noinline)) static int lossless_consumed(struct pshm_chan *ch)
+{
+	struct pshm__chan_hdr *h = ch->h;
+	pshm__chan_publish_fence(&h->space_fenced);
+	if (atomic_load_explicit(&h->space_waiters, memory_order_relaxed))
+		pshm__chan_wake(&h->space_futex);
+	return 0;
+}
+
 /* Consume the peeked message: publish the reader's progress, and wake a writer that sleeps. */
 HOT int consume(struct pshm_chan *ch)
 {
@@ -406,8 +492,12 @@ HOT int consume(struct pshm_chan *ch)
 		ch->cur = ch->peek_pos + pshm__chan_align8(ch->peek_len);
 	if (ch->bcast) {
 		struct pshm__chan_slot *s = &h->slot[ch->slot];
-		atomic_store_explicit(&s->cursor, ch->expect, memory_order_relaxed);
+		/* Release, for a lossless writer: once it sees the cursor past the message, it may
+		 * overwrite it. (The same store as a relaxed one where stores are ordered anyway.) */
+		atomic_store_explicit(&s->cursor, ch->expect, memory_order_release);
 		atomic_store_explicit(&s->received, ch->received, memory_order_relaxed);
+		if (__builtin_expect(ch->lossless, 0))
+			return lossless_consumed(ch);
 		return 0;
 	}
 	if (ch->peek_pos != PSHM__CHAN_POS_INLINE)

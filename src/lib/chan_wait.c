@@ -2,8 +2,9 @@
  * chan_wait.c - how a channel's ends wait for each other and know whether the other is alive.
  *
  * Waiting: spin for a while on the word that will change (a reader: the number in the
- * descriptor of the message it expects; the writer: the reader's count of messages read),
- * then sleep on a shared futex. The sleeper counts itself in a "waiters" word before it
+ * descriptor of the message it expects; the writer: the reader's count of messages read, or in
+ * a lossless broadcast channel the cursor of the reader that holds it back), then sleep on a
+ * shared futex. The sleeper counts itself in a "waiters" word before it
  * checks the condition one last time; the other side publishes, then reads the waiters word
  * and only then bumps the futex and wakes. Each side needs a full barrier between its store
  * and its load for one of them to see the other's store, so that no wake-up is lost.
@@ -201,6 +202,14 @@ static void membarrier_all(void)
 		atomic_thread_fence(memory_order_seq_cst); /* cannot be: registered */
 }
 
+void pshm__chan_fence_all(void)
+{
+	if (pshm__chan_asym)
+		membarrier_all();
+	else
+		atomic_thread_fence(memory_order_seq_cst);
+}
+
 static void fence_words(struct pshm_chan *ch, _Atomic uint32_t **count, _Atomic uint32_t **mine)
 {
 	struct pshm__chan_hdr *h = ch->h;
@@ -289,8 +298,9 @@ spin(struct pshm_chan *ch, const volatile uint64_t *watch, uint64_t old,
 }
 
 /*
- * Wait until *WATCH is no longer OLD, the peer's state changes, a wake-up comes, a sleep slice
- * ends, DEADLINE passes or the handle is found dead (its mapping truncated); while spinning,
+ * Wait until *WATCH is no longer OLD, the peer's state changes (or is already other than
+ * attached or none), a wake-up comes, a sleep slice ends, DEADLINE passes or the handle is found
+ * dead (its mapping truncated); while spinning,
  * also read the byte at ALSO (see spin()) unless it is NULL. Returns 0 (the caller looks
  * again), -ETIMEDOUT, or the error of a futex wait that failed: rather than a sleep that
  * returns at once, and a loop that would take a whole CPU until the deadline.
@@ -300,11 +310,17 @@ int pshm__chan_wait(struct pshm_chan *ch, const volatile uint64_t *watch, uint64
 {
 	struct pshm__chan_hdr *h = ch->h;
 	bool writer = ch->role == PSHM_CHAN_WRITER;
-	_Atomic uint32_t *pstate = writer ? &h->reader_state : &h->writer_state;
+	/* A lossless broadcast writer waits for the reader that holds it back (chan_ring.c). */
+	_Atomic uint32_t *pstate = !writer                     ? &h->writer_state
+	                           : ch->bcast && ch->blk >= 0 ? &h->slot[ch->blk].state
+	                                                       : &h->reader_state;
 	uint32_t pseen = atomic_load_explicit(pstate, memory_order_relaxed);
 	uint64_t now = 0;
 	int r = 0;
 
+	/* A peer gone before the wait began sends no wake-up: the caller looks at it now. */
+	if (pseen != PSHM__ST_ATTACHED && pseen != PSHM__ST_NONE)
+		return 0;
 	if (deadline != PSHM__CHAN_NO_DEADLINE) {
 		now = pshm__chan_now();
 		if (now >= deadline)

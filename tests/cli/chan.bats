@@ -619,6 +619,124 @@ kill_writer_heard() {
 	[ "$(chan_field /b lost)" -eq "$lost" ]
 }
 
+# Whether the writer of broadcast channel ADDR, whose one reader is stuck, has filled the ring
+# with messages of up to 12 bytes (each takes one of the 4K ring's 128 descriptors): it can send
+# no more without overwriting a message that reader has not read.
+ring_full_of_unread() {
+	local j
+	j=$(p chan stat -J "$1") || return 1
+	jq -e '.sent - .received == 128' <<<"$j" >/dev/null
+}
+
+@test "broadcast --lossless: a reader that stops holds the writer back and loses nothing" {
+	p chan create --broadcast --lossless --capacity 4K /b
+	mkfifo "$BATS_TEST_TMPDIR/slow"
+	exec 6<>"$BATS_TEST_TMPDIR/slow"
+	# Its output is a FIFO nobody reads yet, so it stops, and the writer must wait for it.
+	p recv /b >"$BATS_TEST_TMPDIR/slow" 2>"$BATS_TEST_TMPDIR/err" 6>&- 3>&- &
+	local rpid=$!
+	track "$rpid"
+	wait_field /b readers 1
+	seq 100000 | p send /b 2>"$BATS_TEST_TMPDIR/serr" 6>&- 3>&- &
+	local spid=$!
+	track "$spid"
+	wait_until ring_full_of_unread /b
+	kill -0 "$spid"
+	exec 7<"$BATS_TEST_TMPDIR/slow"
+	timeout 60 cat <&7 >"$BATS_TEST_TMPDIR/got" 6>&- 7<&- 3>&- &
+	local cpid=$!
+	track "$cpid"
+	exec 6>&- 7<&-
+	local rc=0
+	wait "$spid" || rc=$?
+	[ "$rc" -eq 0 ] || fail_with "send exited $rc" "$(cat "$BATS_TEST_TMPDIR/serr")"
+	rc=0
+	wait "$rpid" || rc=$?
+	wait "$cpid"
+	[ "$rc" -eq 0 ] || fail_with "recv exited $rc; its stderr:" "$(cat "$BATS_TEST_TMPDIR/err")"
+	# Every message, in order, and no word of a loss.
+	seq 100000 | cmp - "$BATS_TEST_TMPDIR/got"
+	[ ! -s "$BATS_TEST_TMPDIR/err" ]
+	jq_true '.lost == 0 and .sent == 100000 and .received == 100000' < <(p chan stat -J /b)
+}
+
+@test "broadcast --lossless: a reader killed with SIGKILL holds the writer back no more" {
+	p chan create --broadcast --lossless --capacity 4K /b
+	mkfifo "$BATS_TEST_TMPDIR/slow"
+	exec 6<>"$BATS_TEST_TMPDIR/slow"
+	"$PSHM" recv /b >"$BATS_TEST_TMPDIR/slow" 6>&- 3>&- &
+	local rpid=$!
+	track "$rpid"
+	wait_field /b readers 1
+	seq 100000 | p send /b 2>"$BATS_TEST_TMPDIR/serr" 6>&- 3>&- &
+	local spid=$!
+	track "$spid"
+	wait_until ring_full_of_unread /b
+	kill -0 "$spid"
+	kill -9 "$rpid"
+	wait "$rpid" 2>/dev/null || true
+	exec 6>&-
+	local rc=0
+	wait "$spid" || rc=$?
+	[ "$rc" -eq 0 ] || fail_with "send exited $rc" "$(cat "$BATS_TEST_TMPDIR/serr")"
+	jq_true '.sent == 100000 and .readers == 0 and .writer == "detached"' \
+		< <(p chan stat -J /b)
+}
+
+@test "recv --from-oldest: what is still in a broadcast channel; a queue's first unread" {
+	p chan create --broadcast --capacity 4K /b
+	p send /b a b c
+	# Without it a reader starts at the next message: the writer has gone, so none.
+	run --separate-stderr p recv /b
+	[ "$status" -eq 0 ]
+	stdout_empty
+	run --separate-stderr p recv --from-oldest /b
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf 'a\nb\nc')" ]
+	[ -z "$stderr" ]
+	# After the writer lapped the ring: the messages still there, the last ones, whole and
+	# in order, with no word of a loss.
+	seq 1000 | p send /b
+	run --separate-stderr p recv --from-oldest /b
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(tail -n 1 <<<"$output")" = 1000 ]
+	awk 'NR > 1 && $1 != p + 1 { exit 1 } { p = $1 }' <<<"$output"
+	local n
+	n=$(wc -l <<<"$output")
+	[ "$n" -ge 100 ] && [ "$n" -le 128 ]
+	# A lossless channel without readers keeps what it holds in the same way.
+	p chan create --broadcast --lossless /l
+	p send /l 1 2 3
+	[ "$(p recv --from-oldest /l)" = "$(printf '1\n2\n3')" ]
+	# A queue reader starts at the first unread message anyway.
+	p chan create /q
+	p send /q x y z
+	[ "$(p recv -n 1 /q)" = x ]
+	run --separate-stderr p recv --from-oldest /q
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf 'y\nz')" ]
+}
+
+@test "chan create --lossless: the mode in chan stat; without --broadcast a usage error" {
+	p chan create --broadcast --lossless /l
+	run --separate-stderr p chan stat /l
+	[ "$status" -eq 0 ]
+	grep -qx 'mode: broadcast-lossless' <<<"$output"
+	[ "$(chan_field /l mode)" = broadcast-lossless ]
+	[ "$(chan_field /l lost)" -eq 0 ]
+	run --separate-stderr p chan create --lossless /q
+	[ "$status" -eq 2 ]
+	stdout_empty
+	stderr_has "^pshm chan create: --lossless is a mode of --broadcast"
+	[ ! -e "$PSHM_DIR/q" ]
+	# Accepting an existing channel needs the same mode.
+	p chan create --broadcast /b
+	run --separate-stderr p chan create --broadcast --lossless /b
+	[ "$status" -eq 1 ]
+	stderr_has 'File exists'
+}
+
 @test "chan stat: every field, as key: value lines and as JSON" {
 	p chan create /c
 	run --separate-stderr p chan stat /c
@@ -697,7 +815,8 @@ readers: 0" ]
 		"chan create /a /b" "chan stat" "chan stat /a /b" "recv -n x /c" "recv -n -1 /c" \
 		"recv --timeout x /c" "recv --timeout -1 /c" "recv --timeout nan /c" "recv" \
 		"recv /a /b" "send" "send --records /c msg" "chan create --bogus /c" \
-		"chan stat -x /c" "send --bogus /c" "recv --bogus /c" "chan bogus" "chan -x" "chan"; do
+		"chan stat -x /c" "send --bogus /c" "recv --bogus /c" "chan bogus" "chan -x" "chan" \
+		"chan create --lossless /c" "recv --from-oldest" "recv --from-oldest /a /b"; do
 		# shellcheck disable=SC2086
 		run --separate-stderr p $args
 		[ "$status" -eq 2 ] || fail_with "pshm $args: exit $status, not 2" "$stderr"

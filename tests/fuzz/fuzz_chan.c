@@ -1,15 +1,18 @@
 /*
  * fuzz_chan.c - libFuzzer target for the channel code's handling of untrusted shared memory.
  *
- * Two channels (a queue and a broadcast one, 4 KiB rings) are made once in a private shm
- * directory, given a few messages including one past a skip at the ring's end, and photographed. For each
- * input the chosen channel is restored from its photograph, a writer and a reader attach, and
- * the input is copied over the object (header and ring) at an offset the input chooses. Then
- * a short script, also drawn from the input, calls peek/release/recv/send/reserve/commit/stat
- * and opens a third handle. Every call must return 0 or one of the channel's negative errors,
- * and every byte a peek hands out must be readable; the sanitizers catch the rest.
+ * Three channels (a queue, a broadcast and a lossless broadcast one, 4 KiB rings) are made once
+ * in a private shm directory, given a few messages including one past a skip at the ring's end,
+ * and photographed. For each input the chosen channel is restored from its photograph, a writer
+ * and a reader attach, and the input is copied over the object (header and ring) at an offset
+ * the input chooses: the mode word, the lossless writer's announcement (dropping), the readers'
+ * joins count and their cursors included. Then a short script, also drawn from the input, calls
+ * peek/release/recv/send/reserve/commit/stat and opens a third handle (a broadcast reader from
+ * the oldest message or from the next). Every call must return 0 or one of the channel's
+ * negative errors, and every byte a peek hands out must be readable; the sanitizers catch the
+ * rest. A lossless writer that a reader holds back gives -EAGAIN: every call has timeout 0.
  *
- * Input: byte 0 picks the channel (bit 0) and seeds the script; bytes 1-2 give the offset
+ * Input: byte 0 picks the channel (modulo 3) and seeds the script; bytes 1-2 give the offset
  * in 8-byte units (modulo the object size); the rest is written there.
  *
  * Build and run: make fuzz [FUZZ_SECONDS=60].
@@ -39,7 +42,7 @@ struct target {
 	unsigned char *image;
 };
 
-static struct target targets[2];
+static struct target targets[3];
 static char dir[64];
 
 static void die(const char *what, int rc)
@@ -116,6 +119,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	atexit(cleanup);
 	setup(&targets[0], 0, 0);
 	setup(&targets[1], 1, PSHM_CHAN_BROADCAST);
+	setup(&targets[2], 2, PSHM_CHAN_BROADCAST | PSHM_CHAN_LOSSLESS);
 	return 0;
 }
 
@@ -136,7 +140,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 3)
 		return 0;
-	struct target *t = &targets[data[0] & 1];
+	struct target *t = &targets[data[0] % 3];
 	uint32_t rng = 0x9e3779b9u ^ data[0];
 	size_t off = ((size_t)data[1] | (size_t)data[2] << 8) * 8 % t->size;
 	struct pshm_chan *w = NULL, *r = NULL, *x = NULL;
@@ -197,7 +201,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(void)pshm_chan_lost(r);
 			break;
 		case 7:
-			rc = pshm_chan_open(&x, t->addr, PSHM_CHAN_READER, 0);
+			rc = pshm_chan_open(&x, t->addr, PSHM_CHAN_READER,
+			                    rng >> 24 & 1 ? PSHM_CHAN_FROM_OLDEST : 0);
 			expect("open", rc);
 			if (rc == 0) {
 				expect("recv", pshm_chan_recv(x, buf, sizeof(buf), &len, 0));

@@ -1,14 +1,17 @@
 /*
  * tsan_chan.c - a queue channel's writer and reader as two threads of one process, each with
  * its own handle, for ThreadSanitizer: every message is checked, and TSan checks that the
- * payload and the positions are published and consumed with proper ordering.
+ * payload and the positions are published and consumed with proper ordering. Then a lossless
+ * broadcast channel's writer and two readers, one of which sleeps before every message it reads
+ * for a while, so that the writer waits for it at almost every message and is woken by it.
  *
  * What TSan can see: each handle maps the object at its own address, and TSan tracks memory by
  * address, so it checks the handles' private state and anything the library keeps per process,
- * not the ordering of the ring itself (the cross-process stress test in test_chan.c checks that
- * by content). Broadcast mode is left out on purpose: its readers copy messages that the writer may be
- * overwriting and then detect that (a seqlock), which is a data race in the C11 sense by
- * design and would only make TSan report what the design accepts.
+ * not the ordering of the ring itself (the cross-process stress tests in test_chan.c and
+ * test_chan_bcast.c check that by content). Lossy broadcast mode is left out on purpose: its
+ * readers copy messages that the writer may be overwriting and then detect that (a seqlock),
+ * which is a data race in the C11 sense by design and would only make TSan report what the
+ * design accepts. A lossless writer overwrites nothing a reader has not finished with.
  *
  * Run: make tsan-check. Exits 0 when all messages arrived intact, 1 otherwise (TSan's own
  * reports make it exit 66).
@@ -50,13 +53,15 @@ static void fill(unsigned char *p, uint64_t seq, size_t len)
 	}
 }
 
+static uint64_t count = COUNT;
+
 static void *writer(void *arg)
 {
 	struct pshm_chan *w = arg;
 	unsigned char buf[MAX_LEN];
 	intptr_t bad = 0;
 
-	for (uint64_t i = 0; i < COUNT && !bad; i++) {
+	for (uint64_t i = 0; i < count && !bad; i++) {
 		size_t len = len_of(i);
 		int rc;
 		if (i & 1) {
@@ -81,6 +86,9 @@ static void *writer(void *arg)
 	return (void *)bad;
 }
 
+/* A reader that naps before every 16th message, so that a lossless writer waits for it. */
+static struct pshm_chan *napper;
+
 static void *reader(void *arg)
 {
 	struct pshm_chan *r = arg;
@@ -89,9 +97,11 @@ static void *reader(void *arg)
 	uint64_t i;
 	int rc = 0;
 
-	for (i = 0; i < COUNT; i++) {
+	for (i = 0; i < count; i++) {
 		const void *p = buf;
 		size_t len = 0;
+		if (r == napper && i % 16 == 0)
+			nanosleep(&(struct timespec){.tv_nsec = 50000}, NULL);
 		if (i % 3)
 			rc = pshm_chan_recv(r, buf, sizeof(buf), &len, 10000);
 		else
@@ -132,6 +142,39 @@ static int rm_entry(const char *path, const struct stat *sb, int type, struct FT
 	return remove(path);
 }
 
+/* A lossless broadcast writer and two readers, one slow: both get every message. */
+static int lossless(void)
+{
+	struct pshm_chan *w = NULL, *r1 = NULL, *r2 = NULL;
+	pthread_t tw, t1, t2;
+	void *bw, *b1, *b2;
+	int rc;
+
+	count = COUNT / 10;
+	if ((rc = pshm_chan_create("/tsan-lossless", CAP, 0600,
+	                           PSHM_CHAN_BROADCAST | PSHM_CHAN_LOSSLESS)) < 0 ||
+	    (rc = pshm_chan_open(&r1, "/tsan-lossless", PSHM_CHAN_READER, 0)) < 0 ||
+	    (rc = pshm_chan_open(&r2, "/tsan-lossless", PSHM_CHAN_READER, 0)) < 0 ||
+	    (rc = pshm_chan_open(&w, "/tsan-lossless", PSHM_CHAN_WRITER, 0)) < 0) {
+		fprintf(stderr, "tsan_chan: lossless setup: %s\n", pshm_strerror(rc));
+		nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+		return 1;
+	}
+	napper = r2;
+	if (pthread_create(&t1, NULL, reader, r1) != 0 ||
+	    pthread_create(&t2, NULL, reader, r2) != 0 || pthread_create(&tw, NULL, writer, w) != 0)
+		abort();
+	pthread_join(tw, &bw);
+	pthread_join(t1, &b1);
+	pthread_join(t2, &b2);
+	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	if (bw || b1 || b2)
+		return 1;
+	printf("tsan_chan: %llu messages passed from a lossless writer to two readers\n",
+	       (unsigned long long)count);
+	return 0;
+}
+
 int main(void)
 {
 	struct pshm_chan *w = NULL, *r = NULL;
@@ -159,9 +202,10 @@ int main(void)
 		abort();
 	pthread_join(tw, &bw);
 	pthread_join(tr, &br);
-	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-	if (bw || br)
+	if (bw || br) {
+		nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 		return 1;
+	}
 	printf("tsan_chan: %d messages passed between two threads\n", COUNT);
-	return 0;
+	return lossless();
 }
