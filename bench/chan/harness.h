@@ -1,6 +1,7 @@
 /*
- * harness.h - what bench_chan's run (harness.c) and its report (report.c) share: the
- * transports in the table's order, the sizes, one measurement and its result.
+ * harness.h - what bench_chan's run (harness.c, with sides.c and bcast.c) and its report
+ * (report.c) share: the transports in the table's order, the sizes, one measurement and its
+ * result.
  */
 #ifndef PSHM_BENCH_CHAN_HARNESS_H
 #define PSHM_BENCH_CHAN_HARNESS_H
@@ -34,9 +35,15 @@ enum {
 	T_BOOST,
 	T_IOX_POLL,
 	T_IOX_WS,
+	T_CHAN_LOSSY1,
+	T_CHAN_LOSSY2,
+	T_CHAN_LOSSY4,
 	T_IOX_LOSSY1,
 	T_IOX_LOSSY2,
 	T_IOX_LOSSY4,
+	T_CHAN_LOSSLESS1,
+	T_CHAN_LOSSLESS2,
+	T_CHAN_LOSSLESS4,
 	T_IOX_LOSSLESS1,
 	T_IOX_LOSSLESS2,
 	T_IOX_LOSSLESS4,

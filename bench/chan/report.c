@@ -186,7 +186,7 @@ void print_text(const struct opts *o, uint64_t wall_ns)
 	if (iceoryx_broker())
 		printf("iceoryx: %s\n", iceoryx_broker());
 	printf("\n");
-	printf("%-15s %-7s %9s %9s %9s %13s %9s\n", "transport", "size", "median", "p99", "p99.9",
+	printf("%-16s %-7s %9s %9s %9s %13s %9s\n", "transport", "size", "median", "p99", "p99.9",
 	       "messages/s", "GB/s");
 	for (int t = 0; t < NT; t++) {
 		for (int s = 0; s < NSIZES; s++) {
@@ -194,7 +194,7 @@ void print_text(const struct opts *o, uint64_t wall_ns)
 			const struct cell *c = row(t, s, &un);
 			if (!c)
 				continue;
-			printf("%-15s %-7s ", transports[t]->name, size_name(sizes[s]));
+			printf("%-16s %-7s ", transports[t]->name, size_name(sizes[s]));
 			if (un) {
 				printf("%s\n", un);
 				continue;

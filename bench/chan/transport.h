@@ -88,6 +88,15 @@ struct transport {
 	void (*finish)(void); /* once, when the run ends, also after a signal; NULL: nothing */
 };
 
+/*
+ * A broadcast's three entries, VAR1, VAR2 and VAR4, from one writer to 1, 2 and 4 readers and
+ * named LABEL " x1" and so on; the designated initializers that follow give the other members.
+ */
+#define BCAST_ENTRIES(var, label, ...)                                                             \
+	const struct transport var##1 = {.name = label " x1", .readers = 1, __VA_ARGS__};          \
+	const struct transport var##2 = {.name = label " x2", .readers = 2, __VA_ARGS__};          \
+	const struct transport var##4 = {.name = label " x4", .readers = 4, __VA_ARGS__}
+
 /* The transports, one family to a file. */
 extern const struct transport tr_line, tr_futex, tr_ring, tr_dring;         /* rings.c */
 extern const struct transport tr_chan_spin, tr_chan_default, tr_chan_block; /* pshm.c */
@@ -98,6 +107,9 @@ extern const struct transport tr_boost;                                     /* b
 extern const struct transport tr_iox_poll, tr_iox_ws;                       /* iceoryx.c */
 extern const struct transport tr_iox_lossy1, tr_iox_lossy2, tr_iox_lossy4;
 extern const struct transport tr_iox_lossless1, tr_iox_lossless2, tr_iox_lossless4;
+/* pshm.c's broadcasts to 1, 2 and 4 readers, lossy and lossless */
+extern const struct transport tr_chan_lossy1, tr_chan_lossy2, tr_chan_lossy4;
+extern const struct transport tr_chan_lossless1, tr_chan_lossless2, tr_chan_lossless4;
 
 long mq_msgsize_max(void);                    /* /proc/sys/fs/mqueue/msgsize_max, or -1 */
 extern const bool zmq_built;                  /* whether ZeroMQ is measured at all */
