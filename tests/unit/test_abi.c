@@ -142,6 +142,8 @@ static void test_constants(void **state)
 
 	assert_int_equal(PSHM_CHAN_QUEUE, 0);
 	assert_int_equal(PSHM_CHAN_BROADCAST, 0x100);
+	assert_int_equal(PSHM_CHAN_LOSSLESS, 0x200);
+	assert_int_equal(PSHM_CHAN_FROM_OLDEST, 0x400);
 	assert_int_equal(PSHM_CHAN_WRITER, 1);
 	assert_int_equal(PSHM_CHAN_READER, 2);
 	assert_int_equal(PSHM_CHAN_WRITER_NONE, 0);
