@@ -478,6 +478,10 @@ int pshm_parse_size(const char *text, uint64_t *sizep);
  *  - Lossless broadcast mode (PSHM_CHAN_BROADCAST | PSHM_CHAN_LOSSLESS): as broadcast, but the
  *    writer waits, as a queue writer does, while the slowest live reader is a ring behind, so
  *    that no live reader loses a message; a reader that dies or detaches holds it back no more.
+ *  - Many writers (PSHM_CHAN_MANY_WRITERS, queues only): up to PSHM_CHAN_MAX_WRITERS writers
+ *    at once, each message claimed with one compare-and-swap; each writer's messages arrive
+ *    whole and in its order, and a writer that dies between reserve and commit costs only
+ *    that message (the reader passes over it once the locks say its writer is dead).
  *
  * Each role holder keeps a write lock on a file of its own while attached, its beacon: an empty
  * ".pshm-live.ID" (ID: 16 hex digits) in the channel's directory, or, where it may not create
@@ -505,21 +509,25 @@ int pshm_parse_size(const char *text, uint64_t *sizep);
  */
 /* A channel's mode: flags of pshm_chan_create(), and struct pshm_chan_stat's mode. */
 enum pshm_chan_mode {
-	PSHM_CHAN_QUEUE = 0,          /* one reader takes every message (the default) */
-	PSHM_CHAN_BROADCAST = 1 << 8, /* every reader reads every message */
-	PSHM_CHAN_LOSSLESS = 1 << 9,  /* with PSHM_CHAN_BROADCAST: the writer waits for the
-					 slowest live reader rather than overwrite */
+	PSHM_CHAN_QUEUE = 0,              /* one reader takes every message (the default) */
+	PSHM_CHAN_BROADCAST = 1 << 8,     /* every reader reads every message */
+	PSHM_CHAN_LOSSLESS = 1 << 9,      /* with PSHM_CHAN_BROADCAST: the writer waits for the
+					     slowest live reader rather than overwrite */
+	PSHM_CHAN_MANY_WRITERS = 1 << 11, /* queue: up to PSHM_CHAN_MAX_WRITERS writers at once */
 };
 /* Flags of pshm_chan_open(). */
 enum pshm_chan_open_flags {
 	PSHM_CHAN_FROM_OLDEST = 1 << 10, /* a broadcast reader starts at the oldest message still
 					    intact; a queue reader always starts at the first
 					    unread, so for it the flag changes nothing */
+	PSHM_CHAN_FOLLOW = 1 << 12,      /* a reader hears each writer's end once, then waits
+					    for the next writer instead of hearing it again */
 };
 /* The roles of pshm_chan_open(). */
 enum pshm_chan_role { PSHM_CHAN_WRITER = 1, PSHM_CHAN_READER = 2 };
 #define PSHM_CHAN_FOREVER     (-1)
 #define PSHM_CHAN_MAX_READERS 64
+#define PSHM_CHAN_MAX_WRITERS 64
 /* A channel object begins with these 8 bytes (no terminating NUL), and its ring follows a
  * header of PSHM_CHAN_HEADER_SIZE bytes: enough for a tool to tell a channel from another object
  * without attaching to it. */
@@ -544,8 +552,9 @@ int pshm_chan_create(const char *addr, uint64_t capacity, mode_t mode, unsigned 
 
 /*
  * Attach to the channel at ADDR as ROLE (PSHM_CHAN_WRITER or PSHM_CHAN_READER); FLAGS is 0,
- * or for a reader PSHM_CHAN_FROM_OLDEST (any other: -EINVAL). There is one writer at a time
- * and, in queue mode, one reader: -EBUSY while a live one holds the role; a role whose holder
+ * or for a reader PSHM_CHAN_FROM_OLDEST and PSHM_CHAN_FOLLOW (any other: -EINVAL). There is
+ * one writer at a time (unless the channel was made with PSHM_CHAN_MANY_WRITERS) and, in queue
+ * mode, one reader: -EBUSY while a live one holds the role; a role whose holder
  * died, detached or aborted is taken over where it stopped. A broadcast reader takes a free
  * slot (-EBUSY when all PSHM_CHAN_MAX_READERS are taken) and starts at the writer's current
  * position, or with PSHM_CHAN_FROM_OLDEST at the oldest message still intact: it reads what is
@@ -653,7 +662,7 @@ struct pshm_chan_stat {
 	int32_t mode;         /* enum pshm_chan_mode: its flags as at creation */
 	int32_t writer;       /* enum pshm_chan_writer */
 	int32_t readers;      /* live readers */
-	uint32_t reserved0;   /* zero */
+	int32_t writers;      /* live writers (many-writer channels: up to 64) */
 	uint64_t capacity;    /* data ring bytes */
 	uint64_t used;        /* bytes of unread (broadcast: not yet overwritten) messages:
 	                         payloads in the data ring and 32 bytes of descriptor each */

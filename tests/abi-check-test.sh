@@ -76,11 +76,13 @@ copy swapped
 plant swapped include/pshm.h '/^\tuint64_t size; .*bytes \*\/$/{N;s/\(.*\)\n\(.*\)/\2\n\1/}'
 case_ swapped 1 "'uint64_t size' offset changed" "interface of" "changed"
 
-# A member of struct pshm_chan_stat widened over the padding that followed it.
+# A member of struct pshm_chan_stat widened into the reserved space: the size stays, the
+# members after it move.
 copy widened
-plant widened include/pshm.h 's/^\tint32_t readers; .*/\tint64_t readers;/'
-plant widened include/pshm.h '/^\tuint32_t reserved0; /d'
-case_ widened 1 "readers" "changed (a structure, parameter or return type)"
+plant widened include/pshm.h 's/^\tint32_t writers; .*/\tint64_t writers;/'
+plant widened include/pshm.h 's/^\tuint64_t reserved\[8\];.*/\tuint64_t reserved[7];/'
+plant widened src/lib/chan.c 's/&st->writers/(int *)\&st->writers/; s/reserved) == 72/reserved) == 80/'
+case_ widened 1 "writers" "changed (a structure, parameter or return type)"
 
 # A parameter's type changed, in the header and the definition alike.
 copy param

@@ -36,6 +36,10 @@
  *                    processes placed as iceoryx's, with the default spin (20 us, then a futex
  *                    sleep); a reader a ring behind skips to the oldest message intact
  *   chan lossless xN the same with PSHM_CHAN_LOSSLESS: the writer waits for the slowest reader
+ *   chan writers xN  N (1, 2, 4) writers, each in its own process, sending at once into one
+ *                    queue channel made with PSHM_CHAN_MANY_WRITERS; measured at 64 B as what
+ *                    the reader receives per second from all (many.c)
+ *   chan 1 writer    an ordinary queue channel and its one writer, measured the same way
  *
  * Latency: the first process sends a message, the second receives it and sends it back
  * through a second channel (pipe, queue...), and half of each round trip, timed with
@@ -58,7 +62,8 @@
  * table, each is measured in pairs of its two measurements made back to back (seven, quick:
  * three) and judged by the median of the pairs' ratios. Three more hold the channel to iceoryx:
  * the spin channel's 8 B latency and 64 B throughput against iceoryx's polling subscriber's,
- * and the blocking channel's 8 B latency against its WaitSet's.
+ * and the blocking channel's 8 B latency against its WaitSet's. Two hold the many-writer channel's
+ * 64 B throughput with one writer and with two against the ordinary channel's one writer.
  *
  * The channels live in the shm directory (PSHM_DIR or /dev/shm) and the ZeroMQ socket next to
  * them, under names holding the process ID; the message queues are named likewise. All are
@@ -174,6 +179,10 @@ const struct transport *const transports[NT] = {
     [T_IOX_LOSSLESS1] = &tr_iox_lossless1,
     [T_IOX_LOSSLESS2] = &tr_iox_lossless2,
     [T_IOX_LOSSLESS4] = &tr_iox_lossless4,
+    [T_CHAN_ONE_WRITER] = &tr_chan_one_writer,
+    [T_CHAN_WRITERS1] = &tr_chan_writers1,
+    [T_CHAN_WRITERS2] = &tr_chan_writers2,
+    [T_CHAN_WRITERS4] = &tr_chan_writers4,
 };
 
 bool pinned;
@@ -202,6 +211,8 @@ int measure_one(const struct transport *t, size_t size, int what, const struct o
 		r = -ENOMEM;
 	else if (t->readers)
 		r = run_bcast(t, &c, o, res, out, in);
+	else if (writers_of(t))
+		r = run_many(t, &c, o, res, out, in);
 	else
 		r = run_pair(t, &c, what, o, samples, res, out, in);
 	t->teardown(&c);
@@ -282,12 +293,12 @@ static int run_rounds(const struct opts *o, uint64_t *samples, int *nrounds)
 			for (int s = 0; s < NSIZES && !r && !stop_signal; s++) {
 				const struct transport *tr = transports[t];
 				if ((tr->lat_only && s > 0) ||
-				    (tr->readers && sizes[s] != BCAST_SIZE) ||
+				    ((tr->readers || writers_of(tr)) && sizes[s] != BCAST_SIZE) ||
 				    (o->only && !strstr(tr->name, o->only)))
 					continue;
 				struct cell *c = &by_round[k][t][s];
-				/* A broadcast is measured as throughput only. */
-				if (!tr->readers)
+				/* A broadcast, or many writers, is measured as throughput only. */
+				if (!tr->readers && !writers_of(tr))
 					r = measure_one(tr, sizes[s], LAT, o, samples, &c->lat);
 				if (!r && !tr->lat_only && !c->lat.unavailable)
 					r = measure_one(tr, sizes[s], TPUT, o, samples, &c->tput);

@@ -47,11 +47,21 @@ enum {
 	T_IOX_LOSSLESS1,
 	T_IOX_LOSSLESS2,
 	T_IOX_LOSSLESS4,
+	T_CHAN_ONE_WRITER,
+	T_CHAN_WRITERS1,
+	T_CHAN_WRITERS2,
+	T_CHAN_WRITERS4,
 	NT
 };
 
 /* The transports in the order of the table and of the rounds. */
 extern const struct transport *const transports[NT];
+
+/*
+ * The writing processes of one of many.c's transports, which send at once into one queue
+ * channel and are measured as the throughput its reader sees at BCAST_SIZE only; 0 for the rest.
+ */
+int writers_of(const struct transport *t);
 
 struct result {
 	const char *unavailable; /* NULL when measured */

@@ -65,7 +65,7 @@ void combine(int nrounds)
  * seconds apart would measure that change as much as the channel.
  */
 #define PAIRS    7 /* quick: 3 */
-#define NTARGETS 8
+#define NTARGETS 10
 
 static const struct target_spec {
 	const char *name;
@@ -81,6 +81,8 @@ static const struct target_spec {
     {"spin latency (8 B median) / iceoryx polling", LAT, 0, T_CSPIN, T_IOX_POLL, 0.3, true},
     {"spin throughput / iceoryx polling, 64 B", TPUT, 1, T_CSPIN, T_IOX_POLL, 10.0, false},
     {"blocking latency (8 B median) / iceoryx WaitSet", LAT, 0, T_CBLOCK, T_IOX_WS, 1.0, true},
+    {"many writers x1 / 1 writer, 64 B", TPUT, 1, T_CHAN_WRITERS1, T_CHAN_ONE_WRITER, 0.7, false},
+    {"many writers x2 / 1 writer, 64 B", TPUT, 1, T_CHAN_WRITERS2, T_CHAN_ONE_WRITER, 0.5, false},
 };
 
 struct target {
@@ -168,7 +170,7 @@ static const struct cell *row(int t, int s, const char **un)
 {
 	const struct cell *c = &cells[t][s];
 	if ((transports[t]->lat_only && s > 0) ||
-	    (transports[t]->readers && sizes[s] != BCAST_SIZE))
+	    ((transports[t]->readers || writers_of(transports[t])) && sizes[s] != BCAST_SIZE))
 		return NULL;
 	*un = c->lat.unavailable ? c->lat.unavailable : c->tput.unavailable;
 	return *un || c->lat.measured || c->tput.measured ? c : NULL;
@@ -183,6 +185,8 @@ void print_text(const struct opts *o, uint64_t wall_ns)
 	printf("latency: one way, half a round trip, in ns (median, p99, p99.9); throughput: "
 	       "messages streamed one way;\nbroadcast (xN: N readers): messages each reader "
 	       "received per second, and their share of those sent\n");
+	printf("many writers (writers xN: N writers; 1 writer: an ordinary channel): messages the "
+	       "reader received per second\n");
 	if (iceoryx_broker())
 		printf("iceoryx: %s\n", iceoryx_broker());
 	printf("\n");
@@ -254,6 +258,8 @@ void print_json(const struct opts *o, uint64_t wall_ns)
 			first = false;
 			if (transports[t]->readers)
 				printf(", \"readers\": %d", transports[t]->readers);
+			if (writers_of(transports[t]))
+				printf(", \"writers\": %d", writers_of(transports[t]));
 			if (un) {
 				printf(", \"unavailable\": \"%s\"}", un);
 				continue;

@@ -53,5 +53,8 @@ int run_pair(const struct transport *t, struct tctx *c, int what, const struct o
              uint64_t *samples, struct result *res, void *out, void *in);
 int run_bcast(const struct transport *t, struct tctx *c, const struct opts *o, struct result *res,
               void *out, void *in);
+/* Measure T's writers (writers_of) into its one reader (many.c). */
+int run_many(const struct transport *t, struct tctx *c, const struct opts *o, struct result *res,
+             void *out, void *in);
 
 #endif

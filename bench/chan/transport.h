@@ -110,6 +110,9 @@ extern const struct transport tr_iox_lossless1, tr_iox_lossless2, tr_iox_lossles
 /* pshm.c's broadcasts to 1, 2 and 4 readers, lossy and lossless */
 extern const struct transport tr_chan_lossy1, tr_chan_lossy2, tr_chan_lossy4;
 extern const struct transport tr_chan_lossless1, tr_chan_lossless2, tr_chan_lossless4;
+/* many.c's: an ordinary channel's one writer, and 1, 2 and 4 writers of a many-writer one */
+extern const struct transport tr_chan_one_writer;
+extern const struct transport tr_chan_writers1, tr_chan_writers2, tr_chan_writers4;
 
 long mq_msgsize_max(void);                    /* /proc/sys/fs/mqueue/msgsize_max, or -1 */
 extern const bool zmq_built;                  /* whether ZeroMQ is measured at all */

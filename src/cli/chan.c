@@ -4,9 +4,10 @@
  *
  * send and recv behave like the two ends of a pipe: send waits while the channel is full, recv
  * waits while it is empty, and recv ends once the writer has gone and everything it sent is
- * read: exit 0 when it detached cleanly, 1 when it died or gave up. send gives up (ends the
- * stream with pshm_chan_abort) whenever it fails or is stopped by SIGINT, SIGTERM or SIGHUP,
- * so that a reader never takes a truncated stream for a whole one.
+ * read: exit 0 when it detached cleanly, 1 when it died or gave up (recv --follow waits for the
+ * next writer instead; a channel of many writers ends when the last has gone). send gives up
+ * (ends the stream with pshm_chan_abort) whenever it fails or is stopped by SIGINT, SIGTERM or
+ * SIGHUP, so that a reader never takes a truncated stream for a whole one.
  */
 #include "cli.h"
 
@@ -21,8 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CHAN_CREATE_SYNOPSIS "[--capacity SIZE] [--broadcast [--lossless]] [-m MODE] ADDR"
-#define CHAN_STAT_SYNOPSIS   "[-J] ADDR"
+#define CHAN_CREATE_SYNOPSIS                                                                       \
+	"[--capacity SIZE] [--broadcast [--lossless] | --many-writers] [-m MODE] ADDR"
+#define CHAN_STAT_SYNOPSIS "[-J] ADDR"
 
 bool cli_chan_object(const struct pshm_stat *st)
 {
@@ -83,10 +85,18 @@ static int chan_open(const char *op, const char *addr, int role, unsigned flags,
 	cli_warn_bare(addr);
 	int r = pshm_chan_open(ch, addr, role, flags);
 	if (r == -EBUSY) {
-		fprintf(stderr, "pshm: %s %s: %s\n", op, cli_safe(addr),
-		        role == PSHM_CHAN_WRITER ? "another writer is attached"
-		                                 : "another reader is attached (or, in broadcast "
-		                                   "mode, every reader slot is taken)");
+		/* A channel of many writers refuses one only when every writer slot is taken. */
+		if (role == PSHM_CHAN_WRITER && pshm_chan_stat_addr(addr, st) == 0 &&
+		    (st->mode & PSHM_CHAN_MANY_WRITERS))
+			fprintf(stderr,
+			        "pshm: %s %s: all %d writers the channel takes are attached\n", op,
+			        cli_safe(addr), PSHM_CHAN_MAX_WRITERS);
+		else
+			fprintf(stderr, "pshm: %s %s: %s\n", op, cli_safe(addr),
+			        role == PSHM_CHAN_WRITER
+			            ? "another writer is attached"
+			            : "another reader is attached (or, in broadcast mode, "
+			              "every reader slot is taken)");
 		return EXIT_FAIL;
 	}
 	if (r < 0)
@@ -127,6 +137,7 @@ static int chan_create(int argc, char **argv)
 	    {"capacity", required_argument, NULL, 'c'},
 	    {"broadcast", no_argument, NULL, 'b'},
 	    {"lossless", no_argument, NULL, 'l'},
+	    {"many-writers", no_argument, NULL, 'w'},
 	    {"mode", required_argument, NULL, 'm'},
 	    CLI_HELP_OPTION,
 	    {NULL, 0, NULL, 0},
@@ -151,6 +162,9 @@ static int chan_create(int argc, char **argv)
 		case 'l':
 			flags |= PSHM_CHAN_LOSSLESS;
 			break;
+		case 'w':
+			flags |= PSHM_CHAN_MANY_WRITERS;
+			break;
 		case 'm':
 			if (!cli_mode("chan create", optarg, &mode))
 				return EXIT_USAGE;
@@ -171,6 +185,9 @@ static int chan_create(int argc, char **argv)
 			    "      --lossless         with --broadcast: the writer waits for the "
 			    "slowest reader\n"
 			    "                         rather than overwrite what it has not read\n"
+			    "      --many-writers     a queue that up to 64 writers send into at "
+			    "once, each\n"
+			    "                         one's messages whole and in its order\n"
 			    "  -m, --mode MODE        octal permission bits (default 600)\n"
 			    "  -h, --help             show this help\n");
 			return EXIT_OK;
@@ -185,6 +202,9 @@ static int chan_create(int argc, char **argv)
 	if ((flags & PSHM_CHAN_LOSSLESS) && !(flags & PSHM_CHAN_BROADCAST))
 		return cli_usage("chan create",
 		                 "--lossless is a mode of --broadcast (a queue loses nothing)");
+	if ((flags & PSHM_CHAN_MANY_WRITERS) && (flags & PSHM_CHAN_BROADCAST))
+		return cli_usage("chan create", "--many-writers is for queue channels; a broadcast "
+		                                "channel has one writer");
 	const char *addr = argv[optind];
 	cli_warn_bare(addr);
 
@@ -268,9 +288,10 @@ static int chan_stat(int argc, char **argv)
 	if (r < 0)
 		return chan_fail("chan stat", addr, r);
 
-	const char *mode = !(st.mode & PSHM_CHAN_BROADCAST) ? "queue"
-	                   : st.mode & PSHM_CHAN_LOSSLESS   ? "broadcast-lossless"
-	                                                    : "broadcast";
+	const char *mode = st.mode & PSHM_CHAN_MANY_WRITERS   ? "queue-many-writers"
+	                   : !(st.mode & PSHM_CHAN_BROADCAST) ? "queue"
+	                   : st.mode & PSHM_CHAN_LOSSLESS     ? "broadcast-lossless"
+	                                                      : "broadcast";
 	const struct {
 		const char *key;
 		uint64_t v;
@@ -285,13 +306,14 @@ static int chan_stat(int argc, char **argv)
 		printf(",\n  \"mode\": \"%s\"", mode);
 		for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
 			printf(",\n  \"%s\": %llu", nums[i].key, (unsigned long long)nums[i].v);
-		printf(",\n  \"writer\": \"%s\",\n  \"readers\": %d\n}\n", writer_state(st.writer),
-		       st.readers);
+		printf(",\n  \"writer\": \"%s\",\n  \"writers\": %d,\n  \"readers\": %d\n}\n",
+		       writer_state(st.writer), st.writers, st.readers);
 	} else {
 		printf("address: %s\nmode: %s\n", cli_safe(addr), mode);
 		for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
 			printf("%s: %llu\n", nums[i].key, (unsigned long long)nums[i].v);
-		printf("writer: %s\nreaders: %d\n", writer_state(st.writer), st.readers);
+		printf("writer: %s\nwriters: %d\nreaders: %d\n", writer_state(st.writer),
+		       st.writers, st.readers);
 	}
 	if (fflush(stdout) == EOF)
 		return cli_fail_output("chan stat", addr, -errno);
@@ -651,6 +673,19 @@ static bool put_message(const void *buf, size_t len, bool records)
 	return records || putchar('\n') != EOF;
 }
 
+/*
+ * Say how the writers of channel ADDR (of MODE) ended, for a death (ERR -ECONNRESET) or a stream
+ * given up (-ECONNABORTED, from pshm_chan_abort(): what came is all there is, and it is not the
+ * whole). In a channel of many writers the end comes when the last has gone, and says that one
+ * of them died or gave up.
+ */
+static void writer_end_note(const char *addr, int err, int32_t mode)
+{
+	fprintf(stderr, "pshm: recv %s: %s %s\n", cli_safe(addr),
+	        mode & PSHM_CHAN_MANY_WRITERS ? "a writer" : "the writer",
+	        err == -ECONNRESET ? "died" : "gave up");
+}
+
 int cmd_recv(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -658,10 +693,11 @@ int cmd_recv(int argc, char **argv)
 	    {"timeout", required_argument, NULL, 't'},
 	    {"records", no_argument, NULL, 'r'},
 	    {"from-oldest", no_argument, NULL, 'o'},
+	    {"follow", no_argument, NULL, 'f'},
 	    CLI_HELP_OPTION,
 	    {NULL, 0, NULL, 0},
 	};
-	bool records = false, counted = false;
+	bool records = false, counted = false, follow = false;
 	unsigned flags = 0;
 	unsigned long long count = 0;
 	double timeout = -1;
@@ -669,7 +705,7 @@ int cmd_recv(int argc, char **argv)
 	char *end;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "n:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:fh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			errno = 0;
@@ -698,6 +734,10 @@ int cmd_recv(int argc, char **argv)
 		case 'o':
 			flags |= PSHM_CHAN_FROM_OLDEST;
 			break;
+		case 'f':
+			flags |= PSHM_CHAN_FOLLOW;
+			follow = true;
+			break;
 		case 'h':
 			return help_text(
 			    "recv",
@@ -706,7 +746,10 @@ int cmd_recv(int argc, char **argv)
 			    "once the writer has gone and every message is read, it ends: exit 0 "
 			    "when the writer\n"
 			    "detached, 1 when it died or gave up (as pshm send does when it "
-			    "fails).\n",
+			    "fails). With --follow\n"
+			    "it waits for the next writer instead, and ends only after COUNT "
+			    "messages, at the\n"
+			    "timeout, or by a signal.\n",
 			    "  -n, --count COUNT      end after COUNT messages\n"
 			    "      --timeout T        give up after T seconds in all (fractions "
 			    "allowed)\n"
@@ -715,7 +758,10 @@ int cmd_recv(int argc, char **argv)
 			    "                         length, then the bytes\n"
 			    "      --from-oldest      broadcast: start at the oldest message "
 			    "still in the channel,\n"
-			    "                         not at the next one sent\n");
+			    "                         not at the next one sent\n"
+			    "  -f, --follow           read on across writers: after a writer's "
+			    "end, wait for\n"
+			    "                         the next one\n");
 		default:
 			return cli_bad_option("recv");
 		}
@@ -776,17 +822,14 @@ int cmd_recv(int argc, char **argv)
 			lost = l;
 			continue;
 		}
-		if (r == -EPIPE)
-			break; /* the writer detached and everything is read */
-		if (r == -ECONNRESET) {
-			fprintf(stderr, "pshm: recv %s: the writer died\n", cli_safe(addr));
-			status = EXIT_FAIL;
-			break;
-		}
-		if (r == -ECONNABORTED) {
-			/* pshm_chan_abort(): what came is all there is, and it is not the whole. */
-			fprintf(stderr, "pshm: recv %s: the writer gave up\n", cli_safe(addr));
-			status = EXIT_FAIL;
+		if (r == -EPIPE || r == -ECONNRESET || r == -ECONNABORTED) {
+			/* The writer's end, once everything is read; a following reader hears it
+			 * once and then waits for the next writer. */
+			if (r != -EPIPE)
+				writer_end_note(addr, r, st.mode);
+			if (follow)
+				continue;
+			status = r == -EPIPE ? EXIT_OK : EXIT_FAIL;
 			break;
 		}
 		if (r == -ETIMEDOUT) {

@@ -36,7 +36,7 @@ const struct cmd cli_cmds[] = {
     {"chan", cmd_chan, "create|stat [OPTIONS] ADDR", "create and describe message channels"},
     {"send", cmd_send, "[--records] ADDR [MESSAGE...]",
      "send messages, or lines of standard input, into a channel"},
-    {"recv", cmd_recv, "[-n COUNT] [--timeout T] [--records] [--from-oldest] ADDR",
+    {"recv", cmd_recv, "[-n COUNT] [--timeout T] [--records] [--from-oldest] [-f] ADDR",
      "print the messages a channel brings"},
     /* pshm-bench(1) runs in its place and has its own --help. */
     {"bench", cmd_bench, "[OPTION...]",

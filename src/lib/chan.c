@@ -89,12 +89,12 @@ static int chan_attach(const char *addr, bool rdonly, struct pshm_seg **segp,
 	struct pshm__chan_hdr *h = map;
 	uint64_t cap = h->capacity;
 	uint32_t mode = h->mode;
-	bool sound =
-	    h->version == PSHM__CHAN_VERSION &&
-	    (mode == PSHM__MODE_QUEUE || mode == PSHM__MODE_BCAST || mode == PSHM__MODE_LOSSLESS) &&
-	    cap >= PSHM__CHAN_MIN_CAP && cap <= PSHM__CHAN_MAX_CAP && !(cap & (cap - 1)) &&
-	    h->ndesc == cap / 32 && h->data_offset == chan_size(cap) - cap &&
-	    h->align == PSHM__CHAN_ALIGN;
+	bool sound = h->version == PSHM__CHAN_VERSION &&
+	             (mode == PSHM__MODE_QUEUE || mode == PSHM__MODE_BCAST ||
+	              mode == PSHM__MODE_LOSSLESS || mode == PSHM__MODE_MANY) &&
+	             cap >= PSHM__CHAN_MIN_CAP && cap <= PSHM__CHAN_MAX_CAP && !(cap & (cap - 1)) &&
+	             h->ndesc == cap / 32 && h->data_offset == chan_size(cap) - cap &&
+	             h->align == PSHM__CHAN_ALIGN;
 	if (!sound || len != chan_size(cap)) {
 		/* A sound header in an object too short for it: a channel that was truncated. */
 		bool cut = atomic_load(dead) || (sound && len < chan_size(cap));
@@ -130,7 +130,7 @@ static int chan_init(struct pshm_seg *seg, uint64_t cap, unsigned want)
 	h->ndesc = cap / 32;
 	h->data_offset = chan_size(cap) - cap;
 	h->align = PSHM__CHAN_ALIGN;
-	h->max_readers = want != PSHM__MODE_QUEUE ? PSHM_CHAN_MAX_READERS : 1;
+	h->max_readers = want & PSHM__MODE_BCAST ? PSHM_CHAN_MAX_READERS : 1;
 	atomic_store_explicit(&h->magic, PSHM__CHAN_MAGIC, memory_order_release);
 	/* Shrunk while the header was written: it may never have reached the object. */
 	return pshm_map_truncated(seg) > 0 ? PSHM_ETRUNCATED : 0;
@@ -265,16 +265,20 @@ PSHM__API int pshm_chan_create(const char *addr, uint64_t capacity, mode_t mode,
 	struct pshm__addr a;
 	struct pshm_seg *seg;
 	struct pshm__chan_hdr *h;
-	unsigned want = !(flags & PSHM_CHAN_BROADCAST) ? PSHM__MODE_QUEUE
-	                : flags & PSHM_CHAN_LOSSLESS   ? PSHM__MODE_LOSSLESS
-	                                               : PSHM__MODE_BCAST,
+	unsigned want = flags & PSHM_CHAN_MANY_WRITERS   ? PSHM__MODE_MANY
+	                : !(flags & PSHM_CHAN_BROADCAST) ? PSHM__MODE_QUEUE
+	                : flags & PSHM_CHAN_LOSSLESS     ? PSHM__MODE_LOSSLESS
+	                                                 : PSHM__MODE_BCAST,
 	         have;
 	uint64_t cap = PSHM__CHAN_MIN_CAP;
 
-	if (flags & ~(unsigned)(PSHM_CHAN_BROADCAST | PSHM_CHAN_LOSSLESS | PSHM_OPEN_OR_CREATE))
+	if (flags & ~(unsigned)(PSHM_CHAN_BROADCAST | PSHM_CHAN_LOSSLESS | PSHM_CHAN_MANY_WRITERS |
+	                        PSHM_OPEN_OR_CREATE))
 		return -EINVAL;
 	if ((flags & PSHM_CHAN_LOSSLESS) && !(flags & PSHM_CHAN_BROADCAST))
 		return -EINVAL; /* a queue loses nothing anyway */
+	if ((flags & PSHM_CHAN_MANY_WRITERS) && (flags & PSHM_CHAN_BROADCAST))
+		return -EINVAL; /* many writers are for queues */
 	if (capacity > PSHM__CHAN_MAX_CAP || (mode & ~07777u))
 		return -EINVAL;
 	int r = chan_addr_check(addr, &a);
@@ -351,6 +355,19 @@ static int recover(struct pshm_chan *ch)
 	return 0;
 }
 
+/*
+ * A writer has attached: count it, and wake the readers that sleep, among them following ones
+ * waiting for a writer after the last one's end. The count and the state were stored before
+ * the look at the waiters, and a sleeper counts itself before it looks at the state: one of
+ * the two sees the other.
+ */
+void pshm__chan_writer_came(struct pshm__chan_hdr *h)
+{
+	atomic_fetch_add_explicit(&h->attaches, 1, memory_order_seq_cst);
+	if (atomic_load_explicit(&h->data_waiters, memory_order_seq_cst))
+		pshm__chan_wake(&h->data_futex);
+}
+
 static int writer_attach(struct pshm_chan *ch)
 {
 	struct pshm__chan_hdr *h = ch->h;
@@ -394,6 +411,7 @@ static int writer_attach(struct pshm_chan *ch)
 	pshm__chan_drop_mark(&h->space_waiters, &h->writer_waiting);
 	pshm__chan_drop_mark(&h->space_fenced, &h->writer_fenced);
 	atomic_store_explicit(&h->writer_state, PSHM__ST_ATTACHED, memory_order_release);
+	pshm__chan_writer_came(h);
 	return 0;
 }
 
@@ -406,14 +424,26 @@ static int reader_attach(struct pshm_chan *ch)
 	uint64_t head = atomic_load_explicit(&h->head, memory_order_relaxed);
 
 	/* The last reader may be one message ahead of sent and head: the writer stores them
-	 * after the descriptor (or died between the two). */
-	if ((sent - recv > ch->ndesc && recv - sent > 1) ||
-	    (head - tail > ch->cap && tail - head > ch->cap) || tail % PSHM__CHAN_ALIGN)
+	 * after the descriptor (or died between the two). Many writers keep their claim word
+	 * instead. */
+	if (ch->many
+	        ? pshm__chan_many_check(ch, recv, tail) != 0
+	        : (sent - recv > ch->ndesc && recv - sent > 1) ||
+	              (head - tail > ch->cap && tail - head > ch->cap) || tail % PSHM__CHAN_ALIGN)
 		return -EBADMSG;
 	pshm__chan_drop_mark(&h->data_waiters, &h->reader_waiting);
 	pshm__chan_drop_mark(&h->data_fenced, &h->reader_fenced);
 	ch->expect = ch->received = recv;
 	ch->cur = tail;
+	/* A reader that died between storing its tail and its count left the tail at the end of
+	 * the message it had not counted: that message, still published, is read again, from
+	 * where it starts. */
+	struct pshm__chan_desc *d = pshm__chan_desc(ch, recv);
+	uint64_t pos = __atomic_load_n(&d->pos, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&d->seq, __ATOMIC_ACQUIRE) == recv + 1 &&
+	    pos != PSHM__CHAN_POS_INLINE &&
+	    pos + pshm__chan_align8(__atomic_load_n(&d->len, __ATOMIC_RELAXED)) == tail)
+		ch->cur = pos;
 	atomic_store_explicit(&h->reader_state, PSHM__ST_ATTACHED, memory_order_release);
 	return 0;
 }
@@ -456,7 +486,8 @@ PSHM__API int pshm_chan_open(struct pshm_chan **chp, const char *addr, int role,
 	int r;
 
 	if (!chp || (role != PSHM_CHAN_WRITER && role != PSHM_CHAN_READER) ||
-	    (flags & ~(unsigned)PSHM_CHAN_FROM_OLDEST) || (flags && role != PSHM_CHAN_READER))
+	    (flags & ~(unsigned)(PSHM_CHAN_FROM_OLDEST | PSHM_CHAN_FOLLOW)) ||
+	    (flags && role != PSHM_CHAN_READER))
 		return -EINVAL;
 	struct pshm_chan *ch = calloc(1, sizeof(*ch));
 	if (!ch)
@@ -475,10 +506,12 @@ PSHM__API int pshm_chan_open(struct pshm_chan **chp, const char *addr, int role,
 	ch->dmask = ch->ndesc - 1;
 	ch->bcast = mode & PSHM__MODE_BCAST;
 	ch->lossless = mode == PSHM__MODE_LOSSLESS;
+	ch->many = mode == PSHM__MODE_MANY;
 	ch->blk = -1;
 	ch->maxmsg = ch->cap / 2;
 	ch->fd = pshm_fd(ch->seg);
 	ch->role = role;
+	ch->follow = flags & PSHM_CHAN_FOLLOW;
 	ch->slot = -1;
 	ch->spin_ns = PSHM__CHAN_SPIN;
 	ch->slice_ns = PSHM__CHAN_SLICE;
@@ -493,7 +526,14 @@ PSHM__API int pshm_chan_open(struct pshm_chan **chp, const char *addr, int role,
 
 	/* The role goes to the holder whose beacon id the header's word holds (chan_live.c). */
 	r = pshm__chan_live_init(ch);
-	if (!r && role == PSHM_CHAN_WRITER) {
+	if (!r && role == PSHM_CHAN_WRITER && ch->many) {
+		r = -EBUSY;
+		for (int i = 0; i < PSHM_CHAN_MAX_WRITERS && r == -EBUSY; i++) {
+			r = pshm__chan_claim(ch, &ch->h->wslot[i].live, PSHM__LOCK_WSLOT(i));
+			if (!r && !(r = pshm__chan_many_attach(ch, i)))
+				pshm__chan_writer_came(ch->h);
+		}
+	} else if (!r && role == PSHM_CHAN_WRITER) {
 		r = pshm__chan_claim(ch, &ch->h->writer_live, PSHM__LOCK_WRITER);
 		if (!r)
 			r = writer_attach(ch);
@@ -530,7 +570,9 @@ static int detach(struct pshm_chan *ch, uint32_t state)
 	pshm__chan_unfence(ch);
 	/* Mark the detach before the beacon (or the lock) goes, so that nobody who finds it
 	 * gone takes this for a death; then wake whoever sleeps on us. */
-	if (ch->role == PSHM_CHAN_WRITER) {
+	if (ch->many && pshm__chan_writer(ch)) {
+		pshm__chan_many_detach(ch, state);
+	} else if (ch->role == PSHM_CHAN_WRITER) {
 		atomic_store_explicit(&h->writer_state, state, memory_order_release);
 		pshm__chan_wake(&h->data_futex);
 	} else if (!ch->bcast) {
@@ -559,7 +601,7 @@ PSHM__API int pshm_chan_abort(struct pshm_chan *ch)
 {
 	if (!ch)
 		return 0;
-	if (ch->role != PSHM_CHAN_WRITER)
+	if (!pshm__chan_writer(ch))
 		return -EINVAL;
 	return detach(ch, PSHM__ST_ABORTED);
 }
@@ -598,7 +640,9 @@ PSHM__API int pshm_chan_stat_addr(const char *addr, struct pshm_chan_stat *st)
 	memset(st, 0, sizeof(*st));
 	st->mode = mode == PSHM__MODE_QUEUE   ? PSHM_CHAN_QUEUE
 	           : mode == PSHM__MODE_BCAST ? PSHM_CHAN_BROADCAST
+	           : mode == PSHM__MODE_MANY  ? PSHM_CHAN_QUEUE | PSHM_CHAN_MANY_WRITERS
 	                                      : PSHM_CHAN_BROADCAST | PSHM_CHAN_LOSSLESS;
+	bool bcast = mode & PSHM__MODE_BCAST, many = mode == PSHM__MODE_MANY;
 	st->capacity = cap;
 	st->max_message = cap / 2;
 	st->sent = atomic_load_explicit(&h->sent, memory_order_relaxed);
@@ -607,11 +651,17 @@ PSHM__API int pshm_chan_stat_addr(const char *addr, struct pshm_chan_stat *st)
 	/* In use: the data of the messages not yet read (queue) or still held (broadcast), and
 	 * a descriptor for each. */
 	uint64_t head = atomic_load_explicit(&h->head, memory_order_acquire);
-	uint64_t from = mode ? atomic_load_explicit(&h->oldest_pos, memory_order_relaxed)
-	                     : atomic_load_explicit(&h->tail, memory_order_relaxed);
-	uint64_t first = mode ? atomic_load_explicit(&h->oldest, memory_order_relaxed)
-	                      : atomic_load_explicit(&h->received, memory_order_relaxed);
+	uint64_t from = bcast ? atomic_load_explicit(&h->oldest_pos, memory_order_relaxed)
+	                      : atomic_load_explicit(&h->tail, memory_order_relaxed);
+	uint64_t first = bcast ? atomic_load_explicit(&h->oldest, memory_order_relaxed)
+	                       : atomic_load_explicit(&h->received, memory_order_acquire);
 	uint64_t data = head - from, count = st->sent - first;
+	if (many) {
+		/* Claimed and not read, of which some may still be being written. */
+		pshm__chan_many_counts(h, &st->sent, &st->bytes);
+		pshm__chan_many_used(h, first, from, &count, &data);
+		st->received = first - atomic_load_explicit(&h->skipped, memory_order_relaxed);
+	}
 	/* A queue reader may be a message ahead of the writer's counts for a moment. */
 	if ((int64_t)data < 0 && -data <= cap)
 		data = 0;
@@ -623,20 +673,25 @@ PSHM__API int pshm_chan_stat_addr(const char *addr, struct pshm_chan_stat *st)
 
 	if (!r)
 		r = pshm__chan_dir(seg->path, fd, &dirfd);
-	if (!r)
+	if (!r && many)
+		r = pshm__chan_many_state(h, dirfd, fd, &st->writers);
+	else if (!r)
 		r = pshm__chan_role_state(dirfd, fd, PSHM__LOCK_WRITER, &h->writer_state,
 		                          &h->writer_live, NULL);
 	if (r >= 0) {
 		st->writer = r;
+		if (!many)
+			st->writers = r == PSHM__ST_ATTACHED;
 		r = 0;
 	}
-	if (!r && !mode) {
+	if (!r && !bcast) {
 		r = pshm__chan_role_state(dirfd, fd, PSHM__LOCK_READER, &h->reader_state,
 		                          &h->reader_live, NULL);
 		st->readers = r == PSHM__ST_ATTACHED;
-		st->received = atomic_load_explicit(&h->received, memory_order_relaxed);
+		if (!many)
+			st->received = atomic_load_explicit(&h->received, memory_order_relaxed);
 	}
-	for (int i = 0; mode && r >= 0 && i < PSHM_CHAN_MAX_READERS; i++) {
+	for (int i = 0; bcast && r >= 0 && i < PSHM_CHAN_MAX_READERS; i++) {
 		r = pshm__chan_role_state(dirfd, fd, PSHM__LOCK_SLOT(i), &h->slot[i].state,
 		                          &h->slot[i].live, NULL);
 		st->readers += r == PSHM__ST_ATTACHED;

@@ -65,6 +65,7 @@ _Static_assert((PSHM__CHAN_MAGIC & 0xff) == 'p' && (PSHM__CHAN_MAGIC >> 8 & 0xff
 #define PSHM__MODE_QUEUE    0u
 #define PSHM__MODE_BCAST    1u
 #define PSHM__MODE_LOSSLESS 3u
+#define PSHM__MODE_MANY     4u /* a queue with many writers (chan_many.c) */
 
 /*
  * ThreadSanitizer does not model fences and gcc says so at each one under -fsanitize=thread.
@@ -98,9 +99,16 @@ enum {
 #define PSHM__LIVE_LOCK UINT64_MAX
 
 /* Lock bytes of the object's descriptor, one per role: taken by holders without a beacon. */
-#define PSHM__LOCK_WRITER  0
-#define PSHM__LOCK_READER  1
-#define PSHM__LOCK_SLOT(i) (2 + (i))
+#define PSHM__LOCK_WRITER   0
+#define PSHM__LOCK_READER   1
+#define PSHM__LOCK_SLOT(i)  (2 + (i))
+#define PSHM__LOCK_WSLOT(i) (2 + PSHM_CHAN_MAX_READERS + (i))
+
+/*
+ * A descriptor's length that says "no message": the claim of a many-writer channel's writer
+ * that closed without committing it, or that died (marked by the reader that found it so).
+ */
+#define PSHM__CHAN_VOID UINT32_MAX
 
 struct pshm__chan_desc {
 	uint64_t seq; /* the message's number + 1 once published; 0 while being rewritten */
@@ -122,6 +130,24 @@ struct pshm__chan_slot {
 };
 _Static_assert(sizeof(struct pshm__chan_slot) == 64, "broadcast slot size");
 
+/*
+ * One writer of a many-writer channel. Its claim is announced in pending (the message's number
+ * + 1) before the claim is made, and withdrawn after the message is published: a message that
+ * was claimed, is not published, and that no live writer announces was claimed by one that
+ * died (chan_many.c).
+ */
+struct pshm__chan_wslot {
+	_Atomic uint64_t live;    /* its holder's beacon (PSHM__LIVE_*, or an id) */
+	_Atomic uint64_t pending; /* the number + 1 of the message it claims or holds, or 0 */
+	_Atomic uint64_t sent;    /* messages published through this slot */
+	_Atomic uint64_t bytes;   /* their payload bytes */
+	_Atomic uint32_t state;   /* PSHM__ST_* */
+	_Atomic uint32_t waiting; /* it is counted in space_waiters */
+	_Atomic uint32_t fenced;  /* it is counted in space_fenced */
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct pshm__chan_wslot) == 48, "writer slot size");
+
 struct pshm__chan_hdr {
 	/* Written once by the creator; magic last, with release. */
 	_Atomic uint64_t magic;
@@ -141,6 +167,7 @@ struct pshm__chan_hdr {
 	_Atomic uint64_t writer_live;  /* the holders' beacons (PSHM__LIVE_*, or an id) */
 	_Atomic uint64_t reader_live;  /* queue reader */
 	_Atomic uint64_t joins;        /* lossless: bumped by each broadcast reader that attaches */
+	_Atomic uint64_t attaches;     /* bumped by each writer that attaches */
 
 	/*
 	 * Sleepers that count on the other side's fence (see chan_wait.c): the number of them on
@@ -168,16 +195,40 @@ struct pshm__chan_hdr {
 	alignas(64) _Atomic uint32_t data_futex;
 	_Atomic uint32_t data_waiters;
 	_Atomic uint32_t reader_waiting; /* the queue reader is counted in data_waiters */
+	_Atomic uint32_t data_woken;     /* a wake-up was made that no sleeper has seen yet */
 
 	/* A sleeping queue writer. */
 	alignas(64) _Atomic uint32_t space_futex;
 	_Atomic uint32_t space_waiters;
 	_Atomic uint32_t writer_waiting; /* the writer is counted in space_waiters */
+	_Atomic uint32_t space_woken;    /* a wake-up was made that no sleeper has seen yet */
 
 	alignas(64) struct pshm__chan_slot slot[PSHM_CHAN_MAX_READERS];
+
+	/*
+	 * Many writers: the next message's number (high 32 bits) and the data head (low 32), one
+	 * word that a claim moves with a compare-and-swap; the reader's count of the claims it
+	 * passed over (dead ones, and those given up).
+	 */
+	alignas(64) _Atomic uint64_t claim;
+	_Atomic uint64_t skipped;
+	alignas(64) struct pshm__chan_wslot wslot[PSHM_CHAN_MAX_WRITERS];
 };
 
 _Static_assert(sizeof(struct pshm__chan_hdr) <= PSHM__CHAN_HDR, "channel header too large");
+/* Each futex word's "woken" flag is three words after it (pshm__chan_wake). */
+_Static_assert(offsetof(struct pshm__chan_hdr, data_woken) ==
+                   offsetof(struct pshm__chan_hdr, data_futex) + 3 * sizeof(uint32_t),
+               "data_woken");
+_Static_assert(offsetof(struct pshm__chan_hdr, space_woken) ==
+                   offsetof(struct pshm__chan_hdr, space_futex) + 3 * sizeof(uint32_t),
+               "space_woken");
+
+/* The flag beside a futex word of the header that says a wake-up is under way. */
+static inline _Atomic uint32_t *pshm__chan_woken(_Atomic uint32_t *futex)
+{
+	return futex + 3;
+}
 
 /* A prober's hold on the beacon it last looked at, so that the next probe is one fcntl. */
 struct pshm__chan_seen {
@@ -193,11 +244,12 @@ struct pshm_chan {
 	uint64_t cap, mask, maxmsg;
 	uint64_t ndesc, dmask;
 	int fd;
-	int role;          /* PSHM_CHAN_WRITER or PSHM_CHAN_READER */
+	int role;          /* PSHM_CHAN_WRITER, PSHM_CHAN_READER, or PSHM__ROLE_MANY */
 	bool bcast;        /* broadcast mode */
 	bool lossless;     /* lossless broadcast mode */
+	bool many;         /* many-writer mode */
 	_Atomic bool dead; /* lost to a truncation (set by the guard, guard.c, or seen by size) */
-	int slot;          /* broadcast reader: its slot */
+	int slot;          /* broadcast reader: its slot; many-writer writer: its writer slot */
 	unsigned spin_ns;
 	uint64_t probe_ns;   /* when the peer's lock was last probed */
 	bool slept;          /* it has slept since it attached */
@@ -215,8 +267,11 @@ struct pshm_chan {
 	uint64_t oldest_pos; /* broadcast: own copy of oldest_pos */
 	uint64_t wend;       /* broadcast: own copy of wend */
 	bool reserved;
-	uint64_t res_pos; /* the reserved payload's data position, or PSHM__CHAN_POS_INLINE */
-	size_t res_len;   /* the payload bytes reserved */
+	uint64_t res_pos;   /* the reserved payload's data position, or PSHM__CHAN_POS_INLINE */
+	uint64_t many_sent; /* many writers: messages published through its slot */
+	uint64_t span;      /* many writers: claims after which the reader's counts are reloaded */
+	bool watch_tail;    /* many writers: waiting for data room (the tail), not a descriptor */
+	size_t res_len;     /* the payload bytes reserved */
 
 	/* Reader. */
 	uint64_t expect; /* the next message's number */
@@ -228,6 +283,9 @@ struct pshm_chan {
 	uint64_t peek_pos; /* the peeked payload's data position, or PSHM__CHAN_POS_INLINE */
 	uint32_t peek_len;
 	uint64_t watch_old; /* the number in the descriptor waited on, as last seen */
+	bool follow;        /* PSHM_CHAN_FOLLOW: each writer's end is reported once */
+	bool end_told;      /* the end of the writer attach end_gen has been reported */
+	uint64_t end_gen;   /* the header's attaches when the end was reported */
 
 	/* Lossless broadcast writer: what holds it back, kept off the lines the ring's calls use. */
 	uint64_t hold;          /* the first message a live reader has not read, as last seen */
@@ -251,10 +309,22 @@ static inline uint64_t pshm__chan_align8(uint64_t len)
 	return (len + PSHM__CHAN_ALIGN - 1) & ~(uint64_t)(PSHM__CHAN_ALIGN - 1);
 }
 
+/*
+ * The role of a many-writer channel's writer: not PSHM_CHAN_WRITER, so that the public calls'
+ * check of the role sends it to chan_many.c's paths from their cold branch, and the one-writer
+ * paths pay nothing for the mode.
+ */
+#define PSHM__ROLE_MANY (PSHM_CHAN_WRITER | 0x100)
+
+static inline bool pshm__chan_writer(const struct pshm_chan *ch)
+{
+	return ch->role != PSHM_CHAN_READER;
+}
+
 /* Messages this role has handled: published (writer), or read or lost (reader). */
 static inline uint64_t pshm__chan_handled(const struct pshm_chan *ch)
 {
-	return ch->role == PSHM_CHAN_WRITER ? ch->seq : ch->expect;
+	return pshm__chan_writer(ch) ? ch->seq : ch->expect;
 }
 
 /* Has the handle lost its mapping to a truncation? One load of its own flag. */
@@ -277,6 +347,8 @@ static inline uint64_t pshm__chan_place(const struct pshm_chan *ch, uint64_t p, 
 
 /* chan.c */
 void pshm__chan_drop_mark(_Atomic uint32_t *count, _Atomic uint32_t *mine) PSHM__HIDDEN;
+/* A writer has attached: count it in the header's attaches, and wake sleeping readers. */
+void pshm__chan_writer_came(struct pshm__chan_hdr *h) PSHM__HIDDEN;
 
 /* chan_wait.c */
 extern int pshm__chan_asym PSHM__HIDDEN;
@@ -325,11 +397,67 @@ int pshm__chan_locked(int fd, int byte) PSHM__HIDDEN;
 void pshm__chan_wake(_Atomic uint32_t *futex) PSHM__HIDDEN;
 uint64_t pshm__chan_deadline(int timeout_ms) PSHM__HIDDEN;
 int pshm__chan_peer(struct pshm_chan *ch) PSHM__HIDDEN;
+/*
+ * The peer's end G (from pshm__chan_peer) is about to be reported by a reader that found nothing
+ * to read: G, or 0 for a PSHM_CHAN_FOLLOW reader that has reported this writer's end already
+ * (it then waits for the next writer).
+ */
+int pshm__chan_end(struct pshm_chan *ch, int g) PSHM__HIDDEN;
 bool pshm__chan_shrunk(struct pshm_chan *ch) PSHM__HIDDEN;
 int pshm__chan_wait(struct pshm_chan *ch, const volatile uint64_t *watch, uint64_t old,
                     const void *also, uint64_t deadline) PSHM__HIDDEN;
 int pshm__chan_role_state(int dirfd, int objfd, int byte, const _Atomic uint32_t *state,
                           const _Atomic uint64_t *live, struct pshm__chan_seen *seen) PSHM__HIDDEN;
+
+/* chan_ring.c */
+
+/* A call failed with R: PSHM_ETRUNCATED when the mapping was truncated meanwhile, else R. */
+int pshm__chan_failed(struct pshm_chan *ch, int r) PSHM__HIDDEN;
+/*
+ * Wait up to TIMEOUT_MS until READY(CH, ARG) says other than -EAGAIN, sleeping in DOZE(CH,
+ * deadline) and looking at the peer when nothing is ready: the one wait loop of every side.
+ */
+int pshm__chan_wait_ready(struct pshm_chan *ch, int timeout_ms, uint64_t arg,
+                          int (*ready)(struct pshm_chan *, uint64_t),
+                          int (*doze)(struct pshm_chan *, uint64_t)) PSHM__HIDDEN;
+
+/* chan_many.c: a queue with many writers */
+
+/* The public writer calls for a handle whose role is not PSHM_CHAN_WRITER: -EINVAL unless it
+ * is a many-writer channel's writer (PSHM__ROLE_MANY). */
+int pshm__chan_many_reserve(struct pshm_chan *ch, size_t len, void **bufp,
+                            int timeout_ms) PSHM__HIDDEN;
+int pshm__chan_many_commit(struct pshm_chan *ch, size_t len) PSHM__HIDDEN;
+int pshm__chan_many_send(struct pshm_chan *ch, const void *buf, size_t len,
+                         int timeout_ms) PSHM__HIDDEN;
+/* Take writer slot I, whose beacon word this handle holds now: 0 or -EBADMSG. */
+int pshm__chan_many_attach(struct pshm_chan *ch, int i) PSHM__HIDDEN;
+/* Leave the writer slot with STATE, giving up a reservation not committed. */
+void pshm__chan_many_detach(struct pshm_chan *ch, uint32_t state) PSHM__HIDDEN;
+/* Is the claim word sound against the reader's count RECV and tail TAIL? 0 or -EBADMSG. */
+int pshm__chan_many_check(const struct pshm_chan *ch, uint64_t recv, uint64_t tail) PSHM__HIDDEN;
+/*
+ * The reader found nothing to read: when it has also passed every claim, all the data claimed
+ * is free, that of claims passed over included, which no later payload marks as read: move the
+ * tail (and the reader's cursor) to the claim word's head, and wake writers waiting for room.
+ */
+void pshm__chan_many_caught_up(struct pshm_chan *ch) PSHM__HIDDEN;
+/* Messages claimed and not read (*COUNT) and their data (*DATA), against RECV and TAIL. */
+void pshm__chan_many_used(const struct pshm__chan_hdr *h, uint64_t recv, uint64_t tail,
+                          uint64_t *count, uint64_t *data) PSHM__HIDDEN;
+/* The writers' state as one (PSHM__ST_*, probing each attached one), and in *LIVE how many
+ * live; or -errno. */
+int pshm__chan_many_state(const struct pshm__chan_hdr *h, int dirfd, int objfd,
+                          int *live) PSHM__HIDDEN;
+/* The messages and bytes all writer slots published. */
+void pshm__chan_many_counts(const struct pshm__chan_hdr *h, uint64_t *sent,
+                            uint64_t *bytes) PSHM__HIDDEN;
+/*
+ * pshm__chan_peer() of a many-writer channel's reader: its writers' end, as one writer's, and
+ * at each probe (every PSHM__CHAN_RECHECK at most) a dead writer's claim of the message it
+ * waits for marked void.
+ */
+int pshm__chan_many_peer(struct pshm_chan *ch) PSHM__HIDDEN;
 
 /* chan_hold.c: a lossless broadcast writer's readers, and a reader's attach */
 

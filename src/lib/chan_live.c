@@ -369,6 +369,8 @@ static int sweep(struct sweep *w)
 			r = sweep_role(w, &h->reader_live, PSHM__LOCK_READER);
 		for (int i = 0; !r && i < PSHM_CHAN_MAX_READERS; i++)
 			r = sweep_role(w, &h->slot[i].live, PSHM__LOCK_SLOT(i));
+		for (int i = 0; !r && i < PSHM_CHAN_MAX_WRITERS; i++)
+			r = sweep_role(w, &h->wslot[i].live, PSHM__LOCK_WSLOT(i));
 		pshm__guard_remove(g);
 	}
 	pshm__munmap(map, PSHM__CHAN_HDR);

@@ -60,7 +60,7 @@ static int desc_check(const struct pshm_chan *ch, uint32_t len, uint64_t pos, ui
  * in the header's first page, which a truncation to one page spares): on the errors that end
  * a channel, the object's size is looked at too.
  */
-COLD static int failed(struct pshm_chan *ch, int r)
+COLD int pshm__chan_failed(struct pshm_chan *ch, int r)
 {
 	if (r == -EPIPE || r == -ECONNRESET || r == -ECONNABORTED)
 		pshm__chan_shrunk(ch);
@@ -92,13 +92,23 @@ HOT int wait_ready(struct pshm_chan *ch, int timeout_ms, uint64_t arg,
 		int g = pshm__chan_peer(ch);
 		if (g) {
 			r = ready(ch, arg);
-			return r == -EAGAIN ? g : r;
+			if (r != -EAGAIN)
+				return r;
+			if ((g = pshm__chan_end(ch, g)))
+				return g;
 		}
 		if (timeout_ms == 0)
 			return -EAGAIN;
 		if (w)
 			return w;
 	}
+}
+
+int pshm__chan_wait_ready(struct pshm_chan *ch, int timeout_ms, uint64_t arg,
+                          int (*ready)(struct pshm_chan *, uint64_t),
+                          int (*doze)(struct pshm_chan *, uint64_t))
+{
+	return wait_ready(ch, timeout_ms, arg, ready, doze);
 }
 
 /* ---- Writer ------------------------------------------------------------------------------ */
@@ -294,13 +304,13 @@ HOT void publish(struct pshm_chan *ch, uint64_t pos, size_t len)
 
 PSHM__API int pshm_chan_reserve(struct pshm_chan *ch, size_t len, void **bufp, int timeout_ms)
 {
-	if (!ch || !bufp || ch->role != PSHM_CHAN_WRITER || ch->reserved)
-		return -EINVAL;
+	if (__builtin_expect(!ch || !bufp || ch->role != PSHM_CHAN_WRITER || ch->reserved, 0))
+		return pshm__chan_many_reserve(ch, len, bufp, timeout_ms);
 	if (len > ch->maxmsg)
 		return -EMSGSIZE;
 	int r = claim(ch, len, timeout_ms, &ch->res_pos, bufp);
 	if (r)
-		return failed(ch, r);
+		return pshm__chan_failed(ch, r);
 	ch->reserved = true;
 	ch->res_len = len;
 	return 0;
@@ -308,8 +318,9 @@ PSHM__API int pshm_chan_reserve(struct pshm_chan *ch, size_t len, void **bufp, i
 
 PSHM__API int pshm_chan_commit(struct pshm_chan *ch, size_t len)
 {
-	if (!ch || ch->role != PSHM_CHAN_WRITER || !ch->reserved || len > ch->res_len)
-		return -EINVAL;
+	if (__builtin_expect(
+	        !ch || ch->role != PSHM_CHAN_WRITER || !ch->reserved || len > ch->res_len, 0))
+		return pshm__chan_many_commit(ch, len);
 	ch->reserved = false;
 	publish(ch, ch->res_pos, len);
 	/* The one look at the flag a zero-copy message costs: the payload was written after
@@ -322,13 +333,14 @@ PSHM__API int pshm_chan_send(struct pshm_chan *ch, const void *buf, size_t len, 
 	uint64_t pos;
 	void *p;
 
-	if (!ch || (!buf && len) || ch->role != PSHM_CHAN_WRITER || ch->reserved)
-		return -EINVAL;
+	if (__builtin_expect(!ch || (!buf && len) || ch->role != PSHM_CHAN_WRITER || ch->reserved,
+	                     0))
+		return pshm__chan_many_send(ch, buf, len, timeout_ms);
 	if (len > ch->maxmsg)
 		return -EMSGSIZE;
 	int r = claim(ch, len, timeout_ms, &pos, &p);
 	if (r)
-		return failed(ch, r);
+		return pshm__chan_failed(ch, r);
 	if (len)
 		memcpy(p, buf, len);
 	publish(ch, pos, len);
@@ -376,6 +388,61 @@ COLD static int not_there(struct pshm_chan *ch, uint64_t s)
 }
 
 /*
+ * A many-writer queue's reader passes over a claim given up or found dead (PSHM__CHAN_VOID):
+ * it counts as read, and as skipped, and writers waiting for room are woken.
+ */
+static void pass_over(struct pshm_chan *ch)
+{
+	struct pshm__chan_hdr *h = ch->h;
+	ch->expect++;
+	ch->received++;
+	atomic_fetch_add_explicit(&h->skipped, 1, memory_order_relaxed);
+	atomic_store_explicit(&h->received, ch->received, memory_order_release);
+	pshm__chan_publish_fence(&h->space_fenced);
+	if (atomic_load_explicit(&h->space_waiters, memory_order_relaxed))
+		pshm__chan_wake(&h->space_futex);
+}
+
+/* The expected message, its descriptor holding S, LEN and POS, is found: 0. */
+static inline int peeked(struct pshm_chan *ch, uint64_t s, uint32_t len, uint64_t pos)
+{
+	ch->peek_pos = pos;
+	ch->peeked = true;
+	ch->peek_seq = s;
+	ch->peek_len = len;
+	return 0;
+}
+
+/*
+ * A many-writer queue's reader: next(), which also passes over claims given up or found dead,
+ * and takes a message whose payload comes after such a claim's data, further on than where the
+ * last one ended. 0 with the message peeked, -EAGAIN, or -EBADMSG. next() itself gives -EAGAIN
+ * in this mode for whatever the one writer of a channel never stores, which brings its caller
+ * here through get_slow(): the queue's fast path makes no call for the mode.
+ */
+COLD static int many_next(struct pshm_chan *ch)
+{
+	for (;;) {
+		struct pshm__chan_desc *d = pshm__chan_desc(ch, ch->expect);
+		uint64_t s = __atomic_load_n(&d->seq, __ATOMIC_ACQUIRE);
+		if (s != ch->expect + 1) {
+			pshm__chan_many_caught_up(ch);
+			return not_there(ch, s);
+		}
+		uint32_t len = load32(&d->len);
+		uint64_t pos = __atomic_load_n(&d->pos, __ATOMIC_RELAXED);
+		if (len == PSHM__CHAN_VOID && pos == PSHM__CHAN_POS_INLINE) {
+			pass_over(ch);
+			continue;
+		}
+		if (desc_check(ch, len, pos, UINT64_MAX) ||
+		    (pos != PSHM__CHAN_POS_INLINE && pos - ch->cur > ch->cap))
+			return -EBADMSG;
+		return peeked(ch, s, len, pos);
+	}
+}
+
+/*
  * Find the message expected: 0 (it is peeked), -EAGAIN when there is none yet, -EOVERFLOW, or
  * -EBADMSG for a descriptor that cannot be. A queue reader knows where the payload must be; a
  * broadcast one checks that it is intact after reading it.
@@ -395,13 +462,9 @@ HOT int next(struct pshm_chan *ch)
 	} else if (len > ch->maxmsg ||
 	           (pos == PSHM__CHAN_POS_INLINE ? len > PSHM__CHAN_INLINE
 	                                         : queue_misplaced(ch, len, pos))) {
-		return -EBADMSG;
+		return ch->many ? -EAGAIN : -EBADMSG;
 	}
-	ch->peek_pos = pos;
-	ch->peeked = true;
-	ch->peek_seq = s;
-	ch->peek_len = len;
-	return 0;
+	return peeked(ch, s, len, pos);
 }
 
 /* Broadcast: has the peeked message been overwritten since it was found? */
@@ -426,12 +489,17 @@ static int get_sleep(struct pshm_chan *ch, uint64_t deadline)
 HOT int get_ready(struct pshm_chan *ch, uint64_t unused)
 {
 	(void)unused;
-	return next(ch);
+	return ch->many ? many_next(ch) : next(ch);
 }
 
 /* Wait up to TIMEOUT_MS for the next message. */
 COLD static int get_slow(struct pshm_chan *ch, int timeout_ms)
 {
+	if (ch->many) {
+		int r = many_next(ch);
+		if (r != -EAGAIN)
+			return r;
+	}
 	return wait_ready(ch, timeout_ms, 0, get_ready, get_sleep);
 }
 
@@ -457,7 +525,7 @@ PSHM__API int pshm_chan_peek(struct pshm_chan *ch, const void **bufp, size_t *le
 		return -EINVAL;
 	int r = get(ch, timeout_ms);
 	if (r)
-		return failed(ch, r);
+		return pshm__chan_failed(ch, r);
 	*bufp = payload(ch);
 	*lenp = ch->peek_len;
 	return 0;
@@ -526,7 +594,7 @@ PSHM__API int pshm_chan_recv(struct pshm_chan *ch, void *buf, size_t size, size_
 		return -EINVAL;
 	int r = get(ch, timeout_ms);
 	if (r)
-		return failed(ch, r);
+		return pshm__chan_failed(ch, r);
 	size_t len = ch->peek_len;
 	if (lenp)
 		*lenp = len;

@@ -70,9 +70,20 @@ int pshm__chan_locked(int fd, int byte)
 	return pshm__chan_write_locked(fd, byte, 1);
 }
 
-/* A failed wake costs the sleepers no more than the rest of their slice (PSHM__CHAN_SLICE). */
+/*
+ * Wake whoever sleeps on FUTEX. One wake-up serves every sleeper counted before it, so a
+ * publisher makes none while one is under way that no sleeper has seen: a sleeper clears the
+ * flag before it counts itself (pshm__chan_wait), and a publisher that finds the count read it
+ * after that clear (the acquire fence pairs the count's read, made by the caller, with the
+ * sleeper's count). Without this, a sleeper woken but not yet running (its CPU busy) costs its
+ * peer a system call at every message until it runs. A failed wake costs the sleepers no more
+ * than the rest of their slice (PSHM__CHAN_SLICE).
+ */
 void pshm__chan_wake(_Atomic uint32_t *futex)
 {
+	atomic_thread_fence(memory_order_acquire);
+	if (atomic_exchange_explicit(pshm__chan_woken(futex), 1, memory_order_acq_rel))
+		return;
 	atomic_fetch_add_explicit(futex, 1, memory_order_release);
 	pshm__futex_wake(futex);
 }
@@ -126,7 +137,9 @@ bool pshm__chan_shrunk(struct pshm_chan *ch)
 int pshm__chan_peer(struct pshm_chan *ch)
 {
 	struct pshm__chan_hdr *h = ch->h;
-	bool writer = ch->role == PSHM_CHAN_WRITER;
+	bool writer = pshm__chan_writer(ch);
+	if (ch->many && !writer)
+		return pshm__chan_many_peer(ch);
 	const _Atomic uint32_t *state = writer ? &h->reader_state : &h->writer_state;
 	const _Atomic uint64_t *live = writer ? &h->reader_live : &h->writer_live;
 	int byte = writer ? PSHM__LOCK_READER : PSHM__LOCK_WRITER;
@@ -161,6 +174,25 @@ int pshm__chan_peer(struct pshm_chan *ch)
 	       : r == PSHM__ST_DETACHED ? -EPIPE
 	       : r == PSHM__ST_ABORTED  ? -ECONNABORTED
 	                                : 0;
+}
+
+int pshm__chan_end(struct pshm_chan *ch, int g)
+{
+	if (!ch->follow || (g != -EPIPE && g != -ECONNRESET && g != -ECONNABORTED))
+		return g;
+	uint64_t gen = atomic_load_explicit(&ch->h->attaches, memory_order_acquire);
+	if (ch->end_told && gen == ch->end_gen)
+		return 0;
+	ch->end_told = true;
+	ch->end_gen = gen;
+	return g;
+}
+
+/* A following reader that has reported its writer's end waits for the next writer. */
+static bool following(const struct pshm_chan *ch)
+{
+	return ch->follow && ch->end_told &&
+	       atomic_load_explicit(&ch->h->attaches, memory_order_acquire) == ch->end_gen;
 }
 
 static inline void cpu_relax(void)
@@ -213,9 +245,9 @@ void pshm__chan_fence_all(void)
 static void fence_words(struct pshm_chan *ch, _Atomic uint32_t **count, _Atomic uint32_t **mine)
 {
 	struct pshm__chan_hdr *h = ch->h;
-	if (ch->role == PSHM_CHAN_WRITER) {
+	if (pshm__chan_writer(ch)) {
 		*count = &h->space_fenced;
-		*mine = &h->writer_fenced;
+		*mine = ch->many ? &h->wslot[ch->slot].fenced : &h->writer_fenced;
 	} else {
 		*count = &h->data_fenced;
 		*mine = ch->bcast ? &h->slot[ch->slot].fenced : &h->reader_fenced;
@@ -309,7 +341,7 @@ int pshm__chan_wait(struct pshm_chan *ch, const volatile uint64_t *watch, uint64
                     const void *also, uint64_t deadline)
 {
 	struct pshm__chan_hdr *h = ch->h;
-	bool writer = ch->role == PSHM_CHAN_WRITER;
+	bool writer = pshm__chan_writer(ch);
 	/* A lossless broadcast writer waits for the reader that holds it back (chan_ring.c). */
 	_Atomic uint32_t *pstate = !writer                     ? &h->writer_state
 	                           : ch->bcast && ch->blk >= 0 ? &h->slot[ch->blk].state
@@ -319,7 +351,7 @@ int pshm__chan_wait(struct pshm_chan *ch, const volatile uint64_t *watch, uint64
 	int r = 0;
 
 	/* A peer gone before the wait began sends no wake-up: the caller looks at it now. */
-	if (pseen != PSHM__ST_ATTACHED && pseen != PSHM__ST_NONE)
+	if (pseen != PSHM__ST_ATTACHED && pseen != PSHM__ST_NONE && !following(ch))
 		return 0;
 	if (deadline != PSHM__CHAN_NO_DEADLINE) {
 		now = pshm__chan_now();
@@ -342,9 +374,10 @@ int pshm__chan_wait(struct pshm_chan *ch, const volatile uint64_t *watch, uint64
 
 	_Atomic uint32_t *futex = writer ? &h->space_futex : &h->data_futex;
 	_Atomic uint32_t *waiters = writer ? &h->space_waiters : &h->data_waiters;
-	_Atomic uint32_t *mine = writer      ? &h->writer_waiting
-	                         : ch->bcast ? &h->slot[ch->slot].waiting
-	                                     : &h->reader_waiting;
+	_Atomic uint32_t *mine = writer && ch->many ? &h->wslot[ch->slot].waiting
+	                         : writer           ? &h->writer_waiting
+	                         : ch->bcast        ? &h->slot[ch->slot].waiting
+	                                            : &h->reader_waiting;
 	uint32_t v = atomic_load_explicit(futex, memory_order_acquire);
 	now = pshm__chan_now();
 	/* A role that handled few messages since its last sleep asks the other side for
@@ -362,6 +395,10 @@ int pshm__chan_wait(struct pshm_chan *ch, const volatile uint64_t *watch, uint64
 	/* The flag first, then the count: whoever takes the role over after a death undoes the
 	 * count only when the flag says it was made. */
 	atomic_store_explicit(mine, 1, memory_order_relaxed);
+	/* Before the count: a publisher that sees the count sees that no wake-up is under way for
+	 * this sleeper (see pshm__chan_wake). The futex word was read before, so a wake-up made
+	 * after this clear ends the sleep at once. */
+	atomic_store_explicit(pshm__chan_woken(futex), 0, memory_order_relaxed);
 	atomic_fetch_add_explicit(waiters, 1, memory_order_seq_cst);
 	if (ch->fenced)
 		atomic_thread_fence(memory_order_seq_cst);

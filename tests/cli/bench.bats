@@ -3,12 +3,15 @@
 # directory the system cannot offer, a full shm directory, Ctrl-C, and that nothing it makes is
 # left behind: not in the shm directory, not in the file directory, not in System V, and no
 # reading process. pshm bench runs pshm-bench, found beside pshm or in PATH; the last tests run
-# pshm-bench itself and check where pshm finds it.
+# pshm-bench itself and check where pshm finds it, and bench_chan's quick run of the many-writer
+# rows (`make bench-progs` builds it beside pshm, in bench/).
 
 load helpers
 
 # pshm-bench as the build made it, beside pshm.
 PSHM_BENCH=$(dirname "$PSHM")/pshm-bench
+# bench_chan as the build made it.
+BENCH_CHAN=$(dirname "$PSHM")/bench/bench_chan
 
 # Run pshm bench ARGS... in the background, as a process whose PID the checks can look for,
 # with stdout in $BATS_TEST_TMPDIR/out and stderr in .../err; sets BENCH_PID and BENCH_STATUS.
@@ -328,4 +331,35 @@ wait_peer() {
 		"$BATS_TEST_TMPDIR/alone/pshm" bench --help
 	[ "$status" -eq 0 ]
 	[[ $output == "Usage: pshm bench "* ]] || fail_with "$output"
+}
+
+@test "bench_chan --quick --only writer: the many-writer rows and their targets, JSON and text" {
+	[ -x "$BENCH_CHAN" ] || skip "bench_chan is not built (make bench-progs)"
+	f=$BATS_TEST_TMPDIR/out
+	"$BENCH_CHAN" --quick --json --only writer --time 10 >"$f" 2>"$BATS_TEST_TMPDIR/err" ||
+		fail_with "exit $?" "$(cat "$BATS_TEST_TMPDIR/err")"
+	# The ordinary channel's one writer and the many-writer channel's 1, 2 and 4, at 64 B only,
+	# throughput only, as many writers as the name says.
+	jq_true '[.rows[] | [.transport, .writers, .size]] == [["chan 1 writer", 1, 64],
+		["chan writers x1", 1, 64], ["chan writers x2", 2, 64], ["chan writers x4", 4, 64]]' \
+		<"$f"
+	jq_true '.rows | all(.throughput.msgs_per_s > 0 and .throughput.messages > 0
+		and (has("latency_ns") | not) and (has("unavailable") | not))' <"$f"
+	# Each many-writer target measured against the one writer, with a verdict; the others, whose
+	# transports --only left out, unmeasured.
+	jq_true '[.targets[] | select(.ratio != null) | [.name, .limit, .at_most, .pairs,
+		(.pass | type), .ratio > 0]] == [["many writers x1 / 1 writer, 64 B", 0.7, false, 3,
+		"boolean", true], ["many writers x2 / 1 writer, 64 B", 0.5, false, 3, "boolean", true]]' \
+		<"$f"
+	dir_holds
+	"$BENCH_CHAN" --quick --only writer --time 10 >"$f" 2>"$BATS_TEST_TMPDIR/err" ||
+		fail_with "exit $?" "$(cat "$BATS_TEST_TMPDIR/err")"
+	for row in "chan 1 writer" "chan writers x1" "chan writers x2" "chan writers x4"; do
+		grep -Eq "^$row +64 B +- +- +- +[0-9]+ +[0-9.]+$" "$f" || fail_with "no row $row:" "$(cat "$f")"
+	done
+	for n in 1 2; do
+		grep -Eq "^  many writers x$n / 1 writer, 64 B +[0-9.]+ +\(.*\) +>= 0\.[75] +(PASS|FAIL)$" \
+			"$f" || fail_with "no target for $n writers:" "$(cat "$f")"
+	done
+	dir_holds
 }

@@ -10,39 +10,7 @@ load helpers
 # Every test as a whole is bounded too.
 export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-300}
 
-# The command, bounded: a channel command that hangs fails with 124 (a limit no busy machine
-# reaches).
-p() {
-	timeout 60 "$PSHM" "$@"
-}
-
-# The value of KEY in the JSON of "pshm chan stat -J ADDR".
-chan_field() {
-	p chan stat -J "$1" | jq -r ".$2"
-}
-
-# Whether channel ADDR's KEY (a chan stat -J field) is VALUE now.
-field_is() {
-	[ "$(chan_field "$1" "$2")" = "$3" ]
-}
-
-# Wait until channel ADDR's KEY is VALUE; show the channel when it never comes.
-wait_field() {
-	wait_until field_is "$@" && return 0
-	p chan stat "$1" >&2
-	return 1
-}
-
-# Start COMMAND... in the background with its input from the new FIFO $BATS_TEST_TMPDIR/fifo,
-# whose writing end this shell keeps on descriptor 5 (close it with exec 5>&-). The command's
-# PID goes to $spid, a local of the caller when it declares one.
-feed_from_fifo() {
-	mkfifo "$BATS_TEST_TMPDIR/fifo"
-	exec 5<>"$BATS_TEST_TMPDIR/fifo"
-	"$@" <"$BATS_TEST_TMPDIR/fifo" 5>&- 3>&- &
-	spid=$!
-	track "$spid"
-}
+load chanlib
 
 # The bytes of a record for the text or data on standard input: a 4-byte little-endian length,
 # then the bytes.
@@ -751,15 +719,17 @@ received: 0
 bytes: 0
 lost: 0
 writer: none
+writers: 0
 readers: 0" ]
 	p send /c ab c
 	run --separate-stderr p chan stat -J /c
 	[ "$status" -eq 0 ]
 	jq_true '.address == "/c" and .mode == "queue" and .capacity == 1048576 and
 		.sent == 2 and .received == 0 and .bytes == 3 and .used > 0 and .lost == 0 and
-		.writer == "detached" and .readers == 0 and .max_message == 524288' <<<"$output"
-	jq_true '[.capacity, .used, .max_message, .sent, .received, .bytes, .lost, .readers] |
-		all(type == "number")' <<<"$output"
+		.writer == "detached" and .writers == 0 and .readers == 0 and
+		.max_message == 524288' <<<"$output"
+	jq_true '[.capacity, .used, .max_message, .sent, .received, .bytes, .lost, .writers,
+		.readers] | all(type == "number")' <<<"$output"
 	p recv /c >/dev/null
 	jq_true '.used == 0 and .received == 2' < <(p chan stat --json /c)
 	# Capacities round up to a power of two of at least 4K; sizes take suffixes.
@@ -816,7 +786,8 @@ readers: 0" ]
 		"recv --timeout x /c" "recv --timeout -1 /c" "recv --timeout nan /c" "recv" \
 		"recv /a /b" "send" "send --records /c msg" "chan create --bogus /c" \
 		"chan stat -x /c" "send --bogus /c" "recv --bogus /c" "chan bogus" "chan -x" "chan" \
-		"chan create --lossless /c" "recv --from-oldest" "recv --from-oldest /a /b"; do
+		"chan create --lossless /c" "recv --from-oldest" "recv --from-oldest /a /b" \
+		"chan create --broadcast --many-writers /c" "recv -f" "recv --follow /a /b"; do
 		# shellcheck disable=SC2086
 		run --separate-stderr p $args
 		[ "$status" -eq 2 ] || fail_with "pshm $args: exit $status, not 2" "$stderr"

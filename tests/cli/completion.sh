@@ -311,13 +311,14 @@ run_cases()
 	expect_exact "pshm chan " create stat
 	expect_exact "pshm chan c" create
 	expect_exact "pshm chan -" -h --help
-	expect_exact "pshm chan create -" --capacity --broadcast --lossless -m --mode -h --help
+	expect_exact "pshm chan create -" --capacity --broadcast --lossless --many-writers \
+		-m --mode -h --help
 	expect_exact "pshm chan stat -" -J --json -h --help
 	expect_exact "pshm chan stat /comp-t" "/$obj"
 	expect_exact "pshm chan create " posix:/ sysv: file:
 	expect_none "pshm chan create --capacity "
 	expect_none "pshm chan stat /$obj "
-	expect_exact "pshm recv --" --count --timeout --records --from-oldest --help
+	expect_exact "pshm recv --" --count --timeout --records --from-oldest --follow --help
 	expect_none "pshm recv -n "
 	expect_exact "pshm recv -n 3 /comp-t" "/$obj"
 	expect_exact "pshm send /comp-t" "/$obj"

@@ -42,7 +42,7 @@
 	X(pshm_chan_stat, mode)                                                                    \
 	X(pshm_chan_stat, writer)                                                                  \
 	X(pshm_chan_stat, readers)                                                                 \
-	X(pshm_chan_stat, reserved0)                                                               \
+	X(pshm_chan_stat, writers)                                                                 \
 	X(pshm_chan_stat, capacity)                                                                \
 	X(pshm_chan_stat, used)                                                                    \
 	X(pshm_chan_stat, max_message)                                                             \

@@ -144,6 +144,9 @@ static void test_constants(void **state)
 	assert_int_equal(PSHM_CHAN_BROADCAST, 0x100);
 	assert_int_equal(PSHM_CHAN_LOSSLESS, 0x200);
 	assert_int_equal(PSHM_CHAN_FROM_OLDEST, 0x400);
+	assert_int_equal(PSHM_CHAN_MANY_WRITERS, 0x800);
+	assert_int_equal(PSHM_CHAN_FOLLOW, 0x1000);
+	assert_int_equal(PSHM_CHAN_MAX_WRITERS, 64);
 	assert_int_equal(PSHM_CHAN_WRITER, 1);
 	assert_int_equal(PSHM_CHAN_READER, 2);
 	assert_int_equal(PSHM_CHAN_WRITER_NONE, 0);
@@ -199,7 +202,7 @@ static void test_reserved_zeroed(void **state)
 	tu_ok(pshm_chan_create(tu_name(name, sizeof(name), "abichan"), 4096, 0, 0));
 	memset(&cst, 0xa5, sizeof(cst));
 	tu_ok(pshm_chan_stat_addr(name, &cst));
-	assert_int_equal(cst.reserved0, 0);
+	assert_int_equal(cst.writers, 0);
 	for (size_t i = 0; i < sizeof(cst.reserved) / sizeof(cst.reserved[0]); i++)
 		assert_int_equal(cst.reserved[i], 0);
 	assert_int_equal(cst.mode, PSHM_CHAN_QUEUE);

@@ -3,7 +3,9 @@
  * its own handle, for ThreadSanitizer: every message is checked, and TSan checks that the
  * payload and the positions are published and consumed with proper ordering. Then a lossless
  * broadcast channel's writer and two readers, one of which sleeps before every message it reads
- * for a while, so that the writer waits for it at almost every message and is woken by it.
+ * for a while, so that the writer waits for it at almost every message and is woken by it. Then
+ * a queue with many writers: three writer threads, each message tagged with its writer and
+ * number, and a reader that checks each writer's order and every byte.
  *
  * What TSan can see: each handle maps the object at its own address, and TSan tracks memory by
  * address, so it checks the handles' private state and anything the library keeps per process,
@@ -175,6 +177,106 @@ static int lossless(void)
 	return 0;
 }
 
+/* A many-writer queue's writer thread: COUNT messages, each beginning with its tag. */
+struct tagged {
+	struct pshm_chan *ch;
+	uint64_t id;
+};
+
+static uint64_t tag_of(uint64_t id, uint64_t i)
+{
+	return id << 40 | i;
+}
+
+static void *tagged_writer(void *arg)
+{
+	struct tagged *t = arg;
+	unsigned char buf[MAX_LEN];
+	intptr_t bad = 0;
+
+	for (uint64_t i = 0; i < count && !bad; i++) {
+		uint64_t tag = tag_of(t->id, i);
+		size_t len = 8 + len_of(tag) % (MAX_LEN - 8);
+		void *q = buf;
+		int rc = i & 1 ? pshm_chan_reserve(t->ch, len, &q, PSHM_CHAN_FOREVER) : 0;
+		fill(q, tag, len);
+		memcpy(q, &tag, 8);
+		if (rc == 0)
+			rc = i & 1 ? pshm_chan_commit(t->ch, len)
+			           : pshm_chan_send(t->ch, buf, len, PSHM_CHAN_FOREVER);
+		if (rc != 0) {
+			fprintf(stderr, "tsan_chan: writer %llu, send %llu: %s\n",
+			        (unsigned long long)t->id, (unsigned long long)i,
+			        pshm_strerror(rc));
+			bad = 1;
+		}
+	}
+	if (pshm_chan_close(t->ch) != 0)
+		bad = 1;
+	return (void *)bad;
+}
+
+/* Three writers into one queue: each writer's messages arrive whole and in its order. */
+static int many(void)
+{
+	enum { WRITERS = 3 };
+	struct tagged t[WRITERS];
+	pthread_t th[WRITERS];
+	struct pshm_chan *r = NULL;
+	unsigned char buf[MAX_LEN], want[MAX_LEN];
+	uint64_t next[WRITERS] = {0};
+	int rc = 0, bad = 0;
+
+	count = COUNT / 20;
+	if ((rc = pshm_chan_create("/tsan-many", CAP, 0600, PSHM_CHAN_MANY_WRITERS)) < 0 ||
+	    (rc = pshm_chan_open(&r, "/tsan-many", PSHM_CHAN_READER, 0)) < 0) {
+		fprintf(stderr, "tsan_chan: many-writer setup: %s\n", pshm_strerror(rc));
+		return 1;
+	}
+	for (int i = 0; i < WRITERS; i++) {
+		t[i].id = (uint64_t)i;
+		if ((rc = pshm_chan_open(&t[i].ch, "/tsan-many", PSHM_CHAN_WRITER, 0)) < 0) {
+			fprintf(stderr, "tsan_chan: writer %d: %s\n", i, pshm_strerror(rc));
+			return 1;
+		}
+	}
+	for (int i = 0; i < WRITERS; i++)
+		if (pthread_create(&th[i], NULL, tagged_writer, &t[i]) != 0)
+			abort();
+	for (uint64_t n = 0; n < WRITERS * count && !bad; n++) {
+		size_t len = 0;
+		uint64_t tag = 0;
+		if ((rc = pshm_chan_recv(r, buf, sizeof(buf), &len, 10000)) != 0)
+			break;
+		if (len >= 8)
+			memcpy(&tag, buf, 8);
+		uint64_t id = tag >> 40, i = tag & 0xffffffffffull;
+		if (len < 8 || id >= WRITERS || i != next[id] ||
+		    len != 8 + len_of(tag) % (MAX_LEN - 8)) {
+			bad = 1;
+			break;
+		}
+		fill(want, tag, len);
+		memcpy(want, &tag, 8);
+		bad = memcmp(buf, want, len) != 0;
+		next[id]++;
+	}
+	if (rc != 0 || bad)
+		fprintf(stderr, "tsan_chan: many writers: %s\n",
+		        rc ? pshm_strerror(rc) : "a message out of order or damaged");
+	for (int i = 0; i < WRITERS; i++) {
+		void *b;
+		pthread_join(th[i], &b);
+		bad |= b != NULL;
+	}
+	pshm_chan_close(r);
+	if (rc != 0 || bad)
+		return 1;
+	printf("tsan_chan: %llu messages passed from three writers to one reader\n",
+	       (unsigned long long)(WRITERS * count));
+	return 0;
+}
+
 int main(void)
 {
 	struct pshm_chan *w = NULL, *r = NULL;
@@ -207,5 +309,9 @@ int main(void)
 		return 1;
 	}
 	printf("tsan_chan: %d messages passed between two threads\n", COUNT);
+	if (many()) {
+		nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+		return 1;
+	}
 	return lossless();
 }

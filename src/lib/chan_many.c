@@ -1,0 +1,429 @@
+/*
+ * chan_many.c - a queue channel with many writers (PSHM_CHAN_MANY_WRITERS; layout in chan.h).
+ *
+ * Each writer holds a writer slot of its own (its beacon, its counters, its claim). A message
+ * is claimed with one compare-and-swap of the header's claim word, which holds the next
+ * message's number and the data head (the low 32 bits of each: the reader's counts, which are
+ * never more than a ring behind, give the rest). The claim gives the writer the descriptor and
+ * the data that the one writer of an ordinary channel would have taken, so the reader reads
+ * the descriptors in order exactly as it does there; the writers fill and publish them in any
+ * order, and a reader that reaches one not yet published waits for it.
+ *
+ * A writer announces the number it is about to claim in its slot (pending) before the
+ * compare-and-swap, and withdraws it after it published the message. So a message that was
+ * claimed (the claim word is past it), is not published, and that no live writer announces
+ * was claimed by a writer that died: whoever took over its slot cleared the announcement, and
+ * otherwise its beacon shows no lock. The reader looks for that when it has waited for the
+ * message for a while (at its probes of the writers, pshm__chan_many_peer) and marks the
+ * descriptor PSHM__CHAN_VOID; a writer that closes with a reservation marks its own. Either is
+ * passed over (chan_ring.c) and costs only that message. The decision rests on the kernel's
+ * locks, never on a timeout, and the announcement is read after the claim word with acquire:
+ * the compare-and-swap that claimed the message released the store that announced it.
+ */
+#include "chan.h"
+
+#include <string.h>
+
+#define LOW32 0xffffffffull
+
+static inline uint64_t pack(uint64_t seq, uint64_t head)
+{
+	return seq << 32 | (head & LOW32);
+}
+
+/* The full number in claim word C, given a number REF not after it and less than 2^32 before. */
+static inline uint64_t claim_seq(uint64_t c, uint64_t ref)
+{
+	return ref + (uint32_t)((uint32_t)(c >> 32) - (uint32_t)ref);
+}
+
+/* The full data head in claim word C, given a position REF not after it and 2^32 before. */
+static inline uint64_t claim_head(uint64_t c, uint64_t ref)
+{
+	return ref + (uint32_t)((uint32_t)c - (uint32_t)ref);
+}
+
+int pshm__chan_many_check(const struct pshm_chan *ch, uint64_t recv, uint64_t tail)
+{
+	uint64_t c = atomic_load_explicit(&ch->h->claim, memory_order_acquire);
+	uint64_t k = claim_seq(c, recv), head = claim_head(c, tail);
+	return k - recv > ch->ndesc || head - tail > ch->cap || head % PSHM__CHAN_ALIGN ||
+	               tail % PSHM__CHAN_ALIGN
+	           ? -EBADMSG
+	           : 0;
+}
+
+void pshm__chan_many_caught_up(struct pshm_chan *ch)
+{
+	struct pshm__chan_hdr *h = ch->h;
+	uint64_t c = atomic_load_explicit(&h->claim, memory_order_acquire);
+	if (claim_seq(c, ch->expect) != ch->expect)
+		return;
+	uint64_t head = claim_head(c, ch->cur);
+	if (head == ch->cur || head - ch->cur > ch->cap || head % PSHM__CHAN_ALIGN)
+		return;
+	ch->cur = head;
+	atomic_store_explicit(&h->tail, head, memory_order_release);
+	pshm__chan_publish_fence(&h->space_fenced);
+	if (atomic_load_explicit(&h->space_waiters, memory_order_relaxed))
+		pshm__chan_wake(&h->space_futex);
+}
+
+void pshm__chan_many_used(const struct pshm__chan_hdr *h, uint64_t recv, uint64_t tail,
+                          uint64_t *count, uint64_t *data)
+{
+	uint64_t c = atomic_load_explicit(&h->claim, memory_order_acquire);
+	*count = claim_seq(c, recv) - recv;
+	*data = claim_head(c, tail) - tail;
+}
+
+/*
+ * Claim the next message for LEN payload bytes: 0 with ch->seq its number and ch->res_pos its
+ * payload's position (or PSHM__CHAN_POS_INLINE), -EAGAIN when the ring has no room (ch->recv_seen
+ * is then the reader's count the writer waits to see move), -EPIPE, or -EBADMSG.
+ *
+ * The writer keeps the reader's counts as it last loaded them, as the one writer of a channel
+ * does, and loads them again only when they say the ring is full, when they may be too old to
+ * give the claim word's full values, or when the claim word disagrees with the descriptor it
+ * names. Old counts are safe for the room they promise (the reader only moves on); for the
+ * full values they are safe while the claim word has moved less than 2^31 in each half since
+ * (ch->span messages, each taking at most the ring's length). The descriptor of the message
+ * claimed last held message N - ndesc (read, so published or void) or, on the first lap,
+ * nothing: a number read wrong by a multiple of 2^32 names the same descriptor, which says so.
+ */
+/*
+ * Ask for the lines the claimed message will be written to, for writing, at once: the next
+ * claim's compare-and-swap waits until this message's stores are done, and a store to a line
+ * the reader holds waits for the line. Asked now, the lines come while the payload is made.
+ */
+static inline void prefetch_own(const struct pshm_chan *ch, uint64_t k, uint64_t p, uint64_t len)
+{
+	__builtin_prefetch(pshm__chan_desc(ch, k), 1);
+	if (p == PSHM__CHAN_POS_INLINE)
+		return;
+	const unsigned char *d = ch->data + (p & ch->mask);
+	for (uint64_t i = 0; i < len && i < 256; i += 64)
+		__builtin_prefetch(d + i, 1);
+}
+
+static int try_claim(struct pshm_chan *ch, uint64_t len)
+{
+	struct pshm__chan_hdr *h = ch->h;
+	_Atomic uint64_t *pending = &h->wslot[ch->slot].pending;
+	bool inl = len <= PSHM__CHAN_INLINE, fresh = false;
+
+	for (;;) {
+		if (atomic_load_explicit(&h->reader_state, memory_order_relaxed) ==
+		    PSHM__ST_DETACHED)
+			return -EPIPE;
+		uint64_t recv = ch->recv_seen, tail = ch->tail_seen;
+		uint64_t c = atomic_load_explicit(&h->claim, memory_order_acquire);
+		uint64_t k = claim_seq(c, recv), head = claim_head(c, tail);
+		if (k - recv <= ch->ndesc && head - tail <= ch->cap && !(head % PSHM__CHAN_ALIGN) &&
+		    (fresh || k - recv < ch->span)) {
+			uint64_t p = inl ? PSHM__CHAN_POS_INLINE : pshm__chan_place(ch, head, len);
+			uint64_t end = inl ? head : p + pshm__chan_align8(len);
+			if (k - recv >= ch->ndesc || end - tail > ch->cap) {
+				/* Wait for what is short: a descriptor, or data room (which
+				 * the reader may free without reading: see
+				 * pshm__chan_many_caught_up). */
+				ch->watch_tail = k - recv < ch->ndesc;
+				if (fresh)
+					return -EAGAIN;
+			} else {
+				uint64_t prev =
+				    __atomic_load_n(&pshm__chan_desc(ch, k)->seq, __ATOMIC_ACQUIRE);
+				if (prev == k + 1 - ch->ndesc || (prev == 0 && k < ch->ndesc)) {
+					/* Announce, then claim: the compare-and-swap releases the
+					 * announcement. */
+					atomic_store_explicit(pending, k + 1, memory_order_relaxed);
+					if (atomic_compare_exchange_strong_explicit(
+					        &h->claim, &c, pack(k + 1, end),
+					        memory_order_acq_rel, memory_order_relaxed)) {
+						ch->seq = k;
+						ch->res_pos = p;
+						prefetch_own(ch, k, p, len);
+						return 0;
+					}
+					continue; /* another writer claimed it first */
+				}
+			}
+		}
+		/* Look at the reader again. Nothing moved, and still no sense: corrupt. */
+		uint64_t r2 = atomic_load_explicit(&h->received, memory_order_acquire);
+		uint64_t t2 = atomic_load_explicit(&h->tail, memory_order_relaxed);
+		if (fresh && r2 == recv && t2 == tail &&
+		    atomic_load_explicit(&h->claim, memory_order_acquire) == c)
+			return -EBADMSG;
+		ch->recv_seen = r2;
+		ch->tail_seen = t2;
+		fresh = true;
+	}
+}
+
+static int claim_ready(struct pshm_chan *ch, uint64_t len)
+{
+	return try_claim(ch, len);
+}
+
+/* Sleep until the reader's count or tail moves from what the writer last saw, or DEADLINE. */
+static int claim_sleep(struct pshm_chan *ch, uint64_t deadline)
+{
+	if (ch->watch_tail)
+		return pshm__chan_wait(ch, (const volatile uint64_t *)&ch->h->tail, ch->tail_seen,
+		                       NULL, deadline);
+	return pshm__chan_wait(ch, (const volatile uint64_t *)&ch->h->received, ch->recv_seen, NULL,
+	                       deadline);
+}
+
+/* Claim room for LEN bytes, waiting up to TIMEOUT_MS: 0 and where the payload goes in *BUFP. */
+static int claim(struct pshm_chan *ch, size_t len, int timeout_ms, void **bufp)
+{
+	int r = try_claim(ch, len);
+	if (r == -EAGAIN)
+		r = pshm__chan_wait_ready(ch, timeout_ms, len, claim_ready, claim_sleep);
+	if (r)
+		return pshm__chan_failed(ch, r);
+	*bufp = ch->res_pos == PSHM__CHAN_POS_INLINE
+	            ? (void *)pshm__chan_desc(ch, ch->seq)->inl
+	            : (void *)(ch->data + (ch->res_pos & ch->mask));
+	return 0;
+}
+
+/* Publish the claimed message with LEN bytes, withdraw the claim, and wake a sleeping reader. */
+static void publish(struct pshm_chan *ch, size_t len)
+{
+	struct pshm__chan_hdr *h = ch->h;
+	struct pshm__chan_wslot *w = &h->wslot[ch->slot];
+	struct pshm__chan_desc *d = pshm__chan_desc(ch, ch->seq);
+
+	__atomic_store_n(&d->len, (uint32_t)len, __ATOMIC_RELAXED);
+	__atomic_store_n(&d->pos, ch->res_pos, __ATOMIC_RELAXED);
+	__atomic_store_n(&d->seq, ch->seq + 1, __ATOMIC_RELEASE);
+	/* Withdrawn after the publication: a reader that finds no announcement finds the
+	 * message. */
+	atomic_store_explicit(&w->pending, 0, memory_order_release);
+	ch->many_sent++;
+	ch->bytes += len;
+	atomic_store_explicit(&w->sent, ch->many_sent, memory_order_relaxed);
+	atomic_store_explicit(&w->bytes, ch->bytes, memory_order_relaxed);
+	pshm__chan_publish_fence(&h->data_fenced);
+	if (atomic_load_explicit(&h->data_waiters, memory_order_relaxed))
+		pshm__chan_wake(&h->data_futex);
+}
+
+/* Mark message SEQ's descriptor as no message, for the reader to pass over. */
+static void void_desc(struct pshm_chan *ch, uint64_t seq)
+{
+	struct pshm__chan_desc *d = pshm__chan_desc(ch, seq);
+	__atomic_store_n(&d->len, PSHM__CHAN_VOID, __ATOMIC_RELAXED);
+	__atomic_store_n(&d->pos, PSHM__CHAN_POS_INLINE, __ATOMIC_RELAXED);
+	__atomic_store_n(&d->seq, seq + 1, __ATOMIC_RELEASE);
+}
+
+int pshm__chan_many_reserve(struct pshm_chan *ch, size_t len, void **bufp, int timeout_ms)
+{
+	if (!ch || !bufp || ch->role != PSHM__ROLE_MANY || ch->reserved)
+		return -EINVAL;
+	if (len > ch->maxmsg)
+		return -EMSGSIZE;
+	int r = claim(ch, len, timeout_ms, bufp);
+	if (r)
+		return r;
+	ch->reserved = true;
+	ch->res_len = len;
+	return 0;
+}
+
+int pshm__chan_many_commit(struct pshm_chan *ch, size_t len)
+{
+	if (!ch || ch->role != PSHM__ROLE_MANY || !ch->reserved || len > ch->res_len)
+		return -EINVAL;
+	ch->reserved = false;
+	publish(ch, len);
+	return pshm__chan_dead(ch) ? PSHM_ETRUNCATED : 0;
+}
+
+int pshm__chan_many_send(struct pshm_chan *ch, const void *buf, size_t len, int timeout_ms)
+{
+	void *p;
+
+	if (!ch || (!buf && len) || ch->role != PSHM__ROLE_MANY || ch->reserved)
+		return -EINVAL;
+	if (len > ch->maxmsg)
+		return -EMSGSIZE;
+	int r = claim(ch, len, timeout_ms, &p);
+	if (r)
+		return r;
+	if (len)
+		memcpy(p, buf, len);
+	publish(ch, len);
+	return pshm__chan_dead(ch) ? PSHM_ETRUNCATED : 0;
+}
+
+int pshm__chan_many_attach(struct pshm_chan *ch, int i)
+{
+	struct pshm__chan_hdr *h = ch->h;
+	struct pshm__chan_wslot *w = &h->wslot[i];
+
+	ch->slot = i;
+	ch->role = PSHM__ROLE_MANY;
+	if (pshm__chan_many_check(ch, atomic_load_explicit(&h->received, memory_order_acquire),
+	                          atomic_load_explicit(&h->tail, memory_order_relaxed)))
+		return -EBADMSG;
+	pshm__chan_drop_mark(&h->space_waiters, &w->waiting);
+	pshm__chan_drop_mark(&h->space_fenced, &w->fenced);
+	/* A claim a dead holder of the slot left is dead now for everyone. */
+	atomic_store_explicit(&w->pending, 0, memory_order_release);
+	ch->many_sent = atomic_load_explicit(&w->sent, memory_order_relaxed);
+	ch->recv_seen = atomic_load_explicit(&h->received, memory_order_acquire);
+	ch->tail_seen = atomic_load_explicit(&h->tail, memory_order_relaxed);
+	/* Each message takes at most the ring's length of the data positions. */
+	ch->span = (1ull << 31) / ch->cap > 1 ? (1ull << 31) / ch->cap - 1 : 1;
+	ch->bytes = atomic_load_explicit(&w->bytes, memory_order_relaxed);
+	/* As the one writer of a queue does: a reader that left before it came is none. */
+	uint32_t gone = PSHM__ST_DETACHED;
+	atomic_compare_exchange_strong_explicit(&h->reader_state, &gone, PSHM__ST_NONE,
+	                                        memory_order_acq_rel, memory_order_relaxed);
+	atomic_store_explicit(&w->state, PSHM__ST_ATTACHED, memory_order_release);
+	atomic_store_explicit(&h->writer_state, PSHM__ST_ATTACHED, memory_order_release);
+	return 0;
+}
+
+void pshm__chan_many_detach(struct pshm_chan *ch, uint32_t state)
+{
+	struct pshm__chan_hdr *h = ch->h;
+	struct pshm__chan_wslot *w = &h->wslot[ch->slot];
+
+	if (ch->reserved)
+		void_desc(ch, ch->seq);
+	atomic_store_explicit(&w->pending, 0, memory_order_release);
+	atomic_store_explicit(&w->state, state, memory_order_release);
+	/* The channel's writer state, which sleeping readers watch: attached while another
+	 * writer is (the readers' probes tell the live from the dead). */
+	bool others = false;
+	for (int i = 0; i < PSHM_CHAN_MAX_WRITERS && !others; i++)
+		others = i != ch->slot &&
+		         atomic_load_explicit(&h->wslot[i].state, memory_order_acquire) ==
+		             PSHM__ST_ATTACHED;
+	if (!others)
+		atomic_store_explicit(&h->writer_state, state, memory_order_release);
+	pshm__chan_wake(&h->data_futex);
+}
+
+/*
+ * The writers' state as one: PSHM__ST_ATTACHED while one lives, else how they ended (a death
+ * before an abort before a clean detach), PSHM__ST_NONE when none came yet, or -errno. A slot
+ * marked attached is probed only when PROBE; otherwise it counts as alive.
+ */
+static int writers_state(const struct pshm__chan_hdr *h, int dirfd, int objfd, bool probe,
+                         int *live)
+{
+	bool died = false, aborted = false, detached = false;
+
+	*live = 0;
+	for (int i = 0; i < PSHM_CHAN_MAX_WRITERS; i++) {
+		const struct pshm__chan_wslot *w = &h->wslot[i];
+		uint32_t s = atomic_load_explicit(&w->state, memory_order_acquire);
+		if (s == PSHM__ST_ATTACHED) {
+			if (!probe) {
+				++*live;
+				continue;
+			}
+			int r = pshm__chan_role_state(dirfd, objfd, PSHM__LOCK_WSLOT(i), &w->state,
+			                              &w->live, NULL);
+			if (r < 0)
+				return r;
+			s = (uint32_t)r;
+		}
+		if (s == PSHM__ST_ATTACHED)
+			++*live;
+		else if (s == PSHM__ST_DIED)
+			died = true;
+		else if (s == PSHM__ST_ABORTED)
+			aborted = true;
+		else if (s == PSHM__ST_DETACHED)
+			detached = true;
+		else if (s != PSHM__ST_NONE)
+			return -EBADMSG;
+	}
+	return *live      ? PSHM__ST_ATTACHED
+	       : died     ? PSHM__ST_DIED
+	       : aborted  ? PSHM__ST_ABORTED
+	       : detached ? PSHM__ST_DETACHED
+	                  : PSHM__ST_NONE;
+}
+
+int pshm__chan_many_state(const struct pshm__chan_hdr *h, int dirfd, int objfd, int *live)
+{
+	return writers_state(h, dirfd, objfd, true, live);
+}
+
+void pshm__chan_many_counts(const struct pshm__chan_hdr *h, uint64_t *sent, uint64_t *bytes)
+{
+	*sent = *bytes = 0;
+	for (int i = 0; i < PSHM_CHAN_MAX_WRITERS; i++) {
+		*sent += atomic_load_explicit(&h->wslot[i].sent, memory_order_relaxed);
+		*bytes += atomic_load_explicit(&h->wslot[i].bytes, memory_order_relaxed);
+	}
+}
+
+/*
+ * The reader waits for message ch->expect. When it was claimed and is not published, and no
+ * live writer announces it, its writer died: mark it void. 0 (also while it waits for a live
+ * writer), or -errno of a probe.
+ */
+static int dead_claim(struct pshm_chan *ch)
+{
+	struct pshm__chan_hdr *h = ch->h;
+	uint64_t e = ch->expect;
+	struct pshm__chan_desc *d = pshm__chan_desc(ch, e);
+
+	if (__atomic_load_n(&d->seq, __ATOMIC_ACQUIRE) == e + 1)
+		return 0;
+	uint64_t k = claim_seq(atomic_load_explicit(&h->claim, memory_order_acquire), e);
+	if (k == e || k - e > ch->ndesc)
+		return 0; /* not claimed yet (or nonsense, which the ring's checks report) */
+	for (int i = 0; i < PSHM_CHAN_MAX_WRITERS; i++) {
+		struct pshm__chan_wslot *w = &h->wslot[i];
+		if (atomic_load_explicit(&w->pending, memory_order_acquire) != e + 1)
+			continue;
+		uint64_t id = atomic_load_explicit(&w->live, memory_order_acquire);
+		int l = pshm__chan_alive(ch->dirfd, ch->fd, PSHM__LOCK_WSLOT(i), id, NULL);
+		if (l)
+			return l < 0 ? l : 0;
+	}
+	/* Published meanwhile, and its announcement withdrawn after: nothing to do. */
+	if (__atomic_load_n(&d->seq, __ATOMIC_ACQUIRE) == e + 1)
+		return 0;
+	void_desc(ch, e);
+	return 0;
+}
+
+int pshm__chan_many_peer(struct pshm_chan *ch)
+{
+	int live;
+
+	if (pshm__chan_dead(ch))
+		return PSHM_ETRUNCATED;
+	uint64_t now = pshm__chan_now();
+	bool probe = !ch->probe_ns || now - ch->probe_ns >= PSHM__CHAN_RECHECK;
+	if (probe) {
+		ch->probe_ns = now;
+		if (pshm__chan_shrunk(ch))
+			return PSHM_ETRUNCATED;
+		int r = dead_claim(ch);
+		if (r < 0)
+			return r;
+	}
+	int s = writers_state(ch->h, ch->dirfd, ch->fd, probe, &live);
+	if (s < 0)
+		return s;
+	/* Once the end is seen, look at every call, as with one writer. */
+	if (s != PSHM__ST_ATTACHED && s != PSHM__ST_NONE)
+		ch->probe_ns = 0;
+	return s == PSHM__ST_DIED       ? -ECONNRESET
+	       : s == PSHM__ST_DETACHED ? -EPIPE
+	       : s == PSHM__ST_ABORTED  ? -ECONNABORTED
+	                                : 0;
+}

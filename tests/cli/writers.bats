@@ -1,0 +1,426 @@
+#!/usr/bin/env bats
+# Channels of many writers (chan create --many-writers) and readers that follow a channel across
+# writers (recv --follow): several sends at once into one channel, each one's lines whole and in
+# its order, also while other writers are killed with SIGKILL at random moments; a follower that
+# reads on after each writer's end, until -n, --timeout or a signal; chan stat's mode and
+# writers; and the usage errors. Every command runs under timeout, so a hang fails the test
+# instead of stopping the run.
+
+load helpers
+
+export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-300}
+
+load chanlib
+
+# Message N of any writer TAG is the line "TAG:N:" and N % 50 of these. TAILS holds "N:PAD" for
+# N from 1 to 2000, and RECS, for N from 1 to 300, the 4-byte length of a record "KNNN:N:PAD"
+# (the tag of a killed writer, K and 3 digits) as printf %b takes it, then "N:PAD".
+PAD=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
+make_tails() {
+	mapfile -t TAILS < <(awk -v pad="$PAD" \
+		'BEGIN { for (n = 1; n <= 2000; n++) print n ":" substr(pad, 1, n % 50) }')
+	mapfile -t RECS < <(awk -v pad="$PAD" 'BEGIN {
+		for (n = 1; n <= 300; n++) {
+			t = n ":" substr(pad, 1, n % 50)
+			printf "\\x%02x\\x00\\x00\\x00\n%s\n", length(t) + 5, t
+		}
+	}')
+}
+
+# Check the received lines in FILE: each is whole ("TAG:N:" and its padding), each writer's
+# numbers run 1, 2, 3... in order, and writers S1 to S4 sent exactly COUNT each.
+check_lines() {
+	awk -F: -v count="$2" -v pad="$PAD" '
+		NF != 3 || $1 !~ /^[SK][0-9]+$/ || $2 !~ /^[1-9][0-9]*$/ ||
+		    $3 != substr(pad, 1, $2 % 50) {
+			printf "line %d is not whole: %s\n", NR, $0
+			bad = 1
+			exit 1
+		}
+		$2 != last[$1] + 1 {
+			printf "line %d: %s after %s:%d\n", NR, $0, $1, last[$1]
+			bad = 1
+			exit 1
+		}
+		{ last[$1] = $2 }
+		END {
+			if (bad)
+				exit 1
+			for (w = 1; w <= 4; w++)
+				if (last["S" w] != count) {
+					printf "S%d: %d lines, not %d\n", w, last["S" w], count
+					exit 1
+				}
+		}' "$1"
+}
+
+# Start four sends (S1 to S4) into channel ADDR, each reading the FIFO $BATS_TEST_TMPDIR/sW,
+# whose writing end this shell then holds on descriptor 6 + W. Their PIDs go to $steady.
+start_steady() {
+	local w
+	steady=()
+	for w in 1 2 3 4; do
+		mkfifo "$BATS_TEST_TMPDIR/s$w"
+		"$PSHM" send "$1" <"$BATS_TEST_TMPDIR/s$w" 3>&- &
+		steady+=($!)
+		track $!
+	done
+	exec 7>"$BATS_TEST_TMPDIR/s1" 8>"$BATS_TEST_TMPDIR/s2" 9>"$BATS_TEST_TMPDIR/s3" \
+		10>"$BATS_TEST_TMPDIR/s4"
+}
+
+# End the four sends of start_steady: each must exit 0.
+end_steady() {
+	local pid rc
+	exec 7>&- 8>&- 9>&- 10>&-
+	for pid in "${steady[@]}"; do
+		rc=0
+		wait "$pid" || rc=$?
+		[ "$rc" -eq 0 ] || fail_with "a send exited $rc" || return 1
+	done
+}
+
+@test "four sends at once into a --many-writers channel: every line, each writer's in order" {
+	p chan create --many-writers --capacity 64K /c
+	p recv /c >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+	local rpid=$!
+	track "$rpid"
+	local steady
+	start_steady /c
+	# All four attached at once, and the reader with them.
+	wait_field /c writers 4
+	wait_field /c readers 1
+	run --separate-stderr p chan stat /c
+	grep -qx 'mode: queue-many-writers' <<<"$output"
+	grep -qx 'writer: attached' <<<"$output"
+	grep -qx 'writers: 4' <<<"$output"
+	# They write at the same time.
+	make_tails
+	local gen=() w
+	for w in 1 2 3 4; do
+		printf "S$w:%s\n" "${TAILS[@]}" >&$((6 + w)) &
+		gen+=($!)
+	done
+	wait "${gen[@]}"
+	end_steady
+	# Once the last has detached and everything is read, recv ends: exit 0, nothing said.
+	local rc=0
+	wait "$rpid" || rc=$?
+	[ "$rc" -eq 0 ] || fail_with "recv exited $rc" "$(cat "$BATS_TEST_TMPDIR/err")"
+	[ ! -s "$BATS_TEST_TMPDIR/err" ]
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/out")" -eq 8000 ]
+	check_lines "$BATS_TEST_TMPDIR/out" 2000
+	jq_true '.sent == 8000 and .received == 8000 and .used == 0 and .writers == 0 and
+		.writer == "detached"' < <(p chan stat -J /c)
+}
+
+# Set $stat to the number KEY of "pshm chan stat /c".
+stat_of() {
+	local s
+	s=$("$PSHM" chan stat /c) && [[ $s =~ (^|$'\n')$1:\ ([0-9]+) ]] && stat=${BASH_REMATCH[2]}
+}
+
+# Whether the number KEY of "pshm chan stat /c" is at least N.
+stat_at_least() {
+	local stat
+	stat_of "$1" && [ "$stat" -ge "$2" ]
+}
+
+# Run COMMAND... until it succeeds, looking every 10 ms (wait_until's pace would make a loop of
+# hundreds of such waits slow); 60 seconds at most, as a safety net.
+wait_soon() {
+	local deadline=$((SECONDS + 60))
+	until "$@"; do
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.01
+	done
+}
+
+# One writer of the test below, killed: start a send (with --records when PLAN is 3) into /c
+# that reads the FIFO $d/k, feed it message lines of writer TAG, then SIGKILL it. It sends M
+# messages, and with PLAN 3 the first bytes of one more record, so that it waits inside that
+# message's reservation. PLAN 0: killed at once, often before it attached; 1: once attached;
+# 2: once the channel has sent a random number of messages (at least one) since S0; 3: once the
+# channel has sent the 40 lines the steady writers are sent each round, and the M messages.
+kill_one() {
+	local tag=$1 m=$2 plan=$3 s0=$4 spid
+	mkfifo "$d/k"
+	exec 6<>"$d/k"
+	if [ "$plan" -eq 3 ]; then
+		"$PSHM" send --records /c <"$d/k" 3>&- 6>&- 7>&- 8>&- 9>&- 10>&- &
+		spid=$!
+		((m == 0)) || printf "%b$tag:%s" "${RECS[@]:0:2*m}" >&6
+		printf '\x40\0\0\0%s' "$tag:$((m + 1)):" >&6
+	else
+		"$PSHM" send /c <"$d/k" 3>&- 6>&- 7>&- 8>&- 9>&- 10>&- &
+		spid=$!
+		((m == 0)) || printf "$tag:%s\n" "${TAILS[@]:0:m}" >&6
+	fi
+	case $plan in
+	1) wait_soon stat_at_least writers 5 ;;
+	2) wait_soon stat_at_least sent $((s0 + 1 + RANDOM % (40 + m))) ;;
+	3) wait_soon stat_at_least sent $((s0 + 40 + m)) ;;
+	esac
+	kill -9 "$spid"
+	wait "$spid" 2>/dev/null || true
+	exec 6>&-
+	rm "$d/k"
+}
+
+@test "--many-writers: 200 writers killed at random moments cost only their own messages" {
+	p chan create --many-writers --capacity 64K /c
+	# Bounded for a slow machine: the rounds take 10 to 20 seconds on two busy CPUs.
+	timeout 240 "$PSHM" recv /c >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+	local rpid=$!
+	track "$rpid"
+	local steady d=$BATS_TEST_TMPDIR
+	start_steady /c
+	wait_field /c writers 4
+	make_tails
+	# Each round the four steady writers get ten lines each, and one more writer is killed
+	# while they send them.
+	local round stat w tag plan plans=
+	# The shell reports each writer killed on its standard error: not in the test's output.
+	for ((round = 0; round < 200; round++)); do
+		stat_of sent
+		for w in 1 2 3 4; do
+			printf "S$w:%s\n" "${TAILS[@]:round*10:10}" >&$((6 + w))
+		done
+		printf -v tag 'K%03d' "$round"
+		plan=$((RANDOM % 4))
+		plans+=$plan
+		kill_one "$tag" $((RANDOM % 300)) "$plan" "$stat"
+	done 2>"$BATS_TEST_TMPDIR/loop.err"
+	end_steady
+	local rc=0
+	wait "$rpid" || rc=$?
+	# The end says that a writer died when one of the last to hold a writer's place did.
+	case $rc:$(cat "$BATS_TEST_TMPDIR/err") in
+	0: | "1:pshm: recv /c: a writer died") ;;
+	*) fail_with "recv exited $rc" "$(cat "$BATS_TEST_TMPDIR/err")" ;;
+	esac
+	# Every line whole; every writer's in order and without a gap; the steady writers' all.
+	check_lines "$BATS_TEST_TMPDIR/out" 2000 || fail_with "plans: $plans"
+	local n
+	n=$(wc -l <"$BATS_TEST_TMPDIR/out")
+	local k0=${plans//[^0]/} k1=${plans//[^1]/} k2=${plans//[^2]/} k3=${plans//[^3]/}
+	echo "# $((n - 8000)) lines of killed writers arrived; kills by plan:" \
+		"${#k0} ${#k1} ${#k2} ${#k3}" >&3
+	# What was published was read; a message claimed and never published counts for neither.
+	jq_true ".sent == $n and .received == $n and .writers == 0" < <(p chan stat -J /c)
+}
+
+@test "recv --follow reads on after a writer detaches, dies or gives up, and ends on -n" {
+	p chan create /c
+	p recv --follow -n 9 /c >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+	local rpid=$!
+	track "$rpid"
+	wait_field /c readers 1
+	# The first writer detaches cleanly.
+	p send /c A:1 A:2 A:3
+	wait_field /c received 3
+	# The second is killed; recv says so, and waits for the next.
+	local spid
+	feed_from_fifo "$PSHM" send /c
+	printf 'B:1\nB:2\nB:3\n' >&5
+	wait_field /c received 6
+	kill -9 "$spid"
+	wait "$spid" 2>/dev/null || true
+	exec 5>&-
+	wait_until grep -qx 'pshm: recv /c: the writer died' "$BATS_TEST_TMPDIR/err"
+	kill -0 "$rpid"
+	# The third gives its stream up: its second line is longer than the channel's largest.
+	run --separate-stderr p send /c < <(
+		echo C:1
+		echo C:2
+		head -c 600000 /dev/zero | tr '\0' x
+		echo
+	)
+	[ "$status" -eq 1 ]
+	wait_until grep -qx 'pshm: recv /c: the writer gave up' "$BATS_TEST_TMPDIR/err"
+	kill -0 "$rpid"
+	# The ninth message ends it, with exit 0.
+	p send /c D:1
+	local rc=0
+	wait "$rpid" || rc=$?
+	[ "$rc" -eq 0 ] || fail_with "recv exited $rc" "$(cat "$BATS_TEST_TMPDIR/err")"
+	printf '%s\n' A:1 A:2 A:3 B:1 B:2 B:3 C:1 C:2 D:1 | cmp - "$BATS_TEST_TMPDIR/out"
+	printf '%s\n' 'pshm: recv /c: the writer died' 'pshm: recv /c: the writer gave up' |
+		cmp - "$BATS_TEST_TMPDIR/err"
+	[ "$(chan_field /c readers)" -eq 0 ]
+}
+
+# Start "recv --follow" on the many-writer channel /m, with SIGINT at its default action (a
+# shell without job control starts background commands with it ignored); feed it a writer that
+# detaches, one killed and one that stays; wait until it has printed their lines, then stop it
+# with signal SIG (its number NUM): it must die of it, having printed every line.
+follow_until_signal() {
+	p chan create --many-writers "/m$1"
+	env --default-signal=INT "$PSHM" recv --follow "/m$1" >"$BATS_TEST_TMPDIR/out" \
+		2>"$BATS_TEST_TMPDIR/err" 3>&- &
+	local rpid=$!
+	track "$rpid"
+	wait_field "/m$1" readers 1
+	p send "/m$1" one two
+	wait_until grep -qx two "$BATS_TEST_TMPDIR/out"
+	local spid
+	feed_from_fifo "$PSHM" send "/m$1"
+	printf 'three\n' >&5
+	wait_field "/m$1" received 3
+	kill -9 "$spid"
+	wait "$spid" 2>/dev/null || true
+	exec 5>&-
+	rm "$BATS_TEST_TMPDIR/fifo"
+	wait_until grep -qx "pshm: recv /m$1: a writer died" "$BATS_TEST_TMPDIR/err"
+	feed_from_fifo "$PSHM" send "/m$1"
+	printf 'four\n' >&5
+	wait_until grep -qx four "$BATS_TEST_TMPDIR/out"
+	kill -0 "$rpid"
+	kill -"$1" "$rpid"
+	local rc=0
+	wait "$rpid" || rc=$?
+	exec 5>&-
+	rm "$BATS_TEST_TMPDIR/fifo"
+	[ "$rc" -eq $((128 + $2)) ] || fail_with "recv exited $rc, not $((128 + $2))"
+	printf '%s\n' one two three four | cmp - "$BATS_TEST_TMPDIR/out"
+	[ "$(cat "$BATS_TEST_TMPDIR/err")" = "pshm: recv /m$1: a writer died" ]
+	# It has left the channel: the next reader gets what comes.
+	wait_field "/m$1" readers 0
+}
+
+@test "recv --follow on a --many-writers channel runs until SIGTERM or SIGINT: exit 143, 130" {
+	env --default-signal=INT true 2>/dev/null ||
+		skip "env has no --default-signal (coreutils 8.31 and later have it)"
+	follow_until_signal TERM 15
+	follow_until_signal INT 2
+}
+
+@test "recv --follow --timeout: a writer's end does not end it; the time does, with exit 1" {
+	p chan create /c
+	p send /c x y
+	SECONDS=0
+	run --separate-stderr p recv --follow --timeout 0.5 /c
+	[ "$status" -eq 1 ]
+	[ "$output" = "$(printf 'x\ny')" ]
+	[ "$stderr" = 'pshm: recv /c: timed out after 0.5 seconds (2 messages received)' ]
+	[ "$SECONDS" -lt 30 ]
+	# Without it, the same end is the end of the stream: exit 0.
+	p send /c z
+	run --separate-stderr p recv --timeout 5 /c
+	[ "$status" -eq 0 ]
+	[ "$output" = z ]
+}
+
+@test "--many-writers: not with --broadcast; chan stat's mode, writer and writers; recv's end" {
+	local args
+	for args in "--many-writers --broadcast" "--broadcast --many-writers" \
+		"--broadcast --lossless --many-writers"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr p chan create $args /b
+		[ "$status" -eq 2 ] || fail_with "chan create $args: exit $status" "$stderr"
+		stdout_empty
+		stderr_has '^pshm chan create: --many-writers is for queue channels; a broadcast'\
+' channel has one writer$'
+		stderr_has "^Try 'pshm chan create --help'"
+		[ ! -e "$PSHM_DIR/b" ]
+	done
+	# send takes no --follow; recv's is not for writers.
+	run --separate-stderr p send --follow /b x
+	[ "$status" -eq 2 ]
+	stderr_has "^Try 'pshm send --help'"
+
+	# A channel of many writers: its mode, and how many writers are attached.
+	p chan create --many-writers /m
+	run --separate-stderr p chan stat /m
+	[ "$status" -eq 0 ]
+	[ "$(grep -E '^(mode|writers?):' <<<"$output")" = "mode: queue-many-writers
+writer: none
+writers: 0" ]
+	local spid
+	feed_from_fifo "$PSHM" send /m
+	local w1=$spid
+	rm "$BATS_TEST_TMPDIR/fifo"
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	"$PSHM" send /m <"$BATS_TEST_TMPDIR/fifo" 5>&- 3>&- &
+	local w2=$!
+	track "$w2"
+	exec 6>"$BATS_TEST_TMPDIR/fifo"
+	wait_field /m writers 2
+	jq_true '.mode == "queue-many-writers" and .writer == "attached" and .writers == 2 and
+		(.writers | type == "number")' < <(p chan stat -J /m)
+	grep -qx 'writers: 2' < <(p chan stat /m)
+	# One that gives up while others are attached: the channel's writer is still attached.
+	run --separate-stderr p send /m < <(
+		echo ok
+		head -c 600000 /dev/zero | tr '\0' x
+		echo
+	)
+	[ "$status" -eq 1 ]
+	[ "$(chan_field /m writer)" = attached ]
+	exec 5>&- 6>&-
+	wait "$w1"
+	wait "$w2"
+	# Once all have gone: the worst end among them, and recv says which.
+	jq_true '.writer == "aborted" and .writers == 0' < <(p chan stat -J /m)
+	run --separate-stderr p recv /m
+	[ "$status" -eq 1 ]
+	[ "$output" = ok ]
+	[ "$stderr" = 'pshm: recv /m: a writer gave up' ]
+	rm "$BATS_TEST_TMPDIR/fifo"
+	feed_from_fifo "$PSHM" send /m
+	printf 'last\n' >&5
+	wait_field /m sent 2
+	kill -9 "$spid"
+	wait "$spid" 2>/dev/null || true
+	exec 5>&-
+	[ "$(chan_field /m writer)" = died ]
+	run --separate-stderr p recv /m
+	[ "$status" -eq 1 ]
+	[ "$output" = last ]
+	[ "$stderr" = 'pshm: recv /m: a writer died' ]
+	# A channel of many writers that all detached cleanly.
+	p chan create --many-writers /m2
+	p send /m2 a
+	p send /m2 b
+	[ "$(chan_field /m2 writer)" = detached ]
+	run --separate-stderr p recv /m2
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf 'a\nb')" ]
+	[ -z "$stderr" ]
+
+	# A channel of one writer: writers is 0 or 1.
+	p chan create /q
+	[ "$(chan_field /q writers)" -eq 0 ]
+	rm "$BATS_TEST_TMPDIR/fifo"
+	feed_from_fifo "$PSHM" send /q
+	wait_field /q writers 1
+	[ "$(chan_field /q mode)" = queue ]
+	exec 5>&-
+	wait "$spid"
+	[ "$(chan_field /q writers)" -eq 0 ]
+}
+
+@test "--many-writers: 64 sends at once; the 65th fails saying all are attached" {
+	p chan create --many-writers --capacity 64K /m
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	exec 5<>"$BATS_TEST_TMPDIR/fifo"
+	local i pids=()
+	for ((i = 0; i < 64; i++)); do
+		"$PSHM" send /m <"$BATS_TEST_TMPDIR/fifo" 5>&- 3>&- &
+		pids+=($!)
+		track $!
+	done
+	wait_field /m writers 64
+	run --separate-stderr p send /m x
+	[ "$status" -eq 1 ]
+	[ "$stderr" = 'pshm: send /m: all 64 writers the channel takes are attached' ]
+	# The end of their input: they all detach, cleanly.
+	exec 5>&-
+	for i in "${pids[@]}"; do
+		wait "$i"
+	done
+	jq_true '.writers == 0 and .writer == "detached" and .sent == 0' < <(p chan stat -J /m)
+	# Once they have gone, a writer gets a place again.
+	p send /m y
+	[ "$(p recv /m)" = y ]
+}
