@@ -144,7 +144,7 @@ struct pshm__chan_wslot {
 	_Atomic uint32_t state;   /* PSHM__ST_* */
 	_Atomic uint32_t waiting; /* it is counted in space_waiters */
 	_Atomic uint32_t fenced;  /* it is counted in space_fenced */
-	uint32_t pad;
+	_Atomic uint32_t alone;   /* it is inside a claim made without compare-and-swap */
 };
 _Static_assert(sizeof(struct pshm__chan_wslot) == 48, "writer slot size");
 
@@ -212,6 +212,8 @@ struct pshm__chan_hdr {
 	 */
 	alignas(64) _Atomic uint64_t claim;
 	_Atomic uint64_t skipped;
+	_Atomic uint32_t writers_in; /* the writers attached (those that died included) */
+	_Atomic uint32_t never_alone; /* a writer attached that could not make the barrier */
 	alignas(64) struct pshm__chan_wslot wslot[PSHM_CHAN_MAX_WRITERS];
 };
 
@@ -271,6 +273,7 @@ struct pshm_chan {
 	uint64_t many_sent; /* many writers: messages published through its slot */
 	uint64_t span;      /* many writers: claims after which the reader's counts are reloaded */
 	bool watch_tail;    /* many writers: waiting for data room (the tail), not a descriptor */
+	bool counted;       /* many writers: counted in writers_in */
 	size_t res_len;     /* the payload bytes reserved */
 
 	/* Reader. */

@@ -22,6 +22,8 @@
  */
 #include "chan.h"
 
+#include <linux/membarrier.h>
+#include <sched.h>
 #include <string.h>
 
 #define LOW32 0xffffffffull
@@ -106,7 +108,18 @@ static inline void prefetch_own(const struct pshm_chan *ch, uint64_t k, uint64_t
 		__builtin_prefetch(d + i, 1);
 }
 
-static int try_claim(struct pshm_chan *ch, uint64_t len)
+/* Move the claim word from C to NEW: stored by a writer ALONE, else compared and swapped. */
+static inline bool take(struct pshm__chan_hdr *h, uint64_t c, uint64_t new, bool alone)
+{
+	if (alone) {
+		atomic_store_explicit(&h->claim, new, memory_order_release);
+		return true;
+	}
+	return atomic_compare_exchange_strong_explicit(&h->claim, &c, new, memory_order_acq_rel,
+	                                               memory_order_relaxed);
+}
+
+static int claim_as(struct pshm_chan *ch, uint64_t len, bool alone)
 {
 	struct pshm__chan_hdr *h = ch->h;
 	_Atomic uint64_t *pending = &h->wslot[ch->slot].pending;
@@ -134,18 +147,15 @@ static int try_claim(struct pshm_chan *ch, uint64_t len)
 				uint64_t prev =
 				    __atomic_load_n(&pshm__chan_desc(ch, k)->seq, __ATOMIC_ACQUIRE);
 				if (prev == k + 1 - ch->ndesc || (prev == 0 && k < ch->ndesc)) {
-					/* Announce, then claim: the compare-and-swap releases the
+					/* Announce, then claim: the claim releases the
 					 * announcement. */
 					atomic_store_explicit(pending, k + 1, memory_order_relaxed);
-					if (atomic_compare_exchange_strong_explicit(
-					        &h->claim, &c, pack(k + 1, end),
-					        memory_order_acq_rel, memory_order_relaxed)) {
-						ch->seq = k;
-						ch->res_pos = p;
-						prefetch_own(ch, k, p, len);
-						return 0;
-					}
-					continue; /* another writer claimed it first */
+					if (!take(h, c, pack(k + 1, end), alone))
+						continue; /* another writer claimed it first */
+					ch->seq = k;
+					ch->res_pos = p;
+					prefetch_own(ch, k, p, len);
+					return 0;
 				}
 			}
 		}
@@ -159,6 +169,36 @@ static int try_claim(struct pshm_chan *ch, uint64_t len)
 		ch->tail_seen = t2;
 		fresh = true;
 	}
+}
+
+/*
+ * A writer alone on the channel claims with a plain store: a compare-and-swap, a locked
+ * instruction, waits for every store before it, the last message's included, whose lines the
+ * reader holds; that wait was half of a message's time. It is alone while writers_in is 1 (its
+ * own count). It says it is inside such a claim (alone, in its slot) before it looks at the
+ * count, with only a compiler barrier between: a writer that attaches counts itself, makes
+ * every CPU that runs a registered process execute a barrier (membarrier), and then waits
+ * until no other writer is inside one (no_one_alone). So either the claimer sees the new count
+ * and uses the compare-and-swap, or the attacher sees it inside its claim, waits, and then sees
+ * the claim. A process that could not register for membarrier never claims so.
+ */
+static int try_claim(struct pshm_chan *ch, uint64_t len)
+{
+	struct pshm__chan_hdr *h = ch->h;
+	_Atomic uint32_t *in = &h->wslot[ch->slot].alone;
+
+	if (!pshm__chan_asym)
+		return claim_as(ch, len, false);
+	atomic_store_explicit(in, 1, memory_order_relaxed);
+	atomic_signal_fence(memory_order_seq_cst);
+	bool alone = atomic_load_explicit(&h->writers_in, memory_order_relaxed) == 1 &&
+	             !atomic_load_explicit(&h->never_alone, memory_order_relaxed);
+	if (!alone)
+		atomic_store_explicit(in, 0, memory_order_relaxed);
+	int r = claim_as(ch, len, alone);
+	if (alone)
+		atomic_store_explicit(in, 0, memory_order_release);
+	return r;
 }
 
 static int claim_ready(struct pshm_chan *ch, uint64_t len)
@@ -261,6 +301,35 @@ int pshm__chan_many_send(struct pshm_chan *ch, const void *buf, size_t len, int 
 	return pshm__chan_dead(ch) ? PSHM_ETRUNCATED : 0;
 }
 
+/*
+ * This writer has counted itself: make sure no other writer claims without compare-and-swap
+ * from now on (see try_claim). 0, or -EAGAIN when a live writer stayed inside such a claim, a
+ * few instructions long, for a whole second (stopped, or scribbling on the header).
+ */
+static int no_one_alone(struct pshm_chan *ch)
+{
+	struct pshm__chan_hdr *h = ch->h;
+
+	if (pshm__membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) < 0) {
+		/* No barrier can be made here: nobody claims alone on this channel again. */
+		atomic_store_explicit(&h->never_alone, 1, memory_order_seq_cst);
+		atomic_thread_fence(memory_order_seq_cst);
+	}
+	uint64_t deadline = pshm__chan_now() + 1000000000ull;
+	for (int i = 0; i < PSHM_CHAN_MAX_WRITERS; i++) {
+		struct pshm__chan_wslot *w = &h->wslot[i];
+		while (i != ch->slot && atomic_load_explicit(&w->alone, memory_order_acquire)) {
+			uint64_t id = atomic_load_explicit(&w->live, memory_order_acquire);
+			if (pshm__chan_alive(ch->dirfd, ch->fd, PSHM__LOCK_WSLOT(i), id, NULL) <= 0)
+				break; /* a dead holder claims nothing more */
+			if (pshm__chan_now() > deadline)
+				return -EAGAIN;
+			sched_yield();
+		}
+	}
+	return 0;
+}
+
 int pshm__chan_many_attach(struct pshm_chan *ch, int i)
 {
 	struct pshm__chan_hdr *h = ch->h;
@@ -273,8 +342,12 @@ int pshm__chan_many_attach(struct pshm_chan *ch, int i)
 		return -EBADMSG;
 	pshm__chan_drop_mark(&h->space_waiters, &w->waiting);
 	pshm__chan_drop_mark(&h->space_fenced, &w->fenced);
-	/* A claim a dead holder of the slot left is dead now for everyone. */
+	/* A claim a dead holder of the slot left is dead now for everyone; so is its claim
+	 * without compare-and-swap, if it died inside one. */
 	atomic_store_explicit(&w->pending, 0, memory_order_release);
+	atomic_store_explicit(&w->alone, 0, memory_order_release);
+	/* A holder that died attached was counted, and its count is this one's now. */
+	bool inherit = atomic_load_explicit(&w->state, memory_order_acquire) == PSHM__ST_ATTACHED;
 	ch->many_sent = atomic_load_explicit(&w->sent, memory_order_relaxed);
 	ch->recv_seen = atomic_load_explicit(&h->received, memory_order_acquire);
 	ch->tail_seen = atomic_load_explicit(&h->tail, memory_order_relaxed);
@@ -285,6 +358,15 @@ int pshm__chan_many_attach(struct pshm_chan *ch, int i)
 	uint32_t gone = PSHM__ST_DETACHED;
 	atomic_compare_exchange_strong_explicit(&h->reader_state, &gone, PSHM__ST_NONE,
 	                                        memory_order_acq_rel, memory_order_relaxed);
+	if (!inherit)
+		atomic_fetch_add_explicit(&h->writers_in, 1, memory_order_seq_cst);
+	ch->counted = true;
+	int r = no_one_alone(ch);
+	if (r) {
+		atomic_fetch_sub_explicit(&h->writers_in, 1, memory_order_relaxed);
+		ch->counted = false;
+		return r;
+	}
 	atomic_store_explicit(&w->state, PSHM__ST_ATTACHED, memory_order_release);
 	atomic_store_explicit(&h->writer_state, PSHM__ST_ATTACHED, memory_order_release);
 	return 0;
@@ -299,6 +381,8 @@ void pshm__chan_many_detach(struct pshm_chan *ch, uint32_t state)
 		void_desc(ch, ch->seq);
 	atomic_store_explicit(&w->pending, 0, memory_order_release);
 	atomic_store_explicit(&w->state, state, memory_order_release);
+	if (ch->counted)
+		atomic_fetch_sub_explicit(&h->writers_in, 1, memory_order_release);
 	/* The channel's writer state, which sleeping readers watch: attached while another
 	 * writer is (the readers' probes tell the live from the dead). */
 	bool others = false;
