@@ -274,6 +274,7 @@ struct pshm_chan {
 	uint64_t span;      /* many writers: claims after which the reader's counts are reloaded */
 	bool watch_tail;    /* many writers: waiting for data room (the tail), not a descriptor */
 	bool counted;       /* many writers: counted in writers_in */
+	bool tail_behind;   /* many writers' reader: it passed over a claim since the tail moved */
 	size_t res_len;     /* the payload bytes reserved */
 
 	/* Reader. */

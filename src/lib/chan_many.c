@@ -58,9 +58,12 @@ int pshm__chan_many_check(const struct pshm_chan *ch, uint64_t recv, uint64_t ta
 void pshm__chan_many_caught_up(struct pshm_chan *ch)
 {
 	struct pshm__chan_hdr *h = ch->h;
+	if (!ch->tail_behind)
+		return; /* no claim passed over since: the tail is where the last payload ended */
 	uint64_t c = atomic_load_explicit(&h->claim, memory_order_acquire);
 	if (claim_seq(c, ch->expect) != ch->expect)
 		return;
+	ch->tail_behind = false;
 	uint64_t head = claim_head(c, ch->cur);
 	if (head == ch->cur || head - ch->cur > ch->cap || head % PSHM__CHAN_ALIGN)
 		return;

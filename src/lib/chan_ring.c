@@ -396,6 +396,7 @@ static void pass_over(struct pshm_chan *ch)
 	struct pshm__chan_hdr *h = ch->h;
 	ch->expect++;
 	ch->received++;
+	ch->tail_behind = true;
 	atomic_fetch_add_explicit(&h->skipped, 1, memory_order_relaxed);
 	atomic_store_explicit(&h->received, ch->received, memory_order_release);
 	pshm__chan_publish_fence(&h->space_fenced);
