@@ -212,7 +212,7 @@ struct pshm__chan_hdr {
 	 */
 	alignas(64) _Atomic uint64_t claim;
 	_Atomic uint64_t skipped;
-	_Atomic uint32_t writers_in; /* the writers attached (those that died included) */
+	_Atomic uint32_t writers_in;  /* the writers attached (those that died included) */
 	_Atomic uint32_t never_alone; /* a writer attached that could not make the barrier */
 	alignas(64) struct pshm__chan_wslot wslot[PSHM_CHAN_MAX_WRITERS];
 };
