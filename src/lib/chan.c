@@ -394,6 +394,7 @@ static int writer_attach(struct pshm_chan *ch)
 	pshm__chan_drop_mark(&h->space_waiters, &h->writer_waiting);
 	pshm__chan_drop_mark(&h->space_fenced, &h->writer_fenced);
 	atomic_store_explicit(&h->writer_state, PSHM__ST_ATTACHED, memory_order_release);
+	pshm__chan_poll_wake(ch, false); /* readers' pollers: a writer to watch now */
 	return 0;
 }
 
@@ -415,6 +416,7 @@ static int reader_attach(struct pshm_chan *ch)
 	ch->expect = ch->received = recv;
 	ch->cur = tail;
 	atomic_store_explicit(&h->reader_state, PSHM__ST_ATTACHED, memory_order_release);
+	pshm__chan_poll_wake(ch, true); /* the writer's poller: a reader to watch now */
 	return 0;
 }
 
@@ -514,6 +516,7 @@ PSHM__API int pshm_chan_open(struct pshm_chan **chp, const char *addr, int role,
 	if (r) {
 		/* The role's word goes back to none, and closing the descriptor lets any lock
 		 * taken go; a dead holder this one took over stays dead in the state word. */
+		pshm__chan_poll_end(ch);
 		pshm__chan_live_end(ch);
 		pshm_close(ch->seg);
 		free(ch);
@@ -532,17 +535,18 @@ static int detach(struct pshm_chan *ch, uint32_t state)
 	 * gone takes this for a death; then wake whoever sleeps on us. */
 	if (ch->role == PSHM_CHAN_WRITER) {
 		atomic_store_explicit(&h->writer_state, state, memory_order_release);
-		pshm__chan_wake(&h->data_futex);
+		pshm__chan_wake(ch, &h->data_futex);
 	} else if (!ch->bcast) {
 		atomic_store_explicit(&h->reader_state, PSHM__ST_DETACHED, memory_order_release);
-		pshm__chan_wake(&h->space_futex);
+		pshm__chan_wake(ch, &h->space_futex);
 	} else {
 		atomic_store_explicit(&h->slot[ch->slot].state, PSHM__ST_DETACHED,
 		                      memory_order_release);
 		/* A lossless writer may be waiting for this reader. */
 		if (ch->lossless)
-			pshm__chan_wake(&h->space_futex);
+			pshm__chan_wake(ch, &h->space_futex);
 	}
+	pshm__chan_poll_end(ch);
 	pshm__chan_live_end(ch);
 	int r = pshm_close(ch->seg);
 	free(ch);

@@ -71,10 +71,11 @@ int pshm__chan_locked(int fd, int byte)
 }
 
 /* A failed wake costs the sleepers no more than the rest of their slice (PSHM__CHAN_SLICE). */
-void pshm__chan_wake(_Atomic uint32_t *futex)
+void pshm__chan_wake(struct pshm_chan *ch, _Atomic uint32_t *futex)
 {
 	atomic_fetch_add_explicit(futex, 1, memory_order_release);
 	pshm__futex_wake(futex);
+	pshm__chan_poll_wake(ch, futex == &ch->h->space_futex);
 }
 
 /*
@@ -382,4 +383,17 @@ int pshm__chan_wait(struct pshm_chan *ch, const volatile uint64_t *watch, uint64
 	atomic_fetch_sub_explicit(waiters, 1, memory_order_relaxed);
 	atomic_store_explicit(mine, 0, memory_order_relaxed);
 	return r;
+}
+
+/* pshm__chan_wait()'s choice, for a poller's arm (chan_poll.c), which has no spin of its own. */
+void pshm__chan_sleep_choose(struct pshm_chan *ch)
+{
+	uint64_t done = pshm__chan_handled(ch);
+	bool fence = !pshm__chan_asym || (ch->slept && done - ch->sleep_mark < PSHM__CHAN_SYM_MSGS);
+	if (fence && !ch->fenced)
+		set_fenced(ch);
+	else if (!fence && ch->fenced)
+		pshm__chan_unfence(ch);
+	ch->slept = true;
+	ch->sleep_mark = done;
 }
