@@ -70,12 +70,15 @@ int pshm__chan_locked(int fd, int byte)
 	return pshm__chan_write_locked(fd, byte, 1);
 }
 
-/* A failed wake costs the sleepers no more than the rest of their slice (PSHM__CHAN_SLICE). */
+/*
+ * A failed wake costs the sleepers no more than the rest of their slice (PSHM__CHAN_SLICE). The
+ * pollers' FIFOs are written first: their wake-up takes longer to reach its process.
+ */
 void pshm__chan_wake(struct pshm_chan *ch, _Atomic uint32_t *futex)
 {
 	atomic_fetch_add_explicit(futex, 1, memory_order_release);
-	pshm__futex_wake(futex);
 	pshm__chan_poll_wake(ch, futex == &ch->h->space_futex);
+	pshm__futex_wake(futex);
 }
 
 /*
