@@ -65,7 +65,7 @@ void combine(int nrounds)
  * seconds apart would measure that change as much as the channel.
  */
 #define PAIRS    7 /* quick: 3 */
-#define NTARGETS 8
+#define NTARGETS 9
 
 static const struct target_spec {
 	const char *name;
@@ -81,6 +81,7 @@ static const struct target_spec {
     {"spin latency (8 B median) / iceoryx polling", LAT, 0, T_CSPIN, T_IOX_POLL, 0.3, true},
     {"spin throughput / iceoryx polling, 64 B", TPUT, 1, T_CSPIN, T_IOX_POLL, 10.0, false},
     {"blocking latency (8 B median) / iceoryx WaitSet", LAT, 0, T_CBLOCK, T_IOX_WS, 1.0, true},
+    {"pollable wake-up (8 B median) / pipe one-way", LAT, 0, T_CPOLL, T_PIPE, 1.3, true},
 };
 
 struct target {
