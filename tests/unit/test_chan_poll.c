@@ -133,6 +133,13 @@ static int drain(struct pshm_chan *r)
 
 /* ---- one process ----------------------------------------------------------------------------- */
 
+static int count_listed(const struct pshm_stat *st, void *arg)
+{
+	(void)st;
+	(*(int *)arg)++;
+	return 0;
+}
+
 /* The descriptor's life: made once, readable at first, armed by -EAGAIN, gone at close. */
 static void test_basics(void **state)
 {
@@ -152,9 +159,12 @@ static void test_basics(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(pshm_chan_fd(r), fd);
 	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
-	/* Its FIFO, private like the channel. */
+	/* Its FIFO, private like the channel, and no object: listings leave it out. */
 	assert_int_equal(fifos(&mode), 1);
 	assert_int_equal(mode, 0600);
+	int listed = 0;
+	assert_int_equal(pshm_list(PSHM_LIST_POSIX, count_listed, &listed, NULL), 1);
+	assert_int_equal(listed, 1);
 
 	/* Readable at first; -EAGAIN arms it, and it is quiet then. */
 	assert_true(readable(fd, 0));
