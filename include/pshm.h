@@ -381,7 +381,8 @@ enum pshm_gc_flags {
 /* Why pshm_gc() removes something, as its callback is told. */
 enum pshm_gc_reason {
 	PSHM_GC_DEAD_LEASE = 1,  /* a leased object that nobody holds a lease on */
-	PSHM_GC_DEAD_BEACON = 2, /* a beacon file whose holder died (ST describes the file) */
+	PSHM_GC_DEAD_BEACON = 2, /* a beacon file or poll FIFO whose holder died (ST describes
+				    the file) */
 };
 
 /*
@@ -634,6 +635,17 @@ int pshm_chan_release(struct pshm_chan *ch);
  * length and the result is -EMSGSIZE. Returns 0 or the errors of pshm_chan_peek().
  */
 int pshm_chan_recv(struct pshm_chan *ch, void *buf, size_t size, size_t *lenp, int timeout_ms);
+
+/*
+ * A descriptor that polls readable (poll, epoll, select) when the handle can make progress: a
+ * reader's next pshm_chan_recv() or pshm_chan_peek() would not wait (a message is there, or the
+ * writer's end), a queue writer's pshm_chan_send() would find room. The handle owns it (close
+ * it with the handle, never by itself); it stays the same for the handle's life. The pattern:
+ * wait for it, then call the handle with timeout 0 until -EAGAIN, which arms it again; a wake-up
+ * may find nothing to do (the call then gives -EAGAIN). Returns the descriptor or a negative
+ * errno.
+ */
+int pshm_chan_fd(struct pshm_chan *ch);
 
 /* Broadcast reader: the messages this handle has lost to overruns so far (0 otherwise). */
 uint64_t pshm_chan_lost(const struct pshm_chan *ch);

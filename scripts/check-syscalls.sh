@@ -22,8 +22,9 @@ command -v "$cc" >/dev/null 2>&1 || {
 }
 
 # The calls with side effects: descriptors and streams, files and their attributes, mappings,
-# locks, signals, sockets and pipes, processes, System V, and syscall(2) itself, which covers
-# what libc has no wrapper for (futex, membarrier) or what it would make a cancellation point.
+# locks, signals, sockets and pipes, event descriptors (epoll, timerfd, eventfd), processes,
+# System V, and syscall(2) itself, which covers what libc has no wrapper for (futex,
+# membarrier) or what it would make a cancellation point.
 calls='open|open64|openat|openat64|openat2|creat|close|close_range|dup|dup2|dup3|fcntl|ioctl'
 calls="$calls|flock|lockf|ftruncate|truncate|fallocate|posix_fallocate|fchmod|fchmodat|chmod"
 calls="$calls|fchown|fchownat|chown|lchown|mmap|mmap64|munmap|mremap|mprotect|madvise"
@@ -33,7 +34,8 @@ calls="$calls|mkdir|mkdirat|rmdir|mknod|mknodat|mkfifo|mkstemp|mkdtemp|tmpfile"
 calls="$calls|write|pwrite|writev|pwritev|read|readv|send|sendto|sendmsg|recv|recvfrom|recvmsg"
 calls="$calls|socket|socketpair|pipe|pipe2|connect|bind|listen|accept|accept4"
 calls="$calls|shmget|shmat|shmdt|shmctl|memfd_create|sigaction|signal|sigprocmask"
-calls="$calls|pthread_sigmask|raise|kill|tgkill|opendir|fdopendir|closedir|fopen|fdopen"
+calls="$calls|pthread_sigmask|sigtimedwait|raise|kill|tgkill|opendir|fdopendir|closedir|fopen|fdopen"
+calls="$calls|epoll_create|epoll_create1|epoll_ctl|timerfd_create|timerfd_settime|eventfd"
 calls="$calls|freopen|fclose|popen|system|fork|vfork|execve|execv|execvp|syscall"
 
 status=0

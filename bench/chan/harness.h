@@ -27,6 +27,7 @@ enum {
 	T_CSPIN,
 	T_CDEF,
 	T_CBLOCK,
+	T_CPOLL,
 	T_PIPE,
 	T_STREAM,
 	T_SEQP,

@@ -65,7 +65,7 @@ void combine(int nrounds)
  * seconds apart would measure that change as much as the channel.
  */
 #define PAIRS    7 /* quick: 3 */
-#define NTARGETS 10
+#define NTARGETS 11
 
 static const struct target_spec {
 	const char *name;
@@ -83,6 +83,7 @@ static const struct target_spec {
     {"blocking latency (8 B median) / iceoryx WaitSet", LAT, 0, T_CBLOCK, T_IOX_WS, 1.0, true},
     {"many writers x1 / 1 writer, 64 B", TPUT, 1, T_CHAN_WRITERS1, T_CHAN_ONE_WRITER, 0.7, false},
     {"many writers x2 / 1 writer, 64 B", TPUT, 1, T_CHAN_WRITERS2, T_CHAN_ONE_WRITER, 0.5, false},
+    {"pollable wake-up (8 B median) / pipe one-way", LAT, 0, T_CPOLL, T_PIPE, 1.3, true},
 };
 
 struct target {

@@ -100,6 +100,7 @@ struct transport {
 /* The transports, one family to a file. */
 extern const struct transport tr_line, tr_futex, tr_ring, tr_dring;         /* rings.c */
 extern const struct transport tr_chan_spin, tr_chan_default, tr_chan_block; /* pshm.c */
+extern const struct transport tr_chan_poll;                                 /* poll.c */
 extern const struct transport tr_pipe, tr_stream, tr_seqpacket;             /* fds.c */
 extern const struct transport tr_mq;                                        /* mq.c */
 extern const struct transport tr_zmq;                                       /* zmq.c */

@@ -361,11 +361,12 @@ static int recover(struct pshm_chan *ch)
  * the look at the waiters, and a sleeper counts itself before it looks at the state: one of
  * the two sees the other.
  */
-void pshm__chan_writer_came(struct pshm__chan_hdr *h)
+void pshm__chan_writer_came(struct pshm_chan *ch)
 {
+	struct pshm__chan_hdr *h = ch->h;
 	atomic_fetch_add_explicit(&h->attaches, 1, memory_order_seq_cst);
 	if (atomic_load_explicit(&h->data_waiters, memory_order_seq_cst))
-		pshm__chan_wake(&h->data_futex);
+		pshm__chan_wake(ch, &h->data_futex);
 }
 
 static int writer_attach(struct pshm_chan *ch)
@@ -411,7 +412,7 @@ static int writer_attach(struct pshm_chan *ch)
 	pshm__chan_drop_mark(&h->space_waiters, &h->writer_waiting);
 	pshm__chan_drop_mark(&h->space_fenced, &h->writer_fenced);
 	atomic_store_explicit(&h->writer_state, PSHM__ST_ATTACHED, memory_order_release);
-	pshm__chan_writer_came(h);
+	pshm__chan_writer_came(ch); /* readers' pollers too: a writer to watch now */
 	return 0;
 }
 
@@ -445,6 +446,7 @@ static int reader_attach(struct pshm_chan *ch)
 	    pos + pshm__chan_align8(__atomic_load_n(&d->len, __ATOMIC_RELAXED)) == tail)
 		ch->cur = pos;
 	atomic_store_explicit(&h->reader_state, PSHM__ST_ATTACHED, memory_order_release);
+	pshm__chan_poll_wake(ch, true); /* the writer's poller: a reader to watch now */
 	return 0;
 }
 
@@ -531,7 +533,7 @@ PSHM__API int pshm_chan_open(struct pshm_chan **chp, const char *addr, int role,
 		for (int i = 0; i < PSHM_CHAN_MAX_WRITERS && r == -EBUSY; i++) {
 			r = pshm__chan_claim(ch, &ch->h->wslot[i].live, PSHM__LOCK_WSLOT(i));
 			if (!r && !(r = pshm__chan_many_attach(ch, i)))
-				pshm__chan_writer_came(ch->h);
+				pshm__chan_writer_came(ch);
 		}
 	} else if (!r && role == PSHM_CHAN_WRITER) {
 		r = pshm__chan_claim(ch, &ch->h->writer_live, PSHM__LOCK_WRITER);
@@ -554,6 +556,7 @@ PSHM__API int pshm_chan_open(struct pshm_chan **chp, const char *addr, int role,
 	if (r) {
 		/* The role's word goes back to none, and closing the descriptor lets any lock
 		 * taken go; a dead holder this one took over stays dead in the state word. */
+		pshm__chan_poll_end(ch);
 		pshm__chan_live_end(ch);
 		pshm_close(ch->seg);
 		free(ch);
@@ -574,17 +577,18 @@ static int detach(struct pshm_chan *ch, uint32_t state)
 		pshm__chan_many_detach(ch, state);
 	} else if (ch->role == PSHM_CHAN_WRITER) {
 		atomic_store_explicit(&h->writer_state, state, memory_order_release);
-		pshm__chan_wake(&h->data_futex);
+		pshm__chan_wake(ch, &h->data_futex);
 	} else if (!ch->bcast) {
 		atomic_store_explicit(&h->reader_state, PSHM__ST_DETACHED, memory_order_release);
-		pshm__chan_wake(&h->space_futex);
+		pshm__chan_wake(ch, &h->space_futex);
 	} else {
 		atomic_store_explicit(&h->slot[ch->slot].state, PSHM__ST_DETACHED,
 		                      memory_order_release);
 		/* A lossless writer may be waiting for this reader. */
 		if (ch->lossless)
-			pshm__chan_wake(&h->space_futex);
+			pshm__chan_wake(ch, &h->space_futex);
 	}
+	pshm__chan_poll_end(ch);
 	pshm__chan_live_end(ch);
 	int r = pshm_close(ch->seg);
 	free(ch);

@@ -126,7 +126,8 @@ struct pshm__chan_slot {
 	_Atomic uint32_t waiting;  /* it is counted in data_waiters */
 	_Atomic uint32_t fenced;   /* it is counted in data_fenced */
 	_Atomic uint64_t live;     /* its holder's beacon (PSHM__LIVE_*, or an id) */
-	uint8_t pad[24];
+	_Atomic uint64_t poll;     /* its poller's arm (see writer_poll) */
+	uint8_t pad[16];
 };
 _Static_assert(sizeof(struct pshm__chan_slot) == 64, "broadcast slot size");
 
@@ -203,6 +204,15 @@ struct pshm__chan_hdr {
 	_Atomic uint32_t writer_waiting; /* the writer is counted in space_waiters */
 	_Atomic uint32_t space_woken;    /* a wake-up was made that no sleeper has seen yet */
 
+	/*
+	 * Pollers (chan_poll.c). A role's arm: its beacon id, which names its poll FIFO, while it
+	 * waits to be told and is counted in the waiters word, else 0; whoever takes it with an
+	 * exchange undoes the count, and a waker then signals the FIFO once.
+	 */
+	alignas(64) _Atomic uint64_t writer_poll;
+	_Atomic uint64_t reader_poll;  /* the queue reader's */
+	_Atomic uint64_t slots_polled; /* broadcast: a bit for each slot whose reader armed */
+
 	alignas(64) struct pshm__chan_slot slot[PSHM_CHAN_MAX_READERS];
 
 	/*
@@ -212,8 +222,9 @@ struct pshm__chan_hdr {
 	 */
 	alignas(64) _Atomic uint64_t claim;
 	_Atomic uint64_t skipped;
-	_Atomic uint32_t writers_in;  /* the writers attached (those that died included) */
-	_Atomic uint32_t never_alone; /* a writer attached that could not make the barrier */
+	_Atomic uint64_t wslots_polled; /* a bit for each writer whose poller armed (chan_poll.c) */
+	_Atomic uint32_t writers_in;    /* the writers attached (those that died included) */
+	_Atomic uint32_t never_alone;   /* a writer attached that could not make the barrier */
 	alignas(64) struct pshm__chan_wslot wslot[PSHM_CHAN_MAX_WRITERS];
 };
 
@@ -306,6 +317,8 @@ struct pshm_chan {
 	int live_fd;                 /* its beacon, write-locked; -1 without one */
 	_Atomic uint64_t *live;      /* the beacon word of the role it holds; NULL until then */
 	struct pshm__chan_seen peer; /* the peer's beacon, as last probed */
+
+	struct pshm__chan_poll *poll; /* chan_poll.c: NULL until it polls or signals a poller */
 };
 
 static inline uint64_t pshm__chan_align8(uint64_t len)
@@ -352,7 +365,7 @@ static inline uint64_t pshm__chan_place(const struct pshm_chan *ch, uint64_t p, 
 /* chan.c */
 void pshm__chan_drop_mark(_Atomic uint32_t *count, _Atomic uint32_t *mine) PSHM__HIDDEN;
 /* A writer has attached: count it in the header's attaches, and wake sleeping readers. */
-void pshm__chan_writer_came(struct pshm__chan_hdr *h) PSHM__HIDDEN;
+void pshm__chan_writer_came(struct pshm_chan *ch) PSHM__HIDDEN;
 
 /* chan_wait.c */
 extern int pshm__chan_asym PSHM__HIDDEN;
@@ -398,7 +411,8 @@ int pshm__chan_unlock(int fd, int byte) PSHM__HIDDEN;
 int pshm__chan_write_locked(int fd, off_t start, off_t len) PSHM__HIDDEN;
 /* pshm__chan_write_locked() of byte BYTE. */
 int pshm__chan_locked(int fd, int byte) PSHM__HIDDEN;
-void pshm__chan_wake(_Atomic uint32_t *futex) PSHM__HIDDEN;
+/* Wake the sleepers on FUTEX (data_futex or space_futex) and signal those pollers' FIFOs. */
+void pshm__chan_wake(struct pshm_chan *ch, _Atomic uint32_t *futex) PSHM__HIDDEN;
 uint64_t pshm__chan_deadline(int timeout_ms) PSHM__HIDDEN;
 int pshm__chan_peer(struct pshm_chan *ch) PSHM__HIDDEN;
 /*
@@ -412,6 +426,11 @@ int pshm__chan_wait(struct pshm_chan *ch, const volatile uint64_t *watch, uint64
                     const void *also, uint64_t deadline) PSHM__HIDDEN;
 int pshm__chan_role_state(int dirfd, int objfd, int byte, const _Atomic uint32_t *state,
                           const _Atomic uint64_t *live, struct pshm__chan_seen *seen) PSHM__HIDDEN;
+/*
+ * Before a poller counts itself as waiting (chan_poll.c): choose, as a sleeper does, whether it
+ * asks publishers for fences (ch->fenced) or pays the barrier itself (a membarrier).
+ */
+void pshm__chan_sleep_choose(struct pshm_chan *ch) PSHM__HIDDEN;
 
 /* chan_ring.c */
 
@@ -519,5 +538,24 @@ int pshm__chan_alive(int dirfd, int objfd, int byte, uint64_t id,
                      struct pshm__chan_seen *seen) PSHM__HIDDEN;
 /* Let go of the beacon SEEN holds. */
 void pshm__chan_forget(struct pshm__chan_seen *seen) PSHM__HIDDEN;
+
+/* chan_poll.c: pollable descriptors (pshm_chan_fd) */
+
+/*
+ * A call with timeout 0 found the handle unable to progress: when it has a poll descriptor, arm
+ * it (drain it, count the role as waiting and publish its arm, make the sleeper's barrier), and
+ * look once more with READY(CH, ARG). READY's answer then, the peer's end, -EAGAIN, or -errno.
+ */
+int pshm__chan_poll_arm(struct pshm_chan *ch, uint64_t arg,
+                        int (*ready)(struct pshm_chan *, uint64_t)) PSHM__HIDDEN;
+/*
+ * After a store that pollers may wait for (a message, room, a role's detach or attach): take the
+ * arms of the readers' pollers (SPACE false) or of the writer's (SPACE true), and signal each.
+ */
+void pshm__chan_poll_wake(struct pshm_chan *ch, bool space) PSHM__HIDDEN;
+/* Close what the handle opened for polling, remove its FIFO, and take back its arm. */
+void pshm__chan_poll_end(struct pshm_chan *ch) PSHM__HIDDEN;
+/* Remove the poll FIFO of the holder ID, whose beacon id no header word names any more. */
+void pshm__chan_poll_forget(int dirfd, uint64_t id) PSHM__HIDDEN;
 
 #endif /* PSHM_CHAN_H */

@@ -237,6 +237,7 @@ int pshm__chan_claim(struct pshm_chan *ch, _Atomic uint64_t *live, int byte)
 				char name[NAME_ROOM];
 				beacon_name(name, old);
 				pshm__unlink_regular(ch->dirfd, name);
+				pshm__chan_poll_forget(ch->dirfd, old);
 			}
 			ch->live = live;
 			return 0;
@@ -332,7 +333,10 @@ static int sweep_role(struct sweep *w, _Atomic uint64_t *live, int byte)
 		pshm__ids_add(w->named, id); /* someone took the role meanwhile */
 		return 0;
 	}
-	return atomic_load(&w->cut) ? 0 : w->dead(w->dirfd, name, w->arg);
+	if (atomic_load(&w->cut))
+		return 0;
+	pshm__chan_poll_forget(w->dirfd, id);
+	return w->dead(w->dirfd, name, w->arg);
 }
 
 /* Is FD, a regular file of at least a header's size, a channel of this layout? */

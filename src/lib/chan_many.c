@@ -71,7 +71,7 @@ void pshm__chan_many_caught_up(struct pshm_chan *ch)
 	atomic_store_explicit(&h->tail, head, memory_order_release);
 	pshm__chan_publish_fence(&h->space_fenced);
 	if (atomic_load_explicit(&h->space_waiters, memory_order_relaxed))
-		pshm__chan_wake(&h->space_futex);
+		pshm__chan_wake(ch, &h->space_futex);
 }
 
 void pshm__chan_many_used(const struct pshm__chan_hdr *h, uint64_t recv, uint64_t tail,
@@ -252,7 +252,7 @@ static void publish(struct pshm_chan *ch, size_t len)
 	atomic_store_explicit(&w->bytes, ch->bytes, memory_order_relaxed);
 	pshm__chan_publish_fence(&h->data_fenced);
 	if (atomic_load_explicit(&h->data_waiters, memory_order_relaxed))
-		pshm__chan_wake(&h->data_futex);
+		pshm__chan_wake(ch, &h->data_futex);
 }
 
 /* Mark message SEQ's descriptor as no message, for the reader to pass over. */
@@ -395,7 +395,7 @@ void pshm__chan_many_detach(struct pshm_chan *ch, uint32_t state)
 		             PSHM__ST_ATTACHED;
 	if (!others)
 		atomic_store_explicit(&h->writer_state, state, memory_order_release);
-	pshm__chan_wake(&h->data_futex);
+	pshm__chan_wake(ch, &h->data_futex);
 }
 
 /*

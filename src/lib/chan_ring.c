@@ -98,7 +98,7 @@ HOT int wait_ready(struct pshm_chan *ch, int timeout_ms, uint64_t arg,
 				return g;
 		}
 		if (timeout_ms == 0)
-			return -EAGAIN;
+			return ch->poll ? pshm__chan_poll_arm(ch, arg, ready) : -EAGAIN;
 		if (w)
 			return w;
 	}
@@ -299,7 +299,7 @@ HOT void publish(struct pshm_chan *ch, uint64_t pos, size_t len)
 	atomic_store_explicit(&h->head, ch->head, memory_order_release);
 	pshm__chan_publish_fence(&h->data_fenced);
 	if (atomic_load_explicit(&h->data_waiters, memory_order_relaxed))
-		pshm__chan_wake(&h->data_futex);
+		pshm__chan_wake(ch, &h->data_futex);
 }
 
 PSHM__API int pshm_chan_reserve(struct pshm_chan *ch, size_t len, void **bufp, int timeout_ms)
@@ -401,7 +401,7 @@ static void pass_over(struct pshm_chan *ch)
 	atomic_store_explicit(&h->received, ch->received, memory_order_release);
 	pshm__chan_publish_fence(&h->space_fenced);
 	if (atomic_load_explicit(&h->space_waiters, memory_order_relaxed))
-		pshm__chan_wake(&h->space_futex);
+		pshm__chan_wake(ch, &h->space_futex);
 }
 
 /* The expected message, its descriptor holding S, LEN and POS, is found: 0. */
@@ -536,12 +536,12 @@ PSHM__API int pshm_chan_peek(struct pshm_chan *ch, const void **bufp, size_t *le
  * Lossless broadcast: the reader has published its progress; wake a writer that sleeps, held
  * back by a reader, as a queue reader does.
  */
-__attribute__((noinline)) static int lossless_consumed(struct pshm_chan *ch)
+__attribute__((noinline)) static int lossless_consumed(struct pshm_chan *ch,
+                                                       struct pshm__chan_hdr *h)
 {
-	struct pshm__chan_hdr *h = ch->h;
 	pshm__chan_publish_fence(&h->space_fenced);
 	if (atomic_load_explicit(&h->space_waiters, memory_order_relaxed))
-		pshm__chan_wake(&h->space_futex);
+		pshm__chan_wake(ch, &h->space_futex);
 	return 0;
 }
 
@@ -566,7 +566,7 @@ HOT int consume(struct pshm_chan *ch)
 		atomic_store_explicit(&s->cursor, ch->expect, memory_order_release);
 		atomic_store_explicit(&s->received, ch->received, memory_order_relaxed);
 		if (__builtin_expect(ch->lossless, 0))
-			return lossless_consumed(ch);
+			return lossless_consumed(ch, h);
 		return 0;
 	}
 	if (ch->peek_pos != PSHM__CHAN_POS_INLINE)
@@ -574,7 +574,7 @@ HOT int consume(struct pshm_chan *ch)
 	atomic_store_explicit(&h->received, ch->received, memory_order_release);
 	pshm__chan_publish_fence(&h->space_fenced);
 	if (atomic_load_explicit(&h->space_waiters, memory_order_relaxed))
-		pshm__chan_wake(&h->space_futex);
+		pshm__chan_wake(ch, &h->space_futex);
 	return 0;
 }
 

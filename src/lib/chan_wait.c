@@ -71,17 +71,19 @@ int pshm__chan_locked(int fd, int byte)
 }
 
 /*
- * Wake whoever sleeps on FUTEX. One wake-up serves every sleeper counted before it, so a
- * publisher makes none while one is under way that no sleeper has seen: a sleeper clears the
- * flag before it counts itself (pshm__chan_wait), and a publisher that finds the count read it
- * after that clear (the acquire fence pairs the count's read, made by the caller, with the
- * sleeper's count). Without this, a sleeper woken but not yet running (its CPU busy) costs its
- * peer a system call at every message until it runs. A failed wake costs the sleepers no more
- * than the rest of their slice (PSHM__CHAN_SLICE).
+ * Wake whoever sleeps on FUTEX, and signal the pollers of that side (chan_poll.c), whose FIFOs
+ * are written first: their wake-up takes longer to reach its process. One futex wake-up serves
+ * every sleeper counted before it, so a publisher makes none while one is under way that no
+ * sleeper has seen: a sleeper clears the flag before it counts itself (pshm__chan_wait), and a
+ * publisher that finds the count read it after that clear (the acquire fence pairs the count's
+ * read, made by the caller, with the sleeper's count). Without this, a sleeper woken but not yet
+ * running (its CPU busy) costs its peer a system call at every message until it runs. A failed
+ * wake costs the sleepers no more than the rest of their slice (PSHM__CHAN_SLICE).
  */
-void pshm__chan_wake(_Atomic uint32_t *futex)
+void pshm__chan_wake(struct pshm_chan *ch, _Atomic uint32_t *futex)
 {
 	atomic_thread_fence(memory_order_acquire);
+	pshm__chan_poll_wake(ch, futex == &ch->h->space_futex);
 	if (atomic_exchange_explicit(pshm__chan_woken(futex), 1, memory_order_acq_rel))
 		return;
 	atomic_fetch_add_explicit(futex, 1, memory_order_release);
@@ -419,4 +421,17 @@ int pshm__chan_wait(struct pshm_chan *ch, const volatile uint64_t *watch, uint64
 	atomic_fetch_sub_explicit(waiters, 1, memory_order_relaxed);
 	atomic_store_explicit(mine, 0, memory_order_relaxed);
 	return r;
+}
+
+/* pshm__chan_wait()'s choice, for a poller's arm (chan_poll.c), which has no spin of its own. */
+void pshm__chan_sleep_choose(struct pshm_chan *ch)
+{
+	uint64_t done = pshm__chan_handled(ch);
+	bool fence = !pshm__chan_asym || (ch->slept && done - ch->sleep_mark < PSHM__CHAN_SYM_MSGS);
+	if (fence && !ch->fenced)
+		set_fenced(ch);
+	else if (!fence && ch->fenced)
+		pshm__chan_unfence(ch);
+	ch->slept = true;
+	ch->sleep_mark = done;
 }

@@ -139,6 +139,19 @@ static int gc_orphan_beacon(struct gc *g, int dirfd, const char *name)
 	return r;
 }
 
+/* A poll FIFO whose handle is gone (chan_poll.c), reported as its beacon would be. */
+static int gc_orphan_fifo(struct gc *g, int dirfd, const char *name)
+{
+	struct stat sb;
+
+	if (!pshm__chan_poll_orphan(dirfd, name, &g->named) ||
+	    fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISFIFO(sb.st_mode))
+		return 0;
+	if (!(g->flags & PSHM_GC_DRY_RUN) && pshm__unlinkat(dirfd, name))
+		return 0;
+	return gc_report(g, name, &sb, PSHM_GC_DEAD_BEACON);
+}
+
 /* Whether D could be a channel, by what fstatat says: nothing else is opened. */
 static bool may_be_channel(DIR *dir, const struct dirent *d)
 {
@@ -155,8 +168,8 @@ static bool is_beacon(const char *name)
 
 /*
  * The walk of the shm directory: leased objects, then every channel's dead holders; then the
- * beacons no header names, only when every object could be looked at (a channel we could not
- * read may name any of them, and a beacon still named must stay: see chan_live.c).
+ * beacons and poll FIFOs no header names, only when every object could be looked at (a channel
+ * we could not read may name any of them, and a beacon still named must stay: see chan_live.c).
  */
 static int gc_walk(struct gc *g, DIR *dir)
 {
@@ -170,9 +183,12 @@ static int gc_walk(struct gc *g, DIR *dir)
 				continue;
 			bool beacon = is_beacon(d->d_name);
 			if (pass == 1) {
-				if (beacon && all_seen && !g->named.nomem &&
-				    (g->flags & PSHM_GC_BEACONS))
+				if (!all_seen || g->named.nomem || !(g->flags & PSHM_GC_BEACONS))
+					continue;
+				if (beacon)
 					gc_orphan_beacon(g, dirfd(dir), d->d_name);
+				else
+					gc_orphan_fifo(g, dirfd(dir), d->d_name);
 				continue;
 			}
 			if (beacon)

@@ -55,6 +55,11 @@ enum pshm__call {
 	PSHM__MADVISE,
 	PSHM__OPENDIR,
 	PSHM__LINK,
+	PSHM__MKNOD,
+	PSHM__READ, /* a pipe's bytes read, or written: a channel's poll FIFO */
+	PSHM__WRITE,
+	PSHM__EPOLL, /* epoll_create1, epoll_ctl */
+	PSHM__TIMER, /* timerfd_create, timerfd_settime */
 	PSHM__NCALLS
 };
 
@@ -127,6 +132,26 @@ int pshm__futex_wake(_Atomic uint32_t *word) PSHM__HIDDEN;
 /* membarrier(CMD, 0, 0): the call's result (a mask for MEMBARRIER_CMD_QUERY), or -errno. */
 int pshm__membarrier(int cmd) PSHM__HIDDEN;
 int pshm__madvise(void *addr, size_t len, int advice) PSHM__HIDDEN;
+/* mknodat(DIRFD, PATH, MODE, 0): a FIFO, or another node without a device. 0 or -errno. */
+int pshm__mknodat(int dirfd, const char *path, mode_t mode) PSHM__HIDDEN;
+/* read(2), EINTR retried: the byte count, or -errno. */
+ssize_t pshm__read(int fd, void *buf, size_t len) PSHM__HIDDEN;
+/*
+ * write(2), EINTR retried: the byte count, or -errno. With NOSIGPIPE a write to a pipe whose
+ * last reader has gone gives -EPIPE without the SIGPIPE that would end the process.
+ */
+ssize_t pshm__write(int fd, const void *buf, size_t len, bool nosigpipe) PSHM__HIDDEN;
+/* A new epoll instance, close-on-exec: its descriptor, or -errno. */
+int pshm__epoll_create(void) PSHM__HIDDEN;
+/* Watch FD for input in the epoll instance EP (level-triggered): 0 or -errno. */
+int pshm__epoll_add(int ep, int fd) PSHM__HIDDEN;
+/* A new timerfd on CLOCK_MONOTONIC, non-blocking and close-on-exec: its descriptor, or -errno. */
+int pshm__timerfd_create(void) PSHM__HIDDEN;
+/*
+ * Arm the timerfd FD to expire once, NS nanoseconds from now (0: disarm it); either way what it
+ * counted so far is forgotten and it no longer polls readable. 0 or -errno.
+ */
+int pshm__timerfd_set(int fd, uint64_t ns) PSHM__HIDDEN;
 /* Open the directory PATH for reading into *DIRP: 0 or -errno. */
 int pshm__opendir(const char *path, DIR **dirp) PSHM__HIDDEN;
 /* Open PATH for reading as a stdio stream into *FP: 0 or -errno. */
@@ -372,6 +397,8 @@ int pshm__memfd_list(pshm_list_fn fn, void *arg) PSHM__HIDDEN;
  * channel's directory; listings leave them out.
  */
 #define PSHM__BEACON_PREFIX ".pshm-live."
+/* And the FIFOs through which a handle's poll descriptor is told (chan_poll.c): the same ids. */
+#define PSHM__POLL_PREFIX ".pshm-poll."
 /* Names of files the library and the command keep in a shm directory, never listed. */
 #define PSHM__HIDDEN_PREFIX ".pshm-"
 /*
@@ -402,5 +429,11 @@ typedef int (*pshm__beacon_fn)(int dirfd, const char *name, void *arg);
  */
 int pshm__chan_gc(int dirfd, const char *name, unsigned flags, struct pshm__ids *named,
                   pshm__beacon_fn dead, void *arg) PSHM__HIDDEN;
+/*
+ * pshm_gc's look at NAME in DIRFD (chan_poll.c): true when it is a poll FIFO whose id no
+ * channel's header names (NAMED) and whose holder's beacon shows no lock, so its handle is gone.
+ */
+bool pshm__chan_poll_orphan(int dirfd, const char *name,
+                            const struct pshm__ids *named) PSHM__HIDDEN;
 
 #endif /* PSHM_INTERNAL_H */

@@ -14,7 +14,8 @@
  * (pshm__map_zero, pshm__sig_default), which must be async-signal-safe where a test's hook
  * need not be; the close that still releases a descriptor or stream whose close a test made fail, and the
  * steps inside one wrapper that its own entry already covers (pshm__fchmod's look at the
- * descriptor's flags, pshm__open_file's pause, pshm__fopen_read's fdopen).
+ * descriptor's flags, pshm__open_file's pause, pshm__fopen_read's fdopen, pshm__write's
+ * handling of SIGPIPE).
  */
 #include "internal.h"
 
@@ -25,8 +26,10 @@
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -446,6 +449,69 @@ int pshm__membarrier(int cmd)
 int pshm__madvise(void *addr, size_t len, int advice)
 {
 	return (int)RETRY_EINTR(PSHM__MADVISE, madvise(addr, len, advice));
+}
+
+int pshm__mknodat(int dirfd, const char *path, mode_t mode)
+{
+	return (int)ONCE(PSHM__MKNOD, mknodat(dirfd, path, mode, 0));
+}
+
+ssize_t pshm__read(int fd, void *buf, size_t len)
+{
+	return RETRY_EINTR(PSHM__READ, read(fd, buf, len));
+}
+
+/*
+ * A pipe without readers answers a write with EPIPE and a SIGPIPE, whose default action ends the
+ * process. With NOSIGPIPE the signal is blocked in this thread for the call and, when the call
+ * raised it, taken back, unless one was pending already (it is then left as it was, and ours is
+ * merged with it); the thread's mask is then restored. These steps take no fault of their own:
+ * the call's entry covers them.
+ */
+ssize_t pshm__write(int fd, const void *buf, size_t len, bool nosigpipe)
+{
+	sigset_t pipe, old, pending;
+
+	if (!nosigpipe)
+		return RETRY_EINTR(PSHM__WRITE, write(fd, buf, len));
+	int r = injected(PSHM__WRITE);
+	if (r)
+		return r;
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	bool had = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, &old);
+	ssize_t n = RETRY_EINTR(PSHM__WRITE, write(fd, buf, len));
+	if (n == -EPIPE && !had) {
+		struct timespec none = {0, 0};
+		while (sigtimedwait(&pipe, NULL, &none) < 0 && errno == EINTR)
+			;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return n;
+}
+
+int pshm__epoll_create(void)
+{
+	return (int)ONCE(PSHM__EPOLL, epoll_create1(EPOLL_CLOEXEC));
+}
+
+int pshm__epoll_add(int ep, int fd)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+	return (int)ONCE(PSHM__EPOLL, epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev));
+}
+
+int pshm__timerfd_create(void)
+{
+	return (int)ONCE(PSHM__TIMER, timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+}
+
+int pshm__timerfd_set(int fd, uint64_t ns)
+{
+	struct itimerspec its = {.it_value = {.tv_sec = (time_t)(ns / 1000000000u),
+	                                      .tv_nsec = (long)(ns % 1000000000u)}};
+	return (int)ONCE(PSHM__TIMER, timerfd_settime(fd, 0, &its, NULL));
 }
 
 int pshm__opendir(const char *path, DIR **dirp)
