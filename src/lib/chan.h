@@ -133,7 +133,7 @@ _Static_assert(sizeof(struct pshm__chan_slot) == 64, "broadcast slot size");
 
 /*
  * One writer of a many-writer channel. Its claim is announced in pending (the message's number
- * + 1) before the claim is made, and withdrawn after the message is published: a message that
+ * + 1) before the claim is made, and stays until the next claim or the detach: a message that
  * was claimed, is not published, and that no live writer announces was claimed by one that
  * died (chan_many.c).
  */

@@ -10,7 +10,9 @@
  * order, and a reader that reaches one not yet published waits for it.
  *
  * A writer announces the number it is about to claim in its slot (pending) before the
- * compare-and-swap, and withdraws it after it published the message. So a message that was
+ * compare-and-swap; the announcement stays until its next claim or its detach (one that names a
+ * published message is never looked at, and a store less per message is a message more in
+ * flight: see HOT below). So a message that was
  * claimed (the claim word is past it), is not published, and that no live writer announces
  * was claimed by a writer that died: whoever took over its slot cleared the announcement, and
  * otherwise its beacon shows no lock. The reader looks for that when it has waited for the
@@ -27,6 +29,14 @@
 #include <string.h>
 
 #define LOW32 0xffffffffull
+
+/*
+ * The writer's fast path is inlined into the public calls that use it: each function call costs
+ * stores to the stack, and a writer's stores queue behind those to the lines the reader holds,
+ * so every store a message makes counts against how many messages are in flight.
+ */
+#define HOT  static inline __attribute__((always_inline))
+#define COLD __attribute__((noinline, cold))
 
 static inline uint64_t pack(uint64_t seq, uint64_t head)
 {
@@ -122,7 +132,7 @@ static inline bool take(struct pshm__chan_hdr *h, uint64_t c, uint64_t new, bool
 	                                               memory_order_relaxed);
 }
 
-static int claim_as(struct pshm_chan *ch, uint64_t len, bool alone)
+HOT int claim_as(struct pshm_chan *ch, uint64_t len, bool alone)
 {
 	struct pshm__chan_hdr *h = ch->h;
 	_Atomic uint64_t *pending = &h->wslot[ch->slot].pending;
@@ -185,7 +195,7 @@ static int claim_as(struct pshm_chan *ch, uint64_t len, bool alone)
  * and uses the compare-and-swap, or the attacher sees it inside its claim, waits, and then sees
  * the claim. A process that could not register for membarrier never claims so.
  */
-static int try_claim(struct pshm_chan *ch, uint64_t len)
+HOT int try_claim(struct pshm_chan *ch, uint64_t len)
 {
 	struct pshm__chan_hdr *h = ch->h;
 	_Atomic uint32_t *in = &h->wslot[ch->slot].alone;
@@ -209,6 +219,14 @@ static int claim_ready(struct pshm_chan *ch, uint64_t len)
 	return try_claim(ch, len);
 }
 
+static int claim_sleep(struct pshm_chan *ch, uint64_t deadline);
+
+/* No room: wait up to TIMEOUT_MS for it. */
+COLD static int claim_wait(struct pshm_chan *ch, size_t len, int timeout_ms)
+{
+	return pshm__chan_wait_ready(ch, timeout_ms, len, claim_ready, claim_sleep);
+}
+
 /* Sleep until the reader's count or tail moves from what the writer last saw, or DEADLINE. */
 static int claim_sleep(struct pshm_chan *ch, uint64_t deadline)
 {
@@ -220,12 +238,12 @@ static int claim_sleep(struct pshm_chan *ch, uint64_t deadline)
 }
 
 /* Claim room for LEN bytes, waiting up to TIMEOUT_MS: 0 and where the payload goes in *BUFP. */
-static int claim(struct pshm_chan *ch, size_t len, int timeout_ms, void **bufp)
+HOT int claim(struct pshm_chan *ch, size_t len, int timeout_ms, void **bufp)
 {
 	int r = try_claim(ch, len);
-	if (r == -EAGAIN)
-		r = pshm__chan_wait_ready(ch, timeout_ms, len, claim_ready, claim_sleep);
-	if (r)
+	if (__builtin_expect(r == -EAGAIN, 0))
+		r = claim_wait(ch, len, timeout_ms);
+	if (__builtin_expect(r != 0, 0))
 		return pshm__chan_failed(ch, r);
 	*bufp = ch->res_pos == PSHM__CHAN_POS_INLINE
 	            ? (void *)pshm__chan_desc(ch, ch->seq)->inl
@@ -233,8 +251,12 @@ static int claim(struct pshm_chan *ch, size_t len, int timeout_ms, void **bufp)
 	return 0;
 }
 
-/* Publish the claimed message with LEN bytes, withdraw the claim, and wake a sleeping reader. */
-static void publish(struct pshm_chan *ch, size_t len)
+/*
+ * Publish the claimed message with LEN bytes, and wake a sleeping reader. The announcement
+ * stays: it names a published message now, which the reader never looks for (see dead_claim),
+ * and the next claim or the detach replaces it.
+ */
+HOT void publish(struct pshm_chan *ch, size_t len)
 {
 	struct pshm__chan_hdr *h = ch->h;
 	struct pshm__chan_wslot *w = &h->wslot[ch->slot];
@@ -243,9 +265,6 @@ static void publish(struct pshm_chan *ch, size_t len)
 	__atomic_store_n(&d->len, (uint32_t)len, __ATOMIC_RELAXED);
 	__atomic_store_n(&d->pos, ch->res_pos, __ATOMIC_RELAXED);
 	__atomic_store_n(&d->seq, ch->seq + 1, __ATOMIC_RELEASE);
-	/* Withdrawn after the publication: a reader that finds no announcement finds the
-	 * message. */
-	atomic_store_explicit(&w->pending, 0, memory_order_release);
 	ch->many_sent++;
 	ch->bytes += len;
 	atomic_store_explicit(&w->sent, ch->many_sent, memory_order_relaxed);
@@ -289,7 +308,7 @@ int pshm__chan_many_commit(struct pshm_chan *ch, size_t len)
 
 int pshm__chan_many_send(struct pshm_chan *ch, const void *buf, size_t len, int timeout_ms)
 {
-	void *p;
+	void *p = NULL;
 
 	if (!ch || (!buf && len) || ch->role != PSHM__ROLE_MANY || ch->reserved)
 		return -EINVAL;
@@ -480,7 +499,7 @@ static int dead_claim(struct pshm_chan *ch)
 		if (l)
 			return l < 0 ? l : 0;
 	}
-	/* Published meanwhile, and its announcement withdrawn after: nothing to do. */
+	/* Published meanwhile, its writer on to its next claim: nothing to do. */
 	if (__atomic_load_n(&d->seq, __ATOMIC_ACQUIRE) == e + 1)
 		return 0;
 	void_desc(ch, e);
