@@ -51,6 +51,11 @@ int cmd_hold(int argc, char **argv);
 /* Whether the POSIX object ST describes is a message channel: bigger than a channel's header,
  * with the channel magic in its first bytes. Any error reading it means no. */
 bool cli_chan_object(const struct pshm_stat *st);
+/* chan.c: a channel command's failure on ADDR in words (EXIT_FAIL), and opening a channel as
+ * ROLE with its description in *ST (EXIT_OK, or EXIT_FAIL said). */
+int cli_chan_fail(const char *op, const char *addr, int err);
+int cli_chan_open(const char *op, const char *addr, int role, unsigned flags, struct pshm_chan **ch,
+                  struct pshm_chan_stat *st);
 
 /* ---- common.c ---------------------------------------------------------------------------- */
 
