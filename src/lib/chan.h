@@ -362,7 +362,25 @@ static inline uint64_t pshm__chan_place(const struct pshm_chan *ch, uint64_t p, 
 	return pshm__chan_align8(len) > room ? p + room : p;
 }
 
+/* The object's size for a data ring of CAP bytes: header, descriptors, data. */
+static inline uint64_t pshm__chan_size(uint64_t cap)
+{
+	return PSHM__CHAN_HDR + cap / 32 * sizeof(struct pshm__chan_desc) + cap;
+}
+
 /* chan.c */
+
+/* Channels need a name another process can open and a descriptor to lock: 0, or -errno. */
+int pshm__chan_addr_check(const char *addr, struct pshm__addr *a) PSHM__HIDDEN;
+/*
+ * Open and map the channel at ADDR (read-only with RDONLY) and check its header: the segment,
+ * the header, the capacity and the mode word in *SEGP, *HP, *CAPP and *MODEP, the mapping
+ * guarded with *DEAD. 0, -EAGAIN for a header still unwritten after about 100 ms, -EBADMSG,
+ * PSHM_ETRUNCATED, or -errno.
+ */
+int pshm__chan_attach(const char *addr, bool rdonly, struct pshm_seg **segp,
+                      struct pshm__chan_hdr **hp, uint64_t *capp, unsigned *modep,
+                      _Atomic bool *dead) PSHM__HIDDEN;
 void pshm__chan_drop_mark(_Atomic uint32_t *count, _Atomic uint32_t *mine) PSHM__HIDDEN;
 /* A writer has attached: count it in the header's attaches, and wake sleeping readers. */
 void pshm__chan_writer_came(struct pshm_chan *ch) PSHM__HIDDEN;
