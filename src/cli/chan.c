@@ -88,6 +88,15 @@ int cli_chan_open(const char *op, const char *addr, int role, unsigned flags, st
 			              "every reader slot is taken)");
 		return EXIT_FAIL;
 	}
+	if (r == -EAGAIN && role == PSHM_CHAN_WRITER && pshm_chan_stat_addr(addr, st) == 0 &&
+	    (st->mode & PSHM_CHAN_MANY_WRITERS)) {
+		/* The header is whole: another writer held up the attach. */
+		fprintf(stderr, "pshm: %s %s: another writer stayed inside a claim for a second\n",
+		        op, cli_safe(addr));
+		fprintf(stderr, "pshm: a writer that is stopped (SIGSTOP) holds up new writers; "
+		                "continue it, or try again\n");
+		return EXIT_FAIL;
+	}
 	if (r < 0)
 		return cli_chan_fail(op, addr, r);
 	r = pshm_chan_stat_addr(addr, st);

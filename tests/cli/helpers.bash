@@ -73,13 +73,14 @@ track() {
 	echo "$1" >>"$BATS_TEST_TMPDIR/pids"
 }
 
-# Run COMMAND... until it succeeds. The 60-second limit is only a safety net against a hang:
-# what a test waits for is an event, however slow or busy the machine is.
+# Run COMMAND... until it succeeds, looking every WAIT_PACE seconds (0.05 unless set). The
+# 60-second limit is only a safety net against a hang: what a test waits for is an event,
+# however slow or busy the machine is.
 wait_until() {
 	local deadline=$((SECONDS + 60))
 	while [ "$SECONDS" -lt "$deadline" ]; do
 		"$@" 2>/dev/null && return 0
-		sleep 0.05
+		sleep "${WAIT_PACE:-0.05}"
 	done
 	echo "gave up waiting for: $*" >&2
 	return 1

@@ -126,14 +126,9 @@ stat_at_least() {
 	stat_of "$1" && [ "$stat" -ge "$2" ]
 }
 
-# Run COMMAND... until it succeeds, looking every 10 ms (wait_until's pace would make a loop of
-# hundreds of such waits slow); 60 seconds at most, as a safety net.
+# wait_until, looking every 10 ms: its usual pace would make a loop of hundreds of such waits slow.
 wait_soon() {
-	local deadline=$((SECONDS + 60))
-	until "$@"; do
-		[ "$SECONDS" -lt "$deadline" ] || return 1
-		sleep 0.01
-	done
+	WAIT_PACE=0.01 wait_until "$@"
 }
 
 # One writer of the test below, killed: start a send (with --records when PLAN is 3) into /c
@@ -422,5 +417,26 @@ writers: 0" ]
 	jq_true '.writers == 0 and .writer == "detached" and .sent == 0' < <(p chan stat -J /m)
 	# Once they have gone, a writer gets a place again.
 	p send /m y
+	[ "$(p recv /m)" = y ]
+}
+
+@test "--many-writers: a writer held inside a claim keeps a new one out for a second, saying why" {
+	p chan create --many-writers /m
+	local spid
+	feed_from_fifo "$PSHM" send /m
+	wait_field /m writers 1
+	# Its writer slot's "inside a claim made alone" word, at 4716 in the header (chan.h), set
+	# as a writer stopped there, or a header written over, leaves it.
+	printf '\1' | p write -k -o 4716 /m
+	run --separate-stderr p send /m x
+	[ "$status" -eq 1 ]
+	[ "${stderr_lines[0]}" = 'pshm: send /m: another writer stayed inside a claim for a second' ]
+	[[ ${stderr_lines[1]} == *'continue it, or try again' ]]
+	[ "$(chan_field /m writers)" -eq 1 ]
+	# Out of it, writers come in again.
+	printf '\0' | p write -k -o 4716 /m
+	p send /m y
+	exec 5>&-
+	wait "$spid"
 	[ "$(p recv /m)" = y ]
 }

@@ -288,14 +288,7 @@ static double read_until_death(struct pshm_chan *r, pid_t pid, uint64_t base, in
 /* How many beacons DIR holds. */
 static int beacons(const char *dir)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		n += !strncmp(e->d_name, ".pshm-live.", 11);
-	closedir(d);
-	return n;
+	return tu_count_prefix(dir, ".pshm-live.");
 }
 
 /* ---- tests ----------------------------------------------------------------------------------- */

@@ -546,6 +546,48 @@ static void test_many_kill_storm(void **state)
 	tu_ok(pshm_destroy_addr(a));
 }
 
+/*
+ * A live writer that stays inside a claim it makes alone (stopped there, or a header written
+ * over) holds up a new writer for a second at most: -EAGAIN, and nothing of the new one stays.
+ * Once it is out, writers attach again; a dead one holds up nobody.
+ */
+static void test_many_held_up(void **state)
+{
+	(void)state;
+	char a[64];
+	struct pshm_chan_stat st;
+
+	new_chan(a, sizeof(a), 4096);
+	struct pshm_chan *w = attach(a, PSHM_CHAN_WRITER), *x = NULL;
+	atomic_store(&w->h->wslot[w->slot].alone, 1);
+	double t0 = tu_now_ms();
+	tu_err(pshm_chan_open(&x, a, PSHM_CHAN_WRITER, 0), -EAGAIN);
+	assert_true(tu_now_ms() - t0 >= 900);
+	assert_null(x);
+	tu_ok(pshm_chan_stat_addr(a, &st));
+	assert_int_equal(st.writers, 1);
+	assert_int_equal(atomic_load(&w->h->writers_in), 1);
+	atomic_store(&w->h->wslot[w->slot].alone, 0);
+	x = attach(a, PSHM_CHAN_WRITER);
+	tu_ok(pshm_chan_close(x));
+
+	/* A writer that died inside such a claim. */
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct pshm_chan *cw = NULL;
+		if (pshm_chan_open(&cw, a, PSHM_CHAN_WRITER, 0))
+			_exit(1);
+		atomic_store(&cw->h->wslot[cw->slot].alone, 1);
+		raise(SIGKILL);
+	}
+	assert_int_equal(reap(pid), 128 + SIGKILL);
+	x = attach(a, PSHM_CHAN_WRITER);
+	tu_ok(pshm_chan_close(x));
+	tu_ok(pshm_chan_close(w));
+	tu_ok(pshm_destroy_addr(a));
+}
+
 /* Writers blocked on a full ring all go on once the reader reads. */
 static void test_many_full(void **state)
 {
@@ -585,7 +627,7 @@ int main(void)
 	    cmocka_unit_test(test_many_rules),      cmocka_unit_test(test_many_order),
 	    cmocka_unit_test(test_many_procs),      cmocka_unit_test(test_many_dead_claim),
 	    cmocka_unit_test(test_many_kill_storm), cmocka_unit_test(test_many_full),
-	    cmocka_unit_test(test_many_dead_room),
+	    cmocka_unit_test(test_many_dead_room),  cmocka_unit_test(test_many_held_up),
 	};
 
 	tu_dir_setup();

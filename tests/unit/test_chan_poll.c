@@ -108,15 +108,7 @@ static int fifos(mode_t *modep)
 
 static int beacons(void)
 {
-	DIR *d = opendir(pshm_shm_dir());
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		n += !strncmp(e->d_name, ".pshm-live.", 11);
-	closedir(d);
-	return n;
+	return tu_count_prefix(pshm_shm_dir(), ".pshm-live.");
 }
 
 /* Receive with timeout 0 until -EAGAIN, which arms the descriptor; the messages received. */

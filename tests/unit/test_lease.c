@@ -630,14 +630,7 @@ static int note_beacon(const struct pshm_stat *st, int reason, void *arg)
 
 static int count_beacons(void)
 {
-	DIR *d = opendir(pshm_shm_dir());
-	struct dirent *e;
-	int n = 0;
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		n += !strncmp(e->d_name, ".pshm-live.", 11);
-	closedir(d);
-	return n;
+	return tu_count_prefix(pshm_shm_dir(), ".pshm-live.");
 }
 
 static void test_gc_beacons(void **state)

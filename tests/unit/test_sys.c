@@ -32,15 +32,7 @@ static int open_fds(void)
 
 static int beacons(void)
 {
-	DIR *d = opendir(pshm_shm_dir());
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		n += !strncmp(e->d_name, PSHM__BEACON_PREFIX, strlen(PSHM__BEACON_PREFIX));
-	closedir(d);
-	return n;
+	return tu_count_prefix(pshm_shm_dir(), PSHM__BEACON_PREFIX);
 }
 
 static void test_lock_chan_open(void **state)

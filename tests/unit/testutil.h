@@ -219,6 +219,21 @@ static inline int tu_count_entries(const char *dir)
 	return n - (strcmp(dir, "/proc/self/fd") == 0);
 }
 
+/* Count the entries of directory DIR whose names begin with PREFIX, -1 if unreadable. */
+static inline int tu_count_prefix(const char *dir, const char *prefix)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		n += !strncmp(e->d_name, prefix, strlen(prefix));
+	closedir(d);
+	return n;
+}
+
 /* The lowest free descriptor: equal before and after a failed call when nothing leaked. */
 static inline int lowest_free_fd(void)
 {
