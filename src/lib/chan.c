@@ -78,12 +78,13 @@ int pshm__chan_attach(const char *addr, bool rdonly, struct pshm_seg **segp,
 	struct pshm__chan_hdr *h = map;
 	uint64_t cap = h->capacity;
 	uint32_t mode = h->mode;
-	bool sound = h->version == PSHM__CHAN_VERSION &&
-	             (mode == PSHM__MODE_QUEUE || mode == PSHM__MODE_BCAST ||
-	              mode == PSHM__MODE_LOSSLESS || mode == PSHM__MODE_MANY) &&
-	             cap >= PSHM__CHAN_MIN_CAP && cap <= PSHM__CHAN_MAX_CAP && !(cap & (cap - 1)) &&
-	             h->ndesc == cap / 32 && h->data_offset == pshm__chan_size(cap) - cap &&
-	             h->align == PSHM__CHAN_ALIGN;
+	bool sound =
+	    h->version == PSHM__CHAN_VERSION &&
+	    (mode == PSHM__MODE_QUEUE || mode == PSHM__MODE_BCAST || mode == PSHM__MODE_LOSSLESS ||
+	     mode == PSHM__MODE_MANY || mode == PSHM__MODE_MANY_BCAST) &&
+	    cap >= PSHM__CHAN_MIN_CAP && cap <= PSHM__CHAN_MAX_CAP && !(cap & (cap - 1)) &&
+	    h->ndesc == cap / 32 && h->data_offset == pshm__chan_size(cap) - cap &&
+	    h->align == PSHM__CHAN_ALIGN;
 	if (!sound || len != pshm__chan_size(cap)) {
 		/* A sound header in an object too short for it: a channel that was truncated. */
 		bool cut = atomic_load(dead) || (sound && len < pshm__chan_size(cap));
@@ -302,7 +303,7 @@ PSHM__API int pshm_chan_open(struct pshm_chan **chp, const char *addr, int role,
 	ch->dmask = ch->ndesc - 1;
 	ch->bcast = mode & PSHM__MODE_BCAST;
 	ch->lossless = mode == PSHM__MODE_LOSSLESS;
-	ch->many = mode == PSHM__MODE_MANY;
+	ch->many = mode & PSHM__MODE_MANY;
 	ch->blk = -1;
 	ch->maxmsg = ch->cap / 2;
 	ch->fd = pshm_fd(ch->seg);
@@ -436,11 +437,12 @@ PSHM__API int pshm_chan_stat_addr(const char *addr, struct pshm_chan_stat *st)
 		return r;
 	int fd = pshm_fd(seg), dirfd = -1;
 	memset(st, 0, sizeof(*st));
-	st->mode = mode == PSHM__MODE_QUEUE   ? PSHM_CHAN_QUEUE
-	           : mode == PSHM__MODE_BCAST ? PSHM_CHAN_BROADCAST
-	           : mode == PSHM__MODE_MANY  ? PSHM_CHAN_QUEUE | PSHM_CHAN_MANY_WRITERS
-	                                      : PSHM_CHAN_BROADCAST | PSHM_CHAN_LOSSLESS;
-	bool bcast = mode & PSHM__MODE_BCAST, many = mode == PSHM__MODE_MANY;
+	st->mode = mode == PSHM__MODE_QUEUE        ? PSHM_CHAN_QUEUE
+	           : mode == PSHM__MODE_BCAST      ? PSHM_CHAN_BROADCAST
+	           : mode == PSHM__MODE_MANY       ? PSHM_CHAN_QUEUE | PSHM_CHAN_MANY_WRITERS
+	           : mode == PSHM__MODE_MANY_BCAST ? PSHM_CHAN_BROADCAST | PSHM_CHAN_MANY_WRITERS
+	                                           : PSHM_CHAN_BROADCAST | PSHM_CHAN_LOSSLESS;
+	bool bcast = mode & PSHM__MODE_BCAST, many = mode & PSHM__MODE_MANY;
 	st->capacity = cap;
 	st->max_message = cap / 2;
 	st->sent = atomic_load_explicit(&h->sent, memory_order_relaxed);
@@ -454,9 +456,10 @@ PSHM__API int pshm_chan_stat_addr(const char *addr, struct pshm_chan_stat *st)
 	uint64_t first = bcast ? atomic_load_explicit(&h->oldest, memory_order_relaxed)
 	                       : atomic_load_explicit(&h->received, memory_order_acquire);
 	uint64_t data = head - from, count = st->sent - first;
-	if (many) {
-		/* Claimed and not read, of which some may still be being written. */
+	if (many)
 		pshm__chan_many_counts(h, &st->sent, &st->bytes);
+	if (many && !bcast) {
+		/* Claimed and not read, of which some may still be being written. */
 		pshm__chan_many_used(h, first, from, &count, &data);
 		st->received = first - atomic_load_explicit(&h->skipped, memory_order_relaxed);
 	}

@@ -62,10 +62,11 @@ _Static_assert((PSHM__CHAN_MAGIC & 0xff) == 'p' && (PSHM__CHAN_MAGIC >> 8 & 0xff
  * that predates lossless mode accepts only 0 and 1, and so refuses a lossless channel (-EBADMSG)
  * rather than overwrite what its readers have not read; the layout is otherwise the same.
  */
-#define PSHM__MODE_QUEUE    0u
-#define PSHM__MODE_BCAST    1u
-#define PSHM__MODE_LOSSLESS 3u
-#define PSHM__MODE_MANY     4u /* a queue with many writers (chan_many.c) */
+#define PSHM__MODE_QUEUE      0u
+#define PSHM__MODE_BCAST      1u
+#define PSHM__MODE_LOSSLESS   3u
+#define PSHM__MODE_MANY       4u /* a queue with many writers (chan_many.c) */
+#define PSHM__MODE_MANY_BCAST 5u /* broadcast with many writers (chan_mbcast.c) */
 
 /*
  * ThreadSanitizer does not model fences and gcc says so at each one under -fsanitize=thread.
@@ -286,7 +287,8 @@ struct pshm_chan {
 	bool watch_tail;    /* many writers: waiting for data room (the tail), not a descriptor */
 	bool counted;       /* many writers: counted in writers_in */
 	bool tail_behind;   /* many writers' reader: it passed over a claim since the tail moved */
-	size_t res_len;     /* the payload bytes reserved */
+	const volatile uint64_t *mb_watch; /* many-writer broadcast: the word a claim waits on */
+	size_t res_len;                    /* the payload bytes reserved */
 
 	/* Reader. */
 	uint64_t expect; /* the next message's number */
@@ -320,6 +322,16 @@ struct pshm_chan {
 
 	struct pshm__chan_poll *poll; /* chan_poll.c: NULL until it polls or signals a poller */
 };
+
+/* One turn of a spin: the processor's hint that it waits. */
+static inline void pshm__chan_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
 
 static inline uint64_t pshm__chan_align8(uint64_t len)
 {
@@ -499,6 +511,21 @@ void pshm__chan_many_counts(const struct pshm__chan_hdr *h, uint64_t *sent,
  * waits for marked void.
  */
 int pshm__chan_many_peer(struct pshm_chan *ch) PSHM__HIDDEN;
+
+/* chan_mbcast.c: a broadcast channel with many writers */
+
+/* Claim room for LEN bytes, waiting up to TIMEOUT_MS for writers in the way: 0 (ch->seq,
+ * ch->res_pos and *BUFP set) or -errno. */
+int pshm__chan_mbcast_claim(struct pshm_chan *ch, size_t len, int timeout_ms,
+                            void **bufp) PSHM__HIDDEN;
+/* Publish the claimed message with LEN bytes, and wake whoever waits for it. */
+void pshm__chan_mbcast_publish(struct pshm_chan *ch, size_t len) PSHM__HIDDEN;
+/* Give up the claimed message: it becomes void. */
+void pshm__chan_mbcast_give_up(struct pshm_chan *ch) PSHM__HIDDEN;
+/* A writer takes writer slot ch->slot: check the header, let go of a dead predecessor's lock. */
+int pshm__chan_mbcast_attach(struct pshm_chan *ch) PSHM__HIDDEN;
+/* A reader waits for a message whose writer died with its claim: pass over it. 0 or -errno. */
+int pshm__chan_mbcast_dead(struct pshm_chan *ch) PSHM__HIDDEN;
 
 /* chan_hold.c: a lossless broadcast writer's readers, and a reader's attach */
 

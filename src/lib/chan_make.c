@@ -170,10 +170,12 @@ PSHM__API int pshm_chan_create(const char *addr, uint64_t capacity, mode_t mode,
 	struct pshm__addr a;
 	struct pshm_seg *seg;
 	struct pshm__chan_hdr *h;
-	unsigned want = flags & PSHM_CHAN_MANY_WRITERS   ? PSHM__MODE_MANY
-	                : !(flags & PSHM_CHAN_BROADCAST) ? PSHM__MODE_QUEUE
-	                : flags & PSHM_CHAN_LOSSLESS     ? PSHM__MODE_LOSSLESS
-	                                                 : PSHM__MODE_BCAST,
+	unsigned want =
+	             flags & PSHM_CHAN_MANY_WRITERS
+	                 ? (flags & PSHM_CHAN_BROADCAST ? PSHM__MODE_MANY_BCAST : PSHM__MODE_MANY)
+	             : !(flags & PSHM_CHAN_BROADCAST) ? PSHM__MODE_QUEUE
+	             : flags & PSHM_CHAN_LOSSLESS     ? PSHM__MODE_LOSSLESS
+	                                              : PSHM__MODE_BCAST,
 	         have;
 	uint64_t cap = PSHM__CHAN_MIN_CAP;
 
@@ -182,8 +184,8 @@ PSHM__API int pshm_chan_create(const char *addr, uint64_t capacity, mode_t mode,
 		return -EINVAL;
 	if ((flags & PSHM_CHAN_LOSSLESS) && !(flags & PSHM_CHAN_BROADCAST))
 		return -EINVAL; /* a queue loses nothing anyway */
-	if ((flags & PSHM_CHAN_MANY_WRITERS) && (flags & PSHM_CHAN_BROADCAST))
-		return -EINVAL; /* many writers are for queues */
+	if ((flags & PSHM_CHAN_MANY_WRITERS) && (flags & PSHM_CHAN_LOSSLESS))
+		return -EINVAL; /* a lossless channel has one writer */
 	if (capacity > PSHM__CHAN_MAX_CAP || (mode & ~07777u))
 		return -EINVAL;
 	int r = pshm__chan_addr_check(addr, &a);

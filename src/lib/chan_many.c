@@ -289,7 +289,8 @@ int pshm__chan_many_reserve(struct pshm_chan *ch, size_t len, void **bufp, int t
 		return -EINVAL;
 	if (len > ch->maxmsg)
 		return -EMSGSIZE;
-	int r = claim(ch, len, timeout_ms, bufp);
+	int r = ch->bcast ? pshm__chan_mbcast_claim(ch, len, timeout_ms, bufp)
+	                  : claim(ch, len, timeout_ms, bufp);
 	if (r)
 		return r;
 	ch->reserved = true;
@@ -302,7 +303,10 @@ int pshm__chan_many_commit(struct pshm_chan *ch, size_t len)
 	if (!ch || ch->role != PSHM__ROLE_MANY || !ch->reserved || len > ch->res_len)
 		return -EINVAL;
 	ch->reserved = false;
-	publish(ch, len);
+	if (ch->bcast)
+		pshm__chan_mbcast_publish(ch, len);
+	else
+		publish(ch, len);
 	return pshm__chan_dead(ch) ? PSHM_ETRUNCATED : 0;
 }
 
@@ -314,12 +318,16 @@ int pshm__chan_many_send(struct pshm_chan *ch, const void *buf, size_t len, int 
 		return -EINVAL;
 	if (len > ch->maxmsg)
 		return -EMSGSIZE;
-	int r = claim(ch, len, timeout_ms, &p);
+	int r = __builtin_expect(ch->bcast, 0) ? pshm__chan_mbcast_claim(ch, len, timeout_ms, &p)
+	                                       : claim(ch, len, timeout_ms, &p);
 	if (r)
 		return r;
 	if (len)
 		memcpy(p, buf, len);
-	publish(ch, len);
+	if (__builtin_expect(ch->bcast, 0))
+		pshm__chan_mbcast_publish(ch, len);
+	else
+		publish(ch, len);
 	return pshm__chan_dead(ch) ? PSHM_ETRUNCATED : 0;
 }
 
@@ -359,8 +367,10 @@ int pshm__chan_many_attach(struct pshm_chan *ch, int i)
 
 	ch->slot = i;
 	ch->role = PSHM__ROLE_MANY;
-	if (pshm__chan_many_check(ch, atomic_load_explicit(&h->received, memory_order_acquire),
-	                          atomic_load_explicit(&h->tail, memory_order_relaxed)))
+	if (ch->bcast ? pshm__chan_mbcast_attach(ch) != 0
+	              : pshm__chan_many_check(
+	                    ch, atomic_load_explicit(&h->received, memory_order_acquire),
+	                    atomic_load_explicit(&h->tail, memory_order_relaxed)))
 		return -EBADMSG;
 	pshm__chan_drop_mark(&h->space_waiters, &w->waiting);
 	pshm__chan_drop_mark(&h->space_fenced, &w->fenced);
@@ -378,12 +388,14 @@ int pshm__chan_many_attach(struct pshm_chan *ch, int i)
 	ch->bytes = atomic_load_explicit(&w->bytes, memory_order_relaxed);
 	/* As the one writer of a queue does: a reader that left before it came is none. */
 	uint32_t gone = PSHM__ST_DETACHED;
-	atomic_compare_exchange_strong_explicit(&h->reader_state, &gone, PSHM__ST_NONE,
-	                                        memory_order_acq_rel, memory_order_relaxed);
+	if (!ch->bcast)
+		atomic_compare_exchange_strong_explicit(&h->reader_state, &gone, PSHM__ST_NONE,
+		                                        memory_order_acq_rel, memory_order_relaxed);
 	if (!inherit)
 		atomic_fetch_add_explicit(&h->writers_in, 1, memory_order_seq_cst);
 	ch->counted = true;
-	int r = no_one_alone(ch);
+	/* A broadcast channel's writers claim under a lock, never alone. */
+	int r = ch->bcast ? 0 : no_one_alone(ch);
 	if (r) {
 		atomic_fetch_sub_explicit(&h->writers_in, 1, memory_order_relaxed);
 		ch->counted = false;
@@ -399,7 +411,9 @@ void pshm__chan_many_detach(struct pshm_chan *ch, uint32_t state)
 	struct pshm__chan_hdr *h = ch->h;
 	struct pshm__chan_wslot *w = &h->wslot[ch->slot];
 
-	if (ch->reserved)
+	if (ch->reserved && ch->bcast)
+		pshm__chan_mbcast_give_up(ch);
+	else if (ch->reserved)
 		void_desc(ch, ch->seq);
 	atomic_store_explicit(&w->pending, 0, memory_order_release);
 	atomic_store_explicit(&w->state, state, memory_order_release);
@@ -518,7 +532,7 @@ int pshm__chan_many_peer(struct pshm_chan *ch)
 		ch->probe_ns = now;
 		if (pshm__chan_shrunk(ch))
 			return PSHM_ETRUNCATED;
-		int r = dead_claim(ch);
+		int r = ch->bcast ? pshm__chan_mbcast_dead(ch) : dead_claim(ch);
 		if (r < 0)
 			return r;
 	}

@@ -415,11 +415,22 @@ static inline int peeked(struct pshm_chan *ch, uint64_t s, uint32_t len, uint64_
 }
 
 /*
- * A many-writer queue's reader: next(), which also passes over claims given up or found dead,
- * and takes a message whose payload comes after such a claim's data, further on than where the
- * last one ended. 0 with the message peeked, -EAGAIN, or -EBADMSG. next() itself gives -EAGAIN
- * in this mode for whatever the one writer of a channel never stores, which brings its caller
- * here through get_slow(): the queue's fast path makes no call for the mode.
+ * A broadcast reader of many writers passes over a claim given up or found dead: it is not
+ * read, and not lost.
+ */
+static void skip_void(struct pshm_chan *ch)
+{
+	ch->expect++;
+	atomic_store_explicit(&ch->h->slot[ch->slot].cursor, ch->expect, memory_order_relaxed);
+}
+
+/*
+ * A many-writer channel's reader: next(), which also passes over claims given up or found dead,
+ * and (in a queue) takes a message whose payload comes after such a claim's data, further on
+ * than where the last one ended. 0 with the message peeked, -EAGAIN, -EOVERFLOW or -EBADMSG.
+ * next() itself gives -EAGAIN in this mode for whatever the one writer of a channel never
+ * stores, which brings its caller here through get_slow(): the fast path makes no call for the
+ * mode.
  */
 COLD static int many_next(struct pshm_chan *ch)
 {
@@ -427,17 +438,22 @@ COLD static int many_next(struct pshm_chan *ch)
 		struct pshm__chan_desc *d = pshm__chan_desc(ch, ch->expect);
 		uint64_t s = __atomic_load_n(&d->seq, __ATOMIC_ACQUIRE);
 		if (s != ch->expect + 1) {
-			pshm__chan_many_caught_up(ch);
+			if (!ch->bcast)
+				pshm__chan_many_caught_up(ch);
 			return not_there(ch, s);
 		}
 		uint32_t len = load32(&d->len);
 		uint64_t pos = __atomic_load_n(&d->pos, __ATOMIC_RELAXED);
+		if (len == PSHM__CHAN_VOID && ch->bcast) {
+			skip_void(ch);
+			continue;
+		}
 		if (len == PSHM__CHAN_VOID && pos == PSHM__CHAN_POS_INLINE) {
 			pass_over(ch);
 			continue;
 		}
 		if (desc_check(ch, len, pos, UINT64_MAX) ||
-		    (pos != PSHM__CHAN_POS_INLINE && pos - ch->cur > ch->cap))
+		    (!ch->bcast && pos != PSHM__CHAN_POS_INLINE && pos - ch->cur > ch->cap))
 			return -EBADMSG;
 		return peeked(ch, s, len, pos);
 	}
@@ -459,7 +475,7 @@ HOT int next(struct pshm_chan *ch)
 	uint64_t pos = __atomic_load_n(&d->pos, __ATOMIC_RELAXED);
 	if (ch->bcast) {
 		if (desc_check(ch, len, pos, UINT64_MAX))
-			return -EBADMSG;
+			return ch->many ? -EAGAIN : -EBADMSG;
 	} else if (len > ch->maxmsg ||
 	           (pos == PSHM__CHAN_POS_INLINE ? len > PSHM__CHAN_INLINE
 	                                         : queue_misplaced(ch, len, pos))) {

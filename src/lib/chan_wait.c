@@ -197,15 +197,6 @@ static bool following(const struct pshm_chan *ch)
 	       atomic_load_explicit(&ch->h->attaches, memory_order_acquire) == ch->end_gen;
 }
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
-}
-
 int pshm__chan_asym;
 
 /* A process that cannot register fences at every publication instead. */
@@ -315,7 +306,7 @@ spin(struct pshm_chan *ch, const volatile uint64_t *watch, uint64_t old,
 		(void)*also;
 		if (watched(watch) != old)
 			return true;
-		cpu_relax();
+		pshm__chan_relax();
 		if (i % 64 == 0) {
 			if (atomic_load_explicit(pstate, memory_order_relaxed) != pseen ||
 			    pshm__chan_dead(ch))

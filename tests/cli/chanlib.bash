@@ -21,6 +21,20 @@ field_is() {
 wait_field() {
 	wait_until field_is "$@" && return 0
 	p chan stat "$1" >&2
+	# The state of each process the test started (in $steady or $spid), for the failure
+	# report: running, stopped or gone, where it waits, and its exit status when gone.
+	local pid rc
+	for pid in "${steady[@]}" ${spid:-}; do
+		if [ -r "/proc/$pid/stat" ]; then
+			echo "process $pid: $(cut -d' ' -f3 "/proc/$pid/stat") in" \
+				"$(cat "/proc/$pid/wchan" 2>/dev/null): $(tr '\0' ' ' <"/proc/$pid/cmdline")" >&2
+			cat "/proc/$pid/stack" 2>/dev/null | head -5 >&2
+		else
+			rc=0
+			wait "$pid" 2>/dev/null || rc=$?
+			echo "process $pid: gone, exit status $rc" >&2
+		fi
+	done
 	return 1
 }
 

@@ -114,7 +114,8 @@ static void test_many_rules(void **state)
 	struct pshm_chan *w[PSHM_CHAN_MAX_WRITERS + 1] = {0}, *x = NULL;
 
 	tu_name(b, sizeof(b), "mwbad");
-	tu_err(pshm_chan_create(b, 4096, 0600, PSHM_CHAN_MANY_WRITERS | PSHM_CHAN_BROADCAST),
+	tu_err(pshm_chan_create(b, 4096, 0600,
+	                        PSHM_CHAN_MANY_WRITERS | PSHM_CHAN_BROADCAST | PSHM_CHAN_LOSSLESS),
 	       -EINVAL);
 	new_chan(a, sizeof(a), 4096);
 	/* Of another mode, an existing channel is refused; of the same, accepted. */
