@@ -1,20 +1,20 @@
 /*
  * fuzz_chan.c - libFuzzer target for the channel code's handling of untrusted shared memory.
  *
- * Four channels (a queue, a broadcast, a lossless broadcast and a many-writer queue, 4 KiB rings)
- * are made once in a private shm directory, given a few messages including one past a skip at
- * the ring's end (the many-writer one also a claim given up, and a message after its data), and
+ * Five channels (a queue, a broadcast, a lossless broadcast, a many-writer queue and a
+ * many-writer broadcast, 4 KiB rings) are made once in a private shm directory, given a few messages including one past a skip at
+ * the ring's end (the many-writer ones also a claim given up, and a message after its data), and
  * photographed. For each input the chosen channel is restored from its photograph, a writer
  * and a reader attach, and the input is copied over the object (header and ring) at an offset
  * the input chooses: the mode word, the lossless writer's announcement (dropping), the readers'
  * joins count and their cursors included. Then a short script, also drawn from the input, calls
  * peek/release/recv/send/reserve/commit/stat and opens a third handle (a broadcast reader from
  * the oldest message or from the next; in the many-writer queue, a second writer that gives up
- * a reservation). Every call must return 0 or one of the channel's
+ * or commits a reservation; in the many-writer broadcast, either). Every call must return 0 or one of the channel's
  * negative errors, and every byte a peek hands out must be readable; the sanitizers catch the
  * rest. A lossless writer that a reader holds back gives -EAGAIN: every call has timeout 0.
  *
- * Input: byte 0 picks the channel (modulo 4) and seeds the script; bytes 1-2 give the offset
+ * Input: byte 0 picks the channel (modulo 5) and seeds the script; bytes 1-2 give the offset
  * in 8-byte units (modulo the object size); the rest is written there.
  *
  * Build and run: make fuzz [FUZZ_SECONDS=60].
@@ -44,7 +44,7 @@ struct target {
 	unsigned char *image;
 };
 
-static struct target targets[4];
+static struct target targets[5];
 static char dir[64];
 
 static void die(const char *what, int rc)
@@ -132,6 +132,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	setup(&targets[1], 1, PSHM_CHAN_BROADCAST);
 	setup(&targets[2], 2, PSHM_CHAN_BROADCAST | PSHM_CHAN_LOSSLESS);
 	setup(&targets[3], 3, PSHM_CHAN_MANY_WRITERS);
+	setup(&targets[4], 4, PSHM_CHAN_MANY_WRITERS | PSHM_CHAN_BROADCAST);
 	return 0;
 }
 
@@ -152,7 +153,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 3)
 		return 0;
-	struct target *t = &targets[data[0] % 4];
+	struct target *t = &targets[data[0] % 5];
 	uint32_t rng = 0x9e3779b9u ^ data[0];
 	size_t off = ((size_t)data[1] | (size_t)data[2] << 8) * 8 % t->size;
 	struct pshm_chan *w = NULL, *r = NULL, *x = NULL;
@@ -213,7 +214,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(void)pshm_chan_lost(r);
 			break;
 		case 7:
-			if (t == &targets[3]) {
+			if (t == &targets[3] || (t == &targets[4] && rng >> 29 & 1)) {
 				rc = pshm_chan_open(&x, t->addr, PSHM_CHAN_WRITER, 0);
 				expect("open", rc);
 				if (rc == 0) {
