@@ -479,10 +479,15 @@ int pshm_parse_size(const char *text, uint64_t *sizep);
  *  - Lossless broadcast mode (PSHM_CHAN_BROADCAST | PSHM_CHAN_LOSSLESS): as broadcast, but the
  *    writer waits, as a queue writer does, while the slowest live reader is a ring behind, so
  *    that no live reader loses a message; a reader that dies or detaches holds it back no more.
- *  - Many writers (PSHM_CHAN_MANY_WRITERS, queues only): up to PSHM_CHAN_MAX_WRITERS writers
- *    at once, each message claimed with one compare-and-swap; each writer's messages arrive
- *    whole and in its order, and a writer that dies between reserve and commit costs only
- *    that message (the reader passes over it once the locks say its writer is dead).
+ *  - Many writers (PSHM_CHAN_MANY_WRITERS, with a queue or a broadcast channel, not a
+ *    lossless one): up to PSHM_CHAN_MAX_WRITERS writers at once, each message claimed with one
+ *    compare-and-swap (in a broadcast channel, under a lock held only while the claim is
+ *    computed); each writer's messages arrive whole and in its order, the messages of
+ *    different writers in the order they were claimed, and a writer that dies between reserve
+ *    and commit costs only that message (readers and writers pass over it once the locks say
+ *    its writer is dead). A broadcast writer never waits for a reader; it waits only while the
+ *    claim it would overwrite, a ring older, is held by another live writer that has not
+ *    committed it yet (timeout 0: -EAGAIN).
  *
  * Each role holder keeps a write lock on a file of its own while attached, its beacon: an empty
  * ".pshm-live.ID" (ID: 16 hex digits) in the channel's directory, or, where it may not create
@@ -514,7 +519,8 @@ enum pshm_chan_mode {
 	PSHM_CHAN_BROADCAST = 1 << 8,     /* every reader reads every message */
 	PSHM_CHAN_LOSSLESS = 1 << 9,      /* with PSHM_CHAN_BROADCAST: the writer waits for the
 					     slowest live reader rather than overwrite */
-	PSHM_CHAN_MANY_WRITERS = 1 << 11, /* queue: up to PSHM_CHAN_MAX_WRITERS writers at once */
+	PSHM_CHAN_MANY_WRITERS = 1 << 11, /* queue or broadcast: up to PSHM_CHAN_MAX_WRITERS
+					     writers at once */
 };
 /* Flags of pshm_chan_open(). */
 enum pshm_chan_open_flags {
@@ -541,9 +547,11 @@ struct pshm_chan;
  * Create a channel object at ADDR with a data ring of CAPACITY bytes, rounded up to a power of
  * two of at least 4 KiB (more than 1 GiB: -EINVAL), and as many bytes of descriptors (the
  * object is 8 KiB more than twice that), permission bits MODE (0 means 0600). FLAGS:
- * PSHM_CHAN_BROADCAST, PSHM_CHAN_LOSSLESS with it (alone: -EINVAL), and PSHM_OPEN_OR_CREATE to
- * accept an existing channel of the same mode (an existing one of another mode gives -EEXIST;
- * an object that is not a channel -EBADMSG, or -EAGAIN when its header is still unwritten).
+ * PSHM_CHAN_BROADCAST, PSHM_CHAN_LOSSLESS with it (alone: -EINVAL), PSHM_CHAN_MANY_WRITERS
+ * with a queue or a broadcast channel (with PSHM_CHAN_LOSSLESS: -EINVAL), and
+ * PSHM_OPEN_OR_CREATE to accept an existing channel of the same mode (an existing one of
+ * another mode gives -EEXIST; an object that is not a channel -EBADMSG, or -EAGAIN when its
+ * header is still unwritten).
  * Libraries older than lossless mode refuse a lossless channel (-EBADMSG) rather than
  * overwrite what its readers have not read. Creation is otherwise exclusive (-EEXIST).
  * The header is complete before it becomes valid, so a concurrent opener never sees half of it.

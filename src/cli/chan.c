@@ -12,7 +12,7 @@
 #include <string.h>
 
 #define CHAN_CREATE_SYNOPSIS                                                                       \
-	"[--capacity SIZE] [--broadcast [--lossless] | --many-writers] [-m MODE] ADDR"
+	"[--capacity SIZE] [--broadcast [--lossless]] [--many-writers] [-m MODE] ADDR"
 #define CHAN_STAT_SYNOPSIS "[-J] ADDR"
 
 bool cli_chan_object(const struct pshm_stat *st)
@@ -183,9 +183,13 @@ static int chan_create(int argc, char **argv)
 			    "      --lossless         with --broadcast: the writer waits for the "
 			    "slowest reader\n"
 			    "                         rather than overwrite what it has not read\n"
-			    "      --many-writers     a queue that up to 64 writers send into at "
-			    "once, each\n"
-			    "                         one's messages whole and in its order\n"
+			    "      --many-writers     up to 64 writers send at once, each one's "
+			    "messages whole\n"
+			    "                         and in its order; with --broadcast, a "
+			    "writer waits only\n"
+			    "                         for one still writing a message a ring "
+			    "older (not with\n"
+			    "                         --lossless)\n"
 			    "  -m, --mode MODE        octal permission bits (default 600)\n"
 			    "  -h, --help             show this help\n");
 			return EXIT_OK;
@@ -197,12 +201,12 @@ static int chan_create(int argc, char **argv)
 		return cli_usage("chan create", "no channel named");
 	if (argc - optind > 1)
 		return cli_usage("chan create", "unexpected argument '%s'", argv[optind + 1]);
+	if ((flags & PSHM_CHAN_LOSSLESS) && (flags & PSHM_CHAN_MANY_WRITERS))
+		return cli_usage("chan create", "--lossless and --many-writers do not go together: "
+		                                "a lossless broadcast channel has one writer");
 	if ((flags & PSHM_CHAN_LOSSLESS) && !(flags & PSHM_CHAN_BROADCAST))
 		return cli_usage("chan create",
 		                 "--lossless is a mode of --broadcast (a queue loses nothing)");
-	if ((flags & PSHM_CHAN_MANY_WRITERS) && (flags & PSHM_CHAN_BROADCAST))
-		return cli_usage("chan create", "--many-writers is for queue channels; a broadcast "
-		                                "channel has one writer");
 	const char *addr = argv[optind];
 	cli_warn_bare(addr);
 
@@ -286,10 +290,11 @@ static int chan_stat(int argc, char **argv)
 	if (r < 0)
 		return cli_chan_fail("chan stat", addr, r);
 
-	const char *mode = st.mode & PSHM_CHAN_MANY_WRITERS   ? "queue-many-writers"
-	                   : !(st.mode & PSHM_CHAN_BROADCAST) ? "queue"
-	                   : st.mode & PSHM_CHAN_LOSSLESS     ? "broadcast-lossless"
-	                                                      : "broadcast";
+	bool many = st.mode & PSHM_CHAN_MANY_WRITERS;
+	const char *mode = !(st.mode & PSHM_CHAN_BROADCAST) ? many ? "queue-many-writers" : "queue"
+	                   : many                           ? "broadcast-many-writers"
+	                   : st.mode & PSHM_CHAN_LOSSLESS   ? "broadcast-lossless"
+	                                                    : "broadcast";
 	const struct {
 		const char *key;
 		uint64_t v;

@@ -787,7 +787,7 @@ readers: 0" ]
 		"recv /a /b" "send" "send --records /c msg" "chan create --bogus /c" \
 		"chan stat -x /c" "send --bogus /c" "recv --bogus /c" "chan bogus" "chan -x" "chan" \
 		"chan create --lossless /c" "recv --from-oldest" "recv --from-oldest /a /b" \
-		"chan create --broadcast --many-writers /c" "recv -f" "recv --follow /a /b"; do
+		"chan create --broadcast --lossless --many-writers /c" "recv -f" "recv --follow /a /b"; do
 		# shellcheck disable=SC2086
 		run --separate-stderr p $args
 		[ "$status" -eq 2 ] || fail_with "pshm $args: exit $status, not 2" "$stderr"

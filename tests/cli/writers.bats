@@ -1,10 +1,11 @@
 #!/usr/bin/env bats
-# Channels of many writers (chan create --many-writers) and readers that follow a channel across
-# writers (recv --follow): several sends at once into one channel, each one's lines whole and in
-# its order, also while other writers are killed with SIGKILL at random moments; a follower that
-# reads on after each writer's end, until -n, --timeout or a signal; chan stat's mode and
-# writers; and the usage errors. Every command runs under timeout, so a hang fails the test
-# instead of stopping the run.
+# Channels of many writers (chan create --many-writers, a queue or with --broadcast) and readers
+# that follow a channel across writers (recv --follow): several sends at once into one channel,
+# each one's lines whole and in its order (to every reader of a broadcast), also while other
+# writers are killed with SIGKILL at random moments; a broadcast reader that falls a ring behind;
+# a follower that reads on after each writer's end, until -n, --timeout or a signal; chan stat's
+# mode and writers; and the usage errors. Every command runs under timeout, so a hang fails the
+# test instead of stopping the run.
 
 load helpers
 
@@ -162,6 +163,32 @@ kill_one() {
 	rm "$d/k"
 }
 
+# For ROUNDS rounds, give each of the four steady writers ten lines and kill one more writer
+# while they send them (kill_one, with a plan drawn at random and added to $plans); then end the
+# steady writers and check the end of the recv $rpid: 0, or 1 saying that a writer died (when
+# one of the last to hold a writer's place did).
+kill_rounds() {
+	local round stat w tag plan
+	# The shell reports each writer killed on its standard error: not in the test's output.
+	for ((round = 0; round < $1; round++)); do
+		stat_of sent
+		for w in 1 2 3 4; do
+			printf "S$w:%s\n" "${TAILS[@]:round*10:10}" >&$((6 + w))
+		done
+		printf -v tag 'K%03d' "$round"
+		plan=$((RANDOM % 4))
+		plans+=$plan
+		kill_one "$tag" $((RANDOM % 300)) "$plan" "$stat"
+	done 2>"$BATS_TEST_TMPDIR/loop.err"
+	end_steady || return 1
+	local rc=0
+	wait "$rpid" || rc=$?
+	case $rc:$(cat "$BATS_TEST_TMPDIR/err") in
+	0: | "1:pshm: recv /c: a writer died") ;;
+	*) fail_with "recv exited $rc" "$(cat "$BATS_TEST_TMPDIR/err")" ;;
+	esac
+}
+
 @test "--many-writers: 200 writers killed at random moments cost only their own messages" {
 	p chan create --many-writers --capacity 64K /c
 	# Bounded for a slow machine: the rounds take 10 to 20 seconds on two busy CPUs.
@@ -174,26 +201,8 @@ kill_one() {
 	make_tails
 	# Each round the four steady writers get ten lines each, and one more writer is killed
 	# while they send them.
-	local round stat w tag plan plans=
-	# The shell reports each writer killed on its standard error: not in the test's output.
-	for ((round = 0; round < 200; round++)); do
-		stat_of sent
-		for w in 1 2 3 4; do
-			printf "S$w:%s\n" "${TAILS[@]:round*10:10}" >&$((6 + w))
-		done
-		printf -v tag 'K%03d' "$round"
-		plan=$((RANDOM % 4))
-		plans+=$plan
-		kill_one "$tag" $((RANDOM % 300)) "$plan" "$stat"
-	done 2>"$BATS_TEST_TMPDIR/loop.err"
-	end_steady
-	local rc=0
-	wait "$rpid" || rc=$?
-	# The end says that a writer died when one of the last to hold a writer's place did.
-	case $rc:$(cat "$BATS_TEST_TMPDIR/err") in
-	0: | "1:pshm: recv /c: a writer died") ;;
-	*) fail_with "recv exited $rc" "$(cat "$BATS_TEST_TMPDIR/err")" ;;
-	esac
+	local plans=
+	kill_rounds 200
 	# Every line whole; every writer's in order and without a gap; the steady writers' all.
 	check_lines "$BATS_TEST_TMPDIR/out" 2000 || fail_with "plans: $plans"
 	local n
@@ -306,19 +315,7 @@ follow_until_signal() {
 	[ "$output" = z ]
 }
 
-@test "--many-writers: not with --broadcast; chan stat's mode, writer and writers; recv's end" {
-	local args
-	for args in "--many-writers --broadcast" "--broadcast --many-writers" \
-		"--broadcast --lossless --many-writers"; do
-		# shellcheck disable=SC2086
-		run --separate-stderr p chan create $args /b
-		[ "$status" -eq 2 ] || fail_with "chan create $args: exit $status" "$stderr"
-		stdout_empty
-		stderr_has '^pshm chan create: --many-writers is for queue channels; a broadcast'\
-' channel has one writer$'
-		stderr_has "^Try 'pshm chan create --help'"
-		[ ! -e "$PSHM_DIR/b" ]
-	done
+@test "--many-writers: chan stat's mode, writer and writers; recv's end" {
 	# send takes no --follow; recv's is not for writers.
 	run --separate-stderr p send --follow /b x
 	[ "$status" -eq 2 ]
@@ -439,4 +436,154 @@ writers: 0" ]
 	exec 5>&-
 	wait "$spid"
 	[ "$(p recv /m)" = y ]
+}
+
+@test "--broadcast --many-writers: four sends at once, two readers each get every line in order" {
+	p chan create --broadcast --many-writers --capacity 1M /c
+	grep -qx 'mode: broadcast-many-writers' < <(p chan stat /c)
+	local r1 r2
+	p recv /c >"$BATS_TEST_TMPDIR/out1" 2>"$BATS_TEST_TMPDIR/err1" 3>&- &
+	r1=$!
+	track "$r1"
+	p recv /c >"$BATS_TEST_TMPDIR/out2" 2>"$BATS_TEST_TMPDIR/err2" 3>&- &
+	r2=$!
+	track "$r2"
+	# Broadcast readers read from where they attach: both before any writer.
+	wait_field /c readers 2
+	local steady
+	start_steady /c
+	wait_field /c writers 4
+	jq_true '.mode == "broadcast-many-writers" and .writer == "attached" and .writers == 4 and
+		.readers == 2' < <(p chan stat -J /c)
+	# They write at the same time, 300 lines each: the ring holds them all.
+	make_tails
+	local gen=() w
+	for w in 1 2 3 4; do
+		printf "S$w:%s\n" "${TAILS[@]:0:300}" >&$((6 + w)) &
+		gen+=($!)
+	done
+	wait "${gen[@]}"
+	end_steady
+	# Once the last writer has detached and everything is read, each reader ends: exit 0,
+	# nothing said, every line of every writer, each writer's in order.
+	local i pid rc
+	for i in 1 2; do
+		pid=r$i
+		rc=0
+		wait "${!pid}" || rc=$?
+		[ "$rc" -eq 0 ] || fail_with "recv $i exited $rc" "$(cat "$BATS_TEST_TMPDIR/err$i")"
+		[ ! -s "$BATS_TEST_TMPDIR/err$i" ]
+		[ "$(wc -l <"$BATS_TEST_TMPDIR/out$i")" -eq 1200 ]
+		check_lines "$BATS_TEST_TMPDIR/out$i" 300
+	done
+	jq_true '.sent == 1200 and .received == 2400 and .lost == 0 and .writers == 0 and
+		.readers == 0 and .writer == "detached"' < <(p chan stat -J /c)
+}
+
+@test "--many-writers: with --broadcast a channel of its own mode; not with --lossless" {
+	local args
+	for args in "--lossless --many-writers" "--broadcast --lossless --many-writers" \
+		"--many-writers --broadcast --lossless"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr p chan create $args /b
+		[ "$status" -eq 2 ] || fail_with "chan create $args: exit $status" "$stderr"
+		stdout_empty
+		stderr_has '^pshm chan create: --lossless and --many-writers do not go together: a'\
+' lossless broadcast channel has one writer$'
+		stderr_has "^Try 'pshm chan create --help'"
+		[ ! -e "$PSHM_DIR/b" ]
+	done
+	run --separate-stderr p chan create --help
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} == *' [--broadcast [--lossless]] [--many-writers] '* ]]
+	grep -q -- '--lossless)$' <<<"$output"
+	for args in "--broadcast --many-writers" "--many-writers --broadcast"; do
+		# shellcheck disable=SC2086
+		p chan create $args /b
+		[ "$(chan_field /b mode)" = broadcast-many-writers ]
+		p rm /b
+	done
+	# Its mode is its own: neither a broadcast of one writer nor a queue of many.
+	p chan create --broadcast --many-writers /b
+	grep -qx 'mode: broadcast-many-writers' < <(p chan stat /b)
+	p chan create --many-writers /q
+	grep -qx 'mode: queue-many-writers' < <(p chan stat /q)
+	p chan create --broadcast /o
+	grep -qx 'mode: broadcast' < <(p chan stat /o)
+	# Writers that detach and one that gives up: a reader from the oldest message reads all
+	# that came and says that a writer gave up.
+	p send /b a
+	run --separate-stderr p send /b < <(
+		echo ok
+		head -c 600000 /dev/zero | tr '\0' x
+		echo
+	)
+	[ "$status" -eq 1 ]
+	jq_true '.writer == "aborted" and .writers == 0 and .sent == 2' < <(p chan stat -J /b)
+	run --separate-stderr p recv --from-oldest /b
+	[ "$status" -eq 1 ]
+	[ "$output" = "$(printf 'a\nok')" ]
+	[ "$stderr" = 'pshm: recv /b: a writer gave up' ]
+}
+
+# Whether process PID is in state STATE (T: stopped), as /proc shows it.
+proc_state_is() {
+	[ "$(cut -d' ' -f3 "/proc/$1/stat")" = "$2" ]
+}
+
+@test "--broadcast --many-writers: writers never wait for a reader a ring behind, which reads on" {
+	p chan create --broadcast --many-writers --capacity 4K /c
+	"$PSHM" recv /c >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+	local rpid=$!
+	track "$rpid"
+	wait_field /c readers 1
+	kill -STOP "$rpid"
+	wait_until proc_state_is "$rpid" T
+	# Two writers at once send 300 lines each into a ring of 128 while the reader is stopped:
+	# they finish all the same.
+	make_tails
+	printf 'S1:%s\n' "${TAILS[@]:0:300}" | p send /c &
+	local s1=$!
+	printf 'S2:%s\n' "${TAILS[@]:0:300}" | p send /c
+	wait "$s1"
+	kill -CONT "$rpid"
+	local rc=0
+	wait "$rpid" || rc=$?
+	[ "$rc" -eq 0 ] || fail_with "recv exited $rc" "$(cat "$BATS_TEST_TMPDIR/err")"
+	# It said what it lost; with what it printed, that is every line sent. Each writer's
+	# lines came whole and in order, and the last line sent came last.
+	local lost
+	lost=$(awk '!/^pshm: recv \/c: lost [1-9][0-9]* messages$/ { exit 1 } { n += $5 }
+		END { print n }' "$BATS_TEST_TMPDIR/err") || fail_with "$(cat "$BATS_TEST_TMPDIR/err")"
+	[ "$lost" -gt 0 ]
+	[ $(($(wc -l <"$BATS_TEST_TMPDIR/out") + lost)) -eq 600 ]
+	awk -F: -v pad="$PAD" '
+		NF != 3 || $1 !~ /^S[12]$/ || $2 <= last[$1] + 0 || $3 != substr(pad, 1, $2 % 50) {
+			printf "line %d: %s\n", NR, $0
+			exit 1
+		}
+		{ last[$1] = $2; n = $2 }
+		END { if (n != 300) exit 1 }' "$BATS_TEST_TMPDIR/out"
+	jq_true ".sent == 600 and .lost == $lost and .received == 600 - $lost" \
+		< <(p chan stat -J /c)
+}
+
+@test "--broadcast --many-writers: 50 writers killed at random moments cost only their own lines" {
+	# A ring far larger than all that is sent: the reader keeps up, and loses nothing.
+	p chan create --broadcast --many-writers --capacity 4M /c
+	timeout 240 "$PSHM" recv /c >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+	local rpid=$!
+	track "$rpid"
+	wait_field /c readers 1
+	local steady d=$BATS_TEST_TMPDIR
+	start_steady /c
+	wait_field /c writers 4
+	make_tails
+	local plans=
+	kill_rounds 50
+	check_lines "$BATS_TEST_TMPDIR/out" 500 || fail_with "plans: $plans"
+	local n
+	n=$(wc -l <"$BATS_TEST_TMPDIR/out")
+	jq_true ".sent == $n and .received == $n and .lost == 0 and .writers == 0" \
+		< <(p chan stat -J /c)
 }

@@ -15,33 +15,9 @@
 #include <stdatomic.h>
 #include <sys/mman.h>
 
-/* A message: its tag (writer << 40 | number) in the first 8 bytes, then a pattern of both. */
-#define TAG(w, n) ((uint64_t)(w) << 40 | (n))
-
 static size_t len_of(uint64_t tag)
 {
 	return 8 + chan_mix(tag) % 300;
-}
-
-static void fill(unsigned char *p, uint64_t tag, size_t len)
-{
-	uint64_t x = chan_mix(tag ^ (uint64_t)len << 48);
-	memcpy(p, &tag, 8);
-	for (size_t i = 8; i < len; i++)
-		p[i] = (unsigned char)(x >> (8 * (i & 7))) ^ (unsigned char)i;
-}
-
-/* Is P, LEN bytes, a whole message? Its tag in *TAGP. */
-static bool intact(const unsigned char *p, size_t len, uint64_t *tagp)
-{
-	unsigned char want[512];
-	if (len < 8 || len > sizeof(want))
-		return false;
-	memcpy(tagp, p, 8);
-	if (len != len_of(*tagp))
-		return false;
-	fill(want, *tagp, len);
-	return memcmp(p, want, len) == 0;
 }
 
 static const char *new_chan(char *buf, size_t size, uint64_t cap)
@@ -63,7 +39,7 @@ static void send_tag(struct pshm_chan *w, uint64_t tag)
 {
 	unsigned char buf[512];
 	size_t len = len_of(tag);
-	fill(buf, tag, len);
+	chan_tag_fill(buf, tag, len);
 	tu_ok(pshm_chan_send(w, buf, len, PSHM_CHAN_FOREVER));
 }
 
@@ -74,7 +50,7 @@ static uint64_t recv_tag(struct pshm_chan *r, int timeout)
 	size_t len = 0;
 	uint64_t tag = 0;
 	tu_ok(pshm_chan_recv(r, buf, sizeof(buf), &len, timeout));
-	if (!intact(buf, len, &tag))
+	if (!chan_tag_intact(buf, len, &tag, len_of))
 		fail_msg("a damaged message of %zu bytes", len);
 	return tag;
 }
@@ -94,15 +70,6 @@ struct shared {
 	_Atomic uint32_t stop;        /* the steady writer may finish */
 	_Atomic uint64_t got[8];      /* the reader's findings */
 };
-
-static struct shared *shared_new(void)
-{
-	void *p = mmap(NULL, sizeof(struct shared), PROT_READ | PROT_WRITE,
-	               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	assert_true(p != MAP_FAILED);
-	memset(p, 0, sizeof(struct shared));
-	return p;
-}
 
 /* ---- rules --------------------------------------------------------------------------------- */
 
@@ -173,11 +140,11 @@ static void test_many_order(void **state)
 	tu_ok(pshm_chan_reserve(w2, len_of(TAG(2, 0)), &pb, 0));
 	tu_ok(pshm_chan_reserve(w3, 5, &pc, 0)); /* inline, and given up below */
 	memset(pc, 0xee, 5);
-	fill(pb, TAG(2, 0), len_of(TAG(2, 0)));
+	chan_tag_fill(pb, TAG(2, 0), len_of(TAG(2, 0)));
 	tu_ok(pshm_chan_commit(w2, len_of(TAG(2, 0))));
 	/* The first claim is not committed yet: nothing to read, though the second is there. */
 	tu_err(pshm_chan_recv(r, buf, sizeof(buf), &len, 0), -EAGAIN);
-	fill(pa, TAG(1, 0), len_of(TAG(1, 0)));
+	chan_tag_fill(pa, TAG(1, 0), len_of(TAG(1, 0)));
 	tu_ok(pshm_chan_commit(w1, len_of(TAG(1, 0))));
 	assert_int_equal(recv_tag(r, 0), TAG(1, 0));
 	assert_int_equal(recv_tag(r, 0), TAG(2, 0));
@@ -226,11 +193,11 @@ static void writer_child(const char *a, int w, uint64_t n, struct shared *sh)
 			void *p;
 			if (pshm_chan_reserve(ch, len, &p, PSHM_CHAN_FOREVER))
 				_exit(2);
-			fill(p, tag, len);
+			chan_tag_fill(p, tag, len);
 			if (pshm_chan_commit(ch, len))
 				_exit(3);
 		} else {
-			fill(buf, tag, len);
+			chan_tag_fill(buf, tag, len);
 			if (pshm_chan_send(ch, buf, len, PSHM_CHAN_FOREVER))
 				_exit(4);
 		}
@@ -315,7 +282,7 @@ static void test_many_dead_claim(void **state)
 {
 	(void)state;
 	char a[64];
-	struct shared *sh = shared_new();
+	struct shared *sh = tu_shared(sizeof(struct shared));
 	struct pshm_chan_stat st;
 	unsigned char buf[8];
 	size_t len;
@@ -338,7 +305,7 @@ static void test_many_dead_claim(void **state)
 		die_holding(a, sh, 100);
 		struct pshm_chan *cw = NULL;
 		unsigned char m[512];
-		fill(m, TAG(2, 0), len_of(TAG(2, 0)));
+		chan_tag_fill(m, TAG(2, 0), len_of(TAG(2, 0)));
 		_exit(pshm_chan_open(&cw, a, PSHM_CHAN_WRITER, 0) ||
 		      pshm_chan_send(cw, m, len_of(TAG(2, 0)), 0) || pshm_chan_close(cw));
 	}
@@ -373,7 +340,7 @@ static void test_many_dead_room(void **state)
 {
 	(void)state;
 	char a[64];
-	struct shared *sh = shared_new();
+	struct shared *sh = tu_shared(sizeof(struct shared));
 	struct pshm_chan_stat st;
 	unsigned char buf[2048];
 	size_t len;
@@ -447,7 +414,7 @@ static void victim(const char *a, uint64_t inc, bool hold, struct shared *sh)
 			for (;;)
 				pause();
 		}
-		fill(p, tag, len);
+		chan_tag_fill(p, tag, len);
 		if (pshm_chan_commit(ch, len))
 			_exit(3);
 		atomic_store(&sh->progress[1], i + 1);
@@ -465,7 +432,7 @@ static void test_many_kill_storm(void **state)
 	(void)state;
 	enum { KILLS = 200, STEADY = 40000 };
 	char a[64];
-	struct shared *sh = shared_new();
+	struct shared *sh = tu_shared(sizeof(struct shared));
 
 	new_chan(a, sizeof(a), 16384);
 	/* The reader, in a child: its findings in sh->got. */
@@ -484,7 +451,7 @@ static void test_many_kill_storm(void **state)
 			int rc = pshm_chan_recv(r, buf, sizeof(buf), &len, 120000);
 			if (rc == -ECONNRESET || rc == -EPIPE)
 				break;
-			if (rc || !intact(buf, len, &tag))
+			if (rc || !chan_tag_intact(buf, len, &tag, len_of))
 				_exit(2);
 			uint64_t inc = tag >> 40, n = tag & 0xffffffffffull;
 			if (inc == 0) {

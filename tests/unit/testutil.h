@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -217,6 +218,14 @@ static inline int tu_count_entries(const char *dir)
 			n++;
 	closedir(d);
 	return n - (strcmp(dir, "/proc/self/fd") == 0);
+}
+
+/* SIZE bytes of zeros that the test's children share with it (counters they wait on). */
+static inline void *tu_shared(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	assert_true(p != MAP_FAILED);
+	return p;
 }
 
 /* Count the entries of directory DIR whose names begin with PREFIX, -1 if unreadable. */
