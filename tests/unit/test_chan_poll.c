@@ -434,6 +434,37 @@ static void test_many_writers(void **state)
 	tu_ok(pshm_destroy_addr(a));
 }
 
+/*
+ * A broadcast writer of many writers held back by another's uncommitted claim a ring older: its
+ * descriptor polls readable once that claim is committed, through each of the three calls.
+ */
+static void test_many_bcast_writer(void **state)
+{
+	(void)state;
+	char a[64];
+	void *b;
+
+	new_chan(a, sizeof(a), 4096, PSHM_CHAN_BROADCAST | PSHM_CHAN_MANY_WRITERS, 0600);
+	struct pshm_chan *w1 = attach(a, PSHM_CHAN_WRITER), *w2 = attach(a, PSHM_CHAN_WRITER);
+	int fd = pshm_chan_fd(w2);
+	assert_true(fd >= 0);
+	for (int by = 0; by < NBY; by++) {
+		tu_ok(pshm_chan_reserve(w1, 100, &b, 0));
+		int n = 0, r;
+		while ((r = pshm_chan_send(w2, "twenty bytes, about", 20, 0)) == 0)
+			assert_true(++n < 1000);
+		tu_err(r, -EAGAIN);
+		assert_false(readable(fd, 0));
+		tu_ok(pshm_chan_commit(w1, 100));
+		if (!wait_by(by, fd))
+			fail_msg("many-writer broadcast: no wake-up through %s", by_name[by]);
+		tu_ok(pshm_chan_send(w2, "x", 1, 0));
+	}
+	tu_ok(pshm_chan_close(w1));
+	tu_ok(pshm_chan_close(w2));
+	tu_ok(pshm_destroy_addr(a));
+}
+
 /* ---- no lost wake-up ------------------------------------------------------------------------- */
 
 #define STRESS_MSGS 100000
@@ -1014,7 +1045,7 @@ int main(void)
 	    cmocka_unit_test(test_death),        cmocka_unit_test(test_late_writer),
 	    cmocka_unit_test(test_cleanup),      cmocka_unit_test(test_no_cost),
 	    cmocka_unit_test(test_faults),       cmocka_unit_test(test_other_user),
-	    cmocka_unit_test(test_no_beacon),
+	    cmocka_unit_test(test_no_beacon),    cmocka_unit_test(test_many_bcast_writer),
 	};
 
 	tu_dir_setup();
