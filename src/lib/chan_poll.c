@@ -186,6 +186,8 @@ static bool peer_may_die(struct pshm_chan *ch)
 	if (!ch->bcast)
 		return atomic_load_explicit(&h->reader_state, memory_order_relaxed) ==
 		       PSHM__ST_ATTACHED;
+	if (ch->many)
+		return true; /* another writer's claim holds it back, and that writer may die */
 	return ch->blk >= 0; /* lossless: a reader holds it back, and a probe may pass it over */
 }
 

@@ -230,7 +230,8 @@ static void test_lossy_writer(void **state)
 
 /*
  * A child that takes ROLE on A, says 'k' on ACK, then obeys each byte from CMD: 's' sends a
- * message (a writer) or receives one (a reader), 'q' closes the handle and leaves.
+ * message (a writer) or receives one (a reader), 'r' reserves room for one and keeps it (a
+ * writer), 'q' closes the handle and leaves.
  */
 static void obey(const char *a, int role, int cmd, int ack)
 {
@@ -244,7 +245,10 @@ static void obey(const char *a, int role, int cmd, int ack)
 	CHILD_CHECK(rc == 0, "open = %d", rc);
 	CHILD_CHECK(write(ack, "k", 1) == 1, "ack");
 	for (uint64_t i = 0; read(cmd, &c, 1) == 1 && c != 'q'; i++) {
-		if (role == PSHM_CHAN_WRITER)
+		void *q;
+		if (c == 'r')
+			rc = pshm_chan_reserve(ch, 100, &q, WAIT_MS);
+		else if (role == PSHM_CHAN_WRITER)
 			rc = pshm_chan_send(ch, &i, sizeof(i), WAIT_MS);
 		else
 			rc = pshm_chan_recv(ch, buf, sizeof(buf), &len, WAIT_MS);
@@ -436,7 +440,8 @@ static void test_many_writers(void **state)
 
 /*
  * A broadcast writer of many writers held back by another's uncommitted claim a ring older: its
- * descriptor polls readable once that claim is committed, through each of the three calls.
+ * descriptor polls readable once that claim is committed, through each of the three calls, and
+ * once the writer of such a claim has died (within about a slice).
  */
 static void test_many_bcast_writer(void **state)
 {
@@ -460,6 +465,30 @@ static void test_many_bcast_writer(void **state)
 			fail_msg("many-writer broadcast: no wake-up through %s", by_name[by]);
 		tu_ok(pshm_chan_send(w2, "x", 1, 0));
 	}
+	/* A death sends no word: the descriptor of a handle with the usual slice watches. */
+	slice_ms("50");
+	struct pshm_chan *w3 = attach(a, PSHM_CHAN_WRITER);
+	slice_ms(LONG_SLICE);
+	fd = pshm_chan_fd(w3);
+	assert_true(fd >= 0);
+	struct kid k = start(a, PSHM_CHAN_WRITER);
+	order(&k, 'r', true);
+	int n = 0, r;
+	while ((r = pshm_chan_send(w3, "twenty bytes, about", 20, 0)) == 0)
+		assert_true(++n < 1000);
+	tu_err(r, -EAGAIN);
+	kill(k.pid, SIGKILL);
+	assert_int_equal(reap(k.pid), 128 + SIGKILL);
+	double t0 = tu_now_ms();
+	do {
+		if (!readable(fd, WAIT_MS))
+			fail_msg("many-writer broadcast: no wake-up for a dead writer's claim");
+		r = pshm_chan_send(w3, "x", 1, 0);
+	} while (r == -EAGAIN && tu_now_ms() - t0 < 3000);
+	tu_ok(r);
+	close(k.ack);
+	close(k.cmd);
+	tu_ok(pshm_chan_close(w3));
 	tu_ok(pshm_chan_close(w1));
 	tu_ok(pshm_chan_close(w2));
 	tu_ok(pshm_destroy_addr(a));
