@@ -188,8 +188,8 @@ static int chan_create(int argc, char **argv)
 			    "                         and in its order; with --broadcast, a "
 			    "writer waits only\n"
 			    "                         for one still writing a message a ring "
-			    "older (not with\n"
-			    "                         --lossless)\n"
+			    "older; a lossless\n"
+			    "                         channel has one writer\n"
 			    "  -m, --mode MODE        octal permission bits (default 600)\n"
 			    "  -h, --help             show this help\n");
 			return EXIT_OK;
