@@ -455,9 +455,10 @@ const char *pshm_shm_dir(void);
 
 /*
  * Parse a size such as "4096", "4K", "4KiB" (2^10), "4KB" (10^3), "1.5M", "2G", "1T" into
- * *SIZEP. A fraction is multiplied out exactly, with all its digits, and rounded down to a
- * whole byte. Returns 0, or -EINVAL for malformed text and -ERANGE for a size of 2^63 or more;
- * *SIZEP is left alone on failure.
+ * *SIZEP; units in any case ("10mb", "4kib"), or "0x1000", a hexadecimal count of bytes with no
+ * unit. A fraction is multiplied out exactly, with all its digits, and rounded down to a whole
+ * byte. Returns 0, or -EINVAL for malformed text and -ERANGE for a size of 2^63 or more; *SIZEP
+ * is left alone on failure.
  */
 int pshm_parse_size(const char *text, uint64_t *sizep);
 

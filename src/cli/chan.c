@@ -190,7 +190,9 @@ static int chan_create(int argc, char **argv)
 			    "                         for one still writing a message a ring "
 			    "older; a lossless\n"
 			    "                         channel has one writer\n"
-			    "  -m, --mode MODE        octal permission bits (default 600)\n"
+			    "  -m, --mode MODE        permission bits, octal (default 600) or "
+			    "symbolic on 600\n"
+			    "                         (g+r: 640)\n"
 			    "  -h, --help             show this help\n");
 			return EXIT_OK;
 		default:

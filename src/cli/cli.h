@@ -86,8 +86,18 @@ int cli_help(const char *cmd, const char *options);
 /* Parse a size (pshm_parse_size); on error report a usage error for CMD and return false. */
 bool cli_size(const char *cmd, const char *what, const char *text, uint64_t *v);
 
-/* Parse an octal mode of at most 07777. */
+/*
+ * mode.c: parse MODE for CMD into *MODE: octal bits (at most 6777), or a symbolic mode as
+ * chmod(1) writes it (u+w, go-rwx, a=r, g=u, +X) applied to 0600, a new object's mode. The
+ * sticky bit is refused. On error report a usage error and return false.
+ */
 bool cli_mode(const char *cmd, const char *text, mode_t *mode);
+/* Whether TEXT, a mode cli_mode took, is symbolic: it depends on the mode it changes. */
+bool cli_mode_symbolic(const char *text);
+/* Whether cli_mode would take TEXT; says nothing. */
+bool cli_mode_valid(const char *text);
+/* The mode TEXT, which cli_mode took, makes of MODE: for octal, TEXT's bits whatever MODE. */
+mode_t cli_mode_apply(const char *text, mode_t mode);
 
 /* Format SIZE as bytes (BYTES) or human-readable ("4K", "1.5M") into BUF. */
 const char *cli_fmt_size(char *buf, size_t len, uint64_t size, bool bytes);

@@ -382,32 +382,9 @@ bool cli_size(const char *cmd, const char *what, const char *text, uint64_t *v)
 	int r = pshm_parse_size(text, v);
 	if (r == 0)
 		return true;
-	cli_usage(cmd, "invalid %s '%s': %s (sizes look like 4096, 64K, 1.5M, 2GiB, 10MB)", what,
-	          text, r == -ERANGE ? "too large" : "not a size");
+	cli_usage(cmd, "invalid %s '%s': %s (sizes look like 4096, 64K, 1.5M, 2GiB, 10MB, 0x1000)",
+	          what, text, r == -ERANGE ? "too large" : "not a size");
 	return false;
-}
-
-bool cli_mode(const char *cmd, const char *text, mode_t *mode)
-{
-	char *end;
-	errno = 0;
-	unsigned long m = strtoul(text, &end, 8);
-	if (!*text || *end || errno || m > 07777 || text[0] == '-' || text[0] == '+') {
-		cli_usage(cmd,
-		          "invalid mode '%s': expected octal permission bits such as 600 or 0644",
-		          text);
-		return false;
-	}
-	if (m & S_ISVTX) {
-		cli_usage(
-		    cmd,
-		    "invalid mode '%s': the sticky bit marks leased objects, which only a lease "
-		    "sets (pshm hold --create --lease)",
-		    text);
-		return false;
-	}
-	*mode = (mode_t)m;
-	return true;
 }
 
 const char *cli_fmt_size(char *buf, size_t len, uint64_t size, bool bytes)

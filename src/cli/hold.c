@@ -193,7 +193,8 @@ static int hold_help(void)
 	            "read)\n"
 	            "      --create           create the objects, leased with --lease\n"
 	            "  -s, --size SIZE        --create: size in bytes (default 0)\n"
-	            "  -m, --mode MODE        --create: octal permission bits (default 600)\n"
+	            "  -m, --mode MODE        --create: permission bits, octal (default 600) or\n"
+	            "                         symbolic on 600 (g+r: 640)\n"
 	            "  The exit status is COMMAND's, or 128+N when signal N ended it.\n");
 }
 

@@ -190,8 +190,9 @@ int cmd_create(int argc, char **argv)
 			return cli_help(
 			    "create",
 			    "  -s, --size SIZE        size in bytes (default 0)\n"
-			    "  -m, --mode MODE        octal permission bits (default 600), "
-			    "applied whatever the umask\n"
+			    "  -m, --mode MODE        permission bits, octal (default 600) or "
+			    "symbolic on 600\n"
+			    "                         (g+r: 640); applied whatever the umask\n"
 			    "  -e, --existing-ok      open an existing object instead of "
 			    "failing (grown to SIZE, never shrunk)\n"
 			    "      --sparse           do not reserve the space (a full file "
@@ -227,13 +228,13 @@ static int open_attr(const char *op, const char *addr, struct pshm_seg **seg)
 }
 
 /* The common shape of chmod and chown: option parsing, then one change per operand. */
-static int attr_cmd(const char *name, int argc, char **argv, const char *what)
+static int attr_cmd(const char *name, int argc, char **argv, const char *what, const char *help)
 {
 	static const struct option opts[] = {CLI_HELP_OPTION, {NULL, 0, NULL, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (c == 'h')
-			return cli_help(name, NULL), -1;
+			return cli_help(name, help), -1;
 		return cli_bad_option(name);
 	}
 	if (argc - optind < 2)
@@ -241,98 +242,150 @@ static int attr_cmd(const char *name, int argc, char **argv, const char *what)
 	return EXIT_OK;
 }
 
+/* Set ADDR's mode as TEXT (which cli_mode took) says: a symbolic one changes its mode now. */
+static int chmod_one(const char *addr, const char *text)
+{
+	struct pshm_seg *seg;
+	struct pshm_stat st = {.mode = 0};
+	int r = 0;
+
+	if (open_attr("chmod", addr, &seg))
+		return EXIT_FAIL;
+	if (cli_mode_symbolic(text))
+		r = pshm_stat(seg, &st);
+	mode_t mode = cli_mode_apply(text, st.mode);
+	if (r == 0 && pshm_kind(seg) == PSHM_SYSV && sysv_mode_refused("chmod", addr, mode))
+		r = EXIT_FAIL;
+	else if (r == 0)
+		r = pshm_chmod(seg, mode);
+	pshm_close(seg);
+	return r < 0 ? cli_fail("chmod", addr, r) : r;
+}
+
 int cmd_chmod(int argc, char **argv)
 {
 	mode_t mode;
-	int r = attr_cmd("chmod", argc, argv, "mode");
-	if (r)
-		return r < 0 ? EXIT_OK : r;
-	if (!cli_mode("chmod", argv[optind], &mode))
-		return EXIT_USAGE;
-	int status = EXIT_OK;
-	for (int i = optind + 1; i < argc; i++) {
-		struct pshm_seg *seg;
-		if (open_attr("chmod", argv[i], &seg)) {
-			status = EXIT_FAIL;
-			continue;
-		}
-		if (pshm_kind(seg) == PSHM_SYSV && sysv_mode_refused("chmod", argv[i], mode))
-			status = EXIT_FAIL;
-		else if ((r = pshm_chmod(seg, mode)) < 0)
-			status = cli_fail("chmod", argv[i], r);
-		pshm_close(seg);
+	char **av = argv;
+
+	/* As chmod(1): a first argument such as -w or -rwx is a mode, not options. */
+	if (argc > 2 && argv[1][0] == '-' && argv[1][1] && argv[1][1] != '-' &&
+	    cli_mode_symbolic(argv[1]) && cli_mode_valid(argv[1])) {
+		av = calloc((size_t)argc + 2, sizeof(*av));
+		if (!av)
+			return cli_fail("chmod", argv[1], -ENOMEM);
+		av[0] = argv[0];
+		av[1] = "--";
+		memcpy(av + 2, argv + 1, (size_t)(argc - 1) * sizeof(*av));
+		argc++;
 	}
-	return status;
+	int status = attr_cmd(
+	    "chmod", argc, av, "mode",
+	    "  MODE is octal (640) or symbolic as chmod(1) writes it, changing each object's\n"
+	    "  mode: [ugoa]*[+-=][rwxXs]* or [ugoa]*[+-=][ugo], clauses joined by commas\n"
+	    "  (u+w, go-rwx, a=r, ug=rw,o=, g=u); no class means a, whatever the umask\n");
+	if (status == 0 && !cli_mode("chmod", av[optind], &mode))
+		status = EXIT_USAGE;
+	else if (status == 0)
+		for (int i = optind + 1; i < argc; i++)
+			if (chmod_one(av[i], av[optind]))
+				status = EXIT_FAIL;
+	if (av != argv)
+		free(av);
+	return status < 0 ? EXIT_OK : status;
 }
 
-/* A user or group name, or a number. */
-static bool parse_id(const char *text, bool group, unsigned *id)
+enum id_parse { ID_OK, ID_UNKNOWN, ID_BAD };
+
+/*
+ * A user or group name, or else a number, as chown(1) takes them: a number names an ID whether
+ * or not any user or group has it. ID_BAD for what is neither name nor ID (empty, a sign, a
+ * number too large).
+ */
+static enum id_parse parse_id(const char *text, bool group, unsigned *id)
 {
 	char *end;
-	if (group) {
-		struct group *g = getgrnam(text);
-		if (g) {
-			*id = g->gr_gid;
-			return true;
-		}
-	} else {
-		struct passwd *p = getpwnam(text);
-		if (p) {
-			*id = p->pw_uid;
-			return true;
-		}
+	struct group *g = group ? getgrnam(text) : NULL;
+	struct passwd *p = group ? NULL : getpwnam(text);
+
+	if (g || p) {
+		*id = g ? g->gr_gid : p->pw_uid;
+		return ID_OK;
 	}
+	if (!text[0] || text[0] == '-' || text[0] == '+')
+		return ID_BAD;
 	if (!isdigit((unsigned char)text[0]))
-		return false;
+		return ID_UNKNOWN;
 	errno = 0;
 	unsigned long v = strtoul(text, &end, 10);
-	if (*end || errno || v >= (unsigned long)(uint32_t)-1)
-		return false;
+	if (*end)
+		return ID_UNKNOWN;
+	if (errno || v >= (unsigned long)(uint32_t)-1)
+		return ID_BAD;
 	*id = (unsigned)v;
-	return true;
+	return ID_OK;
 }
 
-/* OWNER, OWNER:GROUP, OWNER: (the owner's login group) or :GROUP. */
-static bool parse_owner(const char *text, uid_t *uid, gid_t *gid)
+/* OWNER: the login group of the user *UID, into *GID; EXIT_FAIL, said, when it has none. */
+static int login_group(const char *owner, uid_t uid, gid_t *gid)
+{
+	struct passwd *p = getpwuid(uid);
+	if (p) {
+		*gid = p->pw_gid;
+		return EXIT_OK;
+	}
+	fprintf(stderr,
+	        "pshm: chown: user %s has no login group to take\n"
+	        "pshm: name the group, as in %s:GROUP\n",
+	        cli_safe(owner), cli_safe(owner));
+	return EXIT_FAIL;
+}
+
+/*
+ * OWNER, OWNER:GROUP, OWNER: (the owner's login group) or :GROUP into *UID and *GID. EXIT_USAGE
+ * for a malformed TEXT, EXIT_FAIL for a user or group that does not exist; both said.
+ */
+static int parse_owner(const char *text, uid_t *uid, gid_t *gid)
 {
 	char buf[256];
-	unsigned id;
+	unsigned u = (unsigned)-1, g = (unsigned)-1;
+	enum id_parse ru = ID_OK, rg = ID_OK;
 
 	snprintf(buf, sizeof(buf), "%s", text);
 	char *colon = strchr(buf, ':');
 	if (colon)
-		*colon = '\0';
-	*uid = (uid_t)-1;
-	*gid = (gid_t)-1;
-	if (buf[0]) {
-		if (!parse_id(buf, false, &id))
-			return false;
-		*uid = id;
-	}
-	if (colon && colon[1]) {
-		if (!parse_id(colon + 1, true, &id))
-			return false;
-		*gid = id;
-	} else if (colon && buf[0]) {
-		struct passwd *p = getpwuid(*uid);
-		if (!p)
-			return false;
-		*gid = p->pw_gid;
-	}
-	return buf[0] || (colon && colon[1]);
+		*colon++ = '\0';
+	if (buf[0])
+		ru = parse_id(buf, false, &u);
+	if (colon && colon[0])
+		rg = parse_id(colon, true, &g);
+	if (strlen(text) >= sizeof(buf) || ru == ID_BAD || rg == ID_BAD ||
+	    (colon && strchr(colon, ':')) || (!buf[0] && !(colon && colon[0])))
+		return cli_usage(
+		    "chown", "invalid owner '%s': expected USER[:GROUP], by name or number", text);
+	if (ru == ID_UNKNOWN)
+		fprintf(stderr, "pshm: chown: unknown user '%s'\n", cli_safe(buf));
+	if (rg == ID_UNKNOWN)
+		fprintf(stderr, "pshm: chown: unknown group '%s'\n", cli_safe(colon));
+	if (ru || rg)
+		return EXIT_FAIL;
+	*uid = u;
+	*gid = g;
+	if (colon && !colon[0] && buf[0])
+		return login_group(buf, u, gid);
+	return EXIT_OK;
 }
 
 int cmd_chown(int argc, char **argv)
 {
 	uid_t uid;
 	gid_t gid;
-	int r = attr_cmd("chown", argc, argv, "owner");
+	int r =
+	    attr_cmd("chown", argc, argv, "owner",
+	             "  OWNER and GROUP are names or numbers; OWNER: sets OWNER's login group\n");
 	if (r)
 		return r < 0 ? EXIT_OK : r;
-	if (strlen(argv[optind]) >= 256 || !parse_owner(argv[optind], &uid, &gid))
-		return cli_usage("chown",
-		                 "invalid owner '%s': expected USER[:GROUP], by name or number",
-		                 argv[optind]);
+	if ((r = parse_owner(argv[optind], &uid, &gid)))
+		return r;
 	int status = EXIT_OK;
 	for (int i = optind + 1; i < argc; i++) {
 		struct pshm_seg *seg;

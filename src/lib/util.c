@@ -34,22 +34,34 @@ PSHM__API const char *pshm_version(void)
 	return PSHM_VERSION_STRING;
 }
 
-/* The multiplier of a size suffix: K/KiB powers of 1024, KB powers of 1000. 0: unknown. */
+/* Whether S is LOWER (lower-case ASCII letters) in any case; not the locale's, in which "I"
+ * need not be "i". */
+static bool caseless_eq(const char *s, const char *lower)
+{
+	for (; *lower; s++, lower++)
+		if (*s != *lower && *s != *lower - 'a' + 'A')
+			return false;
+	return !*s;
+}
+
+/*
+ * The multiplier of a size suffix, in any case: K or KiB powers of 1024, KB powers of 1000, B
+ * or nothing 1. 0: unknown.
+ */
 static uint64_t suffix_scale(const char *s)
 {
 	static const char units[] = "KMGTPE";
-	if (!*s)
+	if (!*s || caseless_eq(s, "b"))
 		return 1;
-	if (!strcmp(s, "B"))
-		return 1;
-	const char *u = strchr(units, toupper((unsigned char)*s));
+	char c = *s >= 'a' && *s <= 'z' ? (char)(*s - 'a' + 'A') : *s;
+	const char *u = strchr(units, c);
 	if (!u)
 		return 0;
 	unsigned power = (unsigned)(u - units) + 1;
 	uint64_t base;
-	if (!s[1] || !strcmp(s + 1, "iB"))
+	if (!s[1] || caseless_eq(s + 1, "ib"))
 		base = 1024;
-	else if (!strcmp(s + 1, "B"))
+	else if (caseless_eq(s + 1, "b"))
 		base = 1000;
 	else
 		return 0;
@@ -57,6 +69,28 @@ static uint64_t suffix_scale(const char *s)
 	while (power--)
 		m *= base;
 	return m;
+}
+
+/*
+ * A hexadecimal size, TEXT being 0x or 0X and then hex digits only: a count of bytes, with no
+ * unit or fraction (B and E being digits there, a unit could not be told from one).
+ */
+static int parse_hex(const char *text, uint64_t *sizep)
+{
+	const char *p = text + 2;
+	size_t n = strspn(p, "0123456789abcdefABCDEF");
+
+	if (n == 0 || p[n])
+		return -EINVAL;
+	uint64_t v = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (v > (uint64_t)INT64_MAX >> 4)
+			return -ERANGE;
+		char c = p[i];
+		v = v << 4 | (uint64_t)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+	}
+	*sizep = v;
+	return 0;
 }
 
 /*
@@ -80,6 +114,8 @@ PSHM__API int pshm_parse_size(const char *text, uint64_t *sizep)
 
 	if (!text)
 		return -EINVAL;
+	if (text[0] == '0' && (text[1] == 'x' || text[1] == 'X'))
+		return parse_hex(text, sizep);
 	/* The syntax first, so that malformed text is EINVAL however large its number. */
 	while (isdigit((unsigned char)p[wholelen]))
 		wholelen++;

@@ -141,12 +141,11 @@ attrs() {
 		.gid == 4343' <<<"$output"
 }
 
-@test "chown: unknown users and groups and malformed owners are exit 2, nothing changed" {
+@test "chown: malformed owners are exit 2, nothing changed" {
 	require_root
 	pshm create /a
 	pshm chown 1:1 /a
-	for o in nosuchuser nosuchuser:root root:nosuchgroup :nosuchgroup '' : -1 1x \
-		4294967295 99999999999; do
+	for o in '' : -1 +1 a:b:c 4294967295 99999999999; do
 		run --separate-stderr pshm chown -- "$o" /a
 		[ "$status" -eq 2 ] || fail_with "chown '$o' exited $status"
 		stdout_empty
@@ -242,7 +241,7 @@ attrs() {
 
 @test "resize: invalid sizes are exit 2, nothing changed" {
 	pshm create -s 10 /r
-	for s in 12Q 1.5.5 abc '' + - ++5 +-5 --5 0x10 16E; do
+	for s in 12Q 1.5.5 abc '' + - ++5 +-5 --5 0x10K 16E; do
 		run --separate-stderr pshm resize -- "$s" /r
 		[ "$status" -eq 2 ] || fail_with "resize '$s' exited $status"
 		stdout_empty

@@ -157,7 +157,7 @@ load helpers
 }
 
 @test "create: invalid sizes are usage errors (exit 2) and make nothing" {
-	for s in 12Q -5 1.5.5 '' abc 4KK 0x10 ' 4' 99999999999999999999 16E; do
+	for s in 12Q -5 1.5.5 '' abc 4KK 0x10K ' 4' 99999999999999999999 16E; do
 		run --separate-stderr pshm create -s "$s" /x
 		[ "$status" -eq 2 ] || fail_with "create -s '$s' exited $status"
 		stdout_empty

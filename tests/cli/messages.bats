@@ -28,13 +28,13 @@ sysv_mode() {
 	[ "$(size_of /r)" = 1441151880758558720 ]
 }
 
-@test "sizes: 2^63 or more is too large, and hex or trailing text is no size" {
+@test "sizes: 2^63 or more is too large, and hex with a unit or trailing text is no size" {
 	for s in 8E 8.0E 9.223372036854775808EB 18446744073709551616 99999999999999999999999; do
 		run --separate-stderr pshm create -s "$s" /big
 		[ "$status" -eq 2 ] || fail_with "-s $s exited $status"
 		stderr_has "invalid size '$s': too large"
 	done
-	for s in 0x10 16E-1 1e3 99999999999999999999X 1.5.5; do
+	for s in 0x10K 0x 16E-1 1e3 99999999999999999999X 1.5.5; do
 		run --separate-stderr pshm create -s "$s" /bad
 		[ "$status" -eq 2 ] || fail_with "-s $s exited $status"
 		stderr_has "invalid size '$s': not a size"
