@@ -193,9 +193,6 @@ CMDS="create write read dump ls stat who chmod chown resize rm"
 	[ "$status" -eq 2 ]
 	run --separate-stderr pshm dump /a /a
 	[ "$status" -eq 2 ]
-	run --separate-stderr pshm ls /a
-	[ "$status" -eq 2 ]
-	stderr_has "^pshm ls: unexpected argument '/a'"
 	[ "$(size_of /a)" -eq 0 ]
 }
 
