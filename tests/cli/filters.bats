@@ -228,6 +228,13 @@ time.sleep(60)' >"$BATS_TEST_TMPDIR/fd" 2>/dev/null 3>&- &
 	[ -z "$stderr" ]
 	dir_holds keep
 	if sysv_exists "$key"; then fail_with "sysv:$key is still there"; fi
+	# A name that holds a wildcard character is named with a backslash before it.
+	pshm create '/k[1]' /k1
+	run --separate-stderr pshm rm -v '/k\[1]'
+	[ "$status" -eq 0 ]
+	output_is "removed '/k[1]'"
+	dir_holds k1 keep
+	pshm rm /k1
 	# Without -v, nothing is said.
 	pshm create /q1 /q2
 	run --separate-stderr pshm rm '/q*'
