@@ -57,6 +57,25 @@ int cli_chan_fail(const char *op, const char *addr, int err);
 int cli_chan_open(const char *op, const char *addr, int role, unsigned flags, struct pshm_chan **ch,
                   struct pshm_chan_stat *st);
 
+/* ---- match.c: patterns that select objects (ls, rm) ---------------------------------------- */
+
+/* A shell-style pattern on the objects pshm_list() finds. */
+struct cli_pattern {
+	unsigned kinds;   /* the PSHM_LIST_* bit of the one kind it selects */
+	bool by_name;     /* matched against the name (POSIX, semaphores), not the address */
+	const char *text; /* the fnmatch(3) pattern (points into the operand) */
+};
+
+/* Whether operand ARG is a pattern: it holds '*', '?' or '['. */
+bool cli_is_pattern(const char *arg);
+
+/* Parse pattern ARG of subcommand CMD into *P: EXIT_OK, or EXIT_FAIL after saying why (a kind
+ * that is never listed, a slash inside a name). */
+int cli_pattern_parse(const char *cmd, const char *arg, struct cli_pattern *p);
+
+/* Whether P selects the object pshm_list() described as ST. */
+bool cli_pattern_match(const struct cli_pattern *p, const struct pshm_stat *st);
+
 /* ---- common.c ---------------------------------------------------------------------------- */
 
 /*

@@ -235,12 +235,52 @@ static const char *cell(enum col_id id, const struct pshm_stat *st, struct lsopt
 	}
 }
 
+/* An operand: a pattern, or an address described before the walk. */
+struct lsop {
+	const char *arg;
+	bool pattern;
+	struct cli_pattern pat;
+	int err;             /* address: not described (reported), 0 when it was */
+	struct pshm_stat st; /* address: the object it names */
+	unsigned seen;       /* OP_* */
+};
+
+enum { OP_MATCHED = 1, OP_LISTED = 2 }; /* selected among the kinds listed; shown */
+
 struct lsctx {
 	struct libscols_table *tb;
 	int ids[C_NCOLS + 1];
 	size_t ncols;
 	struct lsopts o;
+	struct lsop *ops; /* none: every object of the kinds listed */
+	size_t nops;
 };
+
+/* Whether address operand OP names the object ST describes. */
+static bool same_object(const struct lsop *op, const struct pshm_stat *st)
+{
+	if (op->st.kind != st->kind)
+		return false;
+	if (st->kind == PSHM_SYSV)
+		return op->st.id == st->id;
+	return op->st.dev == st->dev && op->st.ino == st->ino;
+}
+
+/* Mark with BIT the operands that select ST; whether any does (or there are none). */
+static bool ops_mark(struct lsctx *c, const struct pshm_stat *st, unsigned bit)
+{
+	bool any = !c->nops;
+	for (size_t i = 0; i < c->nops; i++) {
+		struct lsop *op = &c->ops[i];
+		if (op->err)
+			continue;
+		if (op->pattern ? cli_pattern_match(&op->pat, st) : same_object(op, st)) {
+			op->seen |= bit;
+			any = true;
+		}
+	}
+	return any;
+}
 
 /* One row per entry; a failure stops pshm_list() with its negative errno. */
 static int add_row(const struct pshm_stat *st, void *arg)
@@ -249,12 +289,15 @@ static int add_row(const struct pshm_stat *st, void *arg)
 	char buf[4096];
 	if (c->o.chan_only && st->kind == PSHM_POSIX && !cli_chan_object(st))
 		return 0;
+	if (!ops_mark(c, st, OP_MATCHED))
+		return 0;
 	if (c->o.orphans) {
 		int r = orphan(st, &c->o);
 		c->o.unsure += r < 0;
 		if (r <= 0)
 			return 0;
 	}
+	ops_mark(c, st, OP_LISTED);
 	struct libscols_line *ln = scols_table_new_line(c->tb, NULL);
 	if (!ln)
 		return -ENOMEM;
@@ -267,6 +310,100 @@ static int add_row(const struct pshm_stat *st, void *arg)
 	if (c->o.partial && c->o.t.json && scols_line_set_data(ln, c->ncols, "0"))
 		return -ENOMEM;
 	return 0;
+}
+
+/* Take the operands ARGV[0..N): parse the patterns and describe the addresses, reporting each
+ * that fails and setting *FAILED. False when out of memory. */
+static bool ops_parse(struct lsctx *c, char **argv, int n, bool *failed)
+{
+	c->ops = calloc((size_t)n, sizeof(*c->ops));
+	if (!c->ops)
+		return false;
+	c->nops = (size_t)n;
+	for (int i = 0; i < n; i++) {
+		struct lsop *op = &c->ops[i];
+		op->arg = argv[i];
+		op->pattern = cli_is_pattern(argv[i]);
+		if (op->pattern) {
+			op->err = cli_pattern_parse("ls", argv[i], &op->pat);
+		} else {
+			cli_warn_bare(argv[i]);
+			int r = pshm_stat_addr(argv[i], &op->st);
+			if (r == -ENOENT && strcmp(argv[i], "memfd:"))
+				fprintf(stderr, "pshm: ls %s: no such object\n", cli_safe(argv[i]));
+			else if (r < 0)
+				cli_fail("ls", argv[i], r);
+			op->err = r < 0;
+		}
+		*failed |= op->err != 0;
+	}
+	return true;
+}
+
+/* The kinds the operands select: those to walk when neither -k nor -a is given. Files are in
+ * no walk: each file named gets its row from its own description (add_files). */
+static unsigned ops_kinds(const struct lsctx *c)
+{
+	unsigned mask = 0;
+	for (size_t i = 0; i < c->nops; i++) {
+		const struct lsop *op = &c->ops[i];
+		if (!op->err)
+			mask |= op->pattern                ? op->pat.kinds
+			        : op->st.kind == PSHM_FILE ? 0
+			                                   : 1u << op->st.kind;
+	}
+	return mask & PSHM_LIST_ALL;
+}
+
+/* The row of each file named, once however many operands name it. */
+static int add_files(struct lsctx *c)
+{
+	for (size_t i = 0; i < c->nops; i++) {
+		struct lsop *op = &c->ops[i];
+		if (op->err || op->pattern || op->st.kind != PSHM_FILE || (op->seen & OP_MATCHED))
+			continue;
+		int r = add_row(&op->st, c);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/* Say why no row shows an operand, for each such one; EXIT_FAIL if there were any. MASK: the
+ * kinds walked; KINDS: the -k option's value, or NULL. */
+static int ops_report(const struct lsctx *c, unsigned mask, const char *kinds)
+{
+	int status = EXIT_OK;
+	for (size_t i = 0; i < c->nops; i++) {
+		const struct lsop *op = &c->ops[i];
+		const char *a = cli_safe(op->arg);
+		int kind = op->st.kind;
+		if (op->seen & OP_LISTED)
+			continue;
+		status = EXIT_FAIL;
+		if (op->err)
+			continue; /* said already */
+		if (op->pattern && kinds && !(mask & op->pat.kinds))
+			fprintf(stderr, "pshm: ls %s: -k %s leaves out the kind it selects\n", a,
+			        cli_safe(kinds));
+		else if (op->pattern)
+			fprintf(stderr, "pshm: ls %s: no %s matches\n", a,
+			        op->seen ? "orphan" : "object");
+		else if (op->seen)
+			fprintf(
+			    stderr,
+			    "pshm: ls %s: not an orphan: a process holds it, or whether one does "
+			    "is not known\n",
+			    a);
+		else if (kinds && (kind == PSHM_FILE || !(mask & (1u << kind)) ||
+		                   (kind == PSHM_POSIX && c->o.chan_only)))
+			fprintf(stderr, "pshm: ls %s: -k %s leaves it out: it is %s%s\n", a,
+			        cli_safe(kinds), (mask & (1u << kind)) ? "" : "of kind ",
+			        (mask & (1u << kind)) ? "no channel" : pshm_kind_name(kind));
+		else
+			fprintf(stderr, "pshm: ls %s: no such object\n", a); /* gone since */
+	}
+	return status;
 }
 
 static bool parse_kinds(const char *spec, unsigned *mask)
@@ -300,8 +437,11 @@ static bool parse_kinds(const char *spec, unsigned *mask)
 
 static int ls_help(void)
 {
-	printf("Usage: pshm ls [-J] [-o COLUMNS] [-r] [-b] [-n] [-k KINDS] [-a] [--orphans]\n\n"
-	       "List POSIX shared memory objects and System V segments.\n\nOptions:\n"
+	printf("Usage: pshm ls [-J] [-o COLUMNS] [-r] [-b] [-n] [-k KINDS] [-a] [--orphans]\n"
+	       "               [ADDR|PATTERN...]\n\n"
+	       "List POSIX shared memory objects and System V segments: all of them, or those\n"
+	       "named by address or selected by a shell-style pattern ('/app-*', 'sem:/x?',\n"
+	       "'sysv:0x1234*'; without a kind, POSIX objects only).\n\nOptions:\n"
 	       "  -J, --json             JSON output (numbers as numbers)\n"
 	       "  -o, --output COLUMNS   the columns to show, comma-separated; +COLUMNS adds\n"
 	       "  -r, --raw              raw output: no alignment\n"
@@ -361,6 +501,8 @@ int cmd_ls(int argc, char **argv)
 	};
 	struct lsctx c = {0};
 	unsigned mask = PSHM_LIST_DEFAULT;
+	const char *kinds = NULL; /* -k, when it is the last of -k and -a */
+	bool kinds_given = false; /* -k or -a */
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, CLI_TABLE_OPTSTRING "k:ah", opts, NULL)) != -1) {
@@ -370,9 +512,13 @@ int cmd_ls(int argc, char **argv)
 		case 'k':
 			if (!parse_kinds(optarg, &mask))
 				return EXIT_USAGE;
+			kinds = optarg;
+			kinds_given = true;
 			break;
 		case 'a':
 			mask = PSHM_LIST_ALL;
+			kinds = NULL;
+			kinds_given = true;
 			break;
 		case 'O':
 			c.o.orphans = true;
@@ -383,24 +529,30 @@ int cmd_ls(int argc, char **argv)
 			return cli_bad_option("ls");
 		}
 	}
-	if (optind < argc)
-		return cli_usage("ls", "unexpected argument '%s'", argv[optind]);
 	if (mask & LS_KIND_CHAN) {
 		c.o.chan_only = !(mask & PSHM_LIST_POSIX);
 		mask = (mask & ~LS_KIND_CHAN) | PSHM_LIST_POSIX;
 	}
 	if (!cli_cols_select(&ls_cols, c.o.t.columns, c.ids, &c.ncols))
 		return EXIT_USAGE;
+	bool failed = false;
+	if (optind < argc && !ops_parse(&c, argv + optind, argc - optind, &failed))
+		return cli_fail("ls", pshm_shm_dir(), -ENOMEM);
+	if (c.nops && !kinds_given)
+		mask = ops_kinds(&c);
 	bool scan = false;
 	for (size_t i = 0; i < c.ncols; i++)
 		scan |= c.ids[i] == C_NPROCS || c.ids[i] == C_PIDS;
-	if ((scan || c.o.orphans) && !(c.o.holders = holders_scan()))
+	if ((scan || c.o.orphans) && !(c.o.holders = holders_scan())) {
+		free(c.ops);
 		return cli_fail("ls", pshm_shm_dir(), -ENOMEM);
+	}
 	c.o.partial = scan && !holders_complete(c.o.holders);
 
 	c.tb = cli_table_new(cols, NULL, 0, c.o.t.how);
 	if (!c.tb) {
 		holders_free(c.o.holders);
+		free(c.ops);
 		return cli_fail("ls", pshm_shm_dir(), -ENOMEM);
 	}
 	struct libscols_column *sortcol = make_columns(&c);
@@ -408,10 +560,14 @@ int cmd_ls(int argc, char **argv)
 	int r = sortcol ? pshm_list(mask, add_row, &c, &stop) : -ENOMEM;
 	if (r >= 0 && stop)
 		r = stop;
-	int status = EXIT_OK;
+	if (r >= 0 && !kinds)
+		r = add_files(&c);
+	int status = failed ? EXIT_FAIL : EXIT_OK;
 	if (r < 0) {
 		status = cli_fail("ls", pshm_shm_dir(), r);
 	} else {
+		if (ops_report(&c, mask, kinds))
+			status = EXIT_FAIL;
 		scols_sort_table(c.tb, sortcol);
 		if (c.o.t.json)
 			cli_print_json(c.tb, "objects");
@@ -420,6 +576,7 @@ int cmd_ls(int argc, char **argv)
 	}
 	scols_unref_table(c.tb);
 	free(c.o.pids);
+	free(c.ops);
 	if (c.o.unsure)
 		fprintf(stderr,
 		        "pshm: warning: %zu object%s left out: whether processes use %s is not "

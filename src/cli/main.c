@@ -16,7 +16,7 @@ const struct cmd cli_cmds[] = {
      "write DATA, or standard input, into an object"},
     {"read", cmd_read, "[-o OFFSET] [-n LENGTH] ADDR", "copy an object's bytes to standard output"},
     {"dump", cmd_dump, "[-o OFFSET] [-n LENGTH] ADDR", "show an object's bytes in hex and ASCII"},
-    {"ls", cmd_ls, "[-J] [-o COLUMNS] [-r] [-b] [-n] [-k KINDS] [-a] [--orphans]",
+    {"ls", cmd_ls, "[-J] [-o COLUMNS] [-r] [-b] [-n] [-k KINDS] [-a] [--orphans] [ADDR|PATTERN...]",
      "list shared memory objects"},
     {"stat", cmd_stat, "[-J] [-b] ADDR...", "describe objects in detail"},
     {"who", cmd_who, "[-J] [-n] ADDR...", "show the processes that map or hold objects"},
@@ -25,7 +25,7 @@ const struct cmd cli_cmds[] = {
     {"chmod", cmd_chmod, "MODE ADDR...", "change objects' permission bits"},
     {"chown", cmd_chown, "OWNER[:GROUP] ADDR...", "change objects' owner and group"},
     {"resize", cmd_resize, "[--sparse] [+|-]SIZE ADDR...", "change objects' sizes"},
-    {"rm", cmd_rm, "[-f] ADDR...", "remove objects"},
+    {"rm", cmd_rm, "[-f] [-v] ADDR|PATTERN...", "remove objects"},
     {"gc", cmd_gc,
      "[-n] [-k KINDS] [--unleased [--older-than DURATION]] [-J] [-b] [-r] [--noheadings] [-v] "
      "[FILE-ADDR...]",

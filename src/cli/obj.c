@@ -479,19 +479,99 @@ int cmd_resize(int argc, char **argv)
 	return status;
 }
 
+/* Remove ADDR, saying so with VERBOSE (as rm -v does). */
+static int rm_one(const char *addr, bool force, bool verbose)
+{
+	int r = pshm_destroy_addr(addr);
+	if (r == -ENOENT && force)
+		return EXIT_OK;
+	if (r < 0)
+		return cli_fail("rm", addr, r);
+	if (verbose)
+		printf("removed '%s'\n", cli_safe(addr));
+	return EXIT_OK;
+}
+
+/* The addresses of the objects a pattern selects, gathered before any of them is removed. */
+struct rm_found {
+	const struct cli_pattern *pat;
+	char **addr;
+	size_t n, cap;
+};
+
+static int rm_collect(const struct pshm_stat *st, void *arg)
+{
+	struct rm_found *f = arg;
+	if (!cli_pattern_match(f->pat, st))
+		return 0;
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? 2 * f->cap : 16;
+		char **v = realloc(f->addr, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		f->addr = v;
+		f->cap = cap;
+	}
+	f->addr[f->n] = strdup(st->address);
+	return f->addr[f->n++] ? 0 : -ENOMEM;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Remove every object that pattern ARG selects, in the order of their addresses. When they
+ * cannot all be found, none is removed. */
+static int rm_pattern(const char *arg, bool force, bool verbose)
+{
+	struct cli_pattern pat;
+	struct rm_found f = {&pat, NULL, 0, 0};
+	int stop = 0, status = EXIT_OK;
+
+	if (cli_pattern_parse("rm", arg, &pat))
+		return EXIT_FAIL;
+	int r = pshm_list(pat.kinds, rm_collect, &f, &stop);
+	bool found = r >= 0 && stop == 0;
+	if (!found) {
+		status = cli_fail("rm", arg, r < 0 ? r : stop);
+	} else if (f.n == 0 && !force) {
+		fprintf(stderr, "pshm: rm %s: no object matches\n", cli_safe(arg));
+		status = EXIT_FAIL;
+	} else if (f.n) {
+		qsort(f.addr, f.n, sizeof(*f.addr), cmp_str);
+	}
+	for (size_t i = 0; i < f.n; i++) {
+		if (found && rm_one(f.addr[i], force, verbose))
+			status = EXIT_FAIL;
+		free(f.addr[i]);
+	}
+	free(f.addr);
+	return status;
+}
+
 int cmd_rm(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"force", no_argument, NULL, 'f'}, CLI_HELP_OPTION, {NULL, 0, NULL, 0}};
-	bool force = false;
+	static const struct option opts[] = {{"force", no_argument, NULL, 'f'},
+	                                     {"verbose", no_argument, NULL, 'v'},
+	                                     CLI_HELP_OPTION,
+	                                     {NULL, 0, NULL, 0}};
+	bool force = false, verbose = false;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fvh", opts, NULL)) != -1) {
 		if (c == 'f')
 			force = true;
+		else if (c == 'v')
+			verbose = true;
 		else if (c == 'h')
 			return cli_help(
-			    "rm", "  -f, --force            a missing object is not an error\n");
+			    "rm", "  -f, --force            a missing object, or a pattern that "
+			          "matches none, is not an error\n"
+			          "  -v, --verbose          say which objects were removed\n"
+			          "  A PATTERN holds * ? or [ and selects objects as ls shows "
+			          "them;\n"
+			          "  quote it from the shell.\n");
 		else
 			return cli_bad_option("rm");
 	}
@@ -499,12 +579,15 @@ int cmd_rm(int argc, char **argv)
 		return force ? EXIT_OK : cli_usage("rm", "no object named");
 	int status = EXIT_OK;
 	for (int i = optind; i < argc; i++) {
-		cli_warn_bare(argv[i]);
-		int r = pshm_destroy_addr(argv[i]);
-		if (r == -ENOENT && force)
-			continue;
-		if (r < 0)
-			status = cli_fail("rm", argv[i], r);
+		int r;
+		if (cli_is_pattern(argv[i])) {
+			r = rm_pattern(argv[i], force, verbose);
+		} else {
+			cli_warn_bare(argv[i]);
+			r = rm_one(argv[i], force, verbose);
+		}
+		if (r)
+			status = EXIT_FAIL;
 	}
 	return status;
 }

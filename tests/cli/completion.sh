@@ -224,6 +224,8 @@ run_cases()
 		-h --help
 	expect_all "pshm ls --" --json --output --raw --bytes --noheadings --kinds --all --help
 	expect_exact "pshm rm --f" --force
+	expect_exact "pshm rm --v" --verbose
+	expect_all "pshm rm -" -f --force -v --verbose -h --help
 	expect_exact "pshm who -" -J --json -n --noheadings -h --help
 	expect_all "pshm resize -" --sparse
 	expect_none "pshm rm -- -" -f --force
@@ -240,7 +242,8 @@ run_cases()
 	expect_none "pshm write /$obj "
 	expect_none "pshm create -s "
 	expect_exact "pshm create " posix:/ sysv: file:
-	expect_none "pshm ls /"
+	expect_exact "pshm ls /comp-t" "/$obj"
+	expect_exact "pshm ls -k posix /comp-t" "/$obj"
 	expect_none "pshm chmod "
 	expect_exact "pshm chmod 600 /comp-t" "/$obj"
 	expect_exact "pshm resize -4K /comp-t" "/$obj"

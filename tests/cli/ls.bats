@@ -315,8 +315,8 @@ time.sleep(30)' >"$BATS_TEST_TMPDIR/fd" 2>/dev/null 3>&- &
 	run --separate-stderr pshm ls -o ''
 	[ "$status" -eq 2 ]
 	run --separate-stderr pshm ls extra
-	[ "$status" -eq 2 ]
-	stderr_has "unexpected argument 'extra'"
+	[ "$status" -eq 1 ]
+	stderr_has "^pshm: ls extra: no such object"
 }
 
 @test "ls as another user: root's private objects are listed (not read)" {

@@ -177,10 +177,15 @@ signal.pause()' "$PSHM_DIR/held" "$BATS_TEST_TMPDIR/ready" &
 	safe_text <<<"$stderr"
 	stderr_has '^pshm: rm /\\x1b\[31mno: '
 	# A usage error quotes the argument.
-	run --separate-stderr pshm ls $'\e[31m\xff'
+	run --separate-stderr pshm ls -k $'\e[31m\xff'
 	[ "$status" -eq 2 ]
 	safe_text <<<"$stderr"
-	stderr_has "^pshm ls: unexpected argument '\\\\x1b\[31m\\\\xff'$"
+	stderr_has "^pshm ls: unknown kind '\\\\x1b\[31m\\\\xff': "
+	# So does a message about an operand.
+	run --separate-stderr pshm ls $'/\e[31m\xff'
+	[ "$status" -eq 1 ]
+	safe_text <<<"$stderr"
+	stderr_has "^pshm: ls /\\\\x1b\[31m\\\\xff: no object matches$"
 	# A hint names the object again.
 	ln -s target "$PSHM_DIR/"$'\e[31mlink'
 	run --separate-stderr pshm stat $'/\e[31mlink'
