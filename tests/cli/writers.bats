@@ -496,7 +496,8 @@ writers: 0" ]
 	run --separate-stderr p chan create --help
 	[ "$status" -eq 0 ]
 	[[ ${lines[0]} == *' [--broadcast [--lossless]] [--many-writers] '* ]]
-	grep -q -- '--lossless)$' <<<"$output"
+	grep -q -- '; a lossless$' <<<"$output"
+	grep -q -- '^ *channel has one writer$' <<<"$output"
 	for args in "--broadcast --many-writers" "--many-writers --broadcast"; do
 		# shellcheck disable=SC2086
 		p chan create $args /b
