@@ -300,19 +300,20 @@ static bool parse_kinds(const char *spec, unsigned *mask)
 
 static int ls_help(void)
 {
-	printf("Usage: pshm ls [-J] [-o COLUMNS] [-r] [-b] [-n] [-k KINDS] [-a] [--orphans]\n\n"
-	       "List POSIX shared memory objects and System V segments.\n\nOptions:\n"
-	       "  -J, --json             JSON output (numbers as numbers)\n"
-	       "  -o, --output COLUMNS   the columns to show, comma-separated; +COLUMNS adds\n"
-	       "  -r, --raw              raw output: no alignment\n"
-	       "  -b, --bytes            sizes in bytes\n"
-	       "  -n, --noheadings       no heading line\n"
-	       "  -k, --kinds KINDS      posix, chan, sysv, sem, memfd or all, comma-separated\n"
-	       "  -a, --all              all kinds: adds semaphores and the memfds processes hold\n"
-	       "      --orphans          only objects nobody holds: leased ones without a lease\n"
-	       "                         held, and others no process maps or holds\n"
-	       "  -h, --help             show this help\n\nColumns:\n");
+	cli_help_begin(
+	    "ls",
+	    "  -J, --json             JSON output (numbers as numbers)\n"
+	    "  -o, --output COLUMNS   the columns to show, comma-separated; +COLUMNS adds\n"
+	    "  -r, --raw              raw output: no alignment\n"
+	    "  -b, --bytes            sizes in bytes\n"
+	    "  -n, --noheadings       no heading line\n"
+	    "  -k, --kinds KINDS      posix, chan, sysv, sem, memfd or all, comma-separated\n"
+	    "  -a, --all              all kinds: adds semaphores and the memfds processes hold\n"
+	    "      --orphans          only objects nobody holds: leased ones without a lease\n"
+	    "                         held, and others no process maps or holds\n");
+	printf("\nColumns:\n");
 	cli_cols_help(&ls_cols);
+	cli_help_end();
 	return EXIT_OK;
 }
 
@@ -380,7 +381,7 @@ int cmd_ls(int argc, char **argv)
 		case 'h':
 			return ls_help();
 		default:
-			return cli_bad_option("ls");
+			return cli_bad_option("ls", opts, argv);
 		}
 	}
 	if (optind < argc)

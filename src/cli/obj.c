@@ -198,7 +198,7 @@ int cmd_create(int argc, char **argv)
 			    "system then means SIGBUS later)\n"
 			    "      --populate         fault every page in now\n");
 		default:
-			return cli_bad_option("create");
+			return cli_bad_option("create", opts, argv);
 		}
 	}
 	if (optind == argc)
@@ -234,7 +234,7 @@ static int attr_cmd(const char *name, int argc, char **argv, const char *what)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (c == 'h')
 			return cli_help(name, NULL), -1;
-		return cli_bad_option(name);
+		return cli_bad_option(name, opts, argv);
 	}
 	if (argc - optind < 2)
 		return cli_usage(name, argc == optind ? "no %s given" : "no object named", what);
@@ -406,7 +406,11 @@ int cmd_resize(int argc, char **argv)
 		} else if (!strcmp(a, "--")) {
 			dashdash = true;
 		} else {
-			return cli_usage("resize", "invalid option '%s'", a);
+			static const struct option opts[] = {
+			    {"sparse", no_argument, NULL, 0}, CLI_HELP_OPTION, {NULL, 0, NULL, 0}};
+			fprintf(stderr, "pshm resize: invalid option '%s'\n", cli_safe(a));
+			cli_suggest_option(a, opts);
+			return cli_bad_option("resize", NULL, NULL);
 		}
 	}
 	if (!sizearg)
@@ -440,7 +444,7 @@ int cmd_rm(int argc, char **argv)
 			return cli_help(
 			    "rm", "  -f, --force            a missing object is not an error\n");
 		else
-			return cli_bad_option("rm");
+			return cli_bad_option("rm", opts, argv);
 	}
 	if (optind == argc)
 		return force ? EXIT_OK : cli_usage("rm", "no object named");
