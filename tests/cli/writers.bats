@@ -495,7 +495,7 @@ writers: 0" ]
 	done
 	run --separate-stderr p chan create --help
 	[ "$status" -eq 0 ]
-	[[ ${lines[0]} == *' [--broadcast [--lossless]] [--many-writers] '* ]]
+	[[ ${lines[1]} == *' [--broadcast [--lossless]] [--many-writers] '* ]]
 	grep -q -- '--lossless)$' <<<"$output"
 	for args in "--broadcast --many-writers" "--many-writers --broadcast"; do
 		# shellcheck disable=SC2086
