@@ -46,7 +46,7 @@ for f in share/man/man3/libpshm.3 share/man/man1/pshm.1 share/man/man1/pshm-benc
 done
 "$prefix/bin/pshm" --version | grep -q '^pshm ' || { echo "install: pshm does not run" >&2; exit 1; }
 # pshm bench runs the pshm-bench installed beside it, with no PATH to find it by.
-PATH=/nonexistent "$prefix/bin/pshm" bench --help | grep -q '^Usage: pshm bench ' ||
+PATH=/nonexistent "$prefix/bin/pshm" bench --help | grep -q '^ pshm bench ' ||
 	{ echo "install: pshm bench does not run the pshm-bench beside it" >&2; exit 1; }
 # Each function has a manual page that man finds in the prefix: pshm_create its own, and
 # pshm_unmap, through the link make install made, pshm_map's, whose SYNOPSIS declares it. No

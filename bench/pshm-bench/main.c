@@ -119,8 +119,8 @@ static bool parse_sizes(const char *text, struct bench_opts *o)
 
 static int help(void)
 {
-	printf("Usage: %s [--quick] [-J | --csv] [-d DIR] [-k KINDS] [-s SIZES] [--region SIZE]\n"
-	       "       [-r N] [--sections LIST]\n\n"
+	printf("Usage:\n %s [--quick] [-J | --csv] [-d DIR] [-k KINDS] [-s SIZES] [--region SIZE] "
+	       "[-r N] [--sections LIST]\n\n"
 	       "Measure the techniques against each other on this machine.\n\nOptions:\n",
 	       bench_prog);
 	printf("      --quick            a short run (3 repetitions, shorter measurements)\n"
@@ -134,7 +134,7 @@ static int help(void)
 	       "      --region SIZE      the region of the touch and persistence sections\n"
 	       "                         (default 16M, --quick 4M)\n"
 	       "  -r, --reps N           repetitions of every figure (default 7, --quick 3)\n"
-	       "      --sections LIST    lifecycle,touch,persistence,transfer (default: all)\n"
+	       "      --sections LIST    lifecycle,touch,persistence,transfer (default: all)\n\n"
 	       "  -h, --help             show this help\n");
 	printf(
 	    "\nSections:\n"
@@ -151,7 +151,8 @@ static int help(void)
 	    "shm directory (%s), as System V segments and as files .pshm-bench.* in\n"
 	    "DIR; all are removed at the end, after an error and on Ctrl-C.\n"
 	    "\nExit status: 0 done (unavailable figures are listed, not failures), 1 a "
-	    "measurement\nfailed, 2 usage error, 130 interrupted.\n",
+	    "measurement\nfailed, 2 usage error, 130 interrupted.\n"
+	    "\nFor more details see pshm-bench(1).\n",
 	    pshm_shm_dir());
 	return EXIT_OK;
 }

@@ -111,21 +111,20 @@ int cli_chan_open(const char *op, const char *addr, int role, unsigned flags, st
 
 static void chan_usage_lines(FILE *out)
 {
-	fprintf(out, "Usage: pshm chan create " CHAN_CREATE_SYNOPSIS "\n"
-	             "       pshm chan stat " CHAN_STAT_SYNOPSIS "\n");
+	cli_help_usage(out, "chan", "create " CHAN_CREATE_SYNOPSIS "\nstat " CHAN_STAT_SYNOPSIS);
 }
 
 static int chan_help(void)
 {
 	chan_usage_lines(stdout);
-	printf("\nCreate and describe message channels: rings of messages in a POSIX object or a\n"
-	       "file, which pshm send writes and pshm recv reads.\n\n"
-	       "Commands:\n"
+	printf("\nCreate and describe message channels.\n");
+	cli_help_options(NULL);
+	printf("\nCommands:\n"
 	       "  create   create a channel\n"
 	       "  stat     describe a channel\n\n"
-	       "Options:\n"
-	       "  -h, --help             show this help\n\n"
-	       "'pshm chan COMMAND --help' describes a command.\n");
+	       "A channel is a ring of messages in a POSIX object or a file, which pshm send\n"
+	       "writes and pshm recv reads. 'pshm chan COMMAND --help' describes a command.\n");
+	cli_help_end();
 	return EXIT_OK;
 }
 
@@ -168,10 +167,9 @@ static int chan_create(int argc, char **argv)
 				return EXIT_USAGE;
 			break;
 		case 'h':
-			printf(
-			    "Usage: pshm chan create " CHAN_CREATE_SYNOPSIS "\n\n"
-			    "Create a message channel at ADDR (/NAME or file:PATH).\n\n"
-			    "Options:\n"
+			cli_help_usage(stdout, "chan create", CHAN_CREATE_SYNOPSIS);
+			printf("\nCreate a message channel at ADDR (/NAME or file:PATH).\n");
+			cli_help_options(
 			    "      --capacity SIZE    ring size (default 1M), rounded up to a "
 			    "power of two\n"
 			    "                         of at least 4K; at most 1G\n"
@@ -192,11 +190,11 @@ static int chan_create(int argc, char **argv)
 			    "                         channel has one writer\n"
 			    "  -m, --mode MODE        permission bits, octal (default 600) or "
 			    "symbolic on 600\n"
-			    "                         (g+r: 640)\n"
-			    "  -h, --help             show this help\n");
+			    "                         (g+r: 640)\n");
+			cli_help_end();
 			return EXIT_OK;
 		default:
-			return cli_bad_option("chan create");
+			return cli_bad_option("chan create", opts, argv);
 		}
 	}
 	if (optind == argc)
@@ -271,14 +269,14 @@ static int chan_stat(int argc, char **argv)
 			json = true;
 			break;
 		case 'h':
-			printf("Usage: pshm chan stat " CHAN_STAT_SYNOPSIS "\n\n"
-			       "Describe a message channel without attaching to it.\n\n"
-			       "Options:\n"
-			       "  -J, --json             JSON output (numbers as numbers)\n"
-			       "  -h, --help             show this help\n");
+			cli_help_usage(stdout, "chan stat", CHAN_STAT_SYNOPSIS);
+			printf("\nDescribe a message channel without attaching to it.\n");
+			cli_help_options(
+			    "  -J, --json             JSON output (numbers as numbers)\n");
+			cli_help_end();
 			return EXIT_OK;
 		default:
-			return cli_bad_option("chan stat");
+			return cli_bad_option("chan stat", opts, argv);
 		}
 	}
 	if (optind == argc)
@@ -338,13 +336,8 @@ int cmd_chan(int argc, char **argv)
 	int (*run)(int, char **) = !strcmp(sub, "create") ? chan_create
 	                           : !strcmp(sub, "stat") ? chan_stat
 	                                                  : NULL;
-	if (!run) {
-		if (sub[0] == '-')
-			fprintf(stderr, "pshm chan: unknown option '%s'\n", cli_safe(sub));
-		else
-			fprintf(stderr, "pshm chan: unknown command '%s'\n", cli_safe(sub));
-		return cli_bad_option("chan");
-	}
+	if (!run)
+		return cli_unknown("pshm chan", sub, (const char *const[]){"create", "stat", NULL});
 	/* getopt names argv[0] in its messages: "pshm chan create: unrecognized option". */
 	char prog[32];
 	snprintf(prog, sizeof(prog), "pshm chan %s", sub);

@@ -45,6 +45,7 @@ int cmd_chan(int argc, char **argv);
 int cmd_send(int argc, char **argv);
 int cmd_recv(int argc, char **argv);
 int cmd_hold(int argc, char **argv);
+int cmd_help(int argc, char **argv);
 
 /* ---- chan.c ------------------------------------------------------------------------------- */
 
@@ -94,13 +95,6 @@ void cli_warn_bare(const char *addr);
 
 /* Report a usage error for subcommand CMD ("pshm CMD: message" and a pointer to --help). */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* After getopt has reported a bad option (naming it, as "pshm CMD: ..."): the pointer to --help.
- * Returns EXIT_USAGE. */
-int cli_bad_option(const char *cmd);
-
-/* Print the --help text of subcommand CMD: its synopsis, summary and OPTIONS text. */
-int cli_help(const char *cmd, const char *options);
 
 /* Parse a size (pshm_parse_size); on error report a usage error for CMD and return false. */
 bool cli_size(const char *cmd, const char *what, const char *text, uint64_t *v);
@@ -170,6 +164,39 @@ int cli_stop_signal(void);
 	{                                                                                          \
 		"help", no_argument, NULL, 'h'                                                     \
 	}
+
+/* ---- help.c: --help texts, and the nearest names for a mistake ------------------------------ */
+
+/*
+ * A --help in util-linux's layout: "Usage:", the synopsis, the summary, "Options:", whatever the
+ * command adds (its columns), and the pointer to the manual. cli_help prints all of it for
+ * subcommand CMD of the table, with its OPTIONS (lines ending in newlines, or NULL), and returns
+ * EXIT_OK; cli_help_begin prints it up to the options, cli_help_end the closing line. The parts:
+ * cli_help_usage prints "Usage:" and a line " pshm CMD FORM" for each line of SYNOPSIS, and
+ * cli_help_options the "Options:" heading, OPTIONS and -h.
+ */
+int cli_help(const char *cmd, const char *options);
+void cli_help_begin(const char *cmd, const char *options);
+void cli_help_end(void);
+void cli_help_usage(FILE *out, const char *cmd, const char *synopsis);
+void cli_help_options(const char *options);
+
+/*
+ * After getopt_long has reported a bad option (naming it, as "pshm CMD: ..."): for a long option
+ * it did not know, the nearest of OPTS ("Did you mean '--json'?"), then the pointer to --help.
+ * OPTS and ARGV are those given to getopt_long (OPTS may be NULL). Returns EXIT_USAGE.
+ */
+struct option;
+int cli_bad_option(const char *cmd, const struct option *opts, char *const *argv);
+
+/* For ARG, a long option that is none of OPTS ("--jsn", "--jsn=x"): "Did you mean" the nearest,
+ * when one is near enough. For commands that parse their options without getopt_long. */
+void cli_suggest_option(const char *arg, const struct option *opts);
+
+/* Report WORD, which PROG ("pshm", "pshm chan") does not take as a command (or an option, when
+ * it starts with '-'), with the nearest of NAMES (NULL-terminated; NULL: the commands of the
+ * table) and the pointer to PROG --help. Returns EXIT_USAGE. */
+int cli_unknown(const char *prog, const char *word, const char *const *names);
 
 /* ---- text.c: untrusted text made safe to show ----------------------------------------------- */
 

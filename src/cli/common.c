@@ -356,27 +356,6 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-int cli_bad_option(const char *cmd)
-{
-	fprintf(stderr, "Try 'pshm %s --help' for more information.\n", cmd);
-	return EXIT_USAGE;
-}
-
-int cli_help(const char *cmd, const char *options)
-{
-	for (const struct cmd *c = cli_cmds; c->name; c++) {
-		if (strcmp(c->name, cmd))
-			continue;
-		printf("Usage: pshm %s %s\n\n%c%s.\n", c->name, c->synopsis,
-		       c->summary[0] - 'a' + 'A', c->summary + 1);
-		/* Every subcommand has at least -h, so the heading is never empty. */
-		printf("\nOptions:\n%s", options ? options : "");
-		printf("  -h, --help             show this help\n");
-		break;
-	}
-	return EXIT_OK;
-}
-
 bool cli_size(const char *cmd, const char *what, const char *text, uint64_t *v)
 {
 	int r = pshm_parse_size(text, v);

@@ -307,7 +307,8 @@ static void print_df(struct df *df)
 
 static int df_help(void)
 {
-	cli_help("df", "  -J, --json             JSON output (numbers as numbers, sizes in bytes)\n"
+	cli_help_begin("df",
+	               "  -J, --json             JSON output (numbers as numbers, sizes in bytes)\n"
 	               "  -o, --output COLUMNS   the owners' columns, comma-separated; +COLUMNS "
 	               "adds\n"
 	               "  -r, --raw              raw output: no alignment\n"
@@ -315,6 +316,7 @@ static int df_help(void)
 	               "  -n, --noheadings       no heading lines\n");
 	printf("\nColumns of the owners' table (sizes are allocated memory):\n");
 	cli_cols_help(&df_cols);
+	cli_help_end();
 	return EXIT_OK;
 }
 
@@ -332,7 +334,7 @@ int cmd_df(int argc, char **argv)
 		if (opt == 'h')
 			return df_help();
 		if (!cli_table_opt(&df.opt, opt))
-			return cli_bad_option("df");
+			return cli_bad_option("df", opts, argv);
 	}
 	if (optind < argc)
 		return cli_usage("df", "unexpected argument '%s'", argv[optind]);

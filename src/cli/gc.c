@@ -315,7 +315,7 @@ static int parse_args(struct gc *g, int argc, char **argv)
 		else if (opt == 'h')
 			return gc_help();
 		else if (opt != 'k' && opt != OPT_OLDER && !flag_opt(g, opt))
-			return cli_bad_option("gc");
+			return cli_bad_option("gc", opts, argv);
 	}
 	for (int i = optind; i < argc; i++)
 		if (strncmp(argv[i], "file:", 5))

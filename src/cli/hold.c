@@ -237,7 +237,7 @@ static int parse(int argc, char **argv, struct holdopts *o)
 		case 'h':
 			return hold_help();
 		default:
-			return cli_bad_option("hold");
+			return cli_bad_option("hold", opts, argv);
 		}
 	}
 	if (o->create_opts && !o->create)

@@ -461,7 +461,7 @@ int cmd_write(int argc, char **argv)
 			    "  copied, in bounded memory. Without -k the object ends up exactly\n"
 			    "  OFFSET + length bytes long.\n");
 		default:
-			return cli_bad_option("write");
+			return cli_bad_option("write", opts, argv);
 		}
 	}
 	if (optind == argc)
@@ -648,7 +648,7 @@ static int read_like(const char *cmd, int argc, char **argv, bool hex)
 			                "  -n, --length LENGTH    at most LENGTH bytes (default: "
 			                "to the end)\n");
 		default:
-			return cli_bad_option(cmd);
+			return cli_bad_option(cmd, opts, argv);
 		}
 	}
 	if (optind == argc)

@@ -437,22 +437,25 @@ static bool parse_kinds(const char *spec, unsigned *mask)
 
 static int ls_help(void)
 {
-	printf("Usage: pshm ls [-J] [-o COLUMNS] [-r] [-b] [-n] [-k KINDS] [-a] [--orphans]\n"
-	       "               [ADDR|PATTERN...]\n\n"
-	       "List POSIX shared memory objects and System V segments: all of them, or those\n"
+	for (const struct cmd *c = cli_cmds; c->name; c++)
+		if (!strcmp(c->name, "ls"))
+			cli_help_usage(stdout, c->name, c->synopsis);
+	printf("\nList POSIX shared memory objects and System V segments: all of them, or those\n"
 	       "named by address or selected by a shell-style pattern ('/app-*', 'sem:/x?',\n"
-	       "'sysv:0x1234*'; without a kind, POSIX objects only).\n\nOptions:\n"
-	       "  -J, --json             JSON output (numbers as numbers)\n"
-	       "  -o, --output COLUMNS   the columns to show, comma-separated; +COLUMNS adds\n"
-	       "  -r, --raw              raw output: no alignment\n"
-	       "  -b, --bytes            sizes in bytes\n"
-	       "  -n, --noheadings       no heading line\n"
-	       "  -k, --kinds KINDS      posix, chan, sysv, sem, memfd or all, comma-separated\n"
-	       "  -a, --all              all kinds: adds semaphores and the memfds processes hold\n"
-	       "      --orphans          only objects nobody holds: leased ones without a lease\n"
-	       "                         held, and others no process maps or holds\n"
-	       "  -h, --help             show this help\n\nColumns:\n");
+	       "'sysv:0x1234*'; without a kind, POSIX objects only).\n");
+	cli_help_options(
+	    "  -J, --json             JSON output (numbers as numbers)\n"
+	    "  -o, --output COLUMNS   the columns to show, comma-separated; +COLUMNS adds\n"
+	    "  -r, --raw              raw output: no alignment\n"
+	    "  -b, --bytes            sizes in bytes\n"
+	    "  -n, --noheadings       no heading line\n"
+	    "  -k, --kinds KINDS      posix, chan, sysv, sem, memfd or all, comma-separated\n"
+	    "  -a, --all              all kinds: adds semaphores and the memfds processes hold\n"
+	    "      --orphans          only objects nobody holds: leased ones without a lease\n"
+	    "                         held, and others no process maps or holds\n");
+	printf("\nColumns:\n");
 	cli_cols_help(&ls_cols);
+	cli_help_end();
 	return EXIT_OK;
 }
 
@@ -526,7 +529,7 @@ int cmd_ls(int argc, char **argv)
 		case 'h':
 			return ls_help();
 		default:
-			return cli_bad_option("ls");
+			return cli_bad_option("ls", opts, argv);
 		}
 	}
 	if (mask & LS_KIND_CHAN) {

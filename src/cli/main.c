@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -41,19 +42,22 @@ const struct cmd cli_cmds[] = {
     /* pshm-bench(1) runs in its place and has its own --help. */
     {"bench", cmd_bench, "[OPTION...]",
      "measure the techniques against each other on this machine"},
+    {"help", cmd_help, "[COMMAND]", "show the help of pshm or of a command"},
     {NULL, NULL, NULL, NULL},
 };
 
 static void usage(FILE *out)
 {
-	fprintf(out, "Usage: pshm [-h | -V] COMMAND [ARGS...]\n\n"
-	             "Create, fill, read, inspect, list and remove shared memory objects:\n"
-	             "POSIX objects, System V segments, file mappings and memfds.\n\nCommands:\n");
+	fprintf(out, "Usage:\n pshm [-h | -V]\n pshm COMMAND [ARGS...]\n\n"
+	             "Create, fill, read, inspect, list and remove shared memory objects.\n"
+	             "\nOptions:\n"
+	             "  -h, --help     show this help (pshm COMMAND --help for a command's)\n"
+	             "  -V, --version  show the version\n\nCommands:\n");
 	for (const struct cmd *c = cli_cmds; c->name; c++)
 		fprintf(out, "  %-8s %s\n", c->name, c->summary);
 	fprintf(
 	    out,
-	    "\nAddresses:\n"
+	    "\nAddresses of POSIX objects, System V segments, file mappings and memfds:\n"
 	    "  /NAME, posix:/NAME     POSIX shared memory object (in %s)\n"
 	    "  sysv:KEY, sysv:id=N    System V segment (KEY decimal or 0x hex; sysv:0 = private)\n"
 	    "  file:PATH              shared mapping of a regular file\n"
@@ -61,11 +65,43 @@ static void usage(FILE *out)
 	    "  sem:/NAME              POSIX named semaphore (stat, ls, rm)\n"
 	    "\nSizes: 4096, 4K or 4KiB (1024s), 4KB (1000s), 1.5M, 2G, 1T; any case (10mb, 4kib);\n"
 	    "       0x1000 (hexadecimal bytes, no unit).\n"
-	    "\nOptions:\n"
-	    "  -h, --help     show this help (pshm COMMAND --help for a command's)\n"
-	    "  -V, --version  show the version\n"
-	    "\nExit status: 0 success, 1 failure, 2 usage error.\n",
+	    "\nExit status: 0 success, 1 failure, 2 usage error.\n"
+	    "\nFor more details see pshm(1).\n",
 	    pshm_shm_dir());
+}
+
+/* pshm help [COMMAND]: the general help, or COMMAND's, as COMMAND --help shows it. */
+int cmd_help(int argc, char **argv)
+{
+	static const struct option opts[] = {CLI_HELP_OPTION, {NULL, 0, NULL, 0}};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c != 'h')
+			return cli_bad_option("help", opts, argv);
+		return cli_help("help", NULL);
+	}
+	if (optind == argc) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	const char *name = argv[optind];
+	const struct cmd *cmd = cli_cmds;
+	while (cmd->name && strcmp(cmd->name, name))
+		cmd++;
+	if (!cmd->name)
+		return cli_unknown("pshm", name, NULL);
+	/* chan alone has commands of its own: "help chan create" is "chan create --help". */
+	int words = !strcmp(name, "chan") && argc - optind > 1 ? 2 : 1;
+	if (argc - optind > words)
+		return cli_usage("help", "unexpected argument '%s'", argv[optind + words]);
+	char prog[32];
+	snprintf(prog, sizeof(prog), "pshm %s", name);
+	char help[] = "--help";
+	char *args[4] = {prog, argv[optind + 1], NULL, NULL};
+	args[words] = help;
+	optind = 0; /* the command parses its arguments afresh */
+	return cmd->run(words + 1, args);
 }
 
 /*
@@ -123,10 +159,5 @@ int main(int argc, char **argv)
 		argv[1] = prog;
 		return c->run(argc - 1, argv + 1);
 	}
-	if (name[0] == '-')
-		fprintf(stderr, "pshm: unknown option '%s'\n", name);
-	else
-		fprintf(stderr, "pshm: unknown command '%s'\n", name);
-	fprintf(stderr, "Try 'pshm --help' for more information.\n");
-	return EXIT_USAGE;
+	return cli_unknown("pshm", name, NULL);
 }

@@ -26,11 +26,15 @@
  * options. */
 static int help_text(const char *name, const char *text, const char *options)
 {
-	for (const struct cmd *c = cli_cmds; c->name; c++)
-		if (!strcmp(c->name, name))
-			printf("Usage: pshm %s %s\n\n%c%s.\n\n", c->name, c->synopsis,
-			       c->summary[0] - 'a' + 'A', c->summary + 1);
-	printf("%s\nOptions:\n%s  -h, --help             show this help\n", text, options);
+	for (const struct cmd *c = cli_cmds; c->name; c++) {
+		if (!strcmp(c->name, name)) {
+			cli_help_usage(stdout, c->name, c->synopsis);
+			printf("\n%c%s.\n\n", c->summary[0] - 'a' + 'A', c->summary + 1);
+		}
+	}
+	printf("%s", text);
+	cli_help_options(options);
+	cli_help_end();
 	return EXIT_OK;
 }
 
@@ -287,7 +291,7 @@ int cmd_send(int argc, char **argv)
 			    "little-endian\n"
 			    "                         length, then the bytes\n");
 		default:
-			return cli_bad_option("send");
+			return cli_bad_option("send", opts, argv);
 		}
 	}
 	if (optind == argc)
@@ -438,7 +442,7 @@ int cmd_recv(int argc, char **argv)
 			    "end, wait for\n"
 			    "                         the next one\n");
 		default:
-			return cli_bad_option("recv");
+			return cli_bad_option("recv", opts, argv);
 		}
 	}
 	if (optind == argc)

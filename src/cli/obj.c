@@ -199,7 +199,7 @@ int cmd_create(int argc, char **argv)
 			    "system then means SIGBUS later)\n"
 			    "      --populate         fault every page in now\n");
 		default:
-			return cli_bad_option("create");
+			return cli_bad_option("create", opts, argv);
 		}
 	}
 	if (optind == argc)
@@ -235,7 +235,7 @@ static int attr_cmd(const char *name, int argc, char **argv, const char *what, c
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (c == 'h')
 			return cli_help(name, help), -1;
-		return cli_bad_option(name);
+		return cli_bad_option(name, opts, argv);
 	}
 	if (argc - optind < 2)
 		return cli_usage(name, argc == optind ? "no %s given" : "no object named", what);
@@ -459,7 +459,11 @@ int cmd_resize(int argc, char **argv)
 		} else if (!strcmp(a, "--")) {
 			dashdash = true;
 		} else {
-			return cli_usage("resize", "invalid option '%s'", a);
+			static const struct option opts[] = {
+			    {"sparse", no_argument, NULL, 0}, CLI_HELP_OPTION, {NULL, 0, NULL, 0}};
+			fprintf(stderr, "pshm resize: invalid option '%s'\n", cli_safe(a));
+			cli_suggest_option(a, opts);
+			return cli_bad_option("resize", NULL, NULL);
 		}
 	}
 	if (!sizearg)
@@ -573,7 +577,7 @@ int cmd_rm(int argc, char **argv)
 			          "them;\n"
 			          "  quote it from the shell.\n");
 		else
-			return cli_bad_option("rm");
+			return cli_bad_option("rm", opts, argv);
 	}
 	if (optind == argc)
 		return force ? EXIT_OK : cli_usage("rm", "no object named");

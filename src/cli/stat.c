@@ -172,7 +172,7 @@ int cmd_stat(int argc, char **argv)
 			                        "objects\n"
 			                        "  -b, --bytes            sizes in bytes only\n");
 		else
-			return cli_bad_option("stat");
+			return cli_bad_option("stat", opts, argv);
 	}
 	if (optind == argc)
 		return cli_usage("stat", "no object named");
@@ -290,7 +290,7 @@ int cmd_who(int argc, char **argv)
 			                "  A line of ? is for processes pshm could not look "
 			                "into.\n");
 		if (!cli_table_opt(&t, c))
-			return cli_bad_option("who");
+			return cli_bad_option("who", opts, argv);
 	}
 	if (optind == argc)
 		return cli_usage("who", "no object named");

@@ -267,7 +267,7 @@ attrs() {
 	# --help anywhere is the help.
 	run pshm resize 100 /r --help
 	[ "$status" -eq 0 ]
-	[[ ${lines[0]} == "Usage: pshm resize "* ]]
+	[[ ${lines[0]} == Usage: && ${lines[1]} == " pshm resize "* ]]
 	[ "$(size_of /r)" -eq 10 ]
 }
 

@@ -278,7 +278,7 @@ wait_peer() {
 @test "bench --help: the options and sections; pshm --help lists bench" {
 	run --separate-stderr pshm bench --help
 	[ "$status" -eq 0 ]
-	[[ $output == *"Usage: pshm bench"* ]]
+	[[ $output == *$'Usage:\n pshm bench '* ]]
 	for word in --quick --json --csv --dir --kinds --sizes --reps --sections lifecycle touch \
 		persistence transfer; do
 		[[ $output == *"$word"* ]] || fail_with "help lacks $word"
@@ -292,7 +292,7 @@ wait_peer() {
 	[ -x "$PSHM_BENCH" ] || fail_with "no pshm-bench beside $PSHM"
 	run --separate-stderr "$PSHM_BENCH" --help
 	[ "$status" -eq 0 ]
-	[[ $output == "Usage: pshm-bench "* ]] || fail_with "$output"
+	[[ $output == $'Usage:\n pshm-bench '* ]] || fail_with "$output"
 	[[ $output != *peer* ]]
 	run --separate-stderr "$PSHM_BENCH" -k nope
 	[ "$status" -eq 2 ]
@@ -330,7 +330,7 @@ wait_peer() {
 	run --separate-stderr env PATH="$BATS_TEST_TMPDIR/path:/usr/bin:/bin" \
 		"$BATS_TEST_TMPDIR/alone/pshm" bench --help
 	[ "$status" -eq 0 ]
-	[[ $output == "Usage: pshm bench "* ]] || fail_with "$output"
+	[[ $output == $'Usage:\n pshm bench '* ]] || fail_with "$output"
 }
 
 @test "bench_chan --quick --only writer: the many-writer rows and their targets, JSON and text" {

@@ -792,7 +792,7 @@ readers: 0" ]
 		run --separate-stderr p $args
 		[ "$status" -eq 2 ] || fail_with "pshm $args: exit $status, not 2" "$stderr"
 		stdout_empty
-		grep -q "Try 'pshm " <<<"$stderr" || grep -q '^Usage: pshm chan' <<<"$stderr" ||
+		grep -q "Try 'pshm " <<<"$stderr" || grep -q '^ pshm chan ' <<<"$stderr" ||
 			fail_with "pshm $args: no pointer to --help" "$stderr"
 	done
 	run --separate-stderr p chan create --capacity 2G /c
@@ -850,7 +850,7 @@ readers: 0" ]
 		run --separate-stderr p $c --help
 		[ "$status" -eq 0 ] || fail_with "pshm $c --help: exit $status"
 		[ -z "$stderr" ]
-		grep -q "^Usage: pshm $c " <<<"$output"
+		[[ ${lines[0]} == Usage: && ${lines[1]} == " pshm $c "* ]]
 		grep -q -- '--help' <<<"$output"
 	done
 	run p --help

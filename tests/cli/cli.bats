@@ -10,7 +10,7 @@ CMDS="create write read dump ls stat who chmod chown resize rm"
 	run --separate-stderr pshm --help
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
-	[[ ${lines[0]} == "Usage: pshm "* ]]
+	[[ ${lines[0]} == Usage: && ${lines[1]} == " pshm "* ]]
 	for c in $CMDS; do
 		grep -qE "^  $c +[a-z]" <<<"$output" || fail_with "--help does not list $c" "$output"
 	done
@@ -24,7 +24,7 @@ CMDS="create write read dump ls stat who chmod chown resize rm"
 @test "pshm -h is --help" {
 	run --separate-stderr pshm -h
 	[ "$status" -eq 0 ]
-	[[ ${lines[0]} == "Usage: pshm "* ]]
+	[[ ${lines[0]} == Usage: && ${lines[1]} == " pshm "* ]]
 	[ "$output" = "$("$PSHM" --help)" ]
 }
 
@@ -50,7 +50,8 @@ CMDS="create write read dump ls stat who chmod chown resize rm"
 	run --separate-stderr pshm
 	[ "$status" -eq 2 ]
 	stdout_empty
-	stderr_has '^Usage: pshm '
+	stderr_has '^Usage:$'
+	stderr_has '^ pshm COMMAND '
 }
 
 @test "an unknown command: exit 2 with a message naming it" {
@@ -75,8 +76,8 @@ CMDS="create write read dump ls stat who chmod chown resize rm"
 			run --separate-stderr pshm "$c" "$h"
 			[ "$status" -eq 0 ] || fail_with "pshm $c $h exited $status"
 			[ -z "$stderr" ] || fail_with "pshm $c $h wrote to stderr: $stderr"
-			[[ ${lines[0]} == "Usage: pshm $c "* ]] ||
-				fail_with "pshm $c $h: first line is '${lines[0]}'"
+			[[ ${lines[0]} == Usage: && ${lines[1]} == " pshm $c "* ]] ||
+				fail_with "pshm $c $h: first lines are '${lines[0]}', '${lines[1]}'"
 			grep -q -- "-h, --help" <<<"$output" || fail_with "pshm $c $h: no -h line"
 		done
 	done
@@ -88,7 +89,7 @@ CMDS="create write read dump ls stat who chmod chown resize rm"
 		"chmod 777 /keep --help" "write /keep data --help"; do
 		run --separate-stderr pshm $args
 		[ "$status" -eq 0 ] || fail_with "pshm $args exited $status"
-		[[ ${lines[0]} == "Usage: pshm "* ]]
+		[[ ${lines[0]} == Usage: && ${lines[1]} == " pshm "* ]]
 	done
 	dir_holds keep
 	[ "$(size_of /keep)" -eq 4 ]

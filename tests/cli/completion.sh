@@ -202,7 +202,8 @@ expect_nospace()
 	fi
 }
 
-commands=(create write read dump ls stat who df chmod chown resize rm gc bench chan send recv hold)
+commands=(create write read dump ls stat who df chmod chown resize rm gc bench chan send recv hold
+	help)
 columns=(ADDRESS KIND SIZE ALLOC SPARSE PERMS MODE OWNER GROUP UID GID MTIME CTIME NPROCS PIDS
 	KEY ID NATTCH CPID LPID SEALS STATUS LEASES)
 kinds=(posix chan sysv sem memfd all)
@@ -335,12 +336,13 @@ run_cases()
 	fi
 }
 
-# The options a subcommand's --help shows, one per line (pshm-bench's with help_prog set to it).
+# The options a subcommand's --help shows, one per line (pshm-bench's with help_prog set to it),
+# from the lines that start with an option, not the explanations' continuation lines.
 help_options()
 {
 	local line opt
 	"${help_prog:-$pshm}" "$@" --help | while IFS= read -r line; do
-		[[ $line =~ ^\ +(-[^ ].*) ]] || continue
+		[[ $line =~ ^\ {1,6}(-[^ ].*) ]] || continue
 		line=${BASH_REMATCH[1]%%  *}
 		for opt in ${line//,/ }; do
 			[[ $opt == -* ]] && printf '%s\n' "$opt"

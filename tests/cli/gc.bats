@@ -432,7 +432,7 @@ dead_leased() {
 	run --separate-stderr pshm gc --bogus
 	[ "$status" -eq 2 ]
 	run pshm gc --help
-	[ "$status" -eq 0 ] && [[ ${lines[0]} == "Usage: pshm gc "* ]]
+	[ "$status" -eq 0 ] && [[ ${lines[0]} == Usage: && ${lines[1]} == " pshm gc "* ]]
 }
 
 @test "gc -k sysv --unleased: an unattached System V segment goes, an attached one stays" {

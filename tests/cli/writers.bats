@@ -495,7 +495,7 @@ writers: 0" ]
 	done
 	run --separate-stderr p chan create --help
 	[ "$status" -eq 0 ]
-	[[ ${lines[0]} == *' [--broadcast [--lossless]] [--many-writers] '* ]]
+	[[ ${lines[1]} == *' [--broadcast [--lossless]] [--many-writers] '* ]]
 	grep -q -- '; a lossless$' <<<"$output"
 	grep -q -- '^ *channel has one writer$' <<<"$output"
 	for args in "--broadcast --many-writers" "--many-writers --broadcast"; do
