@@ -440,9 +440,9 @@ static int ls_help(void)
 	for (const struct cmd *c = cli_cmds; c->name; c++)
 		if (!strcmp(c->name, "ls"))
 			cli_help_usage(stdout, c->name, c->synopsis);
-	printf("\nList POSIX shared memory objects and System V segments: all of them, or those\n"
-	       "named by address or selected by a shell-style pattern ('/app-*', 'sem:/x?',\n"
-	       "'sysv:0x1234*'; without a kind, POSIX objects only).\n");
+	printf("\nList shared memory objects.\n\n"
+	       "All of them, or those named by address or selected by a shell-style pattern\n"
+	       "('/app-*', 'sem:/x?', 'sysv:0x1234*'; without a kind, POSIX objects only).\n");
 	cli_help_options(
 	    "  -J, --json             JSON output (numbers as numbers)\n"
 	    "  -o, --output COLUMNS   the columns to show, comma-separated; +COLUMNS adds\n"

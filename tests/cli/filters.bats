@@ -311,7 +311,7 @@ time.sleep(60)' >"$BATS_TEST_TMPDIR/fd" 2>/dev/null 3>&- &
 	output_is "removed '/a'" "removed 'sysv:$((key))'"
 	run pshm rm --help
 	[ "$status" -eq 0 ]
-	grep -q '^Usage: pshm rm \[-f\] \[-v\] ADDR|PATTERN\.\.\.$' <<<"$output"
+	grep -q '^ pshm rm \[-f\] \[-v\] ADDR|PATTERN\.\.\.$' <<<"$output"
 	grep -q -- '-v, --verbose' <<<"$output"
 	run pshm ls --help
 	[ "$status" -eq 0 ]
