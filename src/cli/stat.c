@@ -320,6 +320,8 @@ static int stat_help(void)
 	printf("\nNames for -o (ls's columns), and the keys they stand for:\n");
 	for (size_t i = 0; i < S_NCOLS; i++)
 		printf("  %-8s %s\n", cols[i].name, cols[i].help);
+	printf("\nTimes are full (2026-12-04 13:05:09 +0100), in JSON iso\n"
+	       "(2026-12-04T13:05:09+01:00) or, with --time-format=epoch, numbers.\n");
 	return EXIT_OK;
 }
 
