@@ -99,9 +99,6 @@ const char *cli_fmt_mode(char *buf, mode_t mode);
 const char *cli_user(uid_t uid);
 const char *cli_group(gid_t gid);
 
-/* "2026-11-26 19:34:30" in local time, or "-" for zero. */
-const char *cli_fmt_time(char *buf, size_t len, const struct pshm_time *ts);
-
 /* ---- timefmt.c: --time-format ---------------------------------------------------------------- */
 
 enum cli_timefmt {

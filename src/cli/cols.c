@@ -38,7 +38,8 @@ static const char *col_names(const struct cli_cols *cs)
 
 bool cli_cols_select(const struct cli_cols *cs, const char *spec, int *ids, size_t *n)
 {
-	memcpy(ids, cs->defaults, cs->ndefaults * sizeof(*ids));
+	if (cs->ndefaults) /* stat has none */
+		memcpy(ids, cs->defaults, cs->ndefaults * sizeof(*ids));
 	*n = cs->ndefaults;
 	if (!spec)
 		return true;

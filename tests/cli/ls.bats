@@ -49,9 +49,9 @@ time.sleep(30)' "$PSHM_DIR/${1#/}" "$2" "$ready" >/dev/null 2>&1 3>&- &
 	read -ra b <<<"${lines[2]}"
 	[ "${b[*]:0:4}" = "/bbb posix 10K 12K" ]
 	[ "${b[4]}" = rw-r----- ]
-	[ "${b[7]} ${b[8]}" = "$(date -r "$PSHM_DIR/bbb" '+%Y-%m-%d %H:%M:%S')" ]
-	[ "${b[9]}" = "$(procs_shown 0)" ]
-	[ "${b[10]:-}" = "$(pids_shown '')" ]
+	[ "${b[7]} ${b[8]} ${b[9]}" = "$(date -r "$PSHM_DIR/bbb" '+%Y-%m-%d %H:%M:%S %z')" ]
+	[ "${b[10]}" = "$(procs_shown 0)" ]
+	[ "${b[11]:-}" = "$(pids_shown '')" ]
 	read -ra c <<<"${lines[3]}"
 	[ "${c[*]:0:4}" = "/ccc posix 0B 0B" ]
 }
