@@ -122,8 +122,25 @@ const char *cli_fmt_mode(char *buf, mode_t mode);
 const char *cli_user(uid_t uid);
 const char *cli_group(gid_t gid);
 
-/* "2026-11-26 19:34:30" in local time, or "-" for zero. */
-const char *cli_fmt_time(char *buf, size_t len, const struct pshm_time *ts);
+/* ---- timefmt.c: --time-format ---------------------------------------------------------------- */
+
+enum cli_timefmt {
+	CLI_TIME_DEFAULT, /* not asked: as the output chooses (cli_timefmt_for) */
+	CLI_TIME_SHORT,   /* lsipc's: "13:05" today, "Dec04" this year, else "2025-Dec04" */
+	CLI_TIME_FULL,    /* "2026-12-04 13:05:09 +0100" */
+	CLI_TIME_ISO,     /* "2026-12-04T13:05:09+01:00" */
+	CLI_TIME_EPOCH,   /* "1796386509": seconds since the Epoch */
+};
+
+/* Parse TEXT, a --time-format value of subcommand CMD; false after a usage error. */
+bool cli_timefmt_parse(const char *cmd, const char *text, enum cli_timefmt *f);
+
+/* The format that times take when F was asked for output HOW (CLI_TB_*): JSON has ISO 8601,
+ * or numbers for epoch; raw output ISO 8601 unless asked otherwise; the rest full. */
+enum cli_timefmt cli_timefmt_for(enum cli_timefmt f, unsigned how);
+
+/* TS in format F into BUF (F not CLI_TIME_DEFAULT); "-" for zero, which stands for never. */
+const char *cli_fmt_time_as(char *buf, size_t len, const struct pshm_time *ts, enum cli_timefmt f);
 
 /* Write all of BUF to FD, retrying short writes and EINTR. 0 or -errno. */
 int cli_write_all(int fd, const void *buf, size_t len);
@@ -215,6 +232,7 @@ bool cli_char_unsafe(uint32_t cp);
 enum {
 	CLI_ESC_SPACE = 1, /* spaces too (raw output) */
 	CLI_ESC_ASCII = 2, /* every byte outside printable ASCII too */
+	CLI_ESC_QUOTE = 4, /* ", $ and ` too: safe between double quotes in a shell */
 };
 
 /*
@@ -229,7 +247,9 @@ size_t cli_escape(char *out, size_t size, const char *s, unsigned flags);
 const char *cli_safe(const char *s);
 
 /* Print table TB (raw or aligned) with every cell escaped by cli_escape, spaces too in raw
- * output. Replaces scols_print_table; 0 or a negative errno. */
+ * output; or, for a table made with CLI_TB_NEWLINE, each cell on a line of its own as
+ * NAME="value" (quotes and $ escaped too), an empty line after each table line. Replaces
+ * scols_print_table; 0 or a negative errno. */
 int cli_print_table(struct libscols_table *tb);
 
 /* ---- json.c --------------------------------------------------------------------------------- */
@@ -308,14 +328,17 @@ void cli_cols_help(const struct cli_cols *cs);
 struct libscols_column *cli_col_add(struct libscols_table *tb, const struct cli_col *col, bool json,
                                     int flags);
 
-enum { CLI_TB_JSON = 1, CLI_TB_RAW = 2, CLI_TB_NOHEADINGS = 4 };
+/* CLI_TB_NEWLINE: each cell on a line of its own, as NAME="value" (--newline). */
+enum { CLI_TB_JSON = 1, CLI_TB_RAW = 2, CLI_TB_NOHEADINGS = 4, CLI_TB_NEWLINE = 8 };
 
 /* The options of a command that prints a table: -J, -o COLUMNS, -r, -b, -n. */
 struct cli_table_opts {
-	bool json;           /* -J */
-	bool bytes;          /* -b, or -J: JSON has sizes in bytes */
-	unsigned how;        /* CLI_TB_*, for cli_table_new */
-	const char *columns; /* -o, for cli_cols_select */
+	bool json;             /* -J */
+	bool bytes;            /* -b, or -J: JSON has sizes in bytes */
+	unsigned how;          /* CLI_TB_*, for cli_table_new */
+	const char *columns;   /* -o, for cli_cols_select */
+	const char *timefmt;   /* --time-format, for cli_table_done */
+	enum cli_timefmt time; /* what cli_table_done made of it: the format times take */
 };
 
 #define CLI_TABLE_OPTSTRING "Jo:rbn"
@@ -326,9 +349,21 @@ struct cli_table_opts {
 		"noheadings", no_argument, NULL, 'n'                                               \
 	}
 
+/* The long options of commands that show times (ls, who), taken by cli_table_opt too. */
+enum { CLI_OPT_TIME_FORMAT = 0x1000, CLI_OPT_NEWLINE };
+#define CLI_TIME_OPTIONS                                                                           \
+	{"time-format", required_argument, NULL, CLI_OPT_TIME_FORMAT},                             \
+	{                                                                                          \
+		"newline", no_argument, NULL, CLI_OPT_NEWLINE                                      \
+	}
+
 /* Take OPT, what getopt_long returned, into T when it is one of those options; false when it
  * is another. */
 bool cli_table_opt(struct cli_table_opts *t, int opt);
+
+/* After the options of subcommand CMD: check how they go together and set T->time. False
+ * after a usage error (--newline with -J or -r, a bad --time-format). */
+bool cli_table_done(const char *cmd, struct cli_table_opts *t);
 
 /* A new table with the columns COLS[IDS[0..N)] (IDS NULL: COLS[0..N)), for JSON or as a text
  * table, raw or without headings as HOW says. NULL when out of memory. */
@@ -386,6 +421,9 @@ const char *holders_command(pid_t pid, char *buf, size_t len);
 
 /* The user PID runs as (the owner of /proc/PID), or (uid_t)-1 when it is gone. */
 uid_t holders_user(pid_t pid);
+
+/* When PID started, from its /proc/PID/stat and the boot time; zero when it is gone. */
+struct pshm_time holders_started(pid_t pid);
 
 /* The command names of the processes among HS[0..N), in the order of holders_pids. */
 char *holders_commands(const struct holder *hs, size_t n, const char *sep);

@@ -20,9 +20,26 @@ static int col_by_name(const struct cli_cols *cs, const char *name, size_t len)
 	return -1;
 }
 
+/* "ADDRESS, KIND, ... and LEASES": every column's name, for a message. */
+static const char *col_names(const struct cli_cols *cs)
+{
+	static char buf[512];
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < cs->n && n < sizeof(buf); i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s",
+		                      !i              ? ""
+		                      : i + 1 < cs->n ? ", "
+		                                      : " and ",
+		                      cs->col[i].name);
+	return buf;
+}
+
 bool cli_cols_select(const struct cli_cols *cs, const char *spec, int *ids, size_t *n)
 {
-	memcpy(ids, cs->defaults, cs->ndefaults * sizeof(*ids));
+	if (cs->ndefaults) /* stat has none */
+		memcpy(ids, cs->defaults, cs->ndefaults * sizeof(*ids));
 	*n = cs->ndefaults;
 	if (!spec)
 		return true;
@@ -35,8 +52,8 @@ bool cli_cols_select(const struct cli_cols *cs, const char *spec, int *ids, size
 		size_t len = strcspn(p, ",");
 		int id = col_by_name(cs, p, len);
 		if (id < 0 || *n >= cs->n) {
-			cli_usage(cs->cmd, "unknown column '%.*s' (see pshm %s --help)", (int)len,
-			          p, cs->cmd);
+			cli_usage(cs->cmd, "unknown column '%.*s': columns are %s", (int)len, p,
+			          col_names(cs));
 			return false;
 		}
 		ids[(*n)++] = id;
@@ -80,6 +97,8 @@ struct libscols_table *cli_table_new(const struct cli_col *cols, const int *ids,
 		return NULL;
 	scols_table_enable_raw(tb, !!(how & CLI_TB_RAW));
 	scols_table_enable_noheadings(tb, !!(how & CLI_TB_NOHEADINGS));
+	/* The mark by which cli_print_table knows --newline. */
+	scols_table_enable_export(tb, !!(how & CLI_TB_NEWLINE));
 	for (size_t i = 0; i < n; i++)
 		if (!cli_col_add(tb, &cols[ids ? ids[i] : (int)i], how & CLI_TB_JSON, 0)) {
 			scols_unref_table(tb);
@@ -102,10 +121,15 @@ struct libscols_line *cli_table_line(struct libscols_table *tb, const char *cons
 
 bool cli_table_opt(struct cli_table_opts *t, int opt)
 {
-	unsigned how = opt == 'J'   ? CLI_TB_JSON
-	               : opt == 'r' ? CLI_TB_RAW
-	               : opt == 'n' ? CLI_TB_NOHEADINGS
-	                            : 0;
+	unsigned how = opt == 'J'               ? CLI_TB_JSON
+	               : opt == 'r'             ? CLI_TB_RAW
+	               : opt == 'n'             ? CLI_TB_NOHEADINGS
+	               : opt == CLI_OPT_NEWLINE ? CLI_TB_NEWLINE
+	                                        : 0;
+	if (opt == CLI_OPT_TIME_FORMAT) {
+		t->timefmt = optarg;
+		return true;
+	}
 	if (!how && opt != 'b' && opt != 'o')
 		return false;
 	t->how |= how;
@@ -114,5 +138,17 @@ bool cli_table_opt(struct cli_table_opts *t, int opt)
 	t->bytes |= opt == 'J' || opt == 'b';
 	if (opt == 'o')
 		t->columns = optarg;
+	return true;
+}
+
+bool cli_table_done(const char *cmd, struct cli_table_opts *t)
+{
+	enum cli_timefmt f = CLI_TIME_DEFAULT;
+
+	if ((t->how & CLI_TB_NEWLINE) && (t->how & (CLI_TB_JSON | CLI_TB_RAW)))
+		return cli_usage(cmd, "--newline goes with neither --json nor --raw") == EXIT_OK;
+	if (t->timefmt && !cli_timefmt_parse(cmd, t->timefmt, &f))
+		return false;
+	t->time = cli_timefmt_for(f, t->how);
 	return true;
 }

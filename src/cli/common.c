@@ -17,7 +17,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <time.h>
 #include <unistd.h>
 
 /* For ENOSPC: how big the file system holding ADDR is and how much is free. */
@@ -442,17 +441,6 @@ const char *cli_user(uid_t uid)
 const char *cli_group(gid_t gid)
 {
 	return id_name(gid, true);
-}
-
-const char *cli_fmt_time(char *buf, size_t len, const struct pshm_time *ts)
-{
-	struct tm tm;
-	time_t t = (time_t)ts->sec;
-	if (t == 0 || !localtime_r(&t, &tm))
-		snprintf(buf, len, "-");
-	else
-		strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
-	return buf;
 }
 
 int cli_write_all(int fd, const void *buf, size_t len)

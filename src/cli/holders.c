@@ -21,9 +21,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SYSV_DEV ((dev_t)-1)
+
+/* Eighteen copies of S, to pass over fields 4 to 21 of /proc/PID/stat. */
+#define REPEAT3(s)  s s s
+#define REPEAT18(s) REPEAT3(REPEAT3(s) REPEAT3(s))
 
 /* The flag of kernel threads in /proc/PID/stat (PF_KTHREAD in the kernel's sched.h). */
 #define PF_KTHREAD 0x00200000u
@@ -492,6 +497,45 @@ uid_t holders_user(pid_t pid)
 
 	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
 	return stat(path, &st) == 0 ? st.st_uid : (uid_t)-1;
+}
+
+/* The start time in /proc/PID/stat (field 22) in clock ticks since boot; 0 when it is gone. */
+static unsigned long long start_ticks(pid_t pid)
+{
+	char path[40], *line = NULL;
+	size_t cap = 0;
+	unsigned long long ticks = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (getline(&line, &cap, f) > 0) {
+		/* After the command name, which may itself hold ") ", field 3 comes. */
+		char *p = strrchr(line, ')');
+		if (!p || sscanf(p + 1, " %*c" REPEAT18(" %*s") " %llu", &ticks) != 1)
+			ticks = 0;
+	}
+	free(line);
+	fclose(f);
+	return ticks;
+}
+
+struct pshm_time holders_started(pid_t pid)
+{
+	struct timespec real, boot;
+	long hz = sysconf(_SC_CLK_TCK);
+	unsigned long long ticks = start_ticks(pid);
+
+	/* The boot time from the clocks, not /proc/stat's btime: CLOCK_BOOTTIME, like the start
+	 * time, counts in the process's time namespace. */
+	if (!ticks || hz <= 0 || clock_gettime(CLOCK_REALTIME, &real) ||
+	    clock_gettime(CLOCK_BOOTTIME, &boot))
+		return (struct pshm_time){0, 0};
+	/* Nanoseconds since the Epoch fit in 64 bits until 2262. */
+	int64_t ns = ((int64_t)real.tv_sec - boot.tv_sec) * 1000000000 + real.tv_nsec -
+	             boot.tv_nsec + (int64_t)(ticks * 1000000000 / (unsigned long)hz);
+	return (struct pshm_time){ns / 1000000000, ns % 1000000000};
 }
 
 const char *holders_command(pid_t pid, char *buf, size_t len)

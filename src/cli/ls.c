@@ -143,6 +143,15 @@ static const char *status(const struct pshm_stat *st, const struct lsopts *o)
 	return o->orphans ? "orphan" : NULL;
 }
 
+/* A time as --time-format says; never (zero) is "-", and null in JSON. */
+static const char *time_cell(const struct pshm_time *ts, const struct lsopts *o, char *buf,
+                             size_t len)
+{
+	if (o->t.json && !ts->sec)
+		return NULL;
+	return cli_fmt_time_as(buf, len, ts, o->t.time);
+}
+
 /* The text of column ID for ST into BUF; NULL for an empty cell. */
 static const char *cell(enum col_id id, const struct pshm_stat *st, struct lsopts *o, char *buf,
                         size_t len)
@@ -183,9 +192,8 @@ static const char *cell(enum col_id id, const struct pshm_stat *st, struct lsopt
 		snprintf(buf, len, "%u", (unsigned)st->gid);
 		return buf;
 	case C_MTIME:
-		return cli_fmt_time(buf, len, &st->mtime);
 	case C_CTIME:
-		return cli_fmt_time(buf, len, &st->ctime);
+		return time_cell(id == C_MTIME ? &st->mtime : &st->ctime, o, buf, len);
 	case C_NPROCS:
 		/* A count that may be low: "2?" in tables, null in JSON. */
 		if (o->partial && o->t.json)
@@ -449,14 +457,29 @@ static int ls_help(void)
 	    "  -r, --raw              raw output: no alignment\n"
 	    "  -b, --bytes            sizes in bytes\n"
 	    "  -n, --noheadings       no heading line\n"
+	    "      --time-format FORMAT  short, full, iso or epoch (see below)\n"
+	    "      --newline          each cell on a line of its own, as NAME=\"value\"\n"
 	    "  -k, --kinds KINDS      posix, chan, sysv, sem, memfd or all, comma-separated\n"
 	    "  -a, --all              all kinds: adds semaphores and the memfds processes hold\n"
 	    "      --orphans          only objects nobody holds: leased ones without a lease\n"
 	    "                         held, and others no process maps or holds\n");
 	printf("\nColumns:\n");
 	cli_cols_help(&ls_cols);
+	printf("\nTimes are full (2026-12-04 13:05:09 +0100) in tables, iso\n"
+	       "(2026-12-04T13:05:09+01:00) with -r and -J, unless --time-format says: short\n"
+	       "(13:05 today, Dec04 this year) or epoch (seconds; JSON numbers). JSON has iso\n"
+	       "for every format but epoch.\n");
 	cli_help_end();
 	return EXIT_OK;
+}
+
+/* A time column: as narrow as short or epoch times; epoch times are JSON numbers. */
+static void time_column(struct libscols_column *cl, enum cli_timefmt f)
+{
+	if (f == CLI_TIME_SHORT || f == CLI_TIME_EPOCH)
+		scols_column_set_whint(cl, 5);
+	if (f == CLI_TIME_EPOCH)
+		scols_column_set_json_type(cl, SCOLS_JSON_NUMBER);
 }
 
 /* Make the table's columns; ADDRESS is always there (hidden when not asked for) to sort by. */
@@ -477,6 +500,8 @@ static struct libscols_column *make_columns(struct lsctx *c)
 		/* PIDS that may be short are null in JSON, as an empty number cell prints. */
 		if (c->ids[i] == C_PIDS && c->o.partial)
 			scols_column_set_json_type(cl, SCOLS_JSON_NUMBER);
+		if (c->ids[i] == C_MTIME || c->ids[i] == C_CTIME)
+			time_column(cl, c->o.t.time);
 		if (c->ids[i] == C_ADDRESS) {
 			scols_column_set_cmpfunc(cl, scols_cmpstr_cells, NULL);
 			sortcol = cl;
@@ -496,6 +521,7 @@ int cmd_ls(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    CLI_TABLE_OPTIONS,
+	    CLI_TIME_OPTIONS,
 	    {"kinds", required_argument, NULL, 'k'},
 	    {"all", no_argument, NULL, 'a'},
 	    {"orphans", no_argument, NULL, 'O'},
@@ -532,6 +558,8 @@ int cmd_ls(int argc, char **argv)
 			return cli_bad_option("ls", opts, argv);
 		}
 	}
+	if (!cli_table_done("ls", &c.o.t))
+		return EXIT_USAGE;
 	if (mask & LS_KIND_CHAN) {
 		c.o.chan_only = !(mask & PSHM_LIST_POSIX);
 		mask = (mask & ~LS_KIND_CHAN) | PSHM_LIST_POSIX;

@@ -1,6 +1,6 @@
 /*
- * stat.c - pshm stat (one object in detail, as "key: value" lines or JSON) and pshm who (the
- * processes that map an object or hold a descriptor to it).
+ * stat.c - pshm stat: objects in detail, as "key: value" lines or JSON, every key or those that
+ * -o names by the column names of pshm ls.
  */
 #include "cli.h"
 
@@ -68,10 +68,42 @@ static void describe_leases(struct fields *fs, const struct pshm_stat *st)
 	}
 }
 
-static void describe(struct fields *fs, const struct pshm_stat *st, struct holders *hs, bool bytes)
+/* A time as --time-format says: "-" for never, in JSON null; a number with epoch. */
+static void add_time(struct fields *fs, const char *key, const struct pshm_time *ts,
+                     enum cli_timefmt tf)
+{
+	char buf[64];
+	struct field *f =
+	    add(fs, key, tf == CLI_TIME_EPOCH, "%s", cli_fmt_time_as(buf, sizeof(buf), ts, tf));
+	if (f && !ts->sec)
+		f->json = "null";
+}
+
+/* How many processes use ST, and which, as HS saw them. */
+static void describe_procs(struct fields *fs, const struct pshm_stat *st, struct holders *hs)
+{
+	size_t n = 0;
+	const struct holder *h = holders_of(hs, st, &n);
+	/* From a scan that missed processes they may be low: "2?" and "7,9,?", null in JSON. */
+	bool whole = holders_complete(hs);
+	char *pids = holders_pids(h, n, ",", !whole);
+	struct field *f =
+	    add(fs, "processes", true, "%zu%s", holders_nprocs(h, n), whole ? "" : "?");
+	if (f)
+		f->unknown = !whole;
+	if ((f = pids ? add(fs, "pids", false, "%s", pids) : NULL))
+		f->unknown = !whole;
+	fs->oom |= !pids;
+	free(pids);
+	add(fs, "complete", true, "%s", whole ? "true" : "false");
+}
+
+/* Every key of ST; those of processes only with a scan HS. */
+static void describe(struct fields *fs, const struct pshm_stat *st, struct holders *hs,
+                     const struct cli_table_opts *t)
 {
 	char buf[64], b2[64];
-	bool sysv = st->kind == PSHM_SYSV;
+	bool sysv = st->kind == PSHM_SYSV, bytes = t->bytes;
 
 	add(fs, "address", false, "%s", st->address);
 	add(fs, "kind", false, "%s", pshm_kind_name(st->kind));
@@ -86,11 +118,9 @@ static void describe(struct fields *fs, const struct pshm_stat *st, struct holde
 	add(fs, "uid", true, "%u", (unsigned)st->uid);
 	add(fs, "group", false, "%s", cli_group(st->gid));
 	add(fs, "gid", true, "%u", (unsigned)st->gid);
-	add(fs, sysv ? "attach_time" : "access_time", false, "%s",
-	    cli_fmt_time(buf, sizeof(buf), &st->atime));
-	add(fs, sysv ? "detach_time" : "modify_time", false, "%s",
-	    cli_fmt_time(buf, sizeof(buf), &st->mtime));
-	add(fs, "change_time", false, "%s", cli_fmt_time(buf, sizeof(buf), &st->ctime));
+	add_time(fs, sysv ? "attach_time" : "access_time", &st->atime, t->time);
+	add_time(fs, sysv ? "detach_time" : "modify_time", &st->mtime, t->time);
+	add_time(fs, "change_time", &st->ctime, t->time);
 	if (sysv) {
 		add(fs, "key", false, "0x%08x", (unsigned)st->key);
 		add(fs, "id", true, "%d", st->id);
@@ -109,20 +139,8 @@ static void describe(struct fields *fs, const struct pshm_stat *st, struct holde
 		describe_leases(fs, st);
 	if (st->kind == PSHM_MEMFD)
 		add(fs, "seals", false, "%s", cli_fmt_seals(b2, sizeof(b2), st->seals));
-	size_t n = 0;
-	const struct holder *h = holders_of(hs, st, &n);
-	/* From a scan that missed processes they may be low: "2?" and "7,9,?", null in JSON. */
-	bool whole = holders_complete(hs);
-	char *pids = holders_pids(h, n, ",", !whole);
-	struct field *f =
-	    add(fs, "processes", true, "%zu%s", holders_nprocs(h, n), whole ? "" : "?");
-	if (f)
-		f->unknown = !whole;
-	if ((f = pids ? add(fs, "pids", false, "%s", pids) : NULL))
-		f->unknown = !whole;
-	fs->oom |= !pids;
-	free(pids);
-	add(fs, "complete", true, "%s", whole ? "true" : "false");
+	if (hs)
+		describe_procs(fs, st, hs);
 }
 
 static void print_fields(const struct fields *fs, bool json)
@@ -151,35 +169,204 @@ static void print_fields(const struct fields *fs, bool json)
 	printf("\n  }");
 }
 
-int cmd_stat(int argc, char **argv)
+/* ---- -o: the keys by the names of ls's columns ------------------------------------------- */
+
+enum col_id {
+	S_ADDRESS,
+	S_KIND,
+	S_SIZE,
+	S_ALLOC,
+	S_SPARSE,
+	S_PERMS,
+	S_MODE,
+	S_OWNER,
+	S_GROUP,
+	S_UID,
+	S_GID,
+	S_ATIME,
+	S_MTIME,
+	S_CTIME,
+	S_NPROCS,
+	S_PIDS,
+	S_KEY,
+	S_ID,
+	S_NATTCH,
+	S_CPID,
+	S_LPID,
+	S_CUID,
+	S_CGID,
+	S_SEALS,
+	S_STATUS,
+	S_LEASES,
+	S_DEVICE,
+	S_INODE,
+	S_LINKS,
+	S_NCOLS
+};
+
+#define COL(name, help) CLI_COL(name, 0, 0, 0, help)
+
+/* Only the names and help of the cli_col are used. */
+static const struct cli_col cols[S_NCOLS] = {
+    [S_ADDRESS] = COL("ADDRESS", "address"),
+    [S_KIND] = COL("KIND", "kind"),
+    [S_SIZE] = COL("SIZE", "size, size_human"),
+    [S_ALLOC] = COL("ALLOC", "allocated"),
+    [S_SPARSE] = COL("SPARSE", "sparse"),
+    [S_PERMS] = COL("PERMS", "perms"),
+    [S_MODE] = COL("MODE", "mode"),
+    [S_OWNER] = COL("OWNER", "owner"),
+    [S_GROUP] = COL("GROUP", "group"),
+    [S_UID] = COL("UID", "uid"),
+    [S_GID] = COL("GID", "gid"),
+    [S_ATIME] = COL("ATIME", "access_time (System V: attach_time)"),
+    [S_MTIME] = COL("MTIME", "modify_time (System V: detach_time)"),
+    [S_CTIME] = COL("CTIME", "change_time"),
+    [S_NPROCS] = COL("NPROCS", "processes"),
+    [S_PIDS] = COL("PIDS", "pids"),
+    [S_KEY] = COL("KEY", "key"),
+    [S_ID] = COL("ID", "id"),
+    [S_NATTCH] = COL("NATTCH", "nattch"),
+    [S_CPID] = COL("CPID", "cpid"),
+    [S_LPID] = COL("LPID", "lpid"),
+    [S_CUID] = COL("CUID", "creator_uid"),
+    [S_CGID] = COL("CGID", "creator_gid"),
+    [S_SEALS] = COL("SEALS", "seals"),
+    [S_STATUS] = COL("STATUS", "leased, removed"),
+    [S_LEASES] = COL("LEASES", "leases"),
+    [S_DEVICE] = COL("DEVICE", "device"),
+    [S_INODE] = COL("INODE", "inode"),
+    [S_LINKS] = COL("LINKS", "links"),
+};
+
+/* The keys each name stands for, those the object's kind has. */
+static const char *const keys[S_NCOLS][2] = {
+    [S_ADDRESS] = {"address"},
+    [S_KIND] = {"kind"},
+    [S_SIZE] = {"size", "size_human"},
+    [S_ALLOC] = {"allocated"},
+    [S_SPARSE] = {"sparse"},
+    [S_PERMS] = {"perms"},
+    [S_MODE] = {"mode"},
+    [S_OWNER] = {"owner"},
+    [S_GROUP] = {"group"},
+    [S_UID] = {"uid"},
+    [S_GID] = {"gid"},
+    [S_ATIME] = {"access_time", "attach_time"},
+    [S_MTIME] = {"modify_time", "detach_time"},
+    [S_CTIME] = {"change_time"},
+    [S_NPROCS] = {"processes"},
+    [S_PIDS] = {"pids"},
+    [S_KEY] = {"key"},
+    [S_ID] = {"id"},
+    [S_NATTCH] = {"nattch"},
+    [S_CPID] = {"cpid"},
+    [S_LPID] = {"lpid"},
+    [S_CUID] = {"creator_uid"},
+    [S_CGID] = {"creator_gid"},
+    [S_SEALS] = {"seals"},
+    [S_STATUS] = {"leased", "removed"},
+    [S_LEASES] = {"leases"},
+    [S_DEVICE] = {"device"},
+    [S_INODE] = {"inode"},
+    [S_LINKS] = {"links"},
+};
+
+static const struct cli_cols stat_cols = {"stat", cols, S_NCOLS, NULL, 0};
+
+struct statopts {
+	struct cli_table_opts t;
+	int ids[S_NCOLS];
+	size_t n; /* 0: no -o, every key */
+};
+
+/* Keep of FS only the keys O's names stand for, in their order, each once. */
+static void select_fields(struct fields *fs, const struct statopts *o)
+{
+	struct field all[sizeof(fs->f) / sizeof(fs->f[0])];
+	bool taken[sizeof(all) / sizeof(all[0])] = {false};
+	size_t n = fs->n;
+
+	memcpy(all, fs->f, n * sizeof(all[0]));
+	fs->n = 0;
+	for (size_t i = 0; i < o->n; i++)
+		for (size_t k = 0; k < 2 && keys[o->ids[i]][k]; k++)
+			for (size_t j = 0; j < n; j++)
+				if (!taken[j] && !strcmp(all[j].key, keys[o->ids[i]][k])) {
+					taken[j] = true;
+					fs->f[fs->n++] = all[j];
+				}
+	for (size_t j = 0; j < n; j++)
+		if (!taken[j])
+			free(all[j].value);
+}
+
+/* Whether the output shows processes: then the scan of /proc is needed. */
+static bool wants_procs(const struct statopts *o)
+{
+	for (size_t i = 0; i < o->n; i++)
+		if (o->ids[i] == S_NPROCS || o->ids[i] == S_PIDS)
+			return true;
+	return o->n == 0;
+}
+
+static int stat_help(void)
+{
+	cli_help_begin("stat",
+	               "  -J, --json             JSON output: an array of objects\n"
+	               "  -b, --bytes            sizes in bytes only\n"
+	               "  -o, --output NAMES     only the keys these names stand for, in their\n"
+	               "                         order; comma-separated, in any case\n"
+	               "      --time-format FORMAT  short, full, iso or epoch, as in ls\n");
+	printf("\nNames for -o (ls's columns), and the keys they stand for:\n");
+	for (size_t i = 0; i < S_NCOLS; i++)
+		printf("  %-8s %s\n", cols[i].name, cols[i].help);
+	printf("\nTimes are full (2026-12-04 13:05:09 +0100), in JSON iso\n"
+	       "(2026-12-04T13:05:09+01:00) or, with --time-format=epoch, numbers.\n");
+	cli_help_end();
+	return EXIT_OK;
+}
+
+/* The options into O: -1 to go on, else the exit status. */
+static int parse_args(struct statopts *o, int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"json", no_argument, NULL, 'J'},
 	    {"bytes", no_argument, NULL, 'b'},
+	    {"output", required_argument, NULL, 'o'},
+	    {"time-format", required_argument, NULL, CLI_OPT_TIME_FORMAT},
 	    CLI_HELP_OPTION,
 	    {NULL, 0, NULL, 0},
 	};
-	bool json = false, bytes = false;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "Jbh", opts, NULL)) != -1) {
-		if (c == 'J')
-			json = true;
-		else if (c == 'b')
-			bytes = true;
-		else if (c == 'h')
-			return cli_help("stat", "  -J, --json             JSON output: an array of "
-			                        "objects\n"
-			                        "  -b, --bytes            sizes in bytes only\n");
-		else
+	while ((c = getopt_long(argc, argv, "Jbo:h", opts, NULL)) != -1) {
+		if (c == 'h')
+			return stat_help();
+		if (!cli_table_opt(&o->t, c))
 			return cli_bad_option("stat", opts, argv);
 	}
+	if (!cli_table_done("stat", &o->t))
+		return EXIT_USAGE;
+	if (o->t.columns && !cli_cols_select(&stat_cols, o->t.columns, o->ids, &o->n))
+		return EXIT_USAGE;
 	if (optind == argc)
 		return cli_usage("stat", "no object named");
-	struct holders *hs = holders_scan();
-	int status = EXIT_OK, shown = 0;
+	return -1;
+}
+
+int cmd_stat(int argc, char **argv)
+{
+	struct statopts o = {0};
+	int status = parse_args(&o, argc, argv);
+	if (status >= 0)
+		return status;
+	bool json = o.t.json, procs = wants_procs(&o);
+	struct holders *hs = procs ? holders_scan() : NULL;
+	int shown = 0;
 	struct fields *fs = calloc(1, sizeof(*fs));
-	if (!fs || !hs) {
+	status = EXIT_OK;
+	if (!fs || (procs && !hs)) {
 		free(fs);
 		holders_free(hs);
 		return cli_fail("stat", argv[optind], -ENOMEM);
@@ -195,7 +382,9 @@ int cmd_stat(int argc, char **argv)
 			continue;
 		}
 		fields_clear(fs);
-		describe(fs, &st, hs, bytes || json);
+		describe(fs, &st, hs, &o.t);
+		if (o.n)
+			select_fields(fs, &o);
 		if (fs->oom) {
 			fs->oom = false;
 			status = cli_fail("stat", argv[i], -ENOMEM);
@@ -213,105 +402,6 @@ int cmd_stat(int argc, char **argv)
 	fields_clear(fs);
 	free(fs);
 	if (holders_report(hs, "stat"))
-		status = EXIT_FAIL;
-	holders_free(hs);
-	return status;
-}
-
-/* ---- who ----------------------------------------------------------------------------------- */
-
-static int who_rows(struct libscols_table *tb, const char *addr, struct holders *hs, bool json)
-{
-	struct pshm_stat st;
-	char buf[64], comm[64];
-	size_t n;
-
-	cli_warn_bare(addr);
-	int r = pshm_stat_addr(addr, &st);
-	if (r < 0)
-		return cli_fail("who", addr, r);
-	const struct holder *h = holders_of(hs, &st, &n);
-	for (size_t i = 0; i < n; i++) {
-		struct libscols_line *ln = scols_table_new_line(tb, NULL);
-		if (!ln)
-			return cli_fail("who", addr, -ENOMEM);
-		uid_t uid = holders_user(h[i].pid);
-		holders_command(h[i].pid, comm, sizeof(comm));
-		scols_line_set_data(ln, 0, st.address);
-		snprintf(buf, sizeof(buf), "%d", (int)h[i].pid);
-		scols_line_set_data(ln, 1, buf);
-		scols_line_set_data(ln, 2, uid == (uid_t)-1 ? "?" : cli_user(uid));
-		scols_line_set_data(ln, 3, comm);
-		if (h[i].fd < 0)
-			snprintf(buf, sizeof(buf), "map %s", h[i].writable ? "rw" : "ro");
-		else
-			snprintf(buf, sizeof(buf), "fd %d %s", h[i].fd,
-			         h[i].mode_unknown ? "?"
-			         : h[i].writable   ? "rw"
-			                           : "ro");
-		scols_line_set_data(ln, 4, buf);
-	}
-	/* Processes the scan could not look into may use it too: one more line says so, "?" in
-	 * every cell but the address (JSON: null). */
-	if (!holders_complete(hs)) {
-		struct libscols_line *ln = scols_table_new_line(tb, NULL);
-		if (!ln)
-			return cli_fail("who", addr, -ENOMEM);
-		scols_line_set_data(ln, 0, st.address);
-		for (size_t c = 1; c < 5 && !json; c++)
-			scols_line_set_data(ln, c, "?");
-	}
-	return EXIT_OK;
-}
-
-int cmd_who(int argc, char **argv)
-{
-	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'J'},
-	    {"noheadings", no_argument, NULL, 'n'},
-	    CLI_HELP_OPTION,
-	    {NULL, 0, NULL, 0},
-	};
-	static const struct cli_col wcols[] = {CLI_COL("ADDRESS", 0.3, 0, SCOLS_JSON_STRING, NULL),
-	                                       CLI_COL("PID", 6, 0, SCOLS_JSON_NUMBER, NULL),
-	                                       CLI_COL("USER", 8, 0, SCOLS_JSON_STRING, NULL),
-	                                       CLI_COL("COMMAND", 0.2, 0, SCOLS_JSON_STRING, NULL),
-	                                       CLI_COL("ACCESS", 10, 0, SCOLS_JSON_STRING, NULL)};
-	struct cli_table_opts t = {0};
-	int c;
-
-	/* Of the table options, -J and -n. */
-	while ((c = getopt_long(argc, argv, "Jnh", opts, NULL)) != -1) {
-		if (c == 'h')
-			return cli_help("who",
-			                "  -J, --json             JSON output\n"
-			                "  -n, --noheadings       no heading line\n"
-			                "  ACCESS is \"map rw\", \"map ro\" or \"fd N rw|ro\".\n"
-			                "  A line of ? is for processes pshm could not look "
-			                "into.\n");
-		if (!cli_table_opt(&t, c))
-			return cli_bad_option("who", opts, argv);
-	}
-	if (optind == argc)
-		return cli_usage("who", "no object named");
-	struct libscols_table *tb =
-	    cli_table_new(wcols, NULL, sizeof(wcols) / sizeof(wcols[0]), t.how);
-	struct holders *hs = holders_scan();
-	if (!tb || !hs) {
-		scols_unref_table(tb);
-		holders_free(hs);
-		return cli_fail("who", argv[optind], -ENOMEM);
-	}
-	int status = EXIT_OK;
-	for (int i = optind; i < argc; i++)
-		if (who_rows(tb, argv[i], hs, t.json))
-			status = EXIT_FAIL;
-	if (t.json)
-		cli_print_json(tb, "processes");
-	else
-		cli_print_table(tb);
-	scols_unref_table(tb);
-	if (holders_report(hs, "who"))
 		status = EXIT_FAIL;
 	holders_free(hs);
 	return status;

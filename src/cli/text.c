@@ -69,6 +69,8 @@ size_t cli_escape(char *out, size_t size, const char *s, unsigned flags)
 			keep = false;
 		if ((flags & CLI_ESC_ASCII) && cp > 0x7e)
 			keep = false;
+		if ((flags & CLI_ESC_QUOTE) && (cp == '"' || cp == '$' || cp == '`'))
+			keep = false;
 		if (keep) {
 			put(out, size, n, s, len);
 			n += len;
@@ -142,6 +144,33 @@ static int print_raw(struct libscols_table *tb)
 	return 0;
 }
 
+/* --newline: NAME="value" for each visible cell, the lines of the table apart by an empty
+ * one; headings or not, the names are there. */
+static int print_newline(struct libscols_table *tb)
+{
+	struct libscols_iter *it = scols_new_iter(SCOLS_ITER_FORWARD);
+	struct libscols_line *ln = NULL;
+	size_t ncols = scols_table_get_ncols(tb);
+
+	if (!it)
+		return -ENOMEM;
+	for (bool first = true; scols_table_next_line(tb, it, &ln) == 0; first = false) {
+		if (!first)
+			putchar('\n');
+		for (size_t i = 0; i < ncols; i++) {
+			struct libscols_column *cl = scols_table_get_column(tb, i);
+			if (scols_column_is_hidden(cl))
+				continue;
+			const char *data = scols_cell_get_data(scols_line_get_cell(ln, i));
+			char *e = escape_dup(data ? data : "", CLI_ESC_QUOTE);
+			printf("%s=\"%s\"\n", scols_column_get_name(cl), e ? e : "?");
+			free(e);
+		}
+	}
+	scols_free_iter(it);
+	return 0;
+}
+
 /*
  * Whether LC_CTYPE is now one that decodes UTF-8. libsmartcols measures the width of cells by
  * the locale, and (2.38) loops forever on a cell the locale cannot decode; what pshm prints is
@@ -163,6 +192,8 @@ int cli_print_table(struct libscols_table *tb)
 
 	if (scols_table_is_raw(tb))
 		return print_raw(tb);
+	if (scols_table_is_export(tb))
+		return print_newline(tb);
 	/* Without a UTF-8 locale (an old C library), only ASCII is safe to measure. */
 	unsigned flags = utf8_ctype() ? 0 : CLI_ESC_ASCII;
 	it = scols_new_iter(SCOLS_ITER_FORWARD);

@@ -227,7 +227,11 @@ run_cases()
 	expect_exact "pshm rm --f" --force
 	expect_exact "pshm rm --v" --verbose
 	expect_all "pshm rm -" -f --force -v --verbose -h --help
-	expect_exact "pshm who -" -J --json -n --noheadings -h --help
+	expect_exact "pshm who -" -J --json -o --output -r --raw -n --noheadings --time-format \
+		--newline -h --help
+	expect_exact "pshm ls --time-format " short full iso epoch
+	expect_exact "pshm stat --time-format=i" iso
+	expect_exact "pshm who -o +PID,ST" +PID,START
 	expect_all "pshm resize -" --sparse
 	expect_none "pshm rm -- -" -f --force
 
@@ -389,6 +393,18 @@ check_against_help()
 		round='pshm ls --help: ' expect_exact "pshm ls -o " "${want[@]}"
 	else
 		not_ok "pshm ls --help" "no columns found"
+	fi
+	mapfile -t want < <("$pshm" who --help | sed -n '/^Columns:/,/^$/s/^  \([A-Z]*\) .*/\1/p')
+	if ((${#want[@]})); then
+		round='pshm who --help: ' expect_exact "pshm who -o " "${want[@]}"
+	else
+		not_ok "pshm who --help" "no columns found"
+	fi
+	mapfile -t want < <("$pshm" stat --help | sed -n '/^Names/,/^$/s/^  \([A-Z]*\) .*/\1/p')
+	if ((${#want[@]})); then
+		round='pshm stat --help: ' expect_exact "pshm stat -o " "${want[@]}"
+	else
+		not_ok "pshm stat --help" "no names found"
 	fi
 	mapfile -t want < <("$pshm" df --help | sed -n '/^Columns/,/^$/s/^  \([A-Z]*\) .*/\1/p')
 	if ((${#want[@]})); then

@@ -379,7 +379,7 @@ time.sleep(600)' >"$BATS_TEST_TMPDIR/fd" 2>/dev/null 3>&- &
 	run --separate-stderr pshm df -o OWNER,BOGUS
 	[ "$status" -eq 2 ]
 	stdout_empty
-	stderr_has "^pshm df: unknown column 'BOGUS' \\(see pshm df --help\\)$"
+	stderr_has "^pshm df: unknown column 'BOGUS': columns are OWNER, UID, .* and OBJECTS$"
 	run --separate-stderr pshm df -o ''
 	[ "$status" -eq 2 ]
 	run --separate-stderr pshm df /x

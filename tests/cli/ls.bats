@@ -49,9 +49,9 @@ time.sleep(30)' "$PSHM_DIR/${1#/}" "$2" "$ready" >/dev/null 2>&1 3>&- &
 	read -ra b <<<"${lines[2]}"
 	[ "${b[*]:0:4}" = "/bbb posix 10K 12K" ]
 	[ "${b[4]}" = rw-r----- ]
-	[ "${b[7]} ${b[8]}" = "$(date -r "$PSHM_DIR/bbb" '+%Y-%m-%d %H:%M:%S')" ]
-	[ "${b[9]}" = "$(procs_shown 0)" ]
-	[ "${b[10]:-}" = "$(pids_shown '')" ]
+	[ "${b[7]} ${b[8]} ${b[9]}" = "$(date -r "$PSHM_DIR/bbb" '+%Y-%m-%d %H:%M:%S %z')" ]
+	[ "${b[10]}" = "$(procs_shown 0)" ]
+	[ "${b[11]:-}" = "$(pids_shown '')" ]
 	read -ra c <<<"${lines[3]}"
 	[ "${c[*]:0:4}" = "/ccc posix 0B 0B" ]
 }
@@ -83,7 +83,8 @@ time.sleep(30)' "$PSHM_DIR/${1#/}" "$2" "$ready" >/dev/null 2>&1 3>&- &
 		.nprocs == null and .pids == null and .complete == false end' <<<"$output"
 	jq_true '.objects[1] | .address == "/j2" and .size == 1048576 and .alloc == 0
 		and .sparse == true' <<<"$output"
-	jq_true '.objects[1].mtime | test("^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8}$")' <<<"$output"
+	jq_true '.objects[1].mtime | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}[+-][0-9]{2}:[0-9]{2}$")' \
+		<<<"$output"
 	# The keys are the column names in lower case, in order (and "complete" when false).
 	keys='"address","kind","size","alloc","sparse","perms","owner","group","mtime","status"'
 	keys+=',"nprocs","pids"'
@@ -142,7 +143,7 @@ time.sleep(30)' "$PSHM_DIR/${1#/}" "$2" "$ready" >/dev/null 2>&1 3>&- &
 		.nprocs == null and .pids == null and .complete == false end)
 		and .key == null and .id == null
 		and .nattch == null and .cpid == null and .lpid == null and .seals == null' <<<"$o"
-	[ "$(jq -r .ctime <<<"$o")" = "$(date -d "@$(stat -c %Z "$PSHM_DIR/c")" '+%Y-%m-%d %H:%M:%S')" ]
+	[ "$(jq -r .ctime <<<"$o")" = "$(date -d "@$(stat -c %Z "$PSHM_DIR/c")" '+%Y-%m-%dT%H:%M:%S%:z')" ]
 }
 
 @test "ls -r: raw output, one space between cells" {
@@ -363,7 +364,7 @@ time.sleep(30)' >"$BATS_TEST_TMPDIR/fd" 2>/dev/null 3>&- &
 	[ "$(val links)" = 1 ]
 	[ "$(val device)" = "$(($(stat -c 0x%t "$PSHM_DIR/s"))):$(($(stat -c 0x%T "$PSHM_DIR/s")))" ] ||
 		[ "$(val device)" = "$(stat -c %d "$PSHM_DIR/s" | awk '{print int($1/256)":"$1%256}')" ]
-	[ "$(val modify_time)" = "$(date -r "$PSHM_DIR/s" '+%Y-%m-%d %H:%M:%S')" ]
+	[ "$(val modify_time)" = "$(date -r "$PSHM_DIR/s" '+%Y-%m-%d %H:%M:%S %z')" ]
 	[ "$(val processes)" = "$(procs_shown 0)" ]
 	grep -qx "pids: $(pids_shown '')" <<<"$output"
 	[ "$(val complete)" = "$(whole_json)" ]
