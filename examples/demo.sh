@@ -1,6 +1,8 @@
 #!/bin/sh
-# A tour of POSIX shared memory (chapter 54 of The Linux Programming Interface) with pshm:
-# the command alone first, then two unrelated programs sharing an object while pshm watches.
+# A tour of POSIX shared memory with pshm: an object is a file in a memory file system, made
+# with shm_open, sized with ftruncate, mapped with mmap, described with fstat and removed with
+# shm_unlink. The command alone first, then two unrelated programs sharing an object while
+# pshm watches.
 #
 # Usage: examples/demo.sh BUILD_DIR
 set -eu
@@ -27,8 +29,8 @@ step "1. shm_open(O_CREAT|O_EXCL) + ftruncate: create an object; mode 600, space
 run pshm create -s 4K "$obj"
 run ls -l "${PSHM_DIR:-/dev/shm}$obj"
 
-step "2. Write a string: the object ends exactly as long as the data (the book's pshm_write)"
-run pshm write "$obj" "Hello from chapter 54"
+step "2. Write a string: the object ends exactly as long as the data"
+run pshm write "$obj" "Hello from shared memory"
 run pshm read "$obj"
 echo
 run pshm dump "$obj"

@@ -87,6 +87,37 @@ check_layout() {
 	[ "$n" -ge 20 ] || fail_with "only $n forms found"
 }
 
+@test "the manual: util-linux's sections in order, a general volume, every command in COMMANDS" {
+	command -v mandoc >/dev/null || skip "mandoc is not installed"
+	local page=$REPO_ROOT/man/pshm.1 c
+	run mandoc -Tascii -O width=100 "$page"
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} == "PSHM(1)"*" General Commands Manual "*"PSHM(1)" ]] ||
+		fail_with "mandoc's header: ${lines[0]}"
+	local want="NAME SYNOPSIS DESCRIPTION COMMANDS ADDRESSES SIZES OUTPUT_COLUMNS ENVIRONMENT"
+	want+=" FILES EXIT_STATUS EXAMPLES SEE_ALSO STANDARDS HISTORY CAVEATS REPORTING_BUGS"
+	local got
+	got=$(mandoc -Tascii "$page" | col -b | sed -n 's/^\([A-Z][A-Z ]*[A-Z]\)$/\1/p' |
+		tr ' ' _ | tr '\n' ' ')
+	[ "$got" = "$want " ] || fail_with "sections: $got" "wanted: $want"
+	# groff, as man(1) shows the page here, names the same volume, not a BSD one.
+	if command -v groff >/dev/null; then
+		run groff -mdoc -Tascii -P-c "$page"
+		[[ $output == *"General Commands Manual"* && $output != *"BSD General"* ]] ||
+			fail_with "groff's volume" "$(head -3 <<<"$output")"
+	fi
+	# Each command of the table is a subsection of COMMANDS, with its options there.
+	local cmds
+	cmds=$(sed -n '/^\.Sh COMMANDS$/,/^\.Sh /s/^\.Ss //p' "$page")
+	for c in $(table_commands | grep -vx chan) "chan create" "chan stat"; do
+		grep -qxF "$c" <<<"$cmds" || fail_with "no .Ss $c under COMMANDS" "$cmds"
+	done
+	# The manual and the tour explain shared memory in their own words: the book is only cited.
+	! sed -n '/^\.Sh SEE ALSO$/,/^\.Sh /!p' "$page" | grep -qi 'chapter' ||
+		fail_with "a chapter is pointed at outside SEE ALSO"
+	! grep -qi 'chapter' "$REPO_ROOT/examples/demo.sh" || fail_with "the tour points at a chapter"
+}
+
 @test "pshm help: the general help on stdout, exit 0" {
 	run --separate-stderr pshm help
 	[ "$status" -eq 0 ]
