@@ -139,7 +139,30 @@ enum pshm_flags {
 					 pshm_open) */
 	PSHM_LEASE = 1 << 6,          /* create/open: hold a lease on the object while the
 					 handle lives; see "Leases" below */
+	PSHM_HUGE = 1 << 7,           /* create (and pshm_chan_create): back the object with
+					 huge pages; see "Huge pages" below */
 };
+
+/*
+ * Huge pages. With PSHM_HUGE, bits PSHM_HUGE_SHIFT to 31 of the flags may carry the page size
+ * as its base-2 logarithm (the convention of MAP_HUGE_SHIFT, MFD_HUGE_SHIFT and SHM_HUGE_SHIFT);
+ * 0 there means the system's default huge page size (Hugepagesize in /proc/meminfo). A size
+ * the system has no pool for, or size bits without PSHM_HUGE: -EINVAL. What each kind does:
+ *  - "memfd:": memfd_create with MFD_HUGETLB; System V: shmget with SHM_HUGETLB, the pages
+ *    reserved at creation unless PSHM_SPARSE (SHM_NORESERVE);
+ *  - POSIX objects and files: only where their directory's file system gives huge pages: a
+ *    hugetlbfs (its page size is the mount's; another size asked for: -EINVAL), or a tmpfs
+ *    mounted with huge=always, within_size or advise (page size: the PMD size; pshm_map()
+ *    advises MADV_HUGEPAGE). Anywhere else -EOPNOTSUPP: mount a hugetlbfs, or a tmpfs with
+ *    huge=, and point PSHM_DIR at it.
+ * Sizes are rounded up to a multiple of the page size, at creation and by pshm_resize(); the
+ * pages are reserved as any others, so an empty or short pool gives -ENOSPC or -ENOMEM at
+ * creation, with nothing left behind, never SIGBUS later. pshm_stat() tells the page size.
+ */
+#define PSHM_HUGE_SHIFT 26
+#define PSHM_HUGE_MASK  (0x3fu << PSHM_HUGE_SHIFT)
+#define PSHM_HUGE_2MB   (PSHM_HUGE | 21u << PSHM_HUGE_SHIFT)
+#define PSHM_HUGE_1GB   (PSHM_HUGE | 30u << PSHM_HUGE_SHIFT)
 
 /*
  * Leases. A handle made with PSHM_LEASE holds a lease on its object until pshm_close(), or
@@ -168,6 +191,7 @@ enum pshm_flags {
  * instead of SIGBUS later; PSHM_SPARSE skips that. For "memfd:" a new memfd is made (sealing
  * allowed); for "sysv:0" a new private segment. System V segments need SIZE > 0, take only
  * the 0777 bits of MODE, and are not reserved page by page (PSHM_SPARSE: SHM_NORESERVE).
+ * PSHM_HUGE backs the object with huge pages (see "Huge pages"; SIZE is rounded up).
  * On success *SEGP is a new handle, read-write. Returns 0 or a negative errno.
  */
 int pshm_create(struct pshm_seg **segp, const char *addr, uint64_t size, mode_t mode,
@@ -332,7 +356,13 @@ struct pshm_stat {
 	uint32_t leases;       /* leases held on it now, counted from the kernel's locks (0 for an
 			    object that is leased but held by nobody: pshm_gc() removes it), or
 			    PSHM_LEASES_UNKNOWN when they could not be counted */
-	uint64_t reserved[15]; /* zero */
+	/* The size of the pages that back it, in bytes: the system page size for ordinary objects,
+	 * a huge page size for huge ones (PSHM_HUGE, or a hugetlbfs or a tmpfs mounted with huge=),
+	 * 0 when it cannot be told. System V segments: told only while this process has the
+	 * segment attached (a mapping, or a lease), from /proc/self/smaps; attaching just to look
+	 * would change its attach time and last pid. */
+	uint64_t page_size;
+	uint64_t reserved[14]; /* zero */
 };
 
 #define PSHM_LEASES_UNKNOWN UINT32_MAX

@@ -85,7 +85,8 @@ int pshm__chan_attach(const char *addr, bool rdonly, struct pshm_seg **segp,
 	    cap >= PSHM__CHAN_MIN_CAP && cap <= PSHM__CHAN_MAX_CAP && !(cap & (cap - 1)) &&
 	    h->ndesc == cap / 32 && h->data_offset == pshm__chan_size(cap) - cap &&
 	    h->align == PSHM__CHAN_ALIGN;
-	if (!sound || len != pshm__chan_size(cap)) {
+	/* Longer is a channel of huge pages, its object rounded up to their size. */
+	if (!sound || len < pshm__chan_size(cap)) {
 		/* A sound header in an object too short for it: a channel that was truncated. */
 		bool cut = atomic_load(dead) || (sound && len < pshm__chan_size(cap));
 		pshm_close(seg);

@@ -21,8 +21,9 @@ static int chan_init(struct pshm_seg *seg, uint64_t cap, unsigned want)
 	void *map;
 	size_t len;
 
+	/* Longer only when rounded up to a huge page size (PSHM_HUGE): the tail goes unused. */
 	int r = pshm_map(seg, PSHM_MAP_GUARD, &map, &len);
-	if (!r && len != pshm__chan_size(cap))
+	if (!r && len < pshm__chan_size(cap))
 		r = -EIO;
 	if (r)
 		return r;
@@ -140,7 +141,8 @@ static int chan_create_unnamed(const struct pshm__addr *a, uint64_t cap, mode_t 
  * between the two and leave an object that is not a channel yet; only SIGKILL still can. Faults
  * stay deliverable: the mapping's guard takes a SIGBUS.
  */
-static int chan_create_named(const char *addr, uint64_t cap, mode_t mode, unsigned want)
+static int chan_create_named(const char *addr, uint64_t cap, mode_t mode, unsigned want,
+                             unsigned huge)
 {
 	static const int faults[] = {SIGBUS, SIGSEGV, SIGILL, SIGFPE, SIGTRAP, SIGSYS};
 	struct pshm_seg *seg;
@@ -152,7 +154,7 @@ static int chan_create_named(const char *addr, uint64_t cap, mode_t mode, unsign
 	int r = pshm__sigmask(SIG_BLOCK, &hold, &old);
 	if (r)
 		return r;
-	r = pshm_create(&seg, addr, pshm__chan_size(cap), mode, 0);
+	r = pshm_create(&seg, addr, pshm__chan_size(cap), mode, huge);
 	if (!r) {
 		r = chan_init(seg, cap, want);
 		if (r)
@@ -179,8 +181,11 @@ PSHM__API int pshm_chan_create(const char *addr, uint64_t capacity, mode_t mode,
 	         have;
 	uint64_t cap = PSHM__CHAN_MIN_CAP;
 
-	if (flags & ~(unsigned)(PSHM_CHAN_BROADCAST | PSHM_CHAN_LOSSLESS | PSHM_CHAN_MANY_WRITERS |
-	                        PSHM_OPEN_OR_CREATE))
+	unsigned huge = flags & (PSHM_HUGE | PSHM_HUGE_MASK);
+	if (flags & ~(PSHM_CHAN_BROADCAST | PSHM_CHAN_LOSSLESS | PSHM_CHAN_MANY_WRITERS |
+	              PSHM_OPEN_OR_CREATE | PSHM_HUGE | PSHM_HUGE_MASK))
+		return -EINVAL;
+	if ((flags & PSHM_HUGE_MASK) && !(flags & PSHM_HUGE))
 		return -EINVAL;
 	if ((flags & PSHM_CHAN_LOSSLESS) && !(flags & PSHM_CHAN_BROADCAST))
 		return -EINVAL; /* a queue loses nothing anyway */
@@ -196,9 +201,11 @@ PSHM__API int pshm_chan_create(const char *addr, uint64_t capacity, mode_t mode,
 
 	/* Exclusive even with PSHM_OPEN_OR_CREATE: pshm_create() would grow an existing
 	 * object to the size asked for, which would break a channel of another capacity. */
-	r = chan_create_unnamed(&a, cap, mode ? mode : 0600, want);
+	/* Huge pages take the named way: pshm_create() checks the file system and rounds the
+	 * object's size up to its page size. */
+	r = huge ? CHAN_NAMED : chan_create_unnamed(&a, cap, mode ? mode : 0600, want);
 	if (r == CHAN_NAMED)
-		r = chan_create_named(addr, cap, mode, want);
+		r = chan_create_named(addr, cap, mode, want, huge);
 	if (r == -EEXIST && (flags & PSHM_OPEN_OR_CREATE)) {
 		_Atomic bool dead = false;
 		r = pshm__chan_attach(addr, true, &seg, &h, &cap, &have, &dead);

@@ -194,6 +194,10 @@ int pshm__fd_resize(struct pshm_seg *s, uint64_t size, unsigned flags)
 	struct stat st;
 	int r;
 
+	/* An object of huge pages takes whole pages (hugetlbfs refuses anything else). */
+	uint64_t page = pshm__fd_page(s->fd, NULL);
+	if (page > pshm__base_page())
+		size = pshm__round_up(size, page);
 	if (size > INT64_MAX)
 		return -EFBIG;
 	if (size == 0 || (flags & PSHM_SPARSE))
@@ -248,6 +252,7 @@ int pshm__fd_stat(struct pshm_seg *s, struct pshm_stat *st)
 	if (r)
 		return r;
 	pshm__stat_from(st, &sb);
+	st->page_size = pshm__fd_page(s->fd, NULL);
 	pshm__leases_count(st);
 	return 0;
 }
@@ -261,6 +266,7 @@ int pshm__stat_at(int dirfd, const char *path, struct pshm_stat *st)
 	if (!S_ISREG(sb.st_mode))
 		return S_ISLNK(sb.st_mode) ? -ELOOP : -EINVAL;
 	pshm__stat_from(st, &sb);
+	st->page_size = dirfd == AT_FDCWD ? pshm__path_page(path, NULL) : pshm__fd_page(dirfd, NULL);
 	pshm__leases_count(st);
 	return 0;
 }
@@ -287,9 +293,18 @@ int pshm__fd_seg_create(struct pshm_seg **sp, const struct pshm__ops *ops, int k
                         const char *address, const char *path, uint64_t size, mode_t mode,
                         unsigned flags)
 {
+	uint64_t page;
+	bool thp = false;
+	if (flags & PSHM_HUGE) {
+		int r = pshm__huge_path_dir(path, flags, &page, &thp);
+		if (r)
+			return r;
+		size = pshm__round_up(size, page);
+	}
 	struct pshm_seg *s = pshm__seg_new(ops, kind, address, path);
 	if (!s)
 		return -ENOMEM;
+	s->thp = thp;
 	int r = pshm__fd_create_at(s, AT_FDCWD, s->path, size, mode, flags);
 	if (r) {
 		pshm__seg_free(s);

@@ -254,6 +254,34 @@ void pshm__leases_fill(const struct pshm__leases *t, struct pshm_stat *st) PSHM_
 /* The same with /proc/locks read for this one object. */
 void pshm__leases_count(struct pshm_stat *st) PSHM__HIDDEN;
 
+/* ---- huge.c: huge pages (PSHM_HUGE) ------------------------------------------------------- */
+
+/* The system page size, and SIZE rounded up to a multiple of PAGE (UINT64_MAX on overflow). */
+uint64_t pshm__base_page(void) PSHM__HIDDEN;
+uint64_t pshm__round_up(uint64_t size, uint64_t page) PSHM__HIDDEN;
+/*
+ * The huge page size FLAGS ask for (their size bits, or the system's default): 0, -EINVAL
+ * for a size the system keeps no pool of, -EOPNOTSUPP for a kernel without huge pages.
+ */
+int pshm__huge_size(unsigned flags, uint64_t *sizep) PSHM__HIDDEN;
+/*
+ * The size of the pages backing files of FD's (or PATH's) file system: hugetlbfs's own, the
+ * PMD size on a tmpfs mounted with huge= (*THP set, unless THP is NULL), else the system page
+ * size; 0 when it cannot be told.
+ */
+uint64_t pshm__fd_page(int fd, bool *thp) PSHM__HIDDEN;
+uint64_t pshm__path_page(const char *path, bool *thp) PSHM__HIDDEN;
+/*
+ * For a PSHM_HUGE create in directory DIR (or in the directory of PATH): the page size there
+ * in *PAGEP, or -EOPNOTSUPP where the file system gives no huge pages, -EINVAL where FLAGS ask
+ * for another size; *THP tells a tmpfs huge= (whose mappings want MADV_HUGEPAGE).
+ */
+int pshm__huge_dir(const char *dir, unsigned flags, uint64_t *pagep, bool *thp) PSHM__HIDDEN;
+int pshm__huge_path_dir(const char *path, unsigned flags, uint64_t *pagep,
+                        bool *thp) PSHM__HIDDEN;
+/* The page size of this process's attachment of System V segment SHMID; 0 if none. */
+uint64_t pshm__smaps_page(int shmid) PSHM__HIDDEN;
+
 /* ---- seg.c and the techniques ------------------------------------------------------------- */
 
 struct pshm_seg;
@@ -302,6 +330,7 @@ struct pshm_seg {
 	struct pshm__guard *guard; /* the mapping's guard, or NULL */
 	_Atomic bool *guard_flag;  /* set when the guard replaced pages of the mapping */
 	_Atomic bool truncated;    /* the flag of a mapping made by pshm_map() */
+	bool thp;                  /* a tmpfs huge= object made with PSHM_HUGE: MADV_HUGEPAGE */
 	char *path;     /* POSIX, file, sem: the path to unlink (points into the allocation) */
 	char address[]; /* canonical address */
 };

@@ -22,8 +22,10 @@ int pshm__posix_list(unsigned mask, pshm_list_fn fn, void *arg)
 
 	if (r)
 		return r;
-	/* Every object's lease count from one reading of the kernel's locks; unknown without. */
+	/* Every object's lease count from one reading of the kernel's locks; unknown without.
+	 * The page size is the file system's: one look for all. */
 	pshm__leases_load(&leases);
+	uint64_t page = pshm__fd_page(dirfd(dir), NULL);
 	while (!r && (d = readdir(dir))) {
 		if (d->d_name[0] == '.' && (!d->d_name[1] || !strcmp(d->d_name, "..")))
 			continue;
@@ -41,6 +43,7 @@ int pshm__posix_list(unsigned mask, pshm_list_fn fn, void *arg)
 		memset(&st, 0, sizeof(st));
 		pshm__stat_from(&st, &sb);
 		pshm__leases_fill(&leases, &st);
+		st.page_size = page;
 		st.kind = sem ? PSHM_SEM : PSHM_POSIX;
 		snprintf(st.address, sizeof(st.address), "%s/%s", sem ? "sem:" : "",
 		         d->d_name + (sem ? 4 : 0));
@@ -92,6 +95,7 @@ static int memfd_entry(int pid, const char *fdname, struct seen *seen, pshm_list
 		return 0;
 	memset(&st, 0, sizeof(st));
 	pshm__stat_from(&st, &sb);
+	st.page_size = pshm__path_page(proc, NULL);
 	st.kind = PSHM_MEMFD;
 	st.pid = pid;
 	st.fd = atoi(fdname);

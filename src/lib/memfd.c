@@ -11,6 +11,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#ifndef MFD_HUGETLB
+#define MFD_HUGETLB 0x0004U
+#endif
 #ifndef MFD_NOEXEC_SEAL
 #define MFD_NOEXEC_SEAL 0x0008U
 #endif
@@ -59,14 +62,15 @@ static int memfd_address(struct pshm_seg *s)
 /* Set once a kernel has refused MFD_NOEXEC_SEAL (before 6.3), so it is not asked again. */
 static int noexec_unknown_flag;
 
-static int memfd_create_fd(void)
+/* A new memfd; HUGE: MFD_HUGETLB and the size bits (MFD_HUGE_SHIFT is PSHM_HUGE_SHIFT). */
+static int memfd_create_fd(unsigned huge)
 {
 	/* Not executable, and sealable, where the kernel knows how. */
 	int fd = -EINVAL;
 	if (!__atomic_load_n(&noexec_unknown_flag, __ATOMIC_RELAXED))
-		fd = pshm__memfd("pshm", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL);
+		fd = pshm__memfd("pshm", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL | huge);
 	if (fd == -EINVAL) {
-		fd = pshm__memfd("pshm", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		fd = pshm__memfd("pshm", MFD_CLOEXEC | MFD_ALLOW_SEALING | huge);
 		if (fd >= 0)
 			__atomic_store_n(&noexec_unknown_flag, 1, __ATOMIC_RELAXED);
 	}
@@ -78,9 +82,18 @@ static int memfd_create_seg(struct pshm_seg **sp, const struct pshm__addr *a, ui
 {
 	if (!a->anonymous)
 		return -EEXIST; /* memfd:PID:FD names one that exists already */
+	unsigned huge = 0;
+	if (flags & PSHM_HUGE) {
+		uint64_t page;
+		int r = pshm__huge_size(flags, &page);
+		if (r)
+			return r;
+		size = pshm__round_up(size, page);
+		huge = MFD_HUGETLB | (flags & PSHM_HUGE_MASK);
+	}
 	if (size > INT64_MAX)
 		return -EFBIG;
-	int fd = memfd_create_fd();
+	int fd = memfd_create_fd(huge);
 	if (fd < 0)
 		return fd;
 	int r = pshm__fchmod(fd, mode);

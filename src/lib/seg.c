@@ -87,9 +87,12 @@ PSHM__API int pshm_create(struct pshm_seg **segp, const char *addr, uint64_t siz
 	const struct pshm__ops *ops;
 	struct pshm__addr a;
 
-	/* The sticky bit marks a leased object: PSHM_LEASE sets it, never MODE. */
-	if (!segp || (flags & ~(unsigned)(PSHM_OPEN_OR_CREATE | PSHM_SPARSE | PSHM_LEASE)) ||
-	    (mode & ~07777u) || (mode & S_ISVTX))
+	/* The sticky bit marks a leased object: PSHM_LEASE sets it, never MODE. A page size
+	 * goes with PSHM_HUGE only. */
+	if (!segp ||
+	    (flags & ~(PSHM_OPEN_OR_CREATE | PSHM_SPARSE | PSHM_LEASE | PSHM_HUGE | PSHM_HUGE_MASK)) ||
+	    ((flags & PSHM_HUGE_MASK) && !(flags & PSHM_HUGE)) || (mode & ~07777u) ||
+	    (mode & S_ISVTX))
 		return -EINVAL;
 	int r = addr_ops(addr, &a, &ops);
 	return r ? r : OP(ops, create, segp, &a, size, mode ? mode : 0600, flags);
@@ -183,6 +186,9 @@ int pshm__map(struct pshm_seg *seg, unsigned flags, void **addrp, size_t *lenp, 
 			return r;
 		}
 	}
+	/* Advice only: a kernel that ignores it still maps the object. */
+	if (seg->thp)
+		(void)pshm__madvise(seg->map, seg->maplen, MADV_HUGEPAGE);
 	*lenp = (size_t)size;
 	return 0;
 }
@@ -272,7 +278,8 @@ _Static_assert(sizeof(struct pshm_time) == 16, "struct pshm_time is 16 bytes");
 _Static_assert(sizeof(struct pshm_stat) == 4440, "struct pshm_stat is 4440 bytes");
 _Static_assert(offsetof(struct pshm_stat, address) == 152, "pshm_stat.address at 152");
 _Static_assert(offsetof(struct pshm_stat, leased) == 4312, "pshm_stat.leased at 4312");
-_Static_assert(offsetof(struct pshm_stat, reserved) == 4320, "pshm_stat.reserved at 4320");
+_Static_assert(offsetof(struct pshm_stat, page_size) == 4320, "pshm_stat.page_size at 4320");
+_Static_assert(offsetof(struct pshm_stat, reserved) == 4328, "pshm_stat.reserved at 4328");
 _Static_assert(PSHM_ADDRESS_MAX >= sizeof("file:") + PATH_MAX, "a file address fits");
 
 PSHM__API int pshm_stat(struct pshm_seg *seg, struct pshm_stat *st)

@@ -96,6 +96,14 @@ static int sysv_create(struct pshm_seg **sp, const struct pshm__addr *a, uint64_
 		return -EEXIST; /* an identifier names a segment that exists already */
 	if (size == 0)
 		return -EINVAL; /* System V segments have at least one byte */
+	if (flags & PSHM_HUGE) {
+		uint64_t page;
+		int r = pshm__huge_size(flags, &page);
+		if (r)
+			return r;
+		size = pshm__round_up(size, page);
+		extra |= SHM_HUGETLB | (int)(flags & PSHM_HUGE_MASK); /* SHM_HUGE_SHIFT is 26 too */
+	}
 	if (size > SIZE_MAX)
 		return -EFBIG;
 	/* shmget takes the mode as given: no umask to work around. */
@@ -378,9 +386,18 @@ static int stat_id(int id, struct pshm_stat *st)
 	return r == 1 ? 0 : r < 0 ? r : -EIDRM;
 }
 
+/* The page size shows only in an attachment of this process (see pshm_stat's page_size). */
+static void sysv_page(struct pshm_stat *st)
+{
+	st->page_size = st->nattch ? pshm__smaps_page(st->id) : 0;
+}
+
 static int sysv_stat(struct pshm_seg *s, struct pshm_stat *st)
 {
-	return stat_id(s->shmid, st);
+	int r = stat_id(s->shmid, st);
+	if (!r)
+		sysv_page(st);
+	return r;
 }
 
 static int sysv_stat_addr(const struct pshm__addr *a, struct pshm_stat *st)
@@ -390,6 +407,8 @@ static int sysv_stat_addr(const struct pshm__addr *a, struct pshm_stat *st)
 	if (id < 0)
 		return id;
 	int r = stat_id(id, st);
+	if (!r)
+		sysv_page(st);
 	return r == -EIDRM ? -ENOENT : r;
 }
 

@@ -38,6 +38,7 @@
 	X(pshm_stat, address)                                                                      \
 	X(pshm_stat, leased)                                                                       \
 	X(pshm_stat, leases)                                                                       \
+	X(pshm_stat, page_size)                                                                    \
 	X(pshm_stat, reserved)                                                                     \
 	X(pshm_chan_stat, mode)                                                                    \
 	X(pshm_chan_stat, writer)                                                                  \

@@ -91,7 +91,7 @@ static void test_sizes(void **state)
 	assert_int_equal(sizeof(struct pshm_chan_stat), 136);
 	assert_int_equal(PSHM_ADDRESS_MAX, 4160);
 	assert_int_equal(sizeof(st.address), PSHM_ADDRESS_MAX);
-	assert_int_equal(sizeof(st.reserved), 120);
+	assert_int_equal(sizeof(st.reserved), 112);
 	assert_int_equal(sizeof(((struct pshm_chan_stat *)0)->reserved), 64);
 }
 
@@ -116,6 +116,11 @@ static void test_constants(void **state)
 	assert_int_equal(PSHM_MAP_GUARD, 16);
 	assert_int_equal(PSHM_ATTRS, 32);
 	assert_int_equal(PSHM_LEASE, 64);
+	assert_int_equal(PSHM_HUGE, 128);
+	assert_int_equal(PSHM_HUGE_SHIFT, 26);
+	assert_true(PSHM_HUGE_MASK == 0xfc000000u);
+	assert_true(PSHM_HUGE_2MB == (128u | 21u << 26));
+	assert_true(PSHM_HUGE_1GB == (128u | 30u << 26));
 	assert_true(PSHM_LEASE_OFFSET == (int64_t)1 << 62);
 	assert_int_equal(sizeof(PSHM_LEASE_OFFSET), 8);
 	assert_true(PSHM_LEASES_UNKNOWN == UINT32_MAX);

@@ -1,0 +1,185 @@
+/*
+ * huge.c - huge pages (PSHM_HUGE): the size a create asks for, what page size a file system
+ * gives its files (hugetlbfs: its own; tmpfs mounted with huge=: the PMD size), and the page
+ * size pshm_stat() reports. Only reads: the system calls that make objects stay in the
+ * techniques and sys.c.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#define HUGETLBFS_MAGIC 0x958458f6
+#define TMPFS_MAGIC     0x01021994
+
+uint64_t pshm__base_page(void)
+{
+	long p = sysconf(_SC_PAGESIZE);
+	return p > 0 ? (uint64_t)p : 4096;
+}
+
+uint64_t pshm__round_up(uint64_t size, uint64_t page)
+{
+	if (page <= 1 || size % page == 0)
+		return size;
+	uint64_t r = size - size % page + page;
+	return r < size ? UINT64_MAX : r; /* an overflow: the caller's size check fails */
+}
+
+/* The first number after KEY in the file PATH, times MUL; 0 when there is none. */
+static uint64_t read_number(const char *path, const char *key, uint64_t mul)
+{
+	char line[256];
+	unsigned long long v = 0;
+	FILE *f;
+	size_t klen = strlen(key);
+
+	if (pshm__fopen_read(path, &f))
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, klen) && sscanf(line + klen, "%llu", &v) == 1)
+			break;
+	pshm__fclose(f);
+	return (uint64_t)v * mul;
+}
+
+/* Whether the system keeps a pool of huge pages of SIZE bytes. */
+static bool have_pool(uint64_t size)
+{
+	char path[96];
+	struct stat sb;
+	snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/hugepages-%llukB",
+	         (unsigned long long)(size >> 10));
+	return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+int pshm__huge_size(unsigned flags, uint64_t *sizep)
+{
+	unsigned bits = (flags & PSHM_HUGE_MASK) >> PSHM_HUGE_SHIFT;
+	if (bits == 0) {
+		*sizep = read_number("/proc/meminfo", "Hugepagesize:", 1024);
+		return *sizep ? 0 : -EOPNOTSUPP; /* a kernel without huge pages */
+	}
+	if (bits < 12 || bits > 40)
+		return -EINVAL;
+	*sizep = (uint64_t)1 << bits;
+	return have_pool(*sizep) ? 0 : -EINVAL;
+}
+
+/*
+ * Whether the tmpfs with device DEV is mounted with huge pages (huge=always, within_size or
+ * advise among its options in /proc/self/mountinfo).
+ */
+static bool tmpfs_huge(dev_t dev)
+{
+	char line[4096];
+	unsigned maj, min;
+	bool huge = false;
+	FILE *f;
+
+	if (pshm__fopen_read("/proc/self/mountinfo", &f))
+		return false;
+	while (!huge && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%*d %*d %u:%u", &maj, &min) != 2 || makedev(maj, min) != dev)
+			continue;
+		const char *opts = strstr(line, " - ");
+		huge = opts && (strstr(opts, ",huge=always") || strstr(opts, ",huge=within_size") ||
+		                strstr(opts, ",huge=advise"));
+	}
+	pshm__fclose(f);
+	return huge;
+}
+
+/* The page size a file system (*SF, device DEV) gives its files; *THP: by a tmpfs huge=. */
+static uint64_t fs_page(const struct statfs *sf, dev_t dev, bool *thp)
+{
+	*thp = false;
+	if ((uint32_t)sf->f_type == HUGETLBFS_MAGIC && sf->f_bsize > 0)
+		return (uint64_t)sf->f_bsize;
+	if ((uint32_t)sf->f_type == TMPFS_MAGIC && tmpfs_huge(dev)) {
+		uint64_t pmd = read_number("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "", 1);
+		*thp = pmd > 0;
+		if (*thp)
+			return pmd;
+	}
+	return pshm__base_page();
+}
+
+uint64_t pshm__fd_page(int fd, bool *thp)
+{
+	struct statfs sf;
+	struct stat sb;
+	bool own;
+	if (fstatfs(fd, &sf) < 0 || fstat(fd, &sb) < 0)
+		return 0;
+	return fs_page(&sf, sb.st_dev, thp ? thp : &own);
+}
+
+uint64_t pshm__path_page(const char *path, bool *thp)
+{
+	struct statfs sf;
+	struct stat sb;
+	bool own;
+	if (statfs(path, &sf) < 0 || stat(path, &sb) < 0)
+		return 0;
+	return fs_page(&sf, sb.st_dev, thp ? thp : &own);
+}
+
+int pshm__huge_dir(const char *dir, unsigned flags, uint64_t *pagep, bool *thp)
+{
+	uint64_t page = pshm__path_page(dir, thp);
+	if (page == 0)
+		return -errno;
+	if (page <= pshm__base_page())
+		return -EOPNOTSUPP; /* no huge pages there */
+	unsigned bits = (flags & PSHM_HUGE_MASK) >> PSHM_HUGE_SHIFT;
+	if (bits && page != (uint64_t)1 << bits)
+		return -EINVAL; /* the file system gives pages of another size */
+	*pagep = page;
+	return 0;
+}
+
+int pshm__huge_path_dir(const char *path, unsigned flags, uint64_t *pagep, bool *thp)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	size_t n = slash ? (size_t)(slash - path) : 0;
+
+	if (n >= sizeof(dir))
+		return -ENAMETOOLONG;
+	if (!slash)
+		memcpy(dir, ".", 2);
+	else if (n == 0)
+		memcpy(dir, "/", 2);
+	else {
+		memcpy(dir, path, n);
+		dir[n] = '\0';
+	}
+	return pshm__huge_dir(dir, flags, pagep, thp);
+}
+
+uint64_t pshm__smaps_page(int shmid)
+{
+	char line[512];
+	unsigned long long ino, kb;
+	bool in = false;
+	uint64_t page = 0;
+	FILE *f;
+
+	if (pshm__fopen_read("/proc/self/smaps", &f))
+		return 0;
+	while (!page && fgets(line, sizeof(line), f)) {
+		/* A mapping's line: "start-end perms offset dev inode path"; the kernel gives a
+		 * System V segment's file its identifier as inode, and a path "/SYSV<key>". */
+		if (sscanf(line, "%*x-%*x %*s %*s %*s %llu", &ino) == 1)
+			in = strstr(line, " /SYSV") && ino == (unsigned long long)shmid;
+		else if (in && sscanf(line, "KernelPageSize: %llu kB", &kb) == 1)
+			page = (uint64_t)kb * 1024;
+	}
+	pshm__fclose(f);
+	return page;
+}
