@@ -352,8 +352,8 @@ struct pshm_stat {
 	/* The canonical address, as pshm_address() gives it, NUL-terminated. */
 	char address[PSHM_ADDRESS_MAX];
 	/* POSIX objects and files: */
-	uint32_t leased;       /* 1: removed when its last lease goes (PSHM_LEASE), else 0 */
-	uint32_t leases;       /* leases held on it now, counted from the kernel's locks (0 for an
+	uint32_t leased; /* 1: removed when its last lease goes (PSHM_LEASE), else 0 */
+	uint32_t leases; /* leases held on it now, counted from the kernel's locks (0 for an
 			    object that is leased but held by nobody: pshm_gc() removes it), or
 			    PSHM_LEASES_UNKNOWN when they could not be counted */
 	/* The size of the pages that back it, in bytes: the system page size for ordinary objects,

@@ -23,5 +23,7 @@ for t in "$dir"/test_*; do
 	esac
 	rm -f "$log"
 done
+# Pages a killed test_huge did not give back to the huge page pool go back now.
+[ "$(id -u)" -ne 0 ] || sh "$(dirname "$0")/hugepool.sh" repair || true
 echo "unit: $pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]

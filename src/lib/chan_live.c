@@ -362,11 +362,13 @@ static int sweep(struct sweep *w)
 {
 	struct pshm__guard *g = NULL;
 	int prot = PROT_READ | (w->swap ? PROT_WRITE : 0), r = 0;
+	/* Whole pages of a hugetlbfs, whose mappings cannot be unmapped in part. */
+	size_t len = (size_t)pshm__round_up(PSHM__CHAN_HDR, pshm__map_unit(w->objfd));
 	void *map;
 
-	if ((r = pshm__mmap(&map, PSHM__CHAN_HDR, prot, MAP_SHARED, w->objfd)))
+	if ((r = pshm__mmap(&map, len, prot, MAP_SHARED, w->objfd)))
 		return r;
-	if (!(r = pshm__guard_add(&g, map, PSHM__CHAN_HDR, prot, &w->cut))) {
+	if (!(r = pshm__guard_add(&g, map, len, prot, &w->cut))) {
 		struct pshm__chan_hdr *h = map;
 		r = sweep_role(w, &h->writer_live, PSHM__LOCK_WRITER);
 		if (!r)
@@ -377,7 +379,7 @@ static int sweep(struct sweep *w)
 			r = sweep_role(w, &h->wslot[i].live, PSHM__LOCK_WSLOT(i));
 		pshm__guard_remove(g);
 	}
-	pshm__munmap(map, PSHM__CHAN_HDR);
+	pshm__munmap(map, len);
 	return r;
 }
 

@@ -266,7 +266,8 @@ int pshm__stat_at(int dirfd, const char *path, struct pshm_stat *st)
 	if (!S_ISREG(sb.st_mode))
 		return S_ISLNK(sb.st_mode) ? -ELOOP : -EINVAL;
 	pshm__stat_from(st, &sb);
-	st->page_size = dirfd == AT_FDCWD ? pshm__path_page(path, NULL) : pshm__fd_page(dirfd, NULL);
+	st->page_size =
+	    dirfd == AT_FDCWD ? pshm__path_page(path, NULL) : pshm__fd_page(dirfd, NULL);
 	pshm__leases_count(st);
 	return 0;
 }

@@ -101,11 +101,20 @@ static uint64_t fs_page(const struct statfs *sf, dev_t dev, bool *thp)
 	if ((uint32_t)sf->f_type == HUGETLBFS_MAGIC && sf->f_bsize > 0)
 		return (uint64_t)sf->f_bsize;
 	if ((uint32_t)sf->f_type == TMPFS_MAGIC && tmpfs_huge(dev)) {
-		uint64_t pmd = read_number("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "", 1);
+		uint64_t pmd =
+		    read_number("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "", 1);
 		*thp = pmd > 0;
 		if (*thp)
 			return pmd;
 	}
+	return pshm__base_page();
+}
+
+uint64_t pshm__map_unit(int fd)
+{
+	struct statfs sf;
+	if (fstatfs(fd, &sf) == 0 && (uint32_t)sf.f_type == HUGETLBFS_MAGIC && sf.f_bsize > 0)
+		return (uint64_t)sf.f_bsize;
 	return pshm__base_page();
 }
 

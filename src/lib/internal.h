@@ -270,6 +270,8 @@ int pshm__huge_size(unsigned flags, uint64_t *sizep) PSHM__HIDDEN;
  * size; 0 when it cannot be told.
  */
 uint64_t pshm__fd_page(int fd, bool *thp) PSHM__HIDDEN;
+/* The least a mapping of FD can be unmapped by: a hugetlbfs's page size, else the system's. */
+uint64_t pshm__map_unit(int fd) PSHM__HIDDEN;
 uint64_t pshm__path_page(const char *path, bool *thp) PSHM__HIDDEN;
 /*
  * For a PSHM_HUGE create in directory DIR (or in the directory of PATH): the page size there
@@ -277,8 +279,7 @@ uint64_t pshm__path_page(const char *path, bool *thp) PSHM__HIDDEN;
  * for another size; *THP tells a tmpfs huge= (whose mappings want MADV_HUGEPAGE).
  */
 int pshm__huge_dir(const char *dir, unsigned flags, uint64_t *pagep, bool *thp) PSHM__HIDDEN;
-int pshm__huge_path_dir(const char *path, unsigned flags, uint64_t *pagep,
-                        bool *thp) PSHM__HIDDEN;
+int pshm__huge_path_dir(const char *path, unsigned flags, uint64_t *pagep, bool *thp) PSHM__HIDDEN;
 /* The page size of this process's attachment of System V segment SHMID; 0 if none. */
 uint64_t pshm__smaps_page(int shmid) PSHM__HIDDEN;
 

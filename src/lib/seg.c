@@ -90,7 +90,8 @@ PSHM__API int pshm_create(struct pshm_seg **segp, const char *addr, uint64_t siz
 	/* The sticky bit marks a leased object: PSHM_LEASE sets it, never MODE. A page size
 	 * goes with PSHM_HUGE only. */
 	if (!segp ||
-	    (flags & ~(PSHM_OPEN_OR_CREATE | PSHM_SPARSE | PSHM_LEASE | PSHM_HUGE | PSHM_HUGE_MASK)) ||
+	    (flags &
+	     ~(PSHM_OPEN_OR_CREATE | PSHM_SPARSE | PSHM_LEASE | PSHM_HUGE | PSHM_HUGE_MASK)) ||
 	    ((flags & PSHM_HUGE_MASK) && !(flags & PSHM_HUGE)) || (mode & ~07777u) ||
 	    (mode & S_ISVTX))
 		return -EINVAL;
