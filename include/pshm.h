@@ -280,6 +280,7 @@ int pshm_sync(struct pshm_seg *seg);
  * systems as on tmpfs. Shrinking discards the tail. An existing mapping keeps its length:
  * unmap and map again to see the new size, and touch nothing past a shrunken end. System V
  * segments and semaphores cannot change size: -EOPNOTSUPP; a read-only handle gives -EBADF.
+ * An object of huge pages (a hugetlbfs's, or a tmpfs huge='s) is sized in whole pages.
  * Returns 0 or a negative errno.
  */
 int pshm_resize(struct pshm_seg *seg, uint64_t size, unsigned flags);
