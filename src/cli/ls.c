@@ -48,6 +48,7 @@ enum col_id {
 	C_SEALS,
 	C_STATUS,
 	C_LEASES,
+	C_PAGESIZE,
 	C_NCOLS
 };
 
@@ -82,6 +83,8 @@ static const struct cli_col cols[C_NCOLS] = {
     [C_STATUS] = CLI_COL("STATUS", 7, 0, SCOLS_JSON_STRING,
                          "leased, orphan (held by nobody) or removed (System V)"),
     [C_LEASES] = CLI_COL("LEASES", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "leases held on it"),
+    [C_PAGESIZE] = CLI_COL("PAGESIZE", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
+                           "size of the pages backing it: huge pages, or the system's"),
 };
 
 static const int default_cols[] = {C_ADDRESS, C_KIND,  C_SIZE,  C_ALLOC,  C_SPARSE, C_PERMS,
@@ -238,6 +241,9 @@ static const char *cell(enum col_id id, const struct pshm_stat *st, struct lsopt
 			return o->t.json ? NULL : "?";
 		snprintf(buf, len, "%u", (unsigned)st->leases);
 		return buf;
+	case C_PAGESIZE:
+		/* 0: not known (an empty cell, null in JSON). */
+		return st->page_size ? cli_fmt_size(buf, len, st->page_size, o->t.bytes) : NULL;
 	default:
 		return NULL;
 	}

@@ -112,6 +112,12 @@ static void describe(struct fields *fs, const struct pshm_stat *st, struct holde
 		add(fs, "size_human", false, "%s", cli_fmt_size(buf, sizeof(buf), st->size, false));
 	add(fs, "allocated", true, "%llu", (unsigned long long)st->allocated);
 	add(fs, "sparse", true, "%s", !sysv && st->allocated < st->size ? "true" : "false");
+	/* 0: the kind of pages could not be told ("?", null in JSON). */
+	struct field *f =
+	    st->page_size ? add(fs, "page_size", true, "%llu", (unsigned long long)st->page_size)
+	                  : add(fs, "page_size", true, "?");
+	if (f && !st->page_size)
+		f->unknown = true;
 	add(fs, "mode", false, "%04o", (unsigned)st->mode);
 	add(fs, "perms", false, "%s", cli_fmt_mode(buf, st->mode));
 	add(fs, "owner", false, "%s", cli_user(st->uid));
@@ -201,6 +207,7 @@ enum col_id {
 	S_DEVICE,
 	S_INODE,
 	S_LINKS,
+	S_PAGESIZE,
 	S_NCOLS
 };
 
@@ -237,6 +244,7 @@ static const struct cli_col cols[S_NCOLS] = {
     [S_DEVICE] = COL("DEVICE", "device"),
     [S_INODE] = COL("INODE", "inode"),
     [S_LINKS] = COL("LINKS", "links"),
+    [S_PAGESIZE] = COL("PAGESIZE", "page_size"),
 };
 
 /* The keys each name stands for, those the object's kind has. */
@@ -270,6 +278,7 @@ static const char *const keys[S_NCOLS][2] = {
     [S_DEVICE] = {"device"},
     [S_INODE] = {"inode"},
     [S_LINKS] = {"links"},
+    [S_PAGESIZE] = {"page_size"},
 };
 
 static const struct cli_cols stat_cols = {"stat", cols, S_NCOLS, NULL, 0};
