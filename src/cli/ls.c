@@ -30,6 +30,7 @@ enum col_id {
 	C_SIZE,
 	C_ALLOC,
 	C_SPARSE,
+	C_PAGESIZE,
 	C_PERMS,
 	C_MODE,
 	C_OWNER,
@@ -48,7 +49,6 @@ enum col_id {
 	C_SEALS,
 	C_STATUS,
 	C_LEASES,
-	C_PAGESIZE,
 	C_NCOLS
 };
 
@@ -61,6 +61,8 @@ static const struct cli_col cols[C_NCOLS] = {
     [C_SPARSE] =
         CLI_COL("SPARSE", 6, 0, SCOLS_JSON_BOOLEAN,
                 "not all of it allocated: touching it may raise SIGBUS if memory runs out"),
+    [C_PAGESIZE] = CLI_COL("PAGESIZE", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
+                           "size of the pages backing it: huge pages, or the system's"),
     [C_PERMS] = CLI_COL("PERMS", 9, 0, SCOLS_JSON_STRING, "permissions, as ls -l shows them"),
     [C_MODE] = CLI_COL("MODE", 4, SCOLS_FL_RIGHT, SCOLS_JSON_STRING, "permission bits in octal"),
     [C_OWNER] = CLI_COL("OWNER", 8, 0, SCOLS_JSON_STRING, "owner's user name"),
@@ -83,8 +85,6 @@ static const struct cli_col cols[C_NCOLS] = {
     [C_STATUS] = CLI_COL("STATUS", 7, 0, SCOLS_JSON_STRING,
                          "leased, orphan (held by nobody) or removed (System V)"),
     [C_LEASES] = CLI_COL("LEASES", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "leases held on it"),
-    [C_PAGESIZE] = CLI_COL("PAGESIZE", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
-                           "size of the pages backing it: huge pages, or the system's"),
 };
 
 static const int default_cols[] = {C_ADDRESS, C_KIND,  C_SIZE,  C_ALLOC,  C_SPARSE, C_PERMS,

@@ -183,6 +183,7 @@ enum col_id {
 	S_SIZE,
 	S_ALLOC,
 	S_SPARSE,
+	S_PAGESIZE,
 	S_PERMS,
 	S_MODE,
 	S_OWNER,
@@ -207,7 +208,6 @@ enum col_id {
 	S_DEVICE,
 	S_INODE,
 	S_LINKS,
-	S_PAGESIZE,
 	S_NCOLS
 };
 
@@ -220,6 +220,7 @@ static const struct cli_col cols[S_NCOLS] = {
     [S_SIZE] = COL("SIZE", "size, size_human"),
     [S_ALLOC] = COL("ALLOC", "allocated"),
     [S_SPARSE] = COL("SPARSE", "sparse"),
+    [S_PAGESIZE] = COL("PAGESIZE", "page_size"),
     [S_PERMS] = COL("PERMS", "perms"),
     [S_MODE] = COL("MODE", "mode"),
     [S_OWNER] = COL("OWNER", "owner"),
@@ -244,7 +245,6 @@ static const struct cli_col cols[S_NCOLS] = {
     [S_DEVICE] = COL("DEVICE", "device"),
     [S_INODE] = COL("INODE", "inode"),
     [S_LINKS] = COL("LINKS", "links"),
-    [S_PAGESIZE] = COL("PAGESIZE", "page_size"),
 };
 
 /* The keys each name stands for, those the object's kind has. */
@@ -254,6 +254,7 @@ static const char *const keys[S_NCOLS][2] = {
     [S_SIZE] = {"size", "size_human"},
     [S_ALLOC] = {"allocated"},
     [S_SPARSE] = {"sparse"},
+    [S_PAGESIZE] = {"page_size"},
     [S_PERMS] = {"perms"},
     [S_MODE] = {"mode"},
     [S_OWNER] = {"owner"},
@@ -278,7 +279,6 @@ static const char *const keys[S_NCOLS][2] = {
     [S_DEVICE] = {"device"},
     [S_INODE] = {"inode"},
     [S_LINKS] = {"links"},
-    [S_PAGESIZE] = {"page_size"},
 };
 
 static const struct cli_cols stat_cols = {"stat", cols, S_NCOLS, NULL, 0};
