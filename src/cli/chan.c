@@ -4,6 +4,7 @@
  * ls makes to show a POSIX object that is a channel as one.
  */
 #include "cli.h"
+#include "huge.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +13,8 @@
 #include <string.h>
 
 #define CHAN_CREATE_SYNOPSIS                                                                       \
-	"[--capacity SIZE] [--broadcast [--lossless]] [--many-writers] [-m MODE] ADDR"
+	"[--capacity SIZE] [--broadcast [--lossless]] [--many-writers] [-m MODE] [--huge[=SIZE]] " \
+	"ADDR"
 #define CHAN_STAT_SYNOPSIS "[-J] ADDR"
 
 bool cli_chan_object(const struct pshm_stat *st)
@@ -136,6 +138,7 @@ static int chan_create(int argc, char **argv)
 	    {"lossless", no_argument, NULL, 'l'},
 	    {"many-writers", no_argument, NULL, 'w'},
 	    {"mode", required_argument, NULL, 'm'},
+	    {"huge", optional_argument, NULL, 'H'},
 	    CLI_HELP_OPTION,
 	    {NULL, 0, NULL, 0},
 	};
@@ -166,6 +169,10 @@ static int chan_create(int argc, char **argv)
 			if (!cli_mode("chan create", optarg, &mode))
 				return EXIT_USAGE;
 			break;
+		case 'H':
+			if (!huge_option("chan create", optarg, &flags))
+				return EXIT_USAGE;
+			break;
 		case 'h':
 			cli_help_usage(stdout, "chan create", CHAN_CREATE_SYNOPSIS);
 			printf("\nCreate a message channel at ADDR (/NAME or file:PATH).\n");
@@ -190,7 +197,7 @@ static int chan_create(int argc, char **argv)
 			    "                         channel has one writer\n"
 			    "  -m, --mode MODE        permission bits, octal (default 600) or "
 			    "symbolic on 600\n"
-			    "                         (g+r: 640)\n");
+			    "                         (g+r: 640)\n" HUGE_HELP);
 			cli_help_end();
 			return EXIT_OK;
 		default:
@@ -219,6 +226,8 @@ static int chan_create(int argc, char **argv)
 	int r = pshm_chan_create(addr, cap, mode ? mode : 0600, flags);
 	if (r < 0) {
 		cli_die_if_stopped();
+		if (huge_explain("chan create", addr, flags, cap, r))
+			return EXIT_FAIL;
 		return cli_chan_fail("chan create", addr, r);
 	}
 	if (mode == 0) {

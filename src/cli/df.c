@@ -1,13 +1,14 @@
 /*
- * df.c - pshm df: what uses the shared memory of this machine, in four tables. The shm
+ * df.c - pshm df: what uses the shared memory of this machine, in five tables. The shm
  * directory's file system as df(1) shows it; the memory each user's objects take, by kind;
  * every object that no name reaches any more (an unlinked object still mapped, a segment marked
  * for removal, a memfd) with the processes that hold it, which is what a full /dev/shm that ls
- * shows as empty needs; and the System V limits against their use. df_scan.c measures them;
- * this file shows them, as text or as one JSON document. One table of columns drives the
- * owners' table, -o and --help.
+ * shows as empty needs; the System V limits against their use; and the pools of huge pages
+ * (huge.c reads them). df_scan.c measures the rest; this file shows them, as text or as one
+ * JSON document. One table of columns drives the owners' table, -o and --help.
  */
 #include "df.h"
+#include "huge.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -266,6 +267,35 @@ static struct libscols_table *limit_table(struct df *df)
 	return tb;
 }
 
+/* The pools of huge pages, one line per page size: its pages in all, free, reserved (promised,
+ * counted among the free ones) and surplus. */
+static struct libscols_table *pool_table(struct df *df)
+{
+	static const struct cli_col hcols[] = {NUM("PAGESIZE", "page_size"), NUM("TOTAL", NULL),
+	                                       NUM("FREE", NULL), NUM("RSVD", "reserved"),
+	                                       NUM("SURPLUS", NULL)};
+	struct huge_pool p[16];
+	char cells[5][32];
+	size_t n = huge_pools(p, 16);
+	struct libscols_table *tb = cli_table_new(hcols, NULL, 5, df->opt.how);
+
+	for (size_t k = 0; tb && k < n; k++) {
+		const uint64_t v[] = {p[k].total, p[k].free, p[k].reserved, p[k].surplus};
+		const char *texts[5] = {
+		    cli_fmt_size(cells[0], sizeof(cells[0]), p[k].page_size, df->opt.bytes)};
+		for (size_t i = 0; i < 4; i++) {
+			snprintf(cells[i + 1], sizeof(cells[i + 1]), "%llu",
+			         (unsigned long long)v[i]);
+			texts[i + 1] = cells[i + 1];
+		}
+		if (!cli_table_line(tb, texts, NULL, 5)) {
+			scols_unref_table(tb);
+			return NULL;
+		}
+	}
+	return tb;
+}
+
 /* Print TB (NULL: it could not be made) as JSON member NAME in SHAPE, or as text unless it is
  * empty, a blank line before all but the first; then free it. */
 static void show(struct df *df, struct libscols_table *tb, const char *name,
@@ -297,6 +327,7 @@ static void print_df(struct df *df)
 	show(df, owner_table(df), "owners", CLI_JSON_ARRAY, &first);
 	show(df, item_table(df), "nameless", CLI_JSON_ARRAY, &first);
 	show(df, limit_table(df), "sysv_limits", CLI_JSON_KEYED, &first);
+	show(df, pool_table(df), "huge_pages", CLI_JSON_ARRAY, &first);
 	if (df->opt.json) {
 		cli_json_bool("complete", !df->u.partial);
 		cli_json_end();

@@ -9,6 +9,7 @@
  * is killed outright, the kernel lets go of its leases as it does of any lock.
  */
 #include "cli.h"
+#include "huge.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -25,7 +26,8 @@ struct holdopts {
 	bool lease;
 	bool map;
 	bool create;
-	bool create_opts; /* -s or -m given: they go with --create */
+	bool create_opts; /* -s, -m or --huge given: they go with --create */
+	unsigned huge;    /* --huge: PSHM_HUGE and its size bits */
 	uint64_t size;
 	mode_t mode;
 };
@@ -83,7 +85,7 @@ static int open_one(const char *addr, const struct holdopts *o, struct pshm_seg 
 	*segp = NULL;
 	if (o->create) {
 		/* The library reads mode 0 as "the default"; here, as in create, it is none. */
-		r = pshm_create(segp, addr, o->size, o->mode ? o->mode : 0600, flags);
+		r = pshm_create(segp, addr, o->size, o->mode ? o->mode : 0600, flags | o->huge);
 		if (r == 0 && o->mode == 0)
 			r = pshm_chmod(*segp, 0);
 	} else {
@@ -195,6 +197,8 @@ static int hold_help(void)
 	            "  -s, --size SIZE        --create: size in bytes (default 0)\n"
 	            "  -m, --mode MODE        --create: permission bits, octal (default 600) or\n"
 	            "                         symbolic on 600 (g+r: 640)\n"
+	            "      --huge[=SIZE]      --create: back them with huge pages (default size:\n"
+	            "                         the system's), sizes rounded up to whole pages\n"
 	            "  The exit status is COMMAND's, or 128+N when signal N ended it.\n");
 }
 
@@ -208,6 +212,7 @@ static int parse(int argc, char **argv, struct holdopts *o)
 	    {"create", no_argument, NULL, 'c'},
 	    {"size", required_argument, NULL, 's'},
 	    {"mode", required_argument, NULL, 'm'},
+	    {"huge", optional_argument, NULL, 'H'},
 	    CLI_HELP_OPTION,
 	    {NULL, 0, NULL, 0},
 	};
@@ -234,6 +239,11 @@ static int parse(int argc, char **argv, struct holdopts *o)
 				return EXIT_USAGE;
 			o->create_opts = true;
 			break;
+		case 'H':
+			if (!huge_option("hold", optarg, &o->huge))
+				return EXIT_USAGE;
+			o->create_opts = true;
+			break;
 		case 'h':
 			return hold_help();
 		default:
@@ -241,7 +251,8 @@ static int parse(int argc, char **argv, struct holdopts *o)
 		}
 	}
 	if (o->create_opts && !o->create)
-		return cli_usage("hold", "-s and -m are for objects it creates: add --create");
+		return cli_usage("hold",
+		                 "-s, -m and --huge are for objects it creates: add --create");
 	return -1;
 }
 
@@ -276,7 +287,7 @@ int cmd_hold(int argc, char **argv)
 		r = open_one(addrs[i], &o, &segs[i]);
 		if (r < 0 || cli_stopped()) {
 			/* Nothing runs: what was made is removed, what was opened let go. */
-			if (r < 0)
+			if (r < 0 && !huge_explain("hold", addrs[i], o.huge, o.size, r))
 				cli_fail("hold", addrs[i], r);
 			release(segs, i + 1, true, addrs);
 			free(segs);

@@ -30,6 +30,7 @@ enum col_id {
 	C_SIZE,
 	C_ALLOC,
 	C_SPARSE,
+	C_PAGESIZE,
 	C_PERMS,
 	C_MODE,
 	C_OWNER,
@@ -60,6 +61,8 @@ static const struct cli_col cols[C_NCOLS] = {
     [C_SPARSE] =
         CLI_COL("SPARSE", 6, 0, SCOLS_JSON_BOOLEAN,
                 "not all of it allocated: touching it may raise SIGBUS if memory runs out"),
+    [C_PAGESIZE] = CLI_COL("PAGESIZE", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
+                           "size of the pages backing it: huge pages, or the system's"),
     [C_PERMS] = CLI_COL("PERMS", 9, 0, SCOLS_JSON_STRING, "permissions, as ls -l shows them"),
     [C_MODE] = CLI_COL("MODE", 4, SCOLS_FL_RIGHT, SCOLS_JSON_STRING, "permission bits in octal"),
     [C_OWNER] = CLI_COL("OWNER", 8, 0, SCOLS_JSON_STRING, "owner's user name"),
@@ -238,6 +241,9 @@ static const char *cell(enum col_id id, const struct pshm_stat *st, struct lsopt
 			return o->t.json ? NULL : "?";
 		snprintf(buf, len, "%u", (unsigned)st->leases);
 		return buf;
+	case C_PAGESIZE:
+		/* 0: not known (an empty cell, null in JSON). */
+		return st->page_size ? cli_fmt_size(buf, len, st->page_size, o->t.bytes) : NULL;
 	default:
 		return NULL;
 	}

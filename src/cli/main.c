@@ -11,7 +11,8 @@
 #include <unistd.h>
 
 const struct cmd cli_cmds[] = {
-    {"create", cmd_create, "[-s SIZE] [-m MODE] [--existing-ok] [--sparse] [--populate] ADDR...",
+    {"create", cmd_create,
+     "[-s SIZE] [-m MODE] [--existing-ok] [--sparse] [--populate] [--huge[=SIZE]] ADDR...",
      "create shared memory objects"},
     {"write", cmd_write, "[-o OFFSET] [-k] [-i] ADDR [DATA]",
      "write DATA, or standard input, into an object"},
@@ -36,7 +37,8 @@ const struct cmd cli_cmds[] = {
      "[FILE-ADDR...]",
      "remove shared memory that nobody can use any more"},
     {"hold", cmd_hold,
-     "[--lease] [--map] [--create [-s SIZE] [-m MODE]] ADDR... -- COMMAND [ARG...]",
+     "[--lease] [--map] [--create [-s SIZE] [-m MODE] [--huge[=SIZE]]] ADDR... -- COMMAND "
+     "[ARG...]",
      "hold objects (leases, mappings) while a command runs"},
     {"chan", cmd_chan, "create|stat [OPTIONS] ADDR", "create and describe message channels"},
     {"send", cmd_send, "[--records] ADDR [MESSAGE...]",

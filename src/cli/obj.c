@@ -3,6 +3,7 @@
  * rm. Each applies to every operand, reports every failure, and exits 1 if any failed.
  */
 #include "cli.h"
+#include "huge.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -74,7 +75,8 @@ static int create_one(const char *addr, uint64_t size, mode_t mode, unsigned fla
 	int r = pshm_create(&seg, addr, size, mode ? mode : 0600, flags);
 	if (r < 0) {
 		cli_die_if_stopped();
-		return cli_fail("create", addr, r);
+		return huge_explain("create", addr, flags, size, r) ? EXIT_FAIL
+		                                                    : cli_fail("create", addr, r);
 	}
 	if (mode == 0 && pshm_created(seg) && !cli_stopped())
 		r = pshm_chmod(seg, 0);
@@ -158,6 +160,7 @@ int cmd_create(int argc, char **argv)
 	    {"existing-ok", no_argument, NULL, 'e'},
 	    {"sparse", no_argument, NULL, 'S'},
 	    {"populate", no_argument, NULL, 'p'},
+	    {"huge", optional_argument, NULL, 'H'},
 	    CLI_HELP_OPTION,
 	    {NULL, 0, NULL, 0},
 	};
@@ -186,6 +189,10 @@ int cmd_create(int argc, char **argv)
 		case 'p':
 			populate = true;
 			break;
+		case 'H':
+			if (!huge_option("create", optarg, &flags))
+				return EXIT_USAGE;
+			break;
 		case 'h':
 			return cli_help(
 			    "create",
@@ -197,7 +204,7 @@ int cmd_create(int argc, char **argv)
 			    "failing (grown to SIZE, never shrunk)\n"
 			    "      --sparse           do not reserve the space (a full file "
 			    "system then means SIGBUS later)\n"
-			    "      --populate         fault every page in now\n");
+			    "      --populate         fault every page in now\n" HUGE_HELP);
 		default:
 			return cli_bad_option("create", opts, argv);
 		}

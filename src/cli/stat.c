@@ -112,6 +112,12 @@ static void describe(struct fields *fs, const struct pshm_stat *st, struct holde
 		add(fs, "size_human", false, "%s", cli_fmt_size(buf, sizeof(buf), st->size, false));
 	add(fs, "allocated", true, "%llu", (unsigned long long)st->allocated);
 	add(fs, "sparse", true, "%s", !sysv && st->allocated < st->size ? "true" : "false");
+	/* 0: the kind of pages could not be told ("?", null in JSON). */
+	struct field *f =
+	    st->page_size ? add(fs, "page_size", true, "%llu", (unsigned long long)st->page_size)
+	                  : add(fs, "page_size", true, "?");
+	if (f && !st->page_size)
+		f->unknown = true;
 	add(fs, "mode", false, "%04o", (unsigned)st->mode);
 	add(fs, "perms", false, "%s", cli_fmt_mode(buf, st->mode));
 	add(fs, "owner", false, "%s", cli_user(st->uid));
@@ -177,6 +183,7 @@ enum col_id {
 	S_SIZE,
 	S_ALLOC,
 	S_SPARSE,
+	S_PAGESIZE,
 	S_PERMS,
 	S_MODE,
 	S_OWNER,
@@ -213,6 +220,7 @@ static const struct cli_col cols[S_NCOLS] = {
     [S_SIZE] = COL("SIZE", "size, size_human"),
     [S_ALLOC] = COL("ALLOC", "allocated"),
     [S_SPARSE] = COL("SPARSE", "sparse"),
+    [S_PAGESIZE] = COL("PAGESIZE", "page_size"),
     [S_PERMS] = COL("PERMS", "perms"),
     [S_MODE] = COL("MODE", "mode"),
     [S_OWNER] = COL("OWNER", "owner"),
@@ -246,6 +254,7 @@ static const char *const keys[S_NCOLS][2] = {
     [S_SIZE] = {"size", "size_human"},
     [S_ALLOC] = {"allocated"},
     [S_SPARSE] = {"sparse"},
+    [S_PAGESIZE] = {"page_size"},
     [S_PERMS] = {"perms"},
     [S_MODE] = {"mode"},
     [S_OWNER] = {"owner"},

@@ -204,8 +204,8 @@ expect_nospace()
 
 commands=(create write read dump ls stat who df chmod chown resize rm gc bench chan send recv hold
 	help)
-columns=(ADDRESS KIND SIZE ALLOC SPARSE PERMS MODE OWNER GROUP UID GID MTIME CTIME NPROCS PIDS
-	KEY ID NATTCH CPID LPID SEALS STATUS LEASES)
+columns=(ADDRESS KIND SIZE ALLOC SPARSE PAGESIZE PERMS MODE OWNER GROUP UID GID MTIME CTIME NPROCS
+	PIDS KEY ID NATTCH CPID LPID SEALS STATUS LEASES)
 kinds=(posix chan sysv sem memfd all)
 df_columns=(OWNER UID POSIX SYSV MEMFD NONAME TOTAL OBJECTS)
 
@@ -222,7 +222,13 @@ run_cases()
 	# Options.
 	expect_exact "pshm create --sp" --sparse
 	expect_all "pshm create -" -s --size -m --mode -e --existing-ok --sparse --populate \
-		-h --help
+		--huge -h --help
+	expect_exact "pshm create --hu" --huge
+	expect_exact "pshm hold --create --hu" --huge
+	if [[ -d /sys/kernel/mm/hugepages/hugepages-2048kB ]]; then
+		expect_all "pshm create --huge=" 2M
+		expect_all "pshm chan create --huge=" 2M
+	fi
 	expect_all "pshm ls --" --json --output --raw --bytes --noheadings --kinds --all --help
 	expect_exact "pshm rm --f" --force
 	expect_exact "pshm rm --v" --verbose
@@ -320,7 +326,7 @@ run_cases()
 	expect_exact "pshm chan c" create
 	expect_exact "pshm chan -" -h --help
 	expect_exact "pshm chan create -" --capacity --broadcast --lossless --many-writers \
-		-m --mode -h --help
+		-m --mode --huge -h --help
 	expect_exact "pshm chan stat -" -J --json -h --help
 	expect_exact "pshm chan stat /comp-t" "/$obj"
 	expect_exact "pshm chan create " posix:/ sysv: file:
@@ -349,7 +355,8 @@ help_options()
 		[[ $line =~ ^\ {1,6}(-[^ ].*) ]] || continue
 		line=${BASH_REMATCH[1]%%  *}
 		for opt in ${line//,/ }; do
-			[[ $opt == -* ]] && printf '%s\n' "$opt"
+			# An optional value, as in --huge[=SIZE], is not part of the name.
+			[[ $opt == -* ]] && printf '%s\n' "${opt%%\[=*}"
 		done
 	done
 }

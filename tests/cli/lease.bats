@@ -321,7 +321,7 @@ need_default_signal() {
 	stderr_has '^pshm hold: no object named$'
 	run --separate-stderr pshm hold -s 4K /x -- true
 	[ "$status" -eq 2 ]
-	stderr_has '^pshm hold: -s and -m are for objects it creates: add --create$'
+	stderr_has '^pshm hold: -s, -m and --huge are for objects it creates: add --create$'
 	run --separate-stderr pshm hold --create -s 4Q /x -- true
 	[ "$status" -eq 2 ]
 	run --separate-stderr pshm hold --bogus /x -- true
