@@ -9,6 +9,7 @@
  *   out.c    the report: terminal tables, JSON, CSV
  *   life.c   life cycles, through the library and as raw calls (bench/raw_cycle.h)
  *   touch.c  first touch per page, write bandwidth, persistence (msync)
+ *   pool.c   2 MiB huge pages lent to the run by the kernel's pool, and given back
  *   xfer.c   moving data to another process: the writer's side
  *   peer.c   the other process (pshm-bench --peer) and the hand-over protocol
  */
@@ -204,6 +205,18 @@ extern const char *const bench_section_names[BS_N];
 void bench_report(const struct bench_opts *o, const struct bench_machine *m, double elapsed);
 /* A progress line on a terminal's stderr ("" clears it). */
 void bench_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- pool.c ------------------------------------------------------------------------------ */
+
+/*
+ * Make sure NEED 2 MiB huge pages are free, growing the pool (root only) by what is missing:
+ * 0, or 1 with WHY saying why they cannot be had.
+ */
+int bench_pool_reserve(long need, char *why, size_t wlen);
+/* Give back what bench_pool_reserve added; safe in a signal handler, and twice. */
+void bench_pool_restore(void);
+/* When the run grew the pool: true, and a sentence on it in BUF. */
+bool bench_pool_note(char *buf, size_t len);
 
 /* ---- the sections ------------------------------------------------------------------------ */
 

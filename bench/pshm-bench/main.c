@@ -40,6 +40,7 @@ double bench_now(void)
 
 static void on_signal(int sig)
 {
+	bench_pool_restore(); /* at once: the pool is the one thing outside this run's own */
 	bench_stop = sig;
 }
 

@@ -75,6 +75,66 @@ static const char *size_text(char *buf, size_t len, uint64_t size)
 	return bench_fmt_size(buf, len, size);
 }
 
+/* ---- targets ----------------------------------------------------------------------------- */
+
+#define TARGET_HUGE 0.25 /* first touch with huge pages / plain, per 4 KiB page, at most */
+
+/* The median of the first_touch row of KIND and VARIANT, NAN when it was not measured. */
+static double touch_median(int kind, const char *variant)
+{
+	size_t n;
+	const struct bench_row *rows = bench_rows(&n);
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].section == BS_FIRST_TOUCH && rows[i].kind == kind &&
+		    !strcmp(rows[i].variant, variant))
+			return rows[i].median;
+	return NAN;
+}
+
+/*
+ * The targets' kinds in turn: *I from 0, true while there is one, with KIND and its RATIO (NAN
+ * when either figure is missing). System V and memfd whenever their plain first touch was
+ * measured; POSIX where its directory gave huge pages.
+ */
+static bool next_target(int *i, int *kind, double *ratio)
+{
+	static const int kinds[] = {BK_MEMFD, BK_SYSV, BK_POSIX};
+	for (; *i < 3; (*i)++) {
+		int k = kinds[*i];
+		double plain = touch_median(k, "plain"), huge = touch_median(k, "hugepages");
+		if (!isfinite(plain) || (k == BK_POSIX && !isfinite(huge)))
+			continue;
+		*kind = k;
+		*ratio = huge / plain;
+		(*i)++;
+		return true;
+	}
+	return false;
+}
+
+static const char *verdict(double ratio)
+{
+	return !isfinite(ratio) ? "unmeasured" : ratio <= TARGET_HUGE ? "PASS" : "FAIL";
+}
+
+static void text_targets(void)
+{
+	char note[160], num[16];
+	int i = 0, kind;
+	double ratio;
+
+	if (bench_pool_note(note, sizeof(note)))
+		printf("\nhuge pages: %s\n", note);
+	for (bool first = true; next_target(&i, &kind, &ratio); first = false) {
+		if (first)
+			printf("\nTargets:\n");
+		printf(
+		    "  first touch with huge pages / plain, per 4 KiB, %-5s %6s  (<= %.2f)  %s\n",
+		    bench_kind_names[kind], fmt_ratio(num, sizeof(num), ratio), TARGET_HUGE,
+		    verdict(ratio));
+	}
+}
+
 /* ---- the terminal ------------------------------------------------------------------------ */
 
 static void text_header(const struct bench_opts *o, const struct bench_machine *m)
@@ -175,6 +235,7 @@ static void text_report(const struct bench_opts *o, const struct bench_machine *
 			wrap(line, 2, 2, 96);
 		}
 	}
+	text_targets();
 	printf("\n%.1f s in all.\n", elapsed);
 }
 
@@ -186,6 +247,24 @@ static void json_str_or_null(const char *s)
 		bench_json_string(s);
 	else
 		printf("null");
+}
+
+static void json_targets(void)
+{
+	int i = 0, kind;
+	double ratio;
+	for (bool first = true; next_target(&i, &kind, &ratio); first = false) {
+		printf("%s\n  {\"name\": \"first_touch_hugepages_vs_plain\", \"kind\": \"%s\", "
+		       "\"value\": ",
+		       first ? "" : ",", bench_kind_names[kind]);
+		put_num(ratio, true);
+		printf(", \"max\": %.2f, \"pass\": %s}", TARGET_HUGE,
+		       !isfinite(ratio)       ? "null"
+		       : ratio <= TARGET_HUGE ? "true"
+		                              : "false");
+	}
+	if (i)
+		printf("\n ");
 }
 
 static void json_report(const struct bench_opts *o, const struct bench_machine *m, double elapsed)
@@ -251,7 +330,15 @@ static void json_report(const struct bench_opts *o, const struct bench_machine *
 		bench_json_string(gaps[i].reason);
 		printf("}");
 	}
-	printf("%s],\n \"elapsed_s\": %.2f}\n", ng ? "\n " : "", elapsed);
+	printf("%s],\n \"targets\": [", ng ? "\n " : "");
+	json_targets();
+	printf("],\n \"huge_pool\": ");
+	char note[160];
+	if (bench_pool_note(note, sizeof(note)))
+		bench_json_string(note);
+	else
+		printf("null");
+	printf(",\n \"elapsed_s\": %.2f}\n", elapsed);
 }
 
 /* A CSV comment value: one line. */
@@ -293,6 +380,15 @@ static void csv_report(const struct bench_opts *o, const struct bench_machine *m
 	for (size_t i = 0; i < ng; i++)
 		csv_fact("unavailable", "%s %s %s: %s", bench_section_names[gaps[i].section],
 		         bench_kind_names[gaps[i].kind], gaps[i].variant, gaps[i].reason);
+	char note[160], num[16];
+	if (bench_pool_note(note, sizeof(note)))
+		csv_fact("huge_pool", "%s", note);
+	int ti = 0, kind;
+	double ratio;
+	while (next_target(&ti, &kind, &ratio))
+		csv_fact("target", "first_touch_hugepages_vs_plain %s %s <= %.2f %s",
+		         bench_kind_names[kind], fmt_ratio(num, sizeof(num), ratio), TARGET_HUGE,
+		         verdict(ratio));
 	csv_fact("elapsed_s", "%.2f", elapsed);
 	printf(
 	    "section,kind,variant,size,unit,median,min,max,n,ratio_posix,ratio_pipe,ratio_raw\n");

@@ -26,14 +26,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/shm.h>
 #include <unistd.h>
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
-#endif
-#ifndef MFD_HUGETLB
-#define MFD_HUGETLB 0x0004U
 #endif
 
 enum { V_PLAIN, V_POPULATE, V_FALLOCATE, V_HUGE, V_N };
@@ -85,6 +81,9 @@ static int bandwidth(void *p, size_t len, double secs, double *gbps)
 }
 
 /* ---- huge pages -------------------------------------------------------------------------- */
+
+/* Why the pool could not be grown for the run ("" when it was not needed or it was). */
+static char pool_why[224];
 
 /* A reason into BUF; a path too long for it is cut short. */
 static void say(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -165,44 +164,23 @@ static long pmd_kib(const void *p)
 	return kib;
 }
 
-/* Huge pages from the hugetlb pool: System V and memfd by flag, a hugetlbfs by being one. */
+/*
+ * Huge pages from the hugetlb pool: System V and memfd through the library's PSHM_HUGE, a
+ * hugetlbfs directory by being one. Nothing fills the pages before the writes (a memfd or file
+ * made without PSHM_SPARSE would be fallocated, its pages allocated at create), but they are
+ * reserved all the same, by shmget or by mmap, so a short pool fails there (-ENOMEM or
+ * -ENOSPC), not with SIGBUS at the first write.
+ */
 static int tlb_touch(const struct bench_machine *m, int kind, size_t len, double *us)
 {
 	struct bench_seg b;
-	key_t key;
-	int slot, r;
-
-	if (kind == BK_SYSV) {
-		if ((r = bench_key(&key, &slot)))
-			return r;
-		int id = shmget(key, len, IPC_CREAT | IPC_EXCL | SHM_HUGETLB | 0600);
-		void *p = id < 0 ? (void *)-1 : shmat(id, NULL, 0);
-		r = p == (void *)-1 ? -errno : timed_touch(p, len, bench_now(), us);
-		if (p != (void *)-1)
-			shmdt(p);
-		reg_remove(slot);
-		return r;
-	}
-	if (kind == BK_MEMFD) {
-		int fd = memfd_create("pshm-bench", MFD_CLOEXEC | MFD_HUGETLB);
-		if (fd < 0)
-			return -errno;
-		void *p = ftruncate(fd, (off_t)len) < 0
-		              ? MAP_FAILED
-		              : mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		r = p == MAP_FAILED ? -errno : timed_touch(p, len, bench_now(), us);
-		if (p != MAP_FAILED)
-			munmap(p, len);
-		close(fd);
-		return r;
-	}
-	r = bseg_create(&b, kind, m, len, PSHM_SPARSE);
+	int r = bseg_create(&b, kind, m, len, PSHM_HUGE | (kind == BK_SYSV ? 0 : PSHM_SPARSE));
 	if (!r)
 		r = bseg_map(&b, 0);
 	if (!r)
 		r = timed_touch(b.map, b.len, bench_now(), us);
 	bseg_destroy(&b);
-	return r;
+	return r == -ENOSPC ? -ENOMEM : r;
 }
 
 /* Transparent huge pages: the mapping asks for them, and smaps says whether it got any. */
@@ -231,7 +209,7 @@ static int huge_touch(const struct bench_opts *o, const struct bench_machine *m,
 	uint64_t hs = m->huge_size ? m->huge_size : 2u << 20;
 	size_t len = (size_t)((o->region + hs - 1) / hs * hs);
 	*size = len;
-	char tlb[160] = "", thp[256];
+	char tlb[288] = "", thp[256];
 	bool fs_tlb = (kind == BK_POSIX && !strcmp(m->shm_fs, "hugetlbfs")) ||
 	              (kind == BK_FILE && !strcmp(m->file_fs, "hugetlbfs"));
 
@@ -243,9 +221,9 @@ static int huge_touch(const struct bench_opts *o, const struct bench_machine *m,
 			return r;
 		if (r == -ENOMEM)
 			snprintf(tlb, sizeof(tlb),
-			         "no free huge pages (HugePages_Free=%ld, %zu needed; set "
-			         "vm.nr_hugepages)",
-			         free_now, len / hs);
+			         "no free huge pages (HugePages_Free=%ld, %zu needed: %s)",
+			         free_now, len / hs,
+			         pool_why[0] ? pool_why : "set vm.nr_hugepages");
 		else
 			snprintf(tlb, sizeof(tlb), "hugetlb pages refused (%s%s)", pshm_strerror(r),
 			         kind == BK_SYSV ? "; SHM_HUGETLB needs CAP_IPC_LOCK or the group "
@@ -312,8 +290,30 @@ static int first_touch(const struct bench_opts *o, const struct bench_machine *m
 	return r;
 }
 
+/*
+ * Lend the run the 2 MiB pages that the hugepages variant takes from the pool (one region at a
+ * time), when it measures System V, memfd or a directory on hugetlbfs.
+ */
+static void reserve_pool(const struct bench_opts *o, const struct bench_machine *m)
+{
+	unsigned tlb = 1u << BK_SYSV | 1u << BK_MEMFD;
+	if (!strcmp(m->shm_fs, "hugetlbfs"))
+		tlb |= 1u << BK_POSIX;
+	if (!strcmp(m->file_fs, "hugetlbfs"))
+		tlb |= 1u << BK_FILE;
+	bool want = false;
+	for (int k = 0; k < BK_SHM_N; k++)
+		want |= (o->kinds & tlb & (1u << k)) && m->ok[k];
+	if (!want || m->huge_size != 2u << 20)
+		return;
+	if (bench_pool_reserve((long)((o->region + m->huge_size - 1) / m->huge_size), pool_why,
+	                       sizeof(pool_why)) == 0)
+		pool_why[0] = '\0';
+}
+
 void bench_touch(const struct bench_opts *o, const struct bench_machine *m)
 {
+	reserve_pool(o, m);
 	for (int k = 0; k < BK_SHM_N; k++) {
 		if (!(o->kinds & (1u << k)) || m->ok[k])
 			continue;
@@ -353,6 +353,7 @@ void bench_touch(const struct bench_opts *o, const struct bench_machine *m)
 			}
 		}
 	}
+	bench_pool_restore();
 }
 
 /* ---- persistence ------------------------------------------------------------------------- */
