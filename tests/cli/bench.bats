@@ -363,3 +363,85 @@ wait_peer() {
 	done
 	dir_holds
 }
+
+# ---- huge pages: the pool lent for the touch section -----------------------------------------
+
+HUGE_POOL=/sys/kernel/mm/hugepages/hugepages-2048kB
+
+# Skip unless this run would grow the 2 MiB pool: root, the pool there, none of its pages free.
+need_pool_to_grow() {
+	[ "$ME_UID" -eq 0 ] || skip "needs root to grow the pool of huge pages"
+	[ -w "$HUGE_POOL/nr_hugepages" ] || skip "$HUGE_POOL/nr_hugepages cannot be written here"
+	[ "$(awk '/^Hugepagesize:/ { print $2 }' /proc/meminfo)" = 2048 ] ||
+		skip "the default huge page size is not 2 MiB"
+	[ "$(cat "$HUGE_POOL/free_hugepages")" -eq 0 ] ||
+		skip "the pool has free pages already: nothing to grow"
+}
+
+# The pool less what tests/hugepool.sh lends to other tests now.
+pool_base() {
+	sh "$REPO_ROOT/tests/hugepool.sh" base
+}
+
+pool_above() {
+	[ "$(cat "$HUGE_POOL/nr_hugepages")" -gt "$1" ]
+}
+
+@test "bench touch as root: grows the 2 MiB pool for the run, restores it, prints the targets" {
+	need_pool_to_grow
+	before=$(pool_base)
+	bench_run --quick --sections touch -k memfd,sysv -r 1 --region 4K
+	[ "$BENCH_STATUS" -eq 0 ] || fail_with "exit $BENCH_STATUS" "$(cat "$BATS_TEST_TMPDIR/err")"
+	[ "$(pool_base)" -eq "$before" ] || fail_with "pool $before before, $(pool_base) after"
+	f=$BATS_TEST_TMPDIR/out
+	grep -Eq '^huge pages: 2 MiB pool grown from [0-9]+ to [0-9]+ for the run, restored$' "$f" ||
+		fail_with "no pool line:" "$(cat "$f")"
+	for kind in memfd sysv; do
+		grep -Eq "^  first touch huge/plain per 4 KiB, $kind +[0-9.]+  <= 0\.25  (PASS|FAIL)\$" \
+			"$f" || fail_with "no $kind target:" "$(cat "$f")"
+	done
+	! grep -Eq '^  first_touch [a-z]+ hugepages' "$f" || fail_with "not measured:" "$(cat "$f")"
+	# JSON and CSV say the same.
+	bench_run --quick --json --sections touch -k memfd -r 1 --region 4K
+	[ "$BENCH_STATUS" -eq 0 ]
+	jq_true '.huge_pool | test("^2 MiB pool grown from [0-9]+ to [0-9]+ for the run, restored$")' \
+		<"$f"
+	jq_true '[.targets[] | [.kind, .limit, .at_most, (.ratio | type), (.pass | type)]]
+		== [["memfd", 0.25, true, "number", "boolean"]]' <"$f"
+	jq_true '[.results[] | select(.variant == "hugepages") | .size] == [2097152]' <"$f"
+	bench_run --quick --csv --sections touch -k sysv -r 1 --region 4K
+	[ "$BENCH_STATUS" -eq 0 ]
+	grep -Eq '^# huge_pool: 2 MiB pool grown from [0-9]+ to [0-9]+ for the run, restored$' "$f"
+	grep -Eq '^# target: first touch huge/plain per 4 KiB, sysv [0-9.]+ <= 0\.25 (PASS|FAIL)$' "$f"
+	[ "$(pool_base)" -eq "$before" ]
+	nothing_left
+}
+
+@test "bench touch as root: SIGINT while the pool is grown restores it" {
+	need_pool_to_grow
+	before=$(pool_base)
+	raw=$(cat "$HUGE_POOL/nr_hugepages")
+	bench_bg --sections touch -k memfd,sysv -r 1000 --region 4K
+	wait_until pool_above "$raw" || fail_with "the pool never grew" "$(cat "$BATS_TEST_TMPDIR/err")"
+	kill -INT "$BENCH_PID"
+	bench_wait
+	[ "$BENCH_STATUS" -eq 130 ] || fail_with "exit $BENCH_STATUS"
+	grep -q interrupted "$BATS_TEST_TMPDIR/err"
+	[ "$(pool_base)" -eq "$before" ] || fail_with "pool $before before, $(pool_base) after"
+	nothing_left
+}
+
+@test "bench touch, not root and no free huge pages: unavailable, says the pool needs root" {
+	require_nobody_exec
+	[ "$(cat "$HUGE_POOL/free_hugepages" 2>/dev/null || echo 1)" -eq 0 ] ||
+		skip "the 2 MiB pool has free pages (or none here)"
+	before=$(cat "$HUGE_POOL/nr_hugepages")
+	f=$BATS_TEST_TMPDIR/out
+	as_nobody "$PSHM_BENCH" --quick --json --sections touch -k memfd -r 1 --region 4K >"$f" ||
+		fail_with "exit $?"
+	[ "$(cat "$HUGE_POOL/nr_hugepages")" -eq "$before" ]
+	jq_true '.huge_pool == null' <"$f"
+	jq_true '[.unavailable[] | select(.variant == "hugepages") | .reason
+		| test("growing the pool needs root: sysctl vm.nr_hugepages=[0-9]+")] == [true]' <"$f"
+	jq_true '[.targets[] | [.kind, .ratio, .pass]] == [["memfd", null, null]]' <"$f"
+}
