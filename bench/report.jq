@@ -193,6 +193,18 @@ def first_touch_part:
     + " `MADV_POPULATE_WRITE`; `posix_fallocate`) in the cost per page."
   end;
 
+# The huge page target of pshm-bench (first touch with huge pages over plain, per 4 KiB page),
+# and whether the run lent itself pages from the pool.
+def huge_targets_part:
+  (.targets // []) as $t
+  | if ($t | length) == 0 then "No huge page target was measured: the first-touch section did not run."
+    else
+      table(["target", ">ratio", ">limit", "result"];
+        ($t[] | [.name, (if .ratio == null then "–" else (.ratio | num) end),
+                 "≤ \(.limit)", (if .pass == null then "not measured" elif .pass then "PASS" else "FAIL" end)])),
+      (if .huge_pool then "", "The run grew the pool for itself: \(.huge_pool)." else empty end)
+    end;
+
 def bandwidth_part:
   rows("bandwidth") as $r
   | if ($r | length) == 0 then none_ran("bandwidth") else
@@ -574,6 +586,7 @@ elif $part == "machine" then machine_part
 elif $part == "options" then options_part
 elif $part == "lifecycle" then lifecycle_part
 elif $part == "first_touch" then first_touch_part
+elif $part == "huge_targets" then huge_targets_part
 elif $part == "bandwidth" then bandwidth_part
 elif $part == "persistence" then persistence_part
 elif $part == "transfer" then transfer_part

@@ -194,7 +194,7 @@ cc_version=$("${CC:-cc}" --version 2>/dev/null | head -n 1 || true)
 		echo "No plots this time: $noplots."
 	fi
 } >"$tmp/parts/header.md"
-for part in machine options lifecycle first_touch bandwidth persistence transfer unavailable \
+for part in machine options lifecycle first_touch huge_targets bandwidth persistence transfer unavailable \
 	overhead cli conclusions plot_lifecycle plot_first_touch plot_transfer; do
 	report_jq "$part" >"$tmp/parts/$part.md" || die "report.jq could not make the part \"$part\""
 done
