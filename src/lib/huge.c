@@ -70,6 +70,15 @@ int pshm__huge_size(unsigned flags, uint64_t *sizep)
 	return have_pool(*sizep) ? 0 : -EINVAL;
 }
 
+int pshm__huge_round(unsigned flags, uint64_t *sizep)
+{
+	uint64_t page;
+	int r = pshm__huge_size(flags, &page);
+	if (!r)
+		*sizep = pshm__round_up(*sizep, page);
+	return r;
+}
+
 /*
  * Whether the tmpfs with device DEV is mounted with huge pages (huge=always, within_size or
  * advise among its options in /proc/self/mountinfo).

@@ -264,6 +264,8 @@ uint64_t pshm__round_up(uint64_t size, uint64_t page) PSHM__HIDDEN;
  * for a size the system keeps no pool of, -EOPNOTSUPP for a kernel without huge pages.
  */
 int pshm__huge_size(unsigned flags, uint64_t *sizep) PSHM__HIDDEN;
+/* *SIZEP rounded up to the huge page size FLAGS ask for: 0, or pshm__huge_size()'s error. */
+int pshm__huge_round(unsigned flags, uint64_t *sizep) PSHM__HIDDEN;
 /*
  * The size of the pages backing files of FD's (or PATH's) file system: hugetlbfs's own, the
  * PMD size on a tmpfs mounted with huge= (*THP set, unless THP is NULL), else the system page

@@ -84,11 +84,9 @@ static int memfd_create_seg(struct pshm_seg **sp, const struct pshm__addr *a, ui
 		return -EEXIST; /* memfd:PID:FD names one that exists already */
 	unsigned huge = 0;
 	if (flags & PSHM_HUGE) {
-		uint64_t page;
-		int r = pshm__huge_size(flags, &page);
+		int r = pshm__huge_round(flags, &size);
 		if (r)
 			return r;
-		size = pshm__round_up(size, page);
 		huge = MFD_HUGETLB | (flags & PSHM_HUGE_MASK);
 	}
 	if (size > INT64_MAX)

@@ -97,11 +97,9 @@ static int sysv_create(struct pshm_seg **sp, const struct pshm__addr *a, uint64_
 	if (size == 0)
 		return -EINVAL; /* System V segments have at least one byte */
 	if (flags & PSHM_HUGE) {
-		uint64_t page;
-		int r = pshm__huge_size(flags, &page);
+		int r = pshm__huge_round(flags, &size);
 		if (r)
 			return r;
-		size = pshm__round_up(size, page);
 		extra |= SHM_HUGETLB | (int)(flags & PSHM_HUGE_MASK); /* SHM_HUGE_SHIFT is 26 too */
 	}
 	if (size > SIZE_MAX)
