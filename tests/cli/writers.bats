@@ -56,24 +56,28 @@ check_lines() {
 }
 
 # Start four sends (S1 to S4) into channel ADDR, each reading the FIFO $BATS_TEST_TMPDIR/sW,
-# whose writing end this shell then holds on descriptor 6 + W. Their PIDs go to $steady.
+# whose writing end this shell holds on descriptor 5 + W. The shell opens each FIFO (read and
+# write, which does not wait for a reader) before its send starts, so a send's input is never
+# without a writer, however the processes are scheduled. Their PIDs go to $steady.
 start_steady() {
 	local w
 	steady=()
 	for w in 1 2 3 4; do
 		mkfifo "$BATS_TEST_TMPDIR/s$w"
-		"$PSHM" send "$1" <"$BATS_TEST_TMPDIR/s$w" 3>&- &
+	done
+	exec 6<>"$BATS_TEST_TMPDIR/s1" 7<>"$BATS_TEST_TMPDIR/s2" 8<>"$BATS_TEST_TMPDIR/s3" \
+		9<>"$BATS_TEST_TMPDIR/s4"
+	for w in 1 2 3 4; do
+		"$PSHM" send "$1" <"$BATS_TEST_TMPDIR/s$w" 3>&- 6>&- 7>&- 8>&- 9>&- &
 		steady+=($!)
 		track $!
 	done
-	exec 7>"$BATS_TEST_TMPDIR/s1" 8>"$BATS_TEST_TMPDIR/s2" 9>"$BATS_TEST_TMPDIR/s3" \
-		10>"$BATS_TEST_TMPDIR/s4"
 }
 
 # End the four sends of start_steady: each must exit 0.
 end_steady() {
 	local pid rc
-	exec 7>&- 8>&- 9>&- 10>&-
+	exec 6>&- 7>&- 8>&- 9>&-
 	for pid in "${steady[@]}"; do
 		rc=0
 		wait "$pid" || rc=$?
@@ -99,7 +103,7 @@ end_steady() {
 	make_tails
 	local gen=() w
 	for w in 1 2 3 4; do
-		printf "S$w:%s\n" "${TAILS[@]}" >&$((6 + w)) &
+		printf "S$w:%s\n" "${TAILS[@]}" >&$((5 + w)) &
 		gen+=($!)
 	done
 	wait "${gen[@]}"
@@ -141,16 +145,16 @@ wait_soon() {
 kill_one() {
 	local tag=$1 m=$2 plan=$3 s0=$4 spid
 	mkfifo "$d/k"
-	exec 6<>"$d/k"
+	exec 5<>"$d/k"
 	if [ "$plan" -eq 3 ]; then
-		"$PSHM" send --records /c <"$d/k" 3>&- 6>&- 7>&- 8>&- 9>&- 10>&- &
+		"$PSHM" send --records /c <"$d/k" 3>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
 		spid=$!
-		((m == 0)) || printf "%b$tag:%s" "${RECS[@]:0:2*m}" >&6
-		printf '\x40\0\0\0%s' "$tag:$((m + 1)):" >&6
+		((m == 0)) || printf "%b$tag:%s" "${RECS[@]:0:2*m}" >&5
+		printf '\x40\0\0\0%s' "$tag:$((m + 1)):" >&5
 	else
-		"$PSHM" send /c <"$d/k" 3>&- 6>&- 7>&- 8>&- 9>&- 10>&- &
+		"$PSHM" send /c <"$d/k" 3>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
 		spid=$!
-		((m == 0)) || printf "$tag:%s\n" "${TAILS[@]:0:m}" >&6
+		((m == 0)) || printf "$tag:%s\n" "${TAILS[@]:0:m}" >&5
 	fi
 	case $plan in
 	1) wait_soon stat_at_least writers 5 ;;
@@ -159,7 +163,7 @@ kill_one() {
 	esac
 	kill -9 "$spid"
 	wait "$spid" 2>/dev/null || true
-	exec 6>&-
+	exec 5>&-
 	rm "$d/k"
 }
 
@@ -173,7 +177,7 @@ kill_rounds() {
 	for ((round = 0; round < $1; round++)); do
 		stat_of sent
 		for w in 1 2 3 4; do
-			printf "S$w:%s\n" "${TAILS[@]:round*10:10}" >&$((6 + w))
+			printf "S$w:%s\n" "${TAILS[@]:round*10:10}" >&$((5 + w))
 		done
 		printf -v tag 'K%03d' "$round"
 		plan=$((RANDOM % 4))
@@ -459,7 +463,7 @@ writers: 0" ]
 	make_tails
 	local gen=() w
 	for w in 1 2 3 4; do
-		printf "S$w:%s\n" "${TAILS[@]:0:300}" >&$((6 + w)) &
+		printf "S$w:%s\n" "${TAILS[@]:0:300}" >&$((5 + w)) &
 		gen+=($!)
 	done
 	wait "${gen[@]}"
