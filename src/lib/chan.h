@@ -284,6 +284,10 @@ struct pshm_chan {
 	uint64_t res_pos;   /* the reserved payload's data position, or PSHM__CHAN_POS_INLINE */
 	uint64_t many_sent; /* many writers: messages published through its slot */
 	uint64_t span;      /* many writers: claims after which the reader's counts are reloaded */
+	uint64_t own;       /* many writers: the claim word as its last claim alone left it, or 0 */
+	uint64_t own_gen;   /* many writers: the header's attaches at that claim */
+	uint64_t own_next;  /* many writers: the number of the message after that claim */
+	uint64_t own_head;  /* many writers: where that claim's data ended */
 	bool watch_tail;    /* many writers: waiting for data room (the tail), not a descriptor */
 	bool counted;       /* many writers: counted in writers_in */
 	bool tail_behind;   /* many writers' reader: it passed over a claim since the tail moved */

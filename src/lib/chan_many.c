@@ -132,6 +132,20 @@ static inline bool take(struct pshm__chan_hdr *h, uint64_t c, uint64_t new, bool
 	                                               memory_order_relaxed);
 }
 
+/*
+ * A claim made alone is remembered, with the header's attaches as it was while the writer was
+ * inside that claim (see try_claim); one made with others is not.
+ */
+static inline void own(struct pshm_chan *ch, bool alone, uint64_t k, uint64_t end)
+{
+	ch->own = alone ? pack(k + 1, end) : 0;
+	if (!alone)
+		return;
+	ch->own_gen = atomic_load_explicit(&ch->h->attaches, memory_order_relaxed);
+	ch->own_next = k + 1;
+	ch->own_head = end;
+}
+
 HOT int claim_as(struct pshm_chan *ch, uint64_t len, bool alone)
 {
 	struct pshm__chan_hdr *h = ch->h;
@@ -167,6 +181,7 @@ HOT int claim_as(struct pshm_chan *ch, uint64_t len, bool alone)
 						continue; /* another writer claimed it first */
 					ch->seq = k;
 					ch->res_pos = p;
+					own(ch, alone, k, end);
 					prefetch_own(ch, k, p, len);
 					return 0;
 				}
@@ -185,6 +200,40 @@ HOT int claim_as(struct pshm_chan *ch, uint64_t len, bool alone)
 }
 
 /*
+ * The claim of a writer alone that was alone at its last claim too: 0 with the message claimed,
+ * or -EAGAIN for claim_as() to decide. No writer attached since that claim (attaches has not
+ * moved, and one that attached bumped it only after this writer left that claim), so none has
+ * claimed since: the message and data head after that claim, which the writer kept in full,
+ * are the next ones, and the reader's counts as last loaded say whether they are free. The
+ * claim word is compared all the same, against a peer that scribbled on it. Nothing is loaded
+ * from the ring: a load waits for its line, where a store would not.
+ */
+HOT int claim_again(struct pshm_chan *ch, uint64_t len)
+{
+	struct pshm__chan_hdr *h = ch->h;
+	if (atomic_load_explicit(&h->claim, memory_order_acquire) != ch->own ||
+	    atomic_load_explicit(&h->attaches, memory_order_relaxed) != ch->own_gen ||
+	    atomic_load_explicit(&h->reader_state, memory_order_relaxed) == PSHM__ST_DETACHED)
+		return -EAGAIN;
+	uint64_t k = ch->own_next, head = ch->own_head;
+	bool inl = len <= PSHM__CHAN_INLINE;
+	uint64_t p = inl ? PSHM__CHAN_POS_INLINE : pshm__chan_place(ch, head, len);
+	uint64_t end = inl ? head : p + pshm__chan_align8(len);
+	if (k - ch->recv_seen >= ch->ndesc || end - ch->tail_seen > ch->cap)
+		return -EAGAIN;
+	atomic_store_explicit(&h->wslot[ch->slot].pending, k + 1, memory_order_relaxed);
+	uint64_t c = pack(k + 1, end);
+	atomic_store_explicit(&h->claim, c, memory_order_release);
+	ch->own = c;
+	ch->own_next = k + 1;
+	ch->own_head = end;
+	ch->seq = k;
+	ch->res_pos = p;
+	prefetch_own(ch, k, p, len);
+	return 0;
+}
+
+/*
  * A writer alone on the channel claims with a plain store: a compare-and-swap, a locked
  * instruction, waits for every store before it, the last message's included, whose lines the
  * reader holds; that wait was half of a message's time. It is alone while writers_in is 1 (its
@@ -200,7 +249,8 @@ HOT int try_claim(struct pshm_chan *ch, uint64_t len)
 	struct pshm__chan_hdr *h = ch->h;
 	_Atomic uint32_t *in = &h->wslot[ch->slot].alone;
 
-	if (!pshm__chan_asym)
+	/* Another writer counted: the compare-and-swap, and no word of being inside a claim. */
+	if (!pshm__chan_asym || atomic_load_explicit(&h->writers_in, memory_order_relaxed) != 1)
 		return claim_as(ch, len, false);
 	atomic_store_explicit(in, 1, memory_order_relaxed);
 	atomic_signal_fence(memory_order_seq_cst);
@@ -208,7 +258,9 @@ HOT int try_claim(struct pshm_chan *ch, uint64_t len)
 	             !atomic_load_explicit(&h->never_alone, memory_order_relaxed);
 	if (!alone)
 		atomic_store_explicit(in, 0, memory_order_relaxed);
-	int r = claim_as(ch, len, alone);
+	int r = alone && ch->own ? claim_again(ch, len) : -EAGAIN;
+	if (r != 0)
+		r = claim_as(ch, len, alone);
 	if (alone)
 		atomic_store_explicit(in, 0, memory_order_release);
 	return r;
@@ -310,14 +362,11 @@ int pshm__chan_many_commit(struct pshm_chan *ch, size_t len)
 	return pshm__chan_dead(ch) ? PSHM_ETRUNCATED : 0;
 }
 
-int pshm__chan_many_send(struct pshm_chan *ch, const void *buf, size_t len, int timeout_ms)
+/* pshm__chan_many_send() past its checks, but for a queue writer alone that finds room. */
+__attribute__((noinline)) static int send_slow(struct pshm_chan *ch, const void *buf, size_t len,
+                                               int timeout_ms)
 {
 	void *p = NULL;
-
-	if (!ch || (!buf && len) || ch->role != PSHM__ROLE_MANY || ch->reserved)
-		return -EINVAL;
-	if (len > ch->maxmsg)
-		return -EMSGSIZE;
 	int r = __builtin_expect(ch->bcast, 0) ? pshm__chan_mbcast_claim(ch, len, timeout_ms, &p)
 	                                       : claim(ch, len, timeout_ms, &p);
 	if (r)
@@ -329,6 +378,40 @@ int pshm__chan_many_send(struct pshm_chan *ch, const void *buf, size_t len, int 
 	else
 		publish(ch, len);
 	return pshm__chan_dead(ch) ? PSHM_ETRUNCATED : 0;
+}
+
+/*
+ * A queue writer alone, alone at its last claim too, claims as claim_again() does, inlined here
+ * with the copy and the publication into a function that keeps little on its stack: each store
+ * to it would queue behind those to the lines the reader holds. Anything else takes send_slow().
+ */
+int pshm__chan_many_send(struct pshm_chan *ch, const void *buf, size_t len, int timeout_ms)
+{
+	if (!ch || (!buf && len) || ch->role != PSHM__ROLE_MANY || ch->reserved)
+		return -EINVAL;
+	if (len > ch->maxmsg)
+		return -EMSGSIZE;
+	struct pshm__chan_hdr *h = ch->h;
+	if (__builtin_expect(!ch->bcast && ch->own && pshm__chan_asym, 1) &&
+	    atomic_load_explicit(&h->writers_in, memory_order_relaxed) == 1) {
+		_Atomic uint32_t *in = &h->wslot[ch->slot].alone;
+		atomic_store_explicit(in, 1, memory_order_relaxed);
+		atomic_signal_fence(memory_order_seq_cst);
+		bool alone = atomic_load_explicit(&h->writers_in, memory_order_relaxed) == 1 &&
+		             !atomic_load_explicit(&h->never_alone, memory_order_relaxed);
+		int r = alone ? claim_again(ch, len) : -EAGAIN;
+		atomic_store_explicit(in, 0, memory_order_release);
+		if (__builtin_expect(r == 0, 1)) {
+			void *p = ch->res_pos == PSHM__CHAN_POS_INLINE
+			              ? (void *)pshm__chan_desc(ch, ch->seq)->inl
+			              : (void *)(ch->data + (ch->res_pos & ch->mask));
+			if (len)
+				memcpy(p, buf, len);
+			publish(ch, len);
+			return pshm__chan_dead(ch) ? PSHM_ETRUNCATED : 0;
+		}
+	}
+	return send_slow(ch, buf, len, timeout_ms);
 }
 
 /*
@@ -367,6 +450,7 @@ int pshm__chan_many_attach(struct pshm_chan *ch, int i)
 
 	ch->slot = i;
 	ch->role = PSHM__ROLE_MANY;
+	ch->own = 0;
 	if (ch->bcast ? pshm__chan_mbcast_attach(ch) != 0
 	              : pshm__chan_many_check(
 	                    ch, atomic_load_explicit(&h->received, memory_order_acquire),

@@ -328,14 +328,13 @@ PSHM__API int pshm_chan_commit(struct pshm_chan *ch, size_t len)
 	return pshm__chan_dead(ch) ? PSHM_ETRUNCATED : 0;
 }
 
-PSHM__API int pshm_chan_send(struct pshm_chan *ch, const void *buf, size_t len, int timeout_ms)
+/* pshm_chan_send() of one writer's handle, with its arguments checked. */
+__attribute__((noinline)) static int send_one(struct pshm_chan *ch, const void *buf, size_t len,
+                                              int timeout_ms)
 {
 	uint64_t pos;
 	void *p;
 
-	if (__builtin_expect(!ch || (!buf && len) || ch->role != PSHM_CHAN_WRITER || ch->reserved,
-	                     0))
-		return pshm__chan_many_send(ch, buf, len, timeout_ms);
 	if (len > ch->maxmsg)
 		return -EMSGSIZE;
 	int r = claim(ch, len, timeout_ms, &pos, &p);
@@ -345,6 +344,19 @@ PSHM__API int pshm_chan_send(struct pshm_chan *ch, const void *buf, size_t len, 
 		memcpy(p, buf, len);
 	publish(ch, pos, len);
 	return pshm__chan_dead(ch) ? PSHM_ETRUNCATED : 0;
+}
+
+/*
+ * Any other handle (a writer of many, or a wrong call) goes on before this function has saved
+ * a register: a writer's stores to its stack queue behind those to the lines the reader holds,
+ * as its others do.
+ */
+PSHM__API int pshm_chan_send(struct pshm_chan *ch, const void *buf, size_t len, int timeout_ms)
+{
+	if (__builtin_expect(!ch || (!buf && len) || ch->role != PSHM_CHAN_WRITER || ch->reserved,
+	                     0))
+		return pshm__chan_many_send(ch, buf, len, timeout_ms);
+	return send_one(ch, buf, len, timeout_ms);
 }
 
 /* ---- Reader ------------------------------------------------------------------------------ */
