@@ -362,7 +362,7 @@ int pshm__chan_many_commit(struct pshm_chan *ch, size_t len)
 	return pshm__chan_dead(ch) ? PSHM_ETRUNCATED : 0;
 }
 
-/* pshm__chan_many_send() past its checks, but for a queue writer alone that finds room. */
+/* pshm__chan_many_send() past its checks, where its own path found no room or is not for it. */
 __attribute__((noinline)) static int send_slow(struct pshm_chan *ch, const void *buf, size_t len,
                                                int timeout_ms)
 {
@@ -380,10 +380,33 @@ __attribute__((noinline)) static int send_slow(struct pshm_chan *ch, const void 
 	return pshm__chan_dead(ch) ? PSHM_ETRUNCATED : 0;
 }
 
+/* Copy LEN bytes of BUF into the message claimed, and publish it. */
+HOT int send_claimed(struct pshm_chan *ch, const void *buf, size_t len)
+{
+	void *p = ch->res_pos == PSHM__CHAN_POS_INLINE
+	              ? (void *)pshm__chan_desc(ch, ch->seq)->inl
+	              : (void *)(ch->data + (ch->res_pos & ch->mask));
+	if (len)
+		memcpy(p, buf, len);
+	publish(ch, len);
+	return pshm__chan_dead(ch) ? PSHM_ETRUNCATED : 0;
+}
+
+/* A queue writer among others: one compare-and-swap, or send_slow() for a wait. */
+__attribute__((noinline)) static int send_shared(struct pshm_chan *ch, const void *buf, size_t len,
+                                                 int timeout_ms)
+{
+	int r = claim_as(ch, len, false);
+	if (__builtin_expect(r == 0, 1))
+		return send_claimed(ch, buf, len);
+	return r == -EAGAIN ? send_slow(ch, buf, len, timeout_ms) : pshm__chan_failed(ch, r);
+}
+
 /*
  * A queue writer alone, alone at its last claim too, claims as claim_again() does, inlined here
  * with the copy and the publication into a function that keeps little on its stack: each store
- * to it would queue behind those to the lines the reader holds. Anything else takes send_slow().
+ * to it would queue behind those to the lines the reader holds. One among others takes
+ * send_shared(), anything else (a wait, broadcast) send_slow().
  */
 int pshm__chan_many_send(struct pshm_chan *ch, const void *buf, size_t len, int timeout_ms)
 {
@@ -392,26 +415,23 @@ int pshm__chan_many_send(struct pshm_chan *ch, const void *buf, size_t len, int 
 	if (len > ch->maxmsg)
 		return -EMSGSIZE;
 	struct pshm__chan_hdr *h = ch->h;
-	if (__builtin_expect(!ch->bcast && ch->own && pshm__chan_asym, 1) &&
-	    atomic_load_explicit(&h->writers_in, memory_order_relaxed) == 1) {
+	int r = -EAGAIN;
+	if (__builtin_expect(ch->bcast, 0)) {
+		/* send_slow() */
+	} else if (atomic_load_explicit(&h->writers_in, memory_order_relaxed) != 1) {
+		return send_shared(ch, buf, len, timeout_ms);
+	} else if (ch->own && pshm__chan_asym) {
 		_Atomic uint32_t *in = &h->wslot[ch->slot].alone;
 		atomic_store_explicit(in, 1, memory_order_relaxed);
 		atomic_signal_fence(memory_order_seq_cst);
 		bool alone = atomic_load_explicit(&h->writers_in, memory_order_relaxed) == 1 &&
 		             !atomic_load_explicit(&h->never_alone, memory_order_relaxed);
-		int r = alone ? claim_again(ch, len) : -EAGAIN;
+		r = alone ? claim_again(ch, len) : -EAGAIN;
 		atomic_store_explicit(in, 0, memory_order_release);
-		if (__builtin_expect(r == 0, 1)) {
-			void *p = ch->res_pos == PSHM__CHAN_POS_INLINE
-			              ? (void *)pshm__chan_desc(ch, ch->seq)->inl
-			              : (void *)(ch->data + (ch->res_pos & ch->mask));
-			if (len)
-				memcpy(p, buf, len);
-			publish(ch, len);
-			return pshm__chan_dead(ch) ? PSHM_ETRUNCATED : 0;
-		}
 	}
-	return send_slow(ch, buf, len, timeout_ms);
+	if (__builtin_expect(r != 0, 0))
+		return send_slow(ch, buf, len, timeout_ms);
+	return send_claimed(ch, buf, len);
 }
 
 /*
