@@ -180,24 +180,76 @@ int pshm__huge_path_dir(const char *path, unsigned flags, uint64_t *pagep, bool 
 	return pshm__huge_dir(dir, flags, pagep, thp);
 }
 
-uint64_t pshm__smaps_page(int shmid)
+/*
+ * Read the System V mappings of process PID (0: this one) from its smaps into C: each one's
+ * identifier (the kernel gives a segment's file its identifier as inode, and a path
+ * "/SYSV<key>") and page size. A process that cannot be looked into adds nothing.
+ */
+static void smaps_read(struct pshm__sysv_pages *c, pid_t pid)
 {
-	char line[512];
+	char path[64], line[512];
 	unsigned long long ino, kb;
 	bool in = false;
-	uint64_t page = 0;
+	int id = 0;
 	FILE *f;
 
-	if (pshm__fopen_read("/proc/self/smaps", &f))
-		return 0;
-	while (!page && fgets(line, sizeof(line), f)) {
-		/* A mapping's line: "start-end perms offset dev inode path"; the kernel gives a
-		 * System V segment's file its identifier as inode, and a path "/SYSV<key>". */
-		if (sscanf(line, "%*x-%*x %*s %*s %*s %llu", &ino) == 1)
-			in = strstr(line, " /SYSV") && ino == (unsigned long long)shmid;
-		else if (in && sscanf(line, "KernelPageSize: %llu kB", &kb) == 1)
-			page = (uint64_t)kb * 1024;
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/smaps");
+	if (pshm__fopen_read(path, &f))
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		/* A mapping's line: "start-end perms offset dev inode path". */
+		if (sscanf(line, "%*x-%*x %*s %*s %*s %llu", &ino) == 1) {
+			in = strstr(line, " /SYSV") && ino <= INT32_MAX;
+			id = (int)ino;
+		} else if (in && sscanf(line, "KernelPageSize: %llu kB", &kb) == 1) {
+			in = false;
+			if (c->n == sizeof(c->seg) / sizeof(c->seg[0]))
+				continue;
+			c->seg[c->n].id = id;
+			c->seg[c->n].page = (uint64_t)kb * 1024;
+			c->n++;
+		}
 	}
 	pshm__fclose(f);
+}
+
+/* The page size of segment ID among those read from the processes in C, or 0. */
+static uint64_t smaps_find(const struct pshm__sysv_pages *c, int id)
+{
+	for (int i = 0; i < c->n; i++)
+		if (c->seg[i].id == id)
+			return c->seg[i].page;
+	return 0;
+}
+
+/*
+ * The page size of System V segment ID, attached NATTCH times, created by CPID and last
+ * attached or detached by LPID; 0 when none of this process, LPID and CPID has it attached
+ * where it may be looked into. C keeps what each process's smaps said, for the next segment.
+ */
+uint64_t pshm__sysv_page(struct pshm__sysv_pages *c, int id, uint64_t nattch, pid_t cpid,
+                         pid_t lpid)
+{
+	pid_t who[3] = {0, lpid, cpid};
+	uint64_t page = 0;
+
+	if (!nattch)
+		return 0;
+	for (int k = 0; k < 3 && !page; k++) {
+		pid_t pid = who[k];
+		if (k && (pid <= 0 || pid == getpid() || (k == 2 && pid == lpid)))
+			continue;
+		bool read = false;
+		for (int i = 0; i < c->npid && !read; i++)
+			read = c->pid[i] == pid;
+		if (!read && c->npid < (int)(sizeof(c->pid) / sizeof(c->pid[0]))) {
+			c->pid[c->npid++] = pid;
+			smaps_read(c, pid);
+		}
+		page = smaps_find(c, id);
+	}
 	return page;
 }

@@ -384,10 +384,11 @@ static int stat_id(int id, struct pshm_stat *st)
 	return r == 1 ? 0 : r < 0 ? r : -EIDRM;
 }
 
-/* The page size shows only in an attachment of this process (see pshm_stat's page_size). */
+/* The page size shows only in an attachment (see pshm_stat's page_size). */
 static void sysv_page(struct pshm_stat *st)
 {
-	st->page_size = st->nattch ? pshm__smaps_page(st->id) : 0;
+	struct pshm__sysv_pages c = {.npid = 0, .n = 0};
+	st->page_size = pshm__sysv_page(&c, st->id, st->nattch, st->cpid, st->lpid);
 }
 
 static int sysv_stat(struct pshm_seg *s, struct pshm_stat *st)
@@ -425,9 +426,29 @@ static int sysv_destroy_addr(const struct pshm__addr *a)
 	return r == -EINVAL || r == -EIDRM ? -ENOENT : r < 0 ? r : 0;
 }
 
+struct list_pages {
+	pshm_list_fn fn;
+	void *arg;
+	struct pshm__sysv_pages c;
+};
+
+static int list_one(const struct pshm_stat *st, void *arg)
+{
+	struct list_pages *l = arg;
+	struct pshm_stat s = *st;
+	s.page_size = pshm__sysv_page(&l->c, s.id, s.nattch, s.cpid, s.lpid);
+	return l->fn(&s, l->arg);
+}
+
 int pshm__sysv_list(pshm_list_fn fn, void *arg)
 {
-	int r = walk(fn, arg);
+	struct list_pages *l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->fn = fn;
+	l->arg = arg;
+	int r = walk(list_one, l);
+	free(l);
 	/* A kernel without System V IPC has nothing to list. */
 	return r == -ENOENT ? 0 : r;
 }

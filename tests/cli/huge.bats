@@ -92,6 +92,31 @@ in_mount() {
 	[ "$output" = $'size: 2097152\nsize_human: 2M' ] || fail_with "stat -o SIZE:" "$output"
 }
 
+@test "PAGESIZE of a System V segment: told while another process has it attached, else empty" {
+	key=$(sysv_key)
+	pshm create -s 8K "sysv:$key"
+	run --separate-stderr pshm stat -J -o PAGESIZE "sysv:$key"
+	jq_true '.[0].page_size == null' <<<"$output"
+	run --separate-stderr pshm stat -o PAGESIZE "sysv:$key"
+	[ "$output" = "page_size: ?" ]
+	# Attached by pshm hold --map: its mapping tells, to stat and ls in other processes.
+	"$PSHM" hold --map "sysv:$key" -- sh -c 'echo held >"$1" && exec sleep 600' sh \
+		"$BATS_TEST_TMPDIR/held" 3>&- &
+	local hpid=$!
+	track "$hpid"
+	wait_until test -s "$BATS_TEST_TMPDIR/held"
+	page=$(getconf PAGESIZE)
+	run --separate-stderr pshm stat -J -o PAGESIZE,NATTCH "sysv:$key"
+	jq_true --argjson p "$page" '.[0] | .page_size == $p and .nattch == 1' <<<"$output"
+	run --separate-stderr pshm ls -n -o PAGESIZE "sysv:$key"
+	[ "$(echo $output)" = "$((page / 1024))K" ]
+	# Detached again: nobody shows it.
+	kill "$hpid"
+	wait "$hpid" || true
+	run --separate-stderr pshm ls -J -o PAGESIZE,NATTCH "sysv:$key"
+	jq_true '.objects[0] | .pagesize == null and .nattch == 0' <<<"$output"
+}
+
 @test "create --huge: the default huge page size; ordinary objects show the system's pages" {
 	[ "$(awk '/^Hugepagesize:/ { print $2 }' /proc/meminfo)" = 2048 ] ||
 		skip "the default huge page size is not 2 MiB"

@@ -686,6 +686,139 @@ static int stat_as_nobody(void *arg)
 	return 0;
 }
 
+/* pshm_list's callback: keep the System V entry of identifier f->id. */
+struct find_id {
+	int id;
+	bool found;
+	struct pshm_stat st;
+};
+
+static int find_id(const struct pshm_stat *st, void *arg)
+{
+	struct find_id *f = arg;
+	if (st->kind != PSHM_SYSV || st->id != f->id)
+		return 0;
+	f->found = true;
+	f->st = *st;
+	return 1;
+}
+
+/* The segment's description from pshm_list. */
+static struct pshm_stat listed(int id)
+{
+	struct find_id f = {.id = id, .found = false};
+	assert_true(pshm_list(PSHM_LIST_SYSV, find_id, &f, NULL) >= 0);
+	assert_true(f.found);
+	return f.st;
+}
+
+/* As nobody: the segment at ARG, attached by a process of root's, but of unknown page size. */
+static int page_as_nobody(void *arg)
+{
+	struct pshm_stat st;
+	return pshm_stat_addr(arg, &st) == 0 && st.nattch == 1 && st.page_size == 0 ? 0 : 1;
+}
+
+/*
+ * The page size shows in an attachment only: this process's, or that of the last process to
+ * attach (or the creator), looked into without attaching, where the caller may read its smaps;
+ * none, and it cannot be told.
+ */
+static void test_page_size(void **state)
+{
+	struct pshm_stat st;
+	char addr[32], canon[32];
+	int ready[2], done[2];
+	key_t key;
+	int id;
+	(void)state;
+
+	struct pshm_seg *s = make_keyed(&key, &id, 4 * PAGE, 0600);
+	canon_addr(canon, sizeof(canon), key);
+	tu_ok(pshm_stat_addr(canon, &st));
+	assert_int_equal(st.nattch, 0);
+	assert_int_equal(st.page_size, 0);
+	assert_int_equal(listed(id).page_size, 0);
+	tu_ok(pshm_close(s));
+
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(done), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct pshm_seg *c;
+		void *map;
+		size_t len;
+		char b = 1;
+		snprintf(addr, sizeof(addr), "sysv:id=%d", id);
+		if (pshm_open(&c, addr, 0) || pshm_map(c, 0, &map, &len))
+			_exit(1);
+		((volatile char *)map)[0] = 1;
+		if (write(ready[1], &b, 1) != 1 || read(done[0], &b, 1) != 1)
+			_exit(2);
+		_exit(0);
+	}
+	char b;
+	assert_int_equal(read(ready[0], &b, 1), 1);
+	/* Attached by the child alone, the last to attach: its smaps tells. */
+	tu_ok(pshm_stat_addr(canon, &st));
+	assert_int_equal(st.nattch, 1);
+	assert_int_equal(st.lpid, pid);
+	assert_int_equal(st.page_size, PAGE);
+	assert_int_equal(listed(id).page_size, PAGE);
+	/* A process whose smaps the caller may not read tells nothing. */
+	if (geteuid() == 0)
+		assert_int_equal(tu_as_nobody(page_as_nobody, canon), 0);
+	assert_int_equal(write(done[1], &b, 1), 1);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* Detached again: nobody shows it. */
+	tu_ok(pshm_stat_addr(canon, &st));
+	assert_int_equal(st.nattch, 0);
+	assert_int_equal(st.page_size, 0);
+	assert_int_equal(listed(id).page_size, 0);
+
+	/* Attached by its creator, and last attached and detached by another process since: the
+	 * creator's smaps tells. */
+	key_t key2 = new_key();
+	char addr2[32];
+	key_addr(addr2, sizeof(addr2), key2);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct pshm_seg *c;
+		void *map;
+		size_t len;
+		if (pshm_create(&c, addr2, PAGE, 0600, 0) || pshm_map(c, 0, &map, &len))
+			_exit(1);
+		if (write(ready[1], &b, 1) != 1 || read(done[0], &b, 1) != 1)
+			_exit(2);
+		pshm_destroy(c);
+		_exit(0);
+	}
+	assert_int_equal(read(ready[0], &b, 1), 1);
+	struct pshm_seg *other;
+	void *map;
+	size_t len;
+	tu_ok(pshm_open(&other, addr2, 0));
+	seg_id(other);
+	tu_ok(pshm_map(other, 0, &map, &len));
+	tu_ok(pshm_close(other)); /* its detach makes this process the last */
+	tu_ok(pshm_stat_addr(addr2, &st));
+	assert_int_equal(st.cpid, pid);
+	assert_int_equal(st.lpid, getpid());
+	assert_int_equal(st.nattch, 1);
+	assert_int_equal(st.page_size, PAGE);
+	assert_int_equal(write(done[1], &b, 1), 1);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	for (int i = 0; i < 2; i++) {
+		close(ready[i]);
+		close(done[i]);
+	}
+}
+
 static void test_stat_addr_without_permission(void **state)
 {
 	struct stat_as a;
@@ -1039,6 +1172,7 @@ int main(void)
 	    cmocka_unit_test(test_no_resize_no_fd),
 	    cmocka_unit_test(test_chmod_chown),
 	    cmocka_unit_test(test_stat),
+	    cmocka_unit_test(test_page_size),
 	    cmocka_unit_test(test_stat_addr_without_permission),
 	    cmocka_unit_test(test_eacces),
 	    cmocka_unit_test(test_many_groups),
