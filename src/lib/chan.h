@@ -54,6 +54,9 @@ _Static_assert((PSHM__CHAN_MAGIC & 0xff) == 'p' && (PSHM__CHAN_MAGIC >> 8 & 0xff
 #define PSHM__CHAN_SLICE       50000000ull /* longest futex sleep between liveness checks, ns */
 #define PSHM__CHAN_RECHECK     20000000ull /* least time between two lock probes of a peer, ns */
 #define PSHM__CHAN_SPIN        20000u      /* default spin before sleeping, ns */
+#define PSHM__CHAN_SLIP_AHEAD  64          /* a reader lets a stream's writer get this far ahead */
+#define PSHM__CHAN_SLIP_NS     2000u       /* ... for at most this long, ns (chan_ring.c) */
+#define PSHM__CHAN_SLIP_PAUSES 4           /* pauses between two looks while it does */
 #define PSHM__CHAN_SYM_MSGS    256u /* fewer messages than this between sleeps: ask for fences */
 #define PSHM__CHAN_NO_DEADLINE UINT64_MAX
 
@@ -304,6 +307,7 @@ struct pshm_chan {
 	uint64_t peek_pos; /* the peeked payload's data position, or PSHM__CHAN_POS_INLINE */
 	uint32_t peek_len;
 	uint64_t watch_old; /* the number in the descriptor waited on, as last seen */
+	uint64_t wait_mark; /* the message it expected at its last wait (slip, chan_ring.c) */
 	bool follow;        /* PSHM_CHAN_FOLLOW: each writer's end is reported once */
 	bool end_told;      /* the end of the writer attach end_gen has been reported */
 	uint64_t end_gen;   /* the header's attaches when the end was reported */

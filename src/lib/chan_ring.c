@@ -507,9 +507,42 @@ static bool overwritten(struct pshm_chan *ch)
 	       atomic_load_explicit(&ch->h->wend, memory_order_acquire) - ch->peek_pos > ch->cap;
 }
 
+/*
+ * Reader: a stream it keeps up with (it read two or more messages since it last waited) has
+ * just run dry. Watching the next message now would take the lines the writer is filling from
+ * it at every look, and so slow the writer to the reader's pace: let the writer get
+ * PSHM__CHAN_SLIP_AHEAD messages ahead first, looking meanwhile only at the descriptor that far
+ * on, for at most PSHM__CHAN_SLIP_NS (and DEADLINE, and the handle's spin). A writer that is not
+ * streaming (the next message has not come after one pause) is not waited for: the message
+ * after a burst, or a reply, is seen at most that pause later.
+ */
+static void slip(struct pshm_chan *ch, uint64_t e, uint64_t deadline)
+{
+	if (!ch->spin_ns || ch->ndesc < 4 * PSHM__CHAN_SLIP_AHEAD)
+		return;
+	pshm__chan_relax();
+	if (__atomic_load_n(&pshm__chan_desc(ch, e)->seq, __ATOMIC_RELAXED) != e + 1)
+		return;
+	const volatile uint64_t *far = &pshm__chan_desc(ch, e + PSHM__CHAN_SLIP_AHEAD)->seq;
+	uint64_t end = pshm__chan_now();
+	end += ch->spin_ns < PSHM__CHAN_SLIP_NS ? ch->spin_ns : PSHM__CHAN_SLIP_NS;
+	if (end > deadline)
+		end = deadline;
+	for (;;) {
+		for (int i = 0; i < PSHM__CHAN_SLIP_PAUSES; i++)
+			pshm__chan_relax();
+		if (*far == e + PSHM__CHAN_SLIP_AHEAD + 1 || pshm__chan_now() >= end)
+			return;
+	}
+}
+
 /* Reader: sleep until the descriptor of the expected message changes, or DEADLINE. */
 static int get_sleep(struct pshm_chan *ch, uint64_t deadline)
 {
+	uint64_t e = ch->expect;
+	if (e - ch->wait_mark >= 2)
+		slip(ch, e, deadline);
+	ch->wait_mark = e;
 	/* The next payload most likely starts where the last one ended. */
 	return pshm__chan_wait(ch, &pshm__chan_desc(ch, ch->expect)->seq, ch->watch_old,
 	                       ch->data + (ch->cur & ch->mask), deadline);
