@@ -289,6 +289,13 @@ static int claim_sleep(struct pshm_chan *ch, uint64_t deadline)
 	                       deadline);
 }
 
+/* Where the payload of the message claimed goes. */
+static inline void *claimed_buf(const struct pshm_chan *ch)
+{
+	return ch->res_pos == PSHM__CHAN_POS_INLINE ? (void *)pshm__chan_desc(ch, ch->seq)->inl
+	                                            : (void *)(ch->data + (ch->res_pos & ch->mask));
+}
+
 /* Claim room for LEN bytes, waiting up to TIMEOUT_MS: 0 and where the payload goes in *BUFP. */
 HOT int claim(struct pshm_chan *ch, size_t len, int timeout_ms, void **bufp)
 {
@@ -297,9 +304,7 @@ HOT int claim(struct pshm_chan *ch, size_t len, int timeout_ms, void **bufp)
 		r = claim_wait(ch, len, timeout_ms);
 	if (__builtin_expect(r != 0, 0))
 		return pshm__chan_failed(ch, r);
-	*bufp = ch->res_pos == PSHM__CHAN_POS_INLINE
-	            ? (void *)pshm__chan_desc(ch, ch->seq)->inl
-	            : (void *)(ch->data + (ch->res_pos & ch->mask));
+	*bufp = claimed_buf(ch);
 	return 0;
 }
 
@@ -383,11 +388,8 @@ __attribute__((noinline)) static int send_slow(struct pshm_chan *ch, const void 
 /* Copy LEN bytes of BUF into the message claimed, and publish it. */
 HOT int send_claimed(struct pshm_chan *ch, const void *buf, size_t len)
 {
-	void *p = ch->res_pos == PSHM__CHAN_POS_INLINE
-	              ? (void *)pshm__chan_desc(ch, ch->seq)->inl
-	              : (void *)(ch->data + (ch->res_pos & ch->mask));
 	if (len)
-		memcpy(p, buf, len);
+		memcpy(claimed_buf(ch), buf, len);
 	publish(ch, len);
 	return pshm__chan_dead(ch) ? PSHM_ETRUNCATED : 0;
 }

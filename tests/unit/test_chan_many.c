@@ -589,6 +589,88 @@ static void test_many_full(void **state)
 	tu_ok(pshm_destroy_addr(a));
 }
 
+/* ---- the writer's paths -------------------------------------------------------------------- */
+
+/* Send message N of this test (8 bytes inline, or 40 in the data ring) within TIMEOUT. */
+static int send_n(struct pshm_chan *w, uint64_t n, int timeout)
+{
+	unsigned char buf[40] = {0};
+	memcpy(buf, &n, sizeof(n));
+	return pshm_chan_send(w, buf, n % 2 ? 40 : 8, timeout);
+}
+
+/* Receive messages FROM to TO - 1 of this test, in that order, and no more. */
+static void recv_n(struct pshm_chan *r, uint64_t from, uint64_t to)
+{
+	unsigned char buf[64];
+	size_t len;
+	for (uint64_t n = from; n < to; n++) {
+		uint64_t got;
+		tu_ok(pshm_chan_recv(r, buf, sizeof(buf), &len, 0));
+		memcpy(&got, buf, sizeof(got));
+		assert_int_equal(got, n);
+		assert_int_equal(len, n % 2 ? 40 : 8);
+	}
+	tu_err(pshm_chan_recv(r, buf, sizeof(buf), &len, 0), -EAGAIN);
+}
+
+/*
+ * A writer alone claims from its own copies of where its last claim left the ring; one that
+ * others joined claims with a compare-and-swap, and alone again takes its copies up anew.
+ * Through every change each message arrives once and in order; a full ring, a scribbled claim
+ * word and a reader gone are told on each path.
+ */
+static void test_many_paths(void **state)
+{
+	(void)state;
+	char a[64];
+	uint64_t n = 0, from = 0;
+	int r;
+
+	new_chan(a, sizeof(a), 4096);
+	struct pshm_chan *rd = attach(a, PSHM_CHAN_READER);
+	struct pshm_chan *w1 = attach(a, PSHM_CHAN_WRITER);
+	/* Alone, until the ring is full. */
+	while ((r = send_n(w1, n, 0)) == 0)
+		n++;
+	assert_int_equal(r, -EAGAIN);
+	assert_true(n > 2);
+	assert_true(w1->own != 0); /* it claimed from its copies */
+	recv_n(rd, from, n);
+	from = n;
+	/* Joined by a second writer: compare-and-swap, in turn, until full again. */
+	struct pshm_chan *w2 = attach(a, PSHM_CHAN_WRITER);
+	for (int i = 0; (r = send_n(i % 3 ? w1 : w2, n, 0)) == 0; i++)
+		n++;
+	assert_int_equal(r, -EAGAIN);
+	assert_true(w1->own == 0);
+	recv_n(rd, from, n);
+	from = n;
+	/* Alone again: one claim takes its copies up, the next ones use them. */
+	tu_ok(pshm_chan_close(w2));
+	for (int i = 0; i < 5; i++)
+		tu_ok(send_n(w1, n++, 0));
+	assert_true(w1->own != 0);
+	recv_n(rd, from, n);
+	from = n;
+	/* A peer scribbles on the claim word: refused, not followed; put back, the stream goes on. */
+	uint64_t c = atomic_load(&w1->h->claim);
+	atomic_store(&w1->h->claim, c ^ 0x5a5a5a5a5a5a5a5aull);
+	tu_err(send_n(w1, n, 0), -EBADMSG);
+	atomic_store(&w1->h->claim, c);
+	tu_ok(send_n(w1, n++, 0));
+	recv_n(rd, from, n);
+	/* The reader gone: told among others and alone. */
+	w2 = attach(a, PSHM_CHAN_WRITER);
+	tu_ok(pshm_chan_close(rd));
+	tu_err(send_n(w1, n, 0), -EPIPE);
+	tu_err(send_n(w2, n, 0), -EPIPE);
+	tu_ok(pshm_chan_close(w2));
+	tu_err(send_n(w1, n, 0), -EPIPE);
+	tu_ok(pshm_chan_close(w1));
+	tu_ok(pshm_destroy_addr(a));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -596,6 +678,7 @@ int main(void)
 	    cmocka_unit_test(test_many_procs),      cmocka_unit_test(test_many_dead_claim),
 	    cmocka_unit_test(test_many_kill_storm), cmocka_unit_test(test_many_full),
 	    cmocka_unit_test(test_many_dead_room),  cmocka_unit_test(test_many_held_up),
+	    cmocka_unit_test(test_many_paths),
 	};
 
 	tu_dir_setup();
