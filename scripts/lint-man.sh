@@ -12,6 +12,9 @@ for t in mandoc:mandoc groff:groff-base man:man-db col:bsdextrautils; do
 		{ echo "lint: ${t%%:*} not found (apt-get install ${t#*:})"; exit 1; }
 done
 fail=0
+# Each page's footer names the package and the version the header gives (.Os; left empty,
+# groff and mandoc would print "BSD" there).
+version=$(sed -n 's/^#define PSHM_VERSION_STRING "\(.*\)"/\1/p' "$(dirname "$0")/../include/pshm.h")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 if ! mandoc -Tlint -Wwarning "$@" >"$tmp/out" 2>&1 || [ -s "$tmp/out" ]; then
@@ -28,6 +31,9 @@ for p in "$@"; do
 		fail=1
 	fi
 	col -bx <"$tmp/page" >"$tmp/text"
+	grep -qx ".Os pshm $version" "$p" || { echo "$p: wants .Os pshm $version"; fail=1; }
+	tail -n 1 "$tmp/text" | grep -q "^pshm $version .* pshm $version\$" ||
+		{ echo "$p: man -l's footer: $(tail -n 1 "$tmp/text")"; fail=1; }
 	sed -n 's/^\.Sh[ 	]*//p' "$p" | tr -d '"' >"$tmp/sections"
 	while read -r sh; do
 		grep -qFx "$sh" "$tmp/text" || { echo "$p: man -l shows no section $sh"; fail=1; }
