@@ -77,6 +77,11 @@ int pshm__addr_parse(const char *addr, struct pshm__addr *a)
 	memset(a, 0, sizeof(*a));
 	if (!addr || !*addr)
 		return PSHM_EADDR;
+	if (*addr == '/') {
+		/* The common case first: a POSIX name, with no scheme to look for. */
+		a->kind = PSHM_POSIX;
+		return pshm__name_check(addr, &a->name, &a->len);
+	}
 	if (!strncmp(addr, "sysv:", 5)) {
 		a->kind = PSHM_SYSV;
 		return parse_sysv(addr + 5, a);
@@ -102,7 +107,7 @@ int pshm__addr_parse(const char *addr, struct pshm__addr *a)
 		else if (*addr != '/' && strchr(addr, ':'))
 			return PSHM_EADDR; /* an unknown scheme, not a name */
 	}
-	int r = pshm__name_check(addr, &base);
+	int r = pshm__name_check(addr, &base, &a->len);
 	if (r)
 		return r;
 	a->name = base;

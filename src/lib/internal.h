@@ -166,22 +166,26 @@ void pshm__sig_default(int sig, bool again) PSHM__HIDDEN;
 /* ---- name.c: POSIX names -------------------------------------------------------------------- */
 
 /*
- * Check a POSIX object name and return, in *BASEP, the part after its leading slashes.
- * 0, -EINVAL or -ENAMETOOLONG.
+ * Check a POSIX object name and return, in *BASEP, the part after its leading slashes, and in
+ * *LENP (unless NULL) that part's length. 0, -EINVAL or -ENAMETOOLONG.
  */
-int pshm__name_check(const char *name, const char **basep) PSHM__HIDDEN;
+int pshm__name_check(const char *name, const char **basep, size_t *lenp) PSHM__HIDDEN;
 
 /*
  * Write the path of POSIX object NAME (prefix "sem." for semaphores) into BUF of BUFSZ bytes.
  * Returns 0, -EINVAL, or -ENAMETOOLONG.
  */
 int pshm__name_path(const char *name, const char *prefix, char *buf, size_t bufsz) PSHM__HIDDEN;
+/* The same for BASE, BLEN bytes long, that pshm__name_check() has passed. */
+int pshm__name_join(const char *base, size_t blen, const char *prefix, char *buf,
+                    size_t bufsz) PSHM__HIDDEN;
 
 /* ---- addr.c: addresses ----------------------------------------------------------------------- */
 
 struct pshm__addr {
 	int kind;         /* enum pshm_kind */
 	const char *name; /* POSIX/sem: the name after the slashes; file: the path */
+	size_t len;       /* POSIX/sem: the name's length */
 	key_t key;        /* sysv by key */
 	int id;           /* sysv by id (by_id), memfd fd */
 	bool by_id;

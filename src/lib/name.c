@@ -18,7 +18,7 @@ PSHM__API const char *pshm_shm_dir(void)
 	return dir && *dir ? dir : "/dev/shm";
 }
 
-int pshm__name_check(const char *name, const char **basep)
+int pshm__name_check(const char *name, const char **basep, size_t *lenp)
 {
 	if (!name)
 		return -EINVAL;
@@ -30,17 +30,23 @@ int pshm__name_check(const char *name, const char **basep)
 	if (len > NAME_MAX)
 		return -ENAMETOOLONG;
 	*basep = name;
+	if (lenp)
+		*lenp = len;
 	return 0;
 }
 
 int pshm__name_path(const char *name, const char *prefix, char *buf, size_t bufsz)
 {
 	const char *base;
-	int r = pshm__name_check(name, &base);
-	if (r)
-		return r;
+	size_t blen;
+	int r = pshm__name_check(name, &base, &blen);
+	return r ? r : pshm__name_join(base, blen, prefix, buf, bufsz);
+}
+
+int pshm__name_join(const char *base, size_t blen, const char *prefix, char *buf, size_t bufsz)
+{
 	const char *dir = pshm_shm_dir();
-	size_t dlen = strlen(dir), plen = strlen(prefix), blen = strlen(base);
+	size_t dlen = strlen(dir), plen = strlen(prefix);
 	if (plen + blen > NAME_MAX || dlen + 1 + plen + blen >= bufsz)
 		return -ENAMETOOLONG;
 	/* Plain copies: this runs on every open, and snprintf costs more than the rest. */

@@ -12,12 +12,12 @@
 static int posix_names(const struct pshm__addr *a, char path[PATH_MAX], char address[NAME_MAX + 8])
 {
 	bool sem = a->kind == PSHM_SEM;
-	int r = pshm__name_path(a->name, sem ? "sem." : "", path, PATH_MAX);
+	int r = pshm__name_join(a->name, a->len, sem ? "sem." : "", path, PATH_MAX);
 	if (!r && address) {
 		/* The name is checked and at most NAME_MAX bytes: it fits. */
 		size_t plen = sem ? 5 : 1;
 		memcpy(address, sem ? "sem:/" : "/", plen);
-		memcpy(address + plen, a->name, strlen(a->name) + 1);
+		memcpy(address + plen, a->name, a->len + 1);
 	}
 	return r;
 }
