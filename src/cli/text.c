@@ -171,6 +171,15 @@ static int print_newline(struct libscols_table *tb)
 	return 0;
 }
 
+/* Whether cli_escape() leaves S as it is, whatever its flags for tables: printable ASCII, no backslash. */
+static bool plain(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e || *s == '\\')
+			return false;
+	return true;
+}
+
 /*
  * Whether LC_CTYPE is now one that decodes UTF-8. libsmartcols measures the width of cells by
  * the locale, and (2.38) loops forever on a cell the locale cannot decode; what pshm prints is
@@ -203,8 +212,8 @@ int cli_print_table(struct libscols_table *tb)
 		for (size_t i = 0; i < ncols && r == 0; i++) {
 			struct libscols_cell *ce = scols_line_get_cell(ln, i);
 			const char *data = scols_cell_get_data(ce);
-			if (!data)
-				continue;
+			if (!data || plain(data))
+				continue; /* the escape would copy it as it is */
 			char *e = escape_dup(data, flags);
 			r = e ? scols_cell_set_data(ce, e) : -ENOMEM;
 			free(e);
