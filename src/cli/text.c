@@ -171,7 +171,7 @@ static int print_newline(struct libscols_table *tb)
 	return 0;
 }
 
-/* Whether cli_escape() leaves S as it is, whatever its flags for tables: printable ASCII, no backslash. */
+/* Whether cli_escape() keeps S as it is with any flags a table uses: printable ASCII but "\\". */
 static bool plain(const char *s)
 {
 	for (; *s; s++)
