@@ -36,7 +36,7 @@
 #include <stdatomic.h>
 
 #define PSHM__CHAN_MAGIC   0x6e6168636d687370ull /* "pshmchan" read as a little-endian u64 */
-#define PSHM__CHAN_VERSION 4u
+#define PSHM__CHAN_VERSION 5u
 #define PSHM__CHAN_HDR     ((unsigned)PSHM_CHAN_HEADER_SIZE) /* the ring starts here */
 /* The magic as stored is the public PSHM_CHAN_MAGIC's bytes. */
 _Static_assert((PSHM__CHAN_MAGIC & 0xff) == 'p' && (PSHM__CHAN_MAGIC >> 8 & 0xff) == 's' &&
@@ -57,6 +57,11 @@ _Static_assert((PSHM__CHAN_MAGIC & 0xff) == 'p' && (PSHM__CHAN_MAGIC >> 8 & 0xff
 #define PSHM__CHAN_SLIP_AHEAD  64          /* a reader lets a stream's writer get this far ahead */
 #define PSHM__CHAN_SLIP_NS     2000u       /* ... for at most this long, ns (chan_ring.c) */
 #define PSHM__CHAN_SLIP_PAUSES 4           /* pauses between two looks while it does */
+/* Many writers: claims in a row by compare-and-swap, none by another writer between, before a
+ * writer takes the claim word for itself; doubled each time it loses it sooner, up to MAX. */
+#define PSHM__CHAN_HOLD_STREAK 64u
+#define PSHM__CHAN_HOLD_MAX    65536u
+#define PSHM__CHAN_HOLD_REV    0x80000000u /* holder: being taken back */
 #define PSHM__CHAN_SYM_MSGS    256u /* fewer messages than this between sleeps: ask for fences */
 #define PSHM__CHAN_NO_DEADLINE UINT64_MAX
 
@@ -229,6 +234,9 @@ struct pshm__chan_hdr {
 	_Atomic uint64_t wslots_polled; /* a bit for each writer whose poller armed (chan_poll.c) */
 	_Atomic uint32_t writers_in;    /* the writers attached (those that died included) */
 	_Atomic uint32_t never_alone;   /* a writer attached that could not make the barrier */
+	/* The slot + 1 of the writer that claims without compare-and-swap among others, or 0;
+	 * PSHM__CHAN_HOLD_REV is added while another takes it back (chan_many.c). */
+	_Atomic uint32_t holder;
 	alignas(64) struct pshm__chan_wslot wslot[PSHM_CHAN_MAX_WRITERS];
 };
 
@@ -287,13 +295,19 @@ struct pshm_chan {
 	uint64_t res_pos;   /* the reserved payload's data position, or PSHM__CHAN_POS_INLINE */
 	uint64_t many_sent; /* many writers: messages published through its slot */
 	uint64_t span;      /* many writers: claims after which the reader's counts are reloaded */
-	uint64_t own;       /* many writers: the claim word as its last claim alone left it, or 0 */
-	uint64_t own_gen;   /* many writers: the header's attaches at that claim */
-	uint64_t own_next;  /* many writers: the number of the message after that claim */
-	uint64_t own_head;  /* many writers: where that claim's data ended */
-	bool watch_tail;    /* many writers: waiting for data room (the tail), not a descriptor */
-	bool counted;       /* many writers: counted in writers_in */
-	bool tail_behind;   /* many writers' reader: it passed over a claim since the tail moved */
+	uint64_t own;       /* many writers: the claim word as its last claim left it, or 0 */
+	bool own_alone;     /* many writers: that claim was made alone */
+	bool held;          /* many writers: holder since before its last claim (own is exact) */
+	bool want_hold;     /* many writers: take the claim word at the next claim */
+	uint32_t streak;    /* many writers: compare-and-swap claims in a row, no other between */
+	uint32_t need;      /* many writers: the streak that takes the claim word */
+	uint64_t hold_claims; /* many writers: claims made as holder since it took the word */
+	uint64_t own_gen;     /* many writers: the header's attaches at that claim */
+	uint64_t own_next;    /* many writers: the number of the message after that claim */
+	uint64_t own_head;    /* many writers: where that claim's data ended */
+	bool watch_tail;      /* many writers: waiting for data room (the tail), not a descriptor */
+	bool counted;         /* many writers: counted in writers_in */
+	bool tail_behind; /* many writers' reader: it passed over a claim since the tail moved */
 	const volatile uint64_t *mb_watch; /* many-writer broadcast: the word a claim waits on */
 	size_t res_len;                    /* the payload bytes reserved */
 

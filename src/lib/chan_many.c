@@ -133,14 +133,13 @@ static inline bool take(struct pshm__chan_hdr *h, uint64_t c, uint64_t new, bool
 }
 
 /*
- * A claim made alone is remembered, with the header's attaches as it was while the writer was
- * inside that claim (see try_claim); one made with others is not.
+ * Every claim is remembered, with the header's attaches as it was while the writer was inside
+ * that claim (see try_claim), and whether it was made alone.
  */
 static inline void own(struct pshm_chan *ch, bool alone, uint64_t k, uint64_t end)
 {
-	ch->own = alone ? pack(k + 1, end) : 0;
-	if (!alone)
-		return;
+	ch->own = pack(k + 1, end);
+	ch->own_alone = alone;
 	ch->own_gen = atomic_load_explicit(&ch->h->attaches, memory_order_relaxed);
 	ch->own_next = k + 1;
 	ch->own_head = end;
@@ -179,6 +178,9 @@ HOT int claim_as(struct pshm_chan *ch, uint64_t len, bool alone)
 					atomic_store_explicit(pending, k + 1, memory_order_relaxed);
 					if (!take(h, c, pack(k + 1, end), alone))
 						continue; /* another writer claimed it first */
+					/* Claims in a row with no other writer's between. */
+					if (!alone)
+						ch->streak = c == ch->own ? ch->streak + 1 : 0;
 					ch->seq = k;
 					ch->res_pos = p;
 					own(ch, alone, k, end);
@@ -233,6 +235,163 @@ HOT int claim_again(struct pshm_chan *ch, uint64_t len)
 	return 0;
 }
 
+/* Let go of the claim word if this slot holds it, or held it under a writer that died. */
+static void let_go(struct pshm_chan *ch)
+{
+	uint32_t me = (uint32_t)ch->slot + 1, o = me;
+	if (!atomic_compare_exchange_strong_explicit(&ch->h->holder, &o, 0, memory_order_acq_rel,
+	                                             memory_order_relaxed)) {
+		o = me | PSHM__CHAN_HOLD_REV;
+		atomic_compare_exchange_strong_explicit(&ch->h->holder, &o, 0, memory_order_acq_rel,
+		                                        memory_order_relaxed);
+	}
+}
+
+/*
+ * Make every CPU that runs a registered process execute a barrier, then wait until no writer
+ * slot from FIRST to before LAST but this writer's own is inside a claim, or its holder is
+ * dead. 0, or -EAGAIN when a live writer stayed inside one, a few instructions long, for a
+ * whole second (stopped, or scribbling on the header).
+ */
+static int wait_out(struct pshm_chan *ch, int first, int last)
+{
+	struct pshm__chan_hdr *h = ch->h;
+
+	if (pshm__membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) < 0) {
+		/* No barrier can be made here: nobody claims without compare-and-swap again. */
+		atomic_store_explicit(&h->never_alone, 1, memory_order_seq_cst);
+		atomic_thread_fence(memory_order_seq_cst);
+	}
+	uint64_t deadline = pshm__chan_now() + 1000000000ull;
+	for (int i = first; i < last; i++) {
+		struct pshm__chan_wslot *w = &h->wslot[i];
+		while (i != ch->slot && atomic_load_explicit(&w->alone, memory_order_acquire)) {
+			uint64_t id = atomic_load_explicit(&w->live, memory_order_acquire);
+			if (pshm__chan_alive(ch->dirfd, ch->fd, PSHM__LOCK_WSLOT(i), id, NULL) <= 0)
+				break; /* a dead holder claims nothing more */
+			if (pshm__chan_now() > deadline)
+				return -EAGAIN;
+			sched_yield();
+		}
+	}
+	return 0;
+}
+
+/*
+ * Among other writers, one that claims again and again with no other claim between takes the
+ * claim word for itself (the header's holder) and claims with plain stores, as a writer alone
+ * does, until another writer wants to claim. This is the common case when the writers share a
+ * CPU, and take turns at it: a compare-and-swap waits for every store before it.
+ *
+ * Every claim among others is made inside the writer's mark (its slot's alone), which it sets
+ * before it reads the holder, with only a compiler barrier between; whoever changes the holder
+ * makes a membarrier and then waits for the marks of those it must keep out (wait_out), as an
+ * attaching writer does. So the holder claims with a plain store only while it reads itself
+ * as holder inside its mark: taking the word (0 to the slot) waits out the claims made by
+ * compare-and-swap under the old value; taking it back (the slot to the slot with
+ * PSHM__CHAN_HOLD_REV, then to 0 once the holder's mark is down or its holder dead) waits out
+ * the holder's plain claim. No compare-and-swap claim is made while the holder reads anything
+ * but 0 or the claimer itself, and the revoked mark stays until the holder is out: a holder
+ * stopped inside its claim keeps the others waiting (-EAGAIN after a second, and again), never
+ * claiming beside it.
+ *
+ * The first claim after taking the word is a compare-and-swap, so that the remembered claim
+ * (own) is one no other writer can have followed: the plain claims after it rest on it.
+ */
+COLD static void hold(struct pshm_chan *ch)
+{
+	struct pshm__chan_hdr *h = ch->h;
+	uint32_t o = 0, me = (uint32_t)ch->slot + 1;
+
+	ch->want_hold = false;
+	ch->streak = 0;
+	if (!pshm__chan_asym || atomic_load_explicit(&h->never_alone, memory_order_relaxed) ||
+	    !atomic_compare_exchange_strong_explicit(&h->holder, &o, me, memory_order_acq_rel,
+	                                             memory_order_relaxed))
+		return;
+	ch->held = false;
+	ch->hold_claims = 0;
+	/* Another stayed inside a claim for a second: give the word back rather than wait. */
+	if (wait_out(ch, 0, PSHM_CHAN_MAX_WRITERS))
+		let_go(ch);
+}
+
+/* Take the claim word back from holder O: 0 once it is free (or moved), or -EAGAIN. */
+COLD static int unhold(struct pshm_chan *ch, uint32_t o)
+{
+	_Atomic uint32_t *hp = &ch->h->holder;
+	uint32_t x = o & ~PSHM__CHAN_HOLD_REV;
+
+	if (!(o & PSHM__CHAN_HOLD_REV)) {
+		if (!atomic_compare_exchange_strong_explicit(hp, &o, o | PSHM__CHAN_HOLD_REV,
+		                                             memory_order_acq_rel,
+		                                             memory_order_relaxed))
+			return 0; /* it moved: look again */
+		o |= PSHM__CHAN_HOLD_REV;
+	}
+	/* A holder outside the slots (scribbled) claims nothing: no one to wait for. */
+	if (x >= 1 && x <= PSHM_CHAN_MAX_WRITERS && x != (uint32_t)ch->slot + 1) {
+		int r = wait_out(ch, (int)x - 1, (int)x);
+		if (r)
+			return r;
+	}
+	atomic_compare_exchange_strong_explicit(hp, &o, 0, memory_order_acq_rel,
+	                                        memory_order_relaxed);
+	return 0;
+}
+
+/* The holder lost the word after N claims as holder: it waits for a longer streak next time
+ * if the hold was shorter than the streak that took it, a shorter one if not. */
+static void lost_hold(struct pshm_chan *ch)
+{
+	if (ch->hold_claims < ch->need)
+		ch->need = ch->need < PSHM__CHAN_HOLD_MAX / 2 ? ch->need * 2 : PSHM__CHAN_HOLD_MAX;
+	else if (ch->need > PSHM__CHAN_HOLD_STREAK)
+		ch->need /= 2;
+	ch->hold_claims = 0;
+}
+
+/* A queue writer's claim among others: as claim_as(), with the holder's plain claim. */
+HOT int claim_shared(struct pshm_chan *ch, uint64_t len)
+{
+	struct pshm__chan_hdr *h = ch->h;
+	_Atomic uint32_t *in = &h->wslot[ch->slot].alone;
+	uint32_t me = (uint32_t)ch->slot + 1;
+
+	if (__builtin_expect(ch->want_hold, 0))
+		hold(ch);
+	for (;;) {
+		atomic_store_explicit(in, 1, memory_order_relaxed);
+		atomic_signal_fence(memory_order_seq_cst);
+		uint32_t o = atomic_load_explicit(&h->holder, memory_order_relaxed);
+		if (o == me && ch->held && pshm__chan_asym &&
+		    !atomic_load_explicit(&h->never_alone, memory_order_relaxed) &&
+		    claim_again(ch, len) == 0) {
+			atomic_store_explicit(in, 0, memory_order_release);
+			ch->hold_claims++;
+			return 0;
+		}
+		if (o != me) {
+			ch->held = false;
+			if (__builtin_expect(ch->hold_claims != 0, 0))
+				lost_hold(ch);
+		}
+		if (o == 0 || o == me) {
+			int r = claim_as(ch, len, false);
+			atomic_store_explicit(in, 0, memory_order_release);
+			if (r == 0 && o == me)
+				ch->held = true;
+			else if (r == 0 && ch->streak >= ch->need && pshm__chan_asym)
+				ch->want_hold = true;
+			return r;
+		}
+		atomic_store_explicit(in, 0, memory_order_release);
+		int r = unhold(ch, o);
+		if (r)
+			return r;
+	}
+}
+
 /*
  * A writer alone on the channel claims with a plain store: a compare-and-swap, a locked
  * instruction, waits for every store before it, the last message's included, whose lines the
@@ -251,14 +410,14 @@ HOT int try_claim(struct pshm_chan *ch, uint64_t len)
 
 	/* Another writer counted: the compare-and-swap, and no word of being inside a claim. */
 	if (!pshm__chan_asym || atomic_load_explicit(&h->writers_in, memory_order_relaxed) != 1)
-		return claim_as(ch, len, false);
+		return claim_shared(ch, len);
 	atomic_store_explicit(in, 1, memory_order_relaxed);
 	atomic_signal_fence(memory_order_seq_cst);
 	bool alone = atomic_load_explicit(&h->writers_in, memory_order_relaxed) == 1 &&
 	             !atomic_load_explicit(&h->never_alone, memory_order_relaxed);
 	if (!alone)
 		atomic_store_explicit(in, 0, memory_order_relaxed);
-	int r = alone && ch->own ? claim_again(ch, len) : -EAGAIN;
+	int r = alone && ch->own_alone ? claim_again(ch, len) : -EAGAIN;
 	if (r != 0)
 		r = claim_as(ch, len, alone);
 	if (alone)
@@ -398,7 +557,7 @@ HOT int send_claimed(struct pshm_chan *ch, const void *buf, size_t len)
 __attribute__((noinline)) static int send_shared(struct pshm_chan *ch, const void *buf, size_t len,
                                                  int timeout_ms)
 {
-	int r = claim_as(ch, len, false);
+	int r = claim_shared(ch, len);
 	if (__builtin_expect(r == 0, 1))
 		return send_claimed(ch, buf, len);
 	return r == -EAGAIN ? send_slow(ch, buf, len, timeout_ms) : pshm__chan_failed(ch, r);
@@ -422,7 +581,7 @@ int pshm__chan_many_send(struct pshm_chan *ch, const void *buf, size_t len, int 
 		/* send_slow() */
 	} else if (atomic_load_explicit(&h->writers_in, memory_order_relaxed) != 1) {
 		return send_shared(ch, buf, len, timeout_ms);
-	} else if (ch->own && pshm__chan_asym) {
+	} else if (ch->own_alone && pshm__chan_asym) {
 		_Atomic uint32_t *in = &h->wslot[ch->slot].alone;
 		atomic_store_explicit(in, 1, memory_order_relaxed);
 		atomic_signal_fence(memory_order_seq_cst);
@@ -443,26 +602,7 @@ int pshm__chan_many_send(struct pshm_chan *ch, const void *buf, size_t len, int 
  */
 static int no_one_alone(struct pshm_chan *ch)
 {
-	struct pshm__chan_hdr *h = ch->h;
-
-	if (pshm__membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) < 0) {
-		/* No barrier can be made here: nobody claims alone on this channel again. */
-		atomic_store_explicit(&h->never_alone, 1, memory_order_seq_cst);
-		atomic_thread_fence(memory_order_seq_cst);
-	}
-	uint64_t deadline = pshm__chan_now() + 1000000000ull;
-	for (int i = 0; i < PSHM_CHAN_MAX_WRITERS; i++) {
-		struct pshm__chan_wslot *w = &h->wslot[i];
-		while (i != ch->slot && atomic_load_explicit(&w->alone, memory_order_acquire)) {
-			uint64_t id = atomic_load_explicit(&w->live, memory_order_acquire);
-			if (pshm__chan_alive(ch->dirfd, ch->fd, PSHM__LOCK_WSLOT(i), id, NULL) <= 0)
-				break; /* a dead holder claims nothing more */
-			if (pshm__chan_now() > deadline)
-				return -EAGAIN;
-			sched_yield();
-		}
-	}
-	return 0;
+	return wait_out(ch, 0, PSHM_CHAN_MAX_WRITERS);
 }
 
 int pshm__chan_many_attach(struct pshm_chan *ch, int i)
@@ -473,6 +613,10 @@ int pshm__chan_many_attach(struct pshm_chan *ch, int i)
 	ch->slot = i;
 	ch->role = PSHM__ROLE_MANY;
 	ch->own = 0;
+	ch->own_alone = ch->held = ch->want_hold = false;
+	ch->streak = 0;
+	ch->need = PSHM__CHAN_HOLD_STREAK;
+	ch->hold_claims = 0;
 	if (ch->bcast ? pshm__chan_mbcast_attach(ch) != 0
 	              : pshm__chan_many_check(
 	                    ch, atomic_load_explicit(&h->received, memory_order_acquire),
@@ -484,6 +628,7 @@ int pshm__chan_many_attach(struct pshm_chan *ch, int i)
 	 * without compare-and-swap, if it died inside one. */
 	atomic_store_explicit(&w->pending, 0, memory_order_release);
 	atomic_store_explicit(&w->alone, 0, memory_order_release);
+	let_go(ch); /* a dead holder of the slot claims nothing more */
 	/* A holder that died attached was counted, and its count is this one's now. */
 	bool inherit = atomic_load_explicit(&w->state, memory_order_acquire) == PSHM__ST_ATTACHED;
 	ch->many_sent = atomic_load_explicit(&w->sent, memory_order_relaxed);
@@ -522,6 +667,8 @@ void pshm__chan_many_detach(struct pshm_chan *ch, uint32_t state)
 	else if (ch->reserved)
 		void_desc(ch, ch->seq);
 	atomic_store_explicit(&w->pending, 0, memory_order_release);
+	if (!ch->bcast)
+		let_go(ch);
 	atomic_store_explicit(&w->state, state, memory_order_release);
 	if (ch->counted)
 		atomic_fetch_sub_explicit(&h->writers_in, 1, memory_order_release);

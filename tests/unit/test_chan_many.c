@@ -635,7 +635,7 @@ static void test_many_paths(void **state)
 		n++;
 	assert_int_equal(r, -EAGAIN);
 	assert_true(n > 2);
-	assert_true(w1->own != 0); /* it claimed from its copies */
+	assert_true(w1->own_alone); /* it claimed from its copies */
 	recv_n(rd, from, n);
 	from = n;
 	/* Joined by a second writer: compare-and-swap, in turn, until full again. */
@@ -643,14 +643,14 @@ static void test_many_paths(void **state)
 	for (int i = 0; (r = send_n(i % 3 ? w1 : w2, n, 0)) == 0; i++)
 		n++;
 	assert_int_equal(r, -EAGAIN);
-	assert_true(w1->own == 0);
+	assert_false(w1->own_alone);
 	recv_n(rd, from, n);
 	from = n;
 	/* Alone again: one claim takes its copies up, the next ones use them. */
 	tu_ok(pshm_chan_close(w2));
 	for (int i = 0; i < 5; i++)
 		tu_ok(send_n(w1, n++, 0));
-	assert_true(w1->own != 0);
+	assert_true(w1->own_alone);
 	recv_n(rd, from, n);
 	from = n;
 	/* A peer scribbles on the claim word: refused, not followed; put back, the stream goes on. */
@@ -671,6 +671,94 @@ static void test_many_paths(void **state)
 	tu_ok(pshm_destroy_addr(a));
 }
 
+/* Send messages N to N + COUNT - 1 from W, then receive them: the next N. */
+static uint64_t send_recv(struct pshm_chan *w, struct pshm_chan *r, uint64_t n, int count)
+{
+	for (int i = 0; i < count; i++)
+		tu_ok(send_n(w, n + (uint64_t)i, 0));
+	recv_n(r, n, n + (uint64_t)count);
+	return n + (uint64_t)count;
+}
+
+/*
+ * Among others, a writer that claims again and again with no other claim between takes the
+ * claim word and claims with plain stores. Another writer's claim takes it back: at once from a
+ * holder outside any claim, from one that died or one that is no slot's; never while the
+ * holder is inside a claim (-EAGAIN after a second, the word marked as being taken back). A
+ * holder that lost the word soon waits for a longer streak. Every message arrives once and in
+ * order.
+ */
+static void test_many_hold(void **state)
+{
+	(void)state;
+	char a[64];
+	struct shared *sh = tu_shared(sizeof(struct shared));
+	uint64_t n = 0;
+
+	if (!pshm__chan_asym)
+		skip(); /* no membarrier here: nobody claims without compare-and-swap */
+	new_chan(a, sizeof(a), 1 << 20);
+	struct pshm_chan *rd = attach(a, PSHM_CHAN_READER);
+	struct pshm_chan *w1 = attach(a, PSHM_CHAN_WRITER), *w2 = attach(a, PSHM_CHAN_WRITER);
+	_Atomic uint32_t *holder = &w1->h->holder;
+	uint32_t h1 = (uint32_t)w1->slot + 1, h2 = (uint32_t)w2->slot + 1;
+
+	/* A streak of compare-and-swap claims, then the word; the claims after the next are plain. */
+	n = send_recv(w1, rd, n, (int)PSHM__CHAN_HOLD_STREAK);
+	assert_int_equal(atomic_load(holder), 0);
+	n = send_recv(w1, rd, n, 2);
+	assert_int_equal(atomic_load(holder), h1);
+	n = send_recv(w1, rd, n, 8);
+	assert_true(w1->held);
+	assert_true(w1->hold_claims >= 8);
+	/* The other writer takes it back at once, and its message comes next in line. */
+	n = send_recv(w2, rd, n, 1);
+	assert_int_equal(atomic_load(holder), 0);
+	n = send_recv(w1, rd, n, 1);
+	assert_false(w1->held);
+	assert_int_equal(w1->need, 2 * PSHM__CHAN_HOLD_STREAK); /* held for fewer than it took */
+	/* A holder inside its claim keeps the others out, however long. */
+	atomic_store(holder, h2);
+	atomic_store(&w1->h->wslot[w2->slot].alone, 1);
+	tu_err(send_n(w1, n, 0), -EAGAIN);
+	assert_int_equal(atomic_load(holder), h2 | PSHM__CHAN_HOLD_REV);
+	atomic_store(&w1->h->wslot[w2->slot].alone, 0);
+	n = send_recv(w1, rd, n, 1);
+	assert_int_equal(atomic_load(holder), 0);
+	/* A holder that is no slot's. */
+	atomic_store(holder, 999);
+	n = send_recv(w2, rd, n, 1);
+	assert_int_equal(atomic_load(holder), 0);
+	/* A holder that died. */
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct pshm_chan *w = NULL;
+		if (pshm_chan_open(&w, a, PSHM_CHAN_WRITER, 0))
+			_exit(1);
+		for (int i = 0; i < (int)PSHM__CHAN_HOLD_STREAK + 8; i++)
+			if (send_n(w, n + (uint64_t)i, PSHM_CHAN_FOREVER))
+				_exit(1);
+		atomic_store(&sh->holding, atomic_load(&w->h->holder));
+		for (;;)
+			pause();
+	}
+	while (!atomic_load(&sh->holding))
+		tu_poll_pause();
+	uint32_t dead = atomic_load(&sh->holding);
+	assert_true(dead != h1 && dead != h2 && dead >= 1 && dead <= PSHM_CHAN_MAX_WRITERS);
+	kill(pid, SIGKILL);
+	assert_int_equal(reap(pid), 128 + SIGKILL);
+	recv_n(rd, n, n + PSHM__CHAN_HOLD_STREAK + 8);
+	n += PSHM__CHAN_HOLD_STREAK + 8;
+	n = send_recv(w1, rd, n, 1);
+	assert_int_equal(atomic_load(holder), 0);
+	tu_ok(pshm_chan_close(w1));
+	tu_ok(pshm_chan_close(w2));
+	tu_ok(pshm_chan_close(rd));
+	tu_ok(pshm_destroy_addr(a));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -678,7 +766,7 @@ int main(void)
 	    cmocka_unit_test(test_many_procs),      cmocka_unit_test(test_many_dead_claim),
 	    cmocka_unit_test(test_many_kill_storm), cmocka_unit_test(test_many_full),
 	    cmocka_unit_test(test_many_dead_room),  cmocka_unit_test(test_many_held_up),
-	    cmocka_unit_test(test_many_paths),
+	    cmocka_unit_test(test_many_paths),      cmocka_unit_test(test_many_hold),
 	};
 
 	tu_dir_setup();
