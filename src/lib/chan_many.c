@@ -408,20 +408,22 @@ HOT int try_claim(struct pshm_chan *ch, uint64_t len)
 	struct pshm__chan_hdr *h = ch->h;
 	_Atomic uint32_t *in = &h->wslot[ch->slot].alone;
 
-	/* Another writer counted: the compare-and-swap, and no word of being inside a claim. */
+	/* Another writer counted: a claim among others. */
 	if (!pshm__chan_asym || atomic_load_explicit(&h->writers_in, memory_order_relaxed) != 1)
 		return claim_shared(ch, len);
 	atomic_store_explicit(in, 1, memory_order_relaxed);
 	atomic_signal_fence(memory_order_seq_cst);
 	bool alone = atomic_load_explicit(&h->writers_in, memory_order_relaxed) == 1 &&
 	             !atomic_load_explicit(&h->never_alone, memory_order_relaxed);
-	if (!alone)
+	if (!alone) {
+		/* Joined since the first look: a claim among others, which may have a holder. */
 		atomic_store_explicit(in, 0, memory_order_relaxed);
-	int r = alone && ch->own_alone ? claim_again(ch, len) : -EAGAIN;
+		return claim_shared(ch, len);
+	}
+	int r = ch->own_alone ? claim_again(ch, len) : -EAGAIN;
 	if (r != 0)
-		r = claim_as(ch, len, alone);
-	if (alone)
-		atomic_store_explicit(in, 0, memory_order_release);
+		r = claim_as(ch, len, true);
+	atomic_store_explicit(in, 0, memory_order_release);
 	return r;
 }
 
