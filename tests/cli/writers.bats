@@ -119,6 +119,36 @@ end_steady() {
 		.writer == "detached"' < <(p chan stat -J /c)
 }
 
+@test "--many-writers: writers stopped and continued at random lose and reorder nothing" {
+	p chan create --many-writers --capacity 64K /c
+	timeout 240 "$PSHM" recv /c >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+	local rpid=$!
+	track "$rpid"
+	local steady
+	start_steady /c
+	wait_field /c writers 4
+	make_tails
+	local gen=() w i
+	for w in 1 2 3 4; do
+		printf "S$w:%s\n" "${TAILS[@]}" >&$((5 + w)) &
+		gen+=($!)
+	done
+	# While they send, one and then another is stopped and let go again, at any point of a
+	# claim: one that holds the claim word, one taking it back, one inside its claim.
+	for ((i = 0; i < 3000; i++)); do
+		w=${steady[RANDOM % 4]}
+		kill -STOP "$w" 2>/dev/null || true
+		kill -CONT "$w" 2>/dev/null || true
+	done
+	wait "${gen[@]}"
+	end_steady
+	local rc=0
+	wait "$rpid" || rc=$?
+	[ "$rc" -eq 0 ] || fail_with "recv exited $rc" "$(cat "$BATS_TEST_TMPDIR/err")"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/out")" -eq 8000 ]
+	check_lines "$BATS_TEST_TMPDIR/out" 2000
+}
+
 # Set $stat to the number KEY of "pshm chan stat /c".
 stat_of() {
 	local s
