@@ -5,7 +5,9 @@
  * broadcast channel's writer and two readers, one of which sleeps before every message it reads
  * for a while, so that the writer waits for it at almost every message and is woken by it. Then
  * a queue with many writers: three writer threads, each message tagged with its writer and
- * number, and a reader that checks each writer's order and every byte.
+ * number, and a reader that checks each writer's order and every byte; again with the writers
+ * taking turns of TURN messages, so that each takes the claim word, claims with plain stores and
+ * has it taken back by the next (chan_many.c).
  *
  * What TSan can see: each handle maps the object at its own address, and TSan tracks memory by
  * address, so it checks the handles' private state and anything the library keeps per process,
@@ -20,6 +22,8 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -181,7 +185,30 @@ static int lossless(void)
 struct tagged {
 	struct pshm_chan *ch;
 	uint64_t id;
+	bool turns; /* in turns of TURN messages, writer after writer */
 };
+
+#define WRITERS 3   /* many-writer threads */
+#define TURN    200 /* messages a writer sends in its turn */
+/* Whose turn it is (modulo the writers), moved relaxed: no ordering between the writers but
+ * the library's own. */
+static _Atomic uint64_t turn;
+
+/* Before message I of writer T: wait for its turn when a turn begins. */
+static void take_turn(const struct tagged *t, uint64_t i)
+{
+	if (!t->turns || i % TURN)
+		return;
+	while (atomic_load_explicit(&turn, memory_order_relaxed) % WRITERS != t->id)
+		sched_yield();
+}
+
+/* After message I of writer T: pass the turn on when it ends, or when T has sent all. */
+static void end_turn(const struct tagged *t, uint64_t i)
+{
+	if (t->turns && (i % TURN == TURN - 1 || i == count - 1))
+		atomic_fetch_add_explicit(&turn, 1, memory_order_relaxed);
+}
 
 static uint64_t tag_of(uint64_t id, uint64_t i)
 {
@@ -195,6 +222,7 @@ static void *tagged_writer(void *arg)
 	intptr_t bad = 0;
 
 	for (uint64_t i = 0; i < count && !bad; i++) {
+		take_turn(t, i);
 		uint64_t tag = tag_of(t->id, i);
 		size_t len = 8 + len_of(tag) % (MAX_LEN - 8);
 		void *q = buf;
@@ -210,6 +238,7 @@ static void *tagged_writer(void *arg)
 			        pshm_strerror(rc));
 			bad = 1;
 		}
+		end_turn(t, i);
 	}
 	if (pshm_chan_close(t->ch) != 0)
 		bad = 1;
@@ -221,10 +250,9 @@ static void *tagged_writer(void *arg)
  * whole and in its order (in a broadcast channel the reader may lose some to overruns, and reads
  * until the writers have all gone).
  */
-static int many(const char *name, unsigned flags)
+static int many(const char *name, unsigned flags, bool turns)
 {
 	bool bcast = flags & PSHM_CHAN_BROADCAST;
-	enum { WRITERS = 3 };
 	struct tagged t[WRITERS];
 	pthread_t th[WRITERS];
 	struct pshm_chan *r = NULL;
@@ -238,8 +266,10 @@ static int many(const char *name, unsigned flags)
 		fprintf(stderr, "tsan_chan: many-writer setup: %s\n", pshm_strerror(rc));
 		return 1;
 	}
+	atomic_store(&turn, 0);
 	for (int i = 0; i < WRITERS; i++) {
 		t[i].id = (uint64_t)i;
+		t[i].turns = turns;
 		if ((rc = pshm_chan_open(&t[i].ch, name, PSHM_CHAN_WRITER, 0)) < 0) {
 			fprintf(stderr, "tsan_chan: writer %d: %s\n", i, pshm_strerror(rc));
 			return 1;
@@ -286,9 +316,9 @@ static int many(const char *name, unsigned flags)
 	pshm_chan_close(r);
 	if (rc != 0 || bad)
 		return 1;
-	printf("tsan_chan: %llu messages of %llu passed from three writers to one %s reader\n",
+	printf("tsan_chan: %llu messages of %llu passed from three writers%s to one %s reader\n",
 	       (unsigned long long)got, (unsigned long long)(WRITERS * count),
-	       bcast ? "broadcast" : "queue");
+	       turns ? " in turns" : "", bcast ? "broadcast" : "queue");
 	return 0;
 }
 
@@ -324,7 +354,8 @@ int main(void)
 		return 1;
 	}
 	printf("tsan_chan: %d messages passed between two threads\n", COUNT);
-	if (many("/tsan-many", 0) || many("/tsan-mbcast", PSHM_CHAN_BROADCAST)) {
+	if (many("/tsan-many", 0, false) || many("/tsan-turns", 0, true) ||
+	    many("/tsan-mbcast", PSHM_CHAN_BROADCAST, false)) {
 		nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 		return 1;
 	}
