@@ -296,15 +296,15 @@ struct pshm_chan {
 	uint64_t many_sent; /* many writers: messages published through its slot */
 	uint64_t span;      /* many writers: claims after which the reader's counts are reloaded */
 	uint64_t own;       /* many writers: the claim word as its last claim left it, or 0 */
+	uint64_t own_gen;   /* many writers: the header's attaches at that claim */
+	uint64_t own_next;  /* many writers: the number of the message after that claim */
+	uint64_t own_head;  /* many writers: where that claim's data ended */
 	bool own_alone;     /* many writers: that claim was made alone */
 	bool held;          /* many writers: holder since before its last claim (own is exact) */
 	bool want_hold;     /* many writers: take the claim word at the next claim */
 	uint32_t streak;    /* many writers: compare-and-swap claims in a row, no other between */
 	uint32_t need;      /* many writers: the streak that takes the claim word */
 	uint64_t hold_claims; /* many writers: claims made as holder since it took the word */
-	uint64_t own_gen;     /* many writers: the header's attaches at that claim */
-	uint64_t own_next;    /* many writers: the number of the message after that claim */
-	uint64_t own_head;    /* many writers: where that claim's data ended */
 	bool watch_tail;      /* many writers: waiting for data room (the tail), not a descriptor */
 	bool counted;         /* many writers: counted in writers_in */
 	bool tail_behind; /* many writers' reader: it passed over a claim since the tail moved */
