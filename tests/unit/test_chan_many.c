@@ -688,6 +688,9 @@ static uint64_t send_recv(struct pshm_chan *w, struct pshm_chan *r, uint64_t n, 
  * holder that lost the word soon waits for a longer streak. Every message arrives once and in
  * order.
  */
+_Static_assert(PSHM__CHAN_HOLD_STREAK == 64, "pshm_chan_create(3) and ARCHITECTURE.md say 64");
+_Static_assert(PSHM__CHAN_HOLD_MAX == 65536, "ARCHITECTURE.md says 65536");
+
 static void test_many_hold(void **state)
 {
 	(void)state;
