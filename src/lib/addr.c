@@ -9,21 +9,47 @@
  */
 #include "internal.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Parse a whole non-negative number (base 0: decimal, 0x hex, 0 octal) no larger than MAX. */
-static int parse_num(const char *s, int base, unsigned long long max, unsigned long long *v)
+/* The value of C as a digit of BASE (8, 10 or 16), or -1. */
+static int digit(char c, unsigned base)
 {
-	char *end;
+	int d = c >= '0' && c <= '9'   ? c - '0'
+	        : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	        : c >= 'A' && c <= 'F' ? c - 'A' + 10
+	                               : -1;
+	return d >= 0 && (unsigned)d < base ? d : -1;
+}
 
-	if (!*s || *s == '-' || *s == '+' || isspace((unsigned char)*s))
+/*
+ * Parse a whole non-negative number no larger than MAX (below 2^32): in BASE 10, or with BASE 0
+ * as C writes them (0x hex, a leading 0 octal, else decimal). No sign, space or other byte is
+ * taken. By hand: strtoull(3) cost more than the rest of the library's part of an open.
+ */
+static int parse_num(const char *s, unsigned base, unsigned long long max, unsigned long long *v)
+{
+	if (base == 0) {
+		if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+			base = 16, s += 2;
+		else if (s[0] == '0' && s[1])
+			base = 8, s += 1;
+		else
+			base = 10;
+	}
+	if (!*s)
 		return PSHM_EADDR;
-	errno = 0;
-	*v = strtoull(s, &end, base);
-	if (*end || errno || *v > max)
-		return PSHM_EADDR;
+	unsigned long long n = 0;
+	for (; *s; s++) {
+		int d = digit(*s, base);
+		if (d < 0)
+			return PSHM_EADDR;
+		/* N is at most MAX, below 2^32, before the step: it cannot overflow. */
+		n = n * base + (unsigned)d;
+		if (n > max)
+			return PSHM_EADDR;
+	}
+	*v = n;
 	return 0;
 }
 

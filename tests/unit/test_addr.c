@@ -212,6 +212,12 @@ static const char *const malformed[] = {
     "sysv:0x1ffffffff",
     "sysv:4294967296",
     "sysv:09",
+    "sysv:08",
+    "sysv:0xg",
+    "sysv:0x-1",
+    "sysv:1x",
+    "sysv:0x100000000",
+    "sysv:040000000000",
     "sysv:id=",
     "sysv:id=-3",
     "sysv:id=-0",
@@ -430,6 +436,14 @@ static void test_sysv_absent(void **state)
 	expect_absent("sysv:0x10", -ENOENT, -ENOENT);
 	expect_absent("sysv:16", -ENOENT, -ENOENT);
 	expect_absent("sysv:020", -ENOENT, -ENOENT);
+	expect_absent("sysv:0X10", -ENOENT, -ENOENT);
+	expect_absent("sysv:00000000020", -ENOENT, -ENOENT);
+	/* The largest key, in each base. */
+	if (shmget((key_t)0xffffffffu, 0, 0) < 0 && errno == ENOENT) {
+		expect_absent("sysv:4294967295", -ENOENT, -ENOENT);
+		expect_absent("sysv:0xFFFFffff", -ENOENT, -ENOENT);
+		expect_absent("sysv:037777777777", -ENOENT, -ENOENT);
+	}
 	if (shmctl(5, IPC_STAT, &ds) == 0 || errno != EINVAL)
 		skip();
 	expect_absent("sysv:id=5", -ENOENT, -ENOENT);
