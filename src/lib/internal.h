@@ -22,6 +22,15 @@
 
 /* ---- sys.c: the only place that makes system calls with side effects --------------------- */
 
+/* Room for "/proc/PID/fd/FD" with both numbers at their largest, and the NUL. */
+#define PSHM__PROC_FD_LEN 32
+/*
+ * Write "/proc/self/fd/FD" (PID 0) or "/proc/PID/fd/FD" into BUF, of PSHM__PROC_FD_LEN bytes;
+ * PID and FD are not negative. As snprintf would, in a tenth of the instructions: a memfd's
+ * open takes two such paths.
+ */
+void pshm__proc_fd(char *buf, pid_t pid, int fd) PSHM__HIDDEN;
+
 /*
  * The calls a test can make fail (see pshm__fault_hook), one per kind of call. Opening a file
  * or a stdio stream is PSHM__OPEN, a directory stream PSHM__OPENDIR; closing any of them is

@@ -21,8 +21,8 @@
 /* Read the link /proc/self/fd/FD into BUF. Its length, or -errno. */
 static ssize_t fd_link(int fd, char *buf, size_t size)
 {
-	char proc[40];
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	char proc[PSHM__PROC_FD_LEN];
+	pshm__proc_fd(proc, 0, fd);
 	ssize_t n = readlink(proc, buf, size - 1);
 	if (n < 0)
 		return -errno;
@@ -113,9 +113,9 @@ static int memfd_create_seg(struct pshm_seg **sp, const struct pshm__addr *a, ui
  */
 static int memfd_open_proc(const struct pshm__addr *a, bool rdonly)
 {
-	char proc[64];
+	char proc[PSHM__PROC_FD_LEN];
 
-	snprintf(proc, sizeof(proc), "/proc/%d/fd/%d", (int)a->pid, a->id);
+	pshm__proc_fd(proc, a->pid, a->id);
 	int fd =
 	    pshm__open_file(AT_FDCWD, proc, (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY, 0);
 	if (fd < 0)

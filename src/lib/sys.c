@@ -24,6 +24,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
 #include <sys/epoll.h>
@@ -32,6 +33,35 @@
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Write V in decimal at P: the end of the digits. */
+static char *put_dec(char *p, unsigned v)
+{
+	char tmp[10];
+	int n = 0;
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
+void pshm__proc_fd(char *buf, pid_t pid, int fd)
+{
+	char *p = buf;
+	memcpy(p, "/proc/", 6);
+	p += 6;
+	if (pid > 0) {
+		p = put_dec(p, (unsigned)pid);
+	} else {
+		memcpy(p, "self", 4);
+		p += 4;
+	}
+	memcpy(p, "/fd/", 4);
+	p = put_dec(p + 4, (unsigned)fd);
+	*p = '\0';
+}
 
 int (*pshm__fault_hook)(enum pshm__call call);
 
@@ -98,7 +128,7 @@ int pshm__openat(int dirfd, const char *path, int flags, mode_t mode)
  */
 static int open_after_lease(int dirfd, const char *path, int flags, bool *again)
 {
-	char proc[40];
+	char proc[PSHM__PROC_FD_LEN];
 	struct stat st;
 
 	*again = false;
@@ -109,7 +139,7 @@ static int open_after_lease(int dirfd, const char *path, int flags, bool *again)
 	}
 	int fd = pshm__fstat(pfd, &st);
 	if (!fd && S_ISREG(st.st_mode)) {
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+		pshm__proc_fd(proc, 0, pfd);
 		/* No O_NOFOLLOW: the link is to follow, and is not a name that can change. */
 		fd = pshm__openat(AT_FDCWD, proc, flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW), 0);
 		*again = fd == -ENOENT; /* no /proc */
@@ -213,7 +243,7 @@ static bool path_only(int fd)
  */
 int pshm__fchmod(int fd, mode_t mode)
 {
-	char proc[40];
+	char proc[PSHM__PROC_FD_LEN];
 	int r = injected(PSHM__FCHMOD);
 	if (r)
 		return r;
@@ -227,7 +257,7 @@ int pshm__fchmod(int fd, mode_t mode)
 	if (errno != ENOSYS && errno != EINVAL)
 		return -errno;
 #endif
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	pshm__proc_fd(proc, 0, fd);
 	return chmod(proc, mode) < 0 ? -errno : 0;
 }
 

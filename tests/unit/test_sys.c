@@ -449,9 +449,26 @@ static void test_list(void **state)
 	tu_ok(pshm_close(seg));
 }
 
+/* The /proc paths of descriptors, as snprintf would write them, at the numbers' extremes. */
+static void test_proc_fd(void **state)
+{
+	(void)state;
+	char buf[PSHM__PROC_FD_LEN];
+	pshm__proc_fd(buf, 0, 7);
+	assert_string_equal(buf, "/proc/self/fd/7");
+	pshm__proc_fd(buf, 1, 0);
+	assert_string_equal(buf, "/proc/1/fd/0");
+	pshm__proc_fd(buf, 40210, 1024);
+	assert_string_equal(buf, "/proc/40210/fd/1024");
+	pshm__proc_fd(buf, INT_MAX, INT_MAX);
+	assert_string_equal(buf, "/proc/2147483647/fd/2147483647");
+	assert_true(strlen(buf) < sizeof(buf));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_proc_fd),
 	    cmocka_unit_test_teardown(test_lock_chan_open, teardown),
 	    cmocka_unit_test_teardown(test_futex, teardown),
 	    cmocka_unit_test_teardown(test_membarrier, teardown),
