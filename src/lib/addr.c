@@ -12,15 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The value of C as a digit of BASE (8, 10 or 16), or -1. */
-static int digit(char c, unsigned base)
-{
-	int d = c >= '0' && c <= '9'   ? c - '0'
-	        : c >= 'a' && c <= 'f' ? c - 'a' + 10
-	        : c >= 'A' && c <= 'F' ? c - 'A' + 10
-	                               : -1;
-	return d >= 0 && (unsigned)d < base ? d : -1;
-}
+/* Each byte's value as a hexadecimal digit plus one, 0 for none. */
+static const unsigned char digit_of[256] = {
+    ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
+    ['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+    ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
 
 /*
  * Parse a whole non-negative number no larger than MAX (below 2^32): in BASE 10, or with BASE 0
@@ -41,11 +38,11 @@ static int parse_num(const char *s, unsigned base, unsigned long long max, unsig
 		return PSHM_EADDR;
 	unsigned long long n = 0;
 	for (; *s; s++) {
-		int d = digit(*s, base);
-		if (d < 0)
+		unsigned d = digit_of[(unsigned char)*s];
+		if (d == 0 || d > base)
 			return PSHM_EADDR;
 		/* N is at most MAX, below 2^32, before the step: it cannot overflow. */
-		n = n * base + (unsigned)d;
+		n = n * base + d - 1;
 		if (n > max)
 			return PSHM_EADDR;
 	}
