@@ -85,6 +85,24 @@ end_steady() {
 	done
 }
 
+# Give each of the four sends of start_steady every line of $TAILS, from background writers
+# whose process IDs go in $gen.
+feed_steady() {
+	local w
+	gen=()
+	for w in 1 2 3 4; do
+		printf "S$w:%s\n" "${TAILS[@]}" >&$((5 + w)) &
+		gen+=($!)
+	done
+}
+
+# The recv $rpid must end with exit 0.
+recv_ended_ok() {
+	local rc=0
+	wait "$rpid" || rc=$?
+	[ "$rc" -eq 0 ] || fail_with "recv exited $rc" "$(cat "$BATS_TEST_TMPDIR/err")"
+}
+
 @test "four sends at once into a --many-writers channel: every line, each writer's in order" {
 	p chan create --many-writers --capacity 64K /c
 	p recv /c >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
@@ -101,17 +119,12 @@ end_steady() {
 	grep -qx 'writers: 4' <<<"$output"
 	# They write at the same time.
 	make_tails
-	local gen=() w
-	for w in 1 2 3 4; do
-		printf "S$w:%s\n" "${TAILS[@]}" >&$((5 + w)) &
-		gen+=($!)
-	done
+	local gen
+	feed_steady
 	wait "${gen[@]}"
 	end_steady
 	# Once the last has detached and everything is read, recv ends: exit 0, nothing said.
-	local rc=0
-	wait "$rpid" || rc=$?
-	[ "$rc" -eq 0 ] || fail_with "recv exited $rc" "$(cat "$BATS_TEST_TMPDIR/err")"
+	recv_ended_ok
 	[ ! -s "$BATS_TEST_TMPDIR/err" ]
 	[ "$(wc -l <"$BATS_TEST_TMPDIR/out")" -eq 8000 ]
 	check_lines "$BATS_TEST_TMPDIR/out" 2000
@@ -128,11 +141,8 @@ end_steady() {
 	start_steady /c
 	wait_field /c writers 4
 	make_tails
-	local gen=() w i
-	for w in 1 2 3 4; do
-		printf "S$w:%s\n" "${TAILS[@]}" >&$((5 + w)) &
-		gen+=($!)
-	done
+	local gen w i
+	feed_steady
 	# While they send, one and then another is stopped and let go again, at any point of a
 	# claim: one that holds the claim word, one taking it back, one inside its claim.
 	for ((i = 0; i < 3000; i++)); do
@@ -142,9 +152,7 @@ end_steady() {
 	done
 	wait "${gen[@]}"
 	end_steady
-	local rc=0
-	wait "$rpid" || rc=$?
-	[ "$rc" -eq 0 ] || fail_with "recv exited $rc" "$(cat "$BATS_TEST_TMPDIR/err")"
+	recv_ended_ok
 	[ "$(wc -l <"$BATS_TEST_TMPDIR/out")" -eq 8000 ]
 	check_lines "$BATS_TEST_TMPDIR/out" 2000
 }
