@@ -422,7 +422,6 @@ int pshm__chan_gc(int dirfd, const char *name, unsigned flags, struct pshm__ids 
 
 void pshm__chan_sweep(const char *path)
 {
-	const char *slash = strrchr(path, '/');
 	int dirfd, fd;
 
 	/* The directory the beacons are looked up in is the one that names this channel. */
@@ -431,6 +430,7 @@ void pshm__chan_sweep(const char *path)
 	if (fd < 0)
 		return;
 	if (is_channel(fd) && !pshm__chan_dir(path, fd, &dirfd)) {
+		const char *slash = strrchr(path, '/');
 		pshm__chan_gc(dirfd, slash ? slash + 1 : path, 0, NULL, unlink_beacon, NULL);
 		pshm__close(dirfd);
 	}

@@ -290,23 +290,19 @@ int pshm__unlink_regular(int dirfd, const char *path)
 	return pshm__unlinkat(dirfd, path);
 }
 
-int pshm__fd_seg_create(struct pshm_seg **sp, const struct pshm__ops *ops, int kind,
-                        const char *address, const char *path, uint64_t size, mode_t mode,
+int pshm__fd_seg_create(struct pshm_seg **sp, struct pshm_seg *s, uint64_t size, mode_t mode,
                         unsigned flags)
 {
-	uint64_t page;
-	bool thp = false;
-	if (flags & PSHM_HUGE) {
-		int r = pshm__huge_path_dir(path, flags, &page, &thp);
-		if (r)
-			return r;
-		size = pshm__round_up(size, page);
-	}
-	struct pshm_seg *s = pshm__seg_new(ops, kind, address, path);
+	int r = 0;
 	if (!s)
 		return -ENOMEM;
-	s->thp = thp;
-	int r = pshm__fd_create_at(s, AT_FDCWD, s->path, size, mode, flags);
+	if (flags & PSHM_HUGE) {
+		uint64_t page;
+		r = pshm__huge_path_dir(s->path, flags, &page, &s->thp);
+		size = pshm__round_up(size, page);
+	}
+	if (!r)
+		r = pshm__fd_create_at(s, AT_FDCWD, s->path, size, mode, flags);
 	if (r) {
 		pshm__seg_free(s);
 		return r;
@@ -315,23 +311,21 @@ int pshm__fd_seg_create(struct pshm_seg **sp, const struct pshm__ops *ops, int k
 	return 0;
 }
 
-int pshm__fd_seg_open(struct pshm_seg **sp, const struct pshm__ops *ops, int kind,
-                      const char *address, const char *path, unsigned flags)
+int pshm__fd_seg_open(struct pshm_seg **sp, struct pshm_seg *s, unsigned flags)
 {
+	if (!s)
+		return -ENOMEM;
 	/* O_PATH needs no permission on the file itself; fchmod and fchown then go through
 	 * sys.c's fallbacks for it. Such a handle only looks: no lease rules for it. */
 	bool attrs = flags & PSHM_ATTRS, rdonly = attrs || (flags & PSHM_RDONLY);
 	int fd, r = 0;
 	if (attrs)
-		fd = pshm__fd_open_at(AT_FDCWD, path, false, false, true, O_PATH, NULL);
+		fd = pshm__fd_open_at(AT_FDCWD, s->path, false, false, true, O_PATH, NULL);
 	else
-		r = pshm__lease_open(AT_FDCWD, path, flags & PSHM_LEASE, rdonly, 0, &fd);
-	if (r || fd < 0)
+		r = pshm__lease_open(AT_FDCWD, s->path, flags & PSHM_LEASE, rdonly, 0, &fd);
+	if (r || fd < 0) {
+		pshm__seg_free(s);
 		return r ? r : fd;
-	struct pshm_seg *s = pshm__seg_new(ops, kind, address, path);
-	if (!s) {
-		pshm__close(fd);
-		return -ENOMEM;
 	}
 	s->fd = fd;
 	s->rdonly = rdonly;

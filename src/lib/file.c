@@ -47,7 +47,8 @@ static int file_create(struct pshm_seg **sp, const struct pshm__addr *a, uint64_
 	int r = file_names(a->name, &path, &address);
 	if (r)
 		return r;
-	r = pshm__fd_seg_create(sp, &pshm__file_ops, PSHM_FILE, address, path, size, mode, flags);
+	r = pshm__fd_seg_create(sp, pshm__seg_new(&pshm__file_ops, PSHM_FILE, address, path), size,
+	                        mode, flags);
 	free(address);
 	free(path);
 	return r;
@@ -59,7 +60,7 @@ static int file_open(struct pshm_seg **sp, const struct pshm__addr *a, unsigned 
 	int r = file_names(a->name, &path, &address);
 	if (r)
 		return r;
-	r = pshm__fd_seg_open(sp, &pshm__file_ops, PSHM_FILE, address, path, flags);
+	r = pshm__fd_seg_open(sp, pshm__seg_new(&pshm__file_ops, PSHM_FILE, address, path), flags);
 	free(address);
 	free(path);
 	return r;

@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #define PSHM__API    __attribute__((visibility("default")))
@@ -161,7 +162,7 @@ int pshm__timerfd_create(void) PSHM__HIDDEN;
  * counted so far is forgotten and it no longer polls readable. 0 or -errno.
  */
 int pshm__timerfd_set(int fd, uint64_t ns) PSHM__HIDDEN;
-/* Open the directory PATH for reading into *DIRP: 0 or -errno. */
+/* Open the directory PATH for reading into *DIRP (NULL when it fails): 0 or -errno. */
 int pshm__opendir(const char *path, DIR **dirp) PSHM__HIDDEN;
 /* Open PATH for reading as a stdio stream into *FP: 0 or -errno. */
 int pshm__fopen_read(const char *path, FILE **fp) PSHM__HIDDEN;
@@ -188,6 +189,27 @@ int pshm__name_path(const char *name, const char *prefix, char *buf, size_t bufs
 /* The same for BASE, BLEN bytes long, that pshm__name_check() has passed. */
 int pshm__name_join(const char *base, size_t blen, const char *prefix, char *buf,
                     size_t bufsz) PSHM__HIDDEN;
+
+/*
+ * Whether the path DIR/PREFIX+BASE, of the lengths given, fits BUFSZ bytes with its NUL, and its
+ * last component NAME_MAX: 0 or -ENAMETOOLONG.
+ */
+static inline int pshm__name_fits(size_t dlen, size_t plen, size_t blen, size_t bufsz)
+{
+	return plen + blen > NAME_MAX || dlen + 1 + plen + blen >= bufsz ? -ENAMETOOLONG : 0;
+}
+
+/* Write DIR/PREFIX+BASE and its NUL into BUF, which pshm__name_fits() has found large enough. */
+static inline void pshm__name_put(char *buf, const char *dir, size_t dlen, const char *prefix,
+                                  size_t plen, const char *base, size_t blen)
+{
+	/* Plain copies: this runs on every open, and snprintf costs more than the rest. */
+	memcpy(buf, dir, dlen);
+	buf[dlen] = '/';
+	memcpy(buf + dlen + 1, prefix, plen);
+	memcpy(buf + dlen + 1 + plen, base, blen);
+	buf[dlen + 1 + plen + blen] = '\0';
+}
 
 /* ---- addr.c: addresses ----------------------------------------------------------------------- */
 
@@ -368,6 +390,12 @@ struct pshm_seg {
  */
 struct pshm_seg *pshm__seg_new(const struct pshm__ops *ops, int kind, const char *address,
                                const char *path) PSHM__HIDDEN;
+/*
+ * The same with room for an address of ALEN bytes and a path of PLEN bytes (NULs included; no
+ * path when 0), left for the caller to write.
+ */
+struct pshm_seg *pshm__seg_alloc(const struct pshm__ops *ops, int kind, size_t alen,
+                                 size_t plen) PSHM__HIDDEN;
 /* Free a handle made by pshm__seg_new without touching its descriptor or mapping. */
 void pshm__seg_free(struct pshm_seg *s) PSHM__HIDDEN;
 /* The table of technique KIND (enum pshm_kind), or NULL for a kind there is none of. */
@@ -407,12 +435,13 @@ void pshm__stat_from(struct pshm_stat *st, const struct stat *sb) PSHM__HIDDEN;
 /* Create a named file at DIRFD/PATH: exclusive or open-or-create, sized, mode applied. */
 int pshm__fd_create_at(struct pshm_seg *s, int dirfd, const char *path, uint64_t size, mode_t mode,
                        unsigned flags) PSHM__HIDDEN;
-/* Make a handle of OPS/KIND and create or open the file at PATH for it. 0 or -errno. */
-int pshm__fd_seg_create(struct pshm_seg **sp, const struct pshm__ops *ops, int kind,
-                        const char *address, const char *path, uint64_t size, mode_t mode,
+/*
+ * Create or open the file at S->path for the new handle S (pshm__seg_new), and give S to *SP; or
+ * free S and return -errno. S may be NULL, for a handle that could not be made: -ENOMEM.
+ */
+int pshm__fd_seg_create(struct pshm_seg **sp, struct pshm_seg *s, uint64_t size, mode_t mode,
                         unsigned flags) PSHM__HIDDEN;
-int pshm__fd_seg_open(struct pshm_seg **sp, const struct pshm__ops *ops, int kind,
-                      const char *address, const char *path, unsigned flags) PSHM__HIDDEN;
+int pshm__fd_seg_open(struct pshm_seg **sp, struct pshm_seg *s, unsigned flags) PSHM__HIDDEN;
 /* Remove DIRFD/PATH if it is a regular file (-EINVAL otherwise), without following links. */
 int pshm__unlink_regular(int dirfd, const char *path) PSHM__HIDDEN;
 /* Describe DIRFD/PATH (a regular file, not followed through a symlink) without opening it. */

@@ -47,14 +47,10 @@ int pshm__name_join(const char *base, size_t blen, const char *prefix, char *buf
 {
 	const char *dir = pshm_shm_dir();
 	size_t dlen = strlen(dir), plen = strlen(prefix);
-	if (plen + blen > NAME_MAX || dlen + 1 + plen + blen >= bufsz)
-		return -ENAMETOOLONG;
-	/* Plain copies: this runs on every open, and snprintf costs more than the rest. */
-	memcpy(buf, dir, dlen);
-	buf[dlen] = '/';
-	memcpy(buf + dlen + 1, prefix, plen);
-	memcpy(buf + dlen + 1 + plen, base, blen + 1);
-	return 0;
+	int r = pshm__name_fits(dlen, plen, blen, bufsz);
+	if (!r)
+		pshm__name_put(buf, dir, dlen, prefix, plen, base, blen);
+	return r;
 }
 
 /* Flags that would make the descriptor something other than an open regular file. */

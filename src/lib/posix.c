@@ -8,45 +8,65 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The path of A's object and its canonical address ("/name" or "sem:/name"). */
-static int posix_names(const struct pshm__addr *a, char path[PATH_MAX], char address[NAME_MAX + 8])
-{
-	bool sem = a->kind == PSHM_SEM;
-	int r = pshm__name_join(a->name, a->len, sem ? "sem." : "", path, PATH_MAX);
-	if (!r && address) {
-		/* The name is checked and at most NAME_MAX bytes: it fits. */
-		size_t plen = sem ? 5 : 1;
-		memcpy(address, sem ? "sem:/" : "/", plen);
-		memcpy(address + plen, a->name, a->len + 1);
-	}
-	return r;
-}
-
 static const struct pshm__ops *ops_of(const struct pshm__addr *a)
 {
 	return a->kind == PSHM_SEM ? &pshm__sem_ops : &pshm__posix_ops;
 }
 
+/* The path of A's object: the shm directory's file NAME, or sem.NAME for a semaphore. */
+static int posix_path(const struct pshm__addr *a, char path[PATH_MAX])
+{
+	return pshm__name_join(a->name, a->len, a->kind == PSHM_SEM ? "sem." : "", path, PATH_MAX);
+}
+
+/*
+ * A new handle for A, its canonical address ("/name" or "sem:/name") and its path written in
+ * place: every create and open by name makes one, so the name is measured once and copied once
+ * to each. NULL with *RP set (-ENAMETOOLONG, -ENOMEM) when there is none.
+ */
+static struct pshm_seg *posix_seg(const struct pshm__addr *a, int *rp)
+{
+	bool sem = a->kind == PSHM_SEM;
+	const char *dir = pshm_shm_dir(), *prefix = sem ? "sem." : "",
+	           *scheme = sem ? "sem:/" : "/";
+	size_t dlen = strlen(dir), plen = sem ? 4 : 0, slen = sem ? 5 : 1;
+
+	*rp = pshm__name_fits(dlen, plen, a->len, PATH_MAX);
+	if (*rp)
+		return NULL;
+	struct pshm_seg *s =
+	    pshm__seg_alloc(ops_of(a), a->kind, slen + a->len + 1, dlen + 1 + plen + a->len + 1);
+	if (!s) {
+		*rp = -ENOMEM;
+		return NULL;
+	}
+	/* The name is checked and at most NAME_MAX bytes: both fit. */
+	memcpy(s->address, scheme, slen);
+	memcpy(s->address + slen, a->name, a->len);
+	s->address[slen + a->len] = '\0';
+	pshm__name_put(s->path, dir, dlen, prefix, plen, a->name, a->len);
+	return s;
+}
+
 static int posix_create(struct pshm_seg **sp, const struct pshm__addr *a, uint64_t size,
                         mode_t mode, unsigned flags)
 {
-	char path[PATH_MAX], address[NAME_MAX + 8];
-	int r = posix_names(a, path, address);
-	return r ? r
-	         : pshm__fd_seg_create(sp, ops_of(a), a->kind, address, path, size, mode, flags);
+	int r;
+	struct pshm_seg *s = posix_seg(a, &r);
+	return s ? pshm__fd_seg_create(sp, s, size, mode, flags) : r;
 }
 
 static int posix_open(struct pshm_seg **sp, const struct pshm__addr *a, unsigned flags)
 {
-	char path[PATH_MAX], address[NAME_MAX + 8];
-	int r = posix_names(a, path, address);
-	return r ? r : pshm__fd_seg_open(sp, ops_of(a), a->kind, address, path, flags);
+	int r;
+	struct pshm_seg *s = posix_seg(a, &r);
+	return s ? pshm__fd_seg_open(sp, s, flags) : r;
 }
 
 static int posix_destroy_addr(const struct pshm__addr *a)
 {
 	char path[PATH_MAX];
-	int r = posix_names(a, path, NULL);
+	int r = posix_path(a, path);
 	if (r)
 		return r;
 	if (a->kind == PSHM_SEM)
@@ -60,7 +80,7 @@ static int posix_destroy_addr(const struct pshm__addr *a)
 static int posix_stat_addr(const struct pshm__addr *a, struct pshm_stat *st)
 {
 	char path[PATH_MAX];
-	int r = posix_names(a, path, NULL);
+	int r = posix_path(a, path);
 	if (!r)
 		r = pshm__stat_at(AT_FDCWD, path, st);
 	if (!r)

@@ -45,10 +45,8 @@ static int addr_ops(const char *addr, struct pshm__addr *a, const struct pshm__o
 	return *opsp ? 0 : -EINVAL;
 }
 
-struct pshm_seg *pshm__seg_new(const struct pshm__ops *ops, int kind, const char *address,
-                               const char *path)
+struct pshm_seg *pshm__seg_alloc(const struct pshm__ops *ops, int kind, size_t alen, size_t plen)
 {
-	size_t alen = strlen(address) + 1, plen = path ? strlen(path) + 1 : 0;
 	struct pshm_seg *s = malloc(sizeof(*s) + alen + plen);
 	if (!s)
 		return NULL;
@@ -57,10 +55,20 @@ struct pshm_seg *pshm__seg_new(const struct pshm__ops *ops, int kind, const char
 	s->kind = kind;
 	s->fd = -1;
 	s->shmid = -1;
-	memcpy(s->address, address, alen);
-	if (path) {
+	if (plen)
 		s->path = s->address + alen;
-		memcpy(s->path, path, plen);
+	return s;
+}
+
+struct pshm_seg *pshm__seg_new(const struct pshm__ops *ops, int kind, const char *address,
+                               const char *path)
+{
+	size_t alen = strlen(address) + 1, plen = path ? strlen(path) + 1 : 0;
+	struct pshm_seg *s = pshm__seg_alloc(ops, kind, alen, plen);
+	if (s) {
+		memcpy(s->address, address, alen);
+		if (path)
+			memcpy(s->path, path, plen);
 	}
 	return s;
 }

@@ -284,6 +284,7 @@ int pshm__fstat(int fd, struct stat *st)
 
 int pshm__mmap(void **addrp, size_t len, int prot, int flags, int fd)
 {
+	*addrp = NULL;
 	int r = injected(PSHM__MMAP);
 	if (r)
 		return r;
@@ -546,6 +547,7 @@ int pshm__timerfd_set(int fd, uint64_t ns)
 
 int pshm__opendir(const char *path, DIR **dirp)
 {
+	*dirp = NULL;
 	int r = injected(PSHM__OPENDIR);
 	if (r)
 		return r;

@@ -337,6 +337,28 @@ static void test_posix_bad_names(void **state)
 	a[5 + NAME_MAX - 4] = 'n';
 	a[5 + NAME_MAX - 3] = '\0';
 	expect_absent(a, -ENAMETOOLONG, -ENAMETOOLONG);
+
+	/* A name that fits is still too long when the shm directory leaves no room for it: the
+	 * path and its NUL must fit PATH_MAX bytes. The directory, PATH_MAX - 8 bytes in
+	 * components the kernel takes, does not exist: a path that fits gives ENOENT. */
+	static char dir[PATH_MAX];
+	for (size_t i = 0; i < PATH_MAX - 8; i++)
+		dir[i] = i % 200 ? 'd' : '/';
+	dir[PATH_MAX - 8] = '\0';
+	const char *old = getenv("PSHM_DIR");
+	char *keep = old ? strdup(old) : NULL;
+	assert_int_equal(setenv("PSHM_DIR", dir, 1), 0);
+	tu_err(pshm_create(&seg, "/sevench", 4096, 0600, 0), -ENAMETOOLONG);
+	tu_err(pshm_open(&seg, "/sevench", 0), -ENAMETOOLONG);
+	tu_err(pshm_open(&seg, "/sixchr", 0), -ENOENT);
+	tu_err(pshm_create(&seg, "/sixchr", 4096, 0600, 0), -ENOENT);
+	tu_err(pshm_open(&seg, "sem:/abc", 0), -ENAMETOOLONG); /* DIR/sem.abc */
+	tu_err(pshm_open(&seg, "sem:/ab", 0), -ENOENT);
+	if (keep)
+		assert_int_equal(setenv("PSHM_DIR", keep, 1), 0);
+	else
+		assert_int_equal(unsetenv("PSHM_DIR"), 0);
+	free(keep);
 }
 
 /* The POSIX forms all name the same object, and its canonical address is "/name". */
@@ -358,6 +380,14 @@ static void test_posix_found(void **state)
 		assert_string_equal(st.address, name);
 		assert_int_equal(st.size, 4096);
 		assert_int_equal(st.mode, 0640);
+		/* An open by any form holds the canonical address, and the object itself. */
+		struct pshm_seg *o;
+		tu_ok(pshm_open(&o, forms[i], PSHM_RDONLY));
+		assert_string_equal(pshm_address(o), name);
+		assert_int_equal(pshm_kind(o), PSHM_POSIX);
+		tu_ok(pshm_stat(o, &st));
+		assert_int_equal(st.size, 4096);
+		tu_ok(pshm_close(o));
 	}
 	tu_ok(pshm_close(seg));
 
@@ -372,6 +402,14 @@ static void test_posix_found(void **state)
 	assert_int_equal(st.kind, PSHM_SEM);
 	assert_string_equal(st.address, a);
 	assert_int_equal(st.size, 32);
+	tu_ok(pshm_open(&seg, a, 0));
+	assert_string_equal(pshm_address(seg), a);
+	assert_int_equal(pshm_kind(seg), PSHM_SEM);
+	void *p;
+	size_t len;
+	tu_ok(pshm_map(seg, 0, &p, &len));
+	assert_int_equal(len, 32);
+	tu_ok(pshm_close(seg));
 	tu_ok(pshm_destroy_addr(a));
 	tu_err(pshm_stat_addr(a, &st), -ENOENT);
 
