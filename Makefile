@@ -33,22 +33,7 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 endif
 # CPPFLAGS, CFLAGS and LDFLAGS are the user's (a distribution's hardening flags, say).
 ALLCFLAGS := $(BASE) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS)
-# Link-time optimisation where the compiler keeps plain code beside it in each object (gcc's fat
-# LTO objects): an open crosses six of the library's files (address, name, technique, lease,
-# descriptor, system call), and only a link-time view inlines those calls into one another.
-# libpshm.so and the benchmark programs are linked so; any other link of libpshm.a, by any
-# compiler, takes the objects' plain code. LTO= builds without; sanitizer builds go without.
-ifeq ($(SAN),1)
-LTO :=
-endif
-ifeq ($(origin LTO),undefined)
-LTO := $(shell $(CC) -Werror -flto=auto -ffat-lto-objects -x c -c -o /dev/null /dev/null \
-	>/dev/null 2>&1 && echo -flto=auto -ffat-lto-objects)
-endif
-LIBCFLAGS := $(ALLCFLAGS) -fPIC -fvisibility=hidden $(LTO)
-# The installed libpshm.a keeps only the plain code: another gcc's LTO link would refuse this
-# one's intermediate code.
-OBJCOPY ?= objcopy
+LIBCFLAGS := $(ALLCFLAGS) -fPIC -fvisibility=hidden
 
 LIB_SRC := $(wildcard src/lib/*.c)
 LIB_OBJ := $(LIB_SRC:src/lib/%.c=$(BUILD)/lib/%.o)
@@ -141,7 +126,7 @@ $(BUILD)/bench/pshm-bench/%.o: bench/pshm-bench/%.c
 	$(CC) $(INC_BENCH) -Ibench/pshm-bench $(ALLCFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(PB_BIN): $(PB_OBJ) $(STATIC)
-	$(CC) $(ALLCFLAGS) $(LTO) $(LDFLAGS) -o $@ $(PB_OBJ) $(STATIC) -lm
+	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $(PB_OBJ) $(STATIC) -lm
 
 lib: $(STATIC) $(SHARED) $(BUILD)/libpshm.so
 
@@ -154,7 +139,7 @@ $(STATIC): $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(SHARED): $(LIB_OBJ) src/lib/libpshm.map
-	$(CC) $(ALLCFLAGS) $(LTO) $(LDFLAGS) -shared -Wl,-soname,libpshm.so.$(SOMAJOR) \
+	$(CC) $(ALLCFLAGS) $(LDFLAGS) -shared -Wl,-soname,libpshm.so.$(SOMAJOR) \
 		-Wl,--version-script=src/lib/libpshm.map -Wl,-z,defs -o $@ $(LIB_OBJ)
 
 $(BUILD)/libpshm.so: $(SHARED)
@@ -197,15 +182,15 @@ $(BUILD)/examples/%: examples/%.c $(STATIC)
 
 $(BUILD)/bench/%: bench/%.c $(STATIC)
 	@mkdir -p $(@D)
-	$(CC) $(INC_BENCH) $(ALLCFLAGS) $(LTO) $(DEPFLAGS) $(LDFLAGS) $(BENCH_CFLAGS) -o $@ $< \
-		$(STATIC) -lm -lpthread -lrt $(BENCH_LIBS)
+	$(CC) $(INC_BENCH) $(ALLCFLAGS) $(DEPFLAGS) $(LDFLAGS) $(BENCH_CFLAGS) -o $@ $< $(STATIC) \
+		-lm -lpthread -lrt $(BENCH_LIBS)
 
 $(BUILD)/bench/chan/%.o: bench/chan/%.c
 	@mkdir -p $(@D)
 	$(CC) $(INC_BENCH) $(ALLCFLAGS) $(DEPFLAGS) $(BENCH_CFLAGS) -c -o $@ $<
 
 $(CHAN_BIN): $(CHAN_OBJ) $(STATIC)
-	$(CC) $(ALLCFLAGS) $(LTO) $(LDFLAGS) -o $@ $(CHAN_OBJ) $(STATIC) -lm -lpthread -lrt $(BENCH_LIBS)
+	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $(CHAN_OBJ) $(STATIC) -lm -lpthread -lrt $(BENCH_LIBS)
 
 # Of bench_chan's code only zmq.c depends on the choice about ZeroMQ; its link line does too.
 $(BUILD)/bench/chan/zmq.o: BENCH_CFLAGS = $(if $(BENCH_ZMQ),,-DPSHM_BENCH_NO_ZMQ)
@@ -312,7 +297,7 @@ fuzz:
 # GCC's note that it cannot instrument fences concerns broadcast code this test does not run.
 TSAN_NOWARN = $(shell $(CC) -Wno-tsan -E -x c /dev/null >/dev/null 2>&1 && echo -Wno-tsan)
 tsan-check:
-	$(MAKE) BUILD=build-tsan LTO= CFLAGS="-O1 -g -fsanitize=thread $(TSAN_NOWARN)" build-tsan/libpshm.a
+	$(MAKE) BUILD=build-tsan CFLAGS="-O1 -g -fsanitize=thread $(TSAN_NOWARN)" build-tsan/libpshm.a
 	$(CC) $(INC_LIB) $(BASE) -O1 -g -fsanitize=thread -o build-tsan/tsan_chan tests/unit/tsan_chan.c \
 		build-tsan/libpshm.a -lpthread
 	TSAN_OPTIONS=halt_on_error=1 build-tsan/tsan_chan
@@ -371,7 +356,6 @@ install: lib cli pshm.pc
 	ln -sf pshm $(DESTDIR)$(BASHCOMPDIR)/pshm-bench
 	install -m 644 include/pshm.h $(DESTDIR)$(INCDIR)/pshm.h
 	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/libpshm.a
-	$(if $(LTO),$(OBJCOPY) -w -R '.gnu.lto_*' -R '.gnu.debuglto_*' $(DESTDIR)$(LIBDIR)/libpshm.a)
 	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/libpshm.so.$(VERSION)
 	ln -sf libpshm.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libpshm.so.$(SOMAJOR)
 	ln -sf libpshm.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libpshm.so

@@ -33,23 +33,6 @@ C
 # shellcheck disable=SC2046
 ${CC:-cc} -o "$tmp/use" "$tmp/use.c" $(pkg-config --cflags --libs pshm)
 LD_LIBRARY_PATH="$prefix/lib" "$tmp/use"
-# The installed static library is plain code, which any compiler's link takes: none of the
-# intermediate code of a link-time optimising build, which only the same gcc could read.
-if objdump -h "$prefix/lib/libpshm.a" | grep -q '\.gnu\.\(debug\)\{0,1\}lto_'; then
-	echo "install: libpshm.a holds link-time optimisation sections" >&2
-	exit 1
-fi
-${CC:-cc} -o "$tmp/use-static" "$tmp/use.c" -I"$prefix/include" "$prefix/lib/libpshm.a"
-"$tmp/use-static" | grep -q '^libpshm .* works$' ||
-	{ echo "install: a program linked with libpshm.a does not run" >&2; exit 1; }
-# Where the compiler makes fat LTO objects (gcc), libpshm.so is linked with link-time
-# optimisation: its debugging information then names GIMPLE, gcc's intermediate code, as the
-# producer of what it compiled at link time.
-if ${CC:-cc} -Werror -flto=auto -ffat-lto-objects -x c -c -o /dev/null /dev/null 2>/dev/null &&
-	! readelf --debug-dump=info "$prefix/lib/libpshm.so" | grep -q 'DW_AT_producer.*GNU GIMPLE'; then
-	echo "install: libpshm.so was not linked with link-time optimisation" >&2
-	exit 1
-fi
 # The installed shared library exports only the public interface.
 if nm -D --defined-only "$prefix/lib/libpshm.so" | awk '{print $3}' | grep -v '^PSHM_' |
 	grep -v '^pshm_[a-z]' >/dev/null; then
