@@ -152,6 +152,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(STATIC)
 	$(CC) $(INC_LIB) -Itests/unit $(ALLCFLAGS) $(DEPFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) \
 		-lcmocka -lpthread
 
+# test_table compares the command's own layout of a table (src/cli/text.c) with libsmartcols'.
+$(BUILD)/tests/test_table: tests/unit/test_table.c src/cli/text.c $(STATIC)
+	@mkdir -p $(@D)
+	$(CC) $(INC_CLI) $(ALLCFLAGS) $(SCOLS_CFLAGS) $(DEPFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) \
+		$(SCOLS_LIBS) -lcmocka
+
 # test_abi compares the public structures' layout in three builds of tests/unit/abi_layout.c:
 # with the project's macros, and with others a caller may use (strict ISO C with 32-bit file
 # offsets; 64-bit time). The later -std, -U and -D override the earlier ones of ALLCFLAGS.

@@ -421,27 +421,44 @@ size_t holders_nprocs(const struct holder *hs, size_t n)
 
 /* The processes among HS[0..N) (each once) separated by SEP, by their IDs or (COMMANDS) by
  * their command names; then SEP and "?" when MORE. Allocated; NULL when out of memory. */
+/* Append S to the string BUF of *LEN bytes in *CAP allocated: false when memory runs out. */
+static bool append(char **buf, size_t *len, size_t *cap, const char *s)
+{
+	size_t n = strlen(s);
+	if (*len + n + 1 > *cap) {
+		size_t want = *cap * 2 > *len + n + 1 ? *cap * 2 : *len + n + 1;
+		char *b = realloc(*buf, want);
+		if (!b)
+			return false;
+		*buf = b;
+		*cap = want;
+	}
+	memcpy(*buf + *len, s, n + 1);
+	*len += n;
+	return true;
+}
+
+/* No stdio stream here: pshm ls joins a list for every object, most of them empty. */
 static char *join(const struct holder *hs, size_t n, const char *sep, bool more, bool commands)
 {
-	char *buf = NULL, comm[64];
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	size_t len = 0, cap = 32;
+	char *buf = malloc(cap), text[64];
+	bool ok = buf != NULL;
 
-	if (!f)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
+	if (ok)
+		buf[0] = '\0';
+	for (size_t i = 0; ok && i < n; i++) {
 		if (i && hs[i].pid == hs[i - 1].pid)
 			continue;
 		if (commands)
-			fprintf(f, "%s%s", i ? sep : "",
-			        holders_command(hs[i].pid, comm, sizeof(comm)));
+			holders_command(hs[i].pid, text, sizeof(text));
 		else
-			fprintf(f, "%s%d", i ? sep : "", (int)hs[i].pid);
+			snprintf(text, sizeof(text), "%d", (int)hs[i].pid);
+		ok = append(&buf, &len, &cap, i ? sep : "") && append(&buf, &len, &cap, text);
 	}
-	if (more)
-		fprintf(f, "%s?", n ? sep : "");
-	bool bad = ferror(f);
-	if (fclose(f) || bad) {
+	if (ok && more)
+		ok = append(&buf, &len, &cap, n ? sep : "") && append(&buf, &len, &cap, "?");
+	if (!ok) {
 		free(buf);
 		return NULL;
 	}
