@@ -70,7 +70,10 @@ while True:
     for name in sorted(os.listdir(d)):
         if name.startswith(".pshm-live.") and name not in seen:
             seen.add(name)
-            squat(os.path.join(d, name), 0, 0, name, True)
+            try:
+                squat(os.path.join(d, name), 0, 0, name, True)
+            except FileNotFoundError:
+                pass  # made and removed again: a writer refused a role it could not take
     time.sleep(0.01)
 ' "$1" "$2" >"$SQUAT_LOG" 2>&1 3>&- &
 	track $!
@@ -86,7 +89,10 @@ beacons_in() {
 squatter_has_all() {
 	local b
 	for b in $(beacons_in "$1"); do
-		wait_until grep -qE "^(waiting|holding) $b\$" "$SQUAT_LOG" || return 1
+		if ! wait_until grep -qE "^(waiting|holding) $b\$" "$SQUAT_LOG"; then
+			sed 's/^/squatter: /' "$SQUAT_LOG" >&2
+			return 1
+		fi
 	done
 }
 
