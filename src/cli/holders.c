@@ -419,8 +419,6 @@ size_t holders_nprocs(const struct holder *hs, size_t n)
 	return procs;
 }
 
-/* The processes among HS[0..N) (each once) separated by SEP, by their IDs or (COMMANDS) by
- * their command names; then SEP and "?" when MORE. Allocated; NULL when out of memory. */
 /* Append S to the string BUF of *LEN bytes in *CAP allocated: false when memory runs out. */
 static bool append(char **buf, size_t *len, size_t *cap, const char *s)
 {
@@ -438,7 +436,11 @@ static bool append(char **buf, size_t *len, size_t *cap, const char *s)
 	return true;
 }
 
-/* No stdio stream here: pshm ls joins a list for every object, most of them empty. */
+/*
+ * The processes among HS[0..N) (each once) separated by SEP, by their IDs or (COMMANDS) by
+ * their command names; then SEP and "?" when MORE. Allocated; NULL when out of memory. No stdio
+ * stream: pshm ls joins a list for every object, most of them empty.
+ */
 static char *join(const struct holder *hs, size_t n, const char *sep, bool more, bool commands)
 {
 	size_t len = 0, cap = 32;

@@ -299,7 +299,8 @@ int pshm__fd_seg_create(struct pshm_seg **sp, struct pshm_seg *s, uint64_t size,
 	if (flags & PSHM_HUGE) {
 		uint64_t page;
 		r = pshm__huge_path_dir(s->path, flags, &page, &s->thp);
-		size = pshm__round_up(size, page);
+		if (!r)
+			size = pshm__round_up(size, page);
 	}
 	if (!r)
 		r = pshm__fd_create_at(s, AT_FDCWD, s->path, size, mode, flags);

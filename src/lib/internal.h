@@ -436,8 +436,9 @@ void pshm__stat_from(struct pshm_stat *st, const struct stat *sb) PSHM__HIDDEN;
 int pshm__fd_create_at(struct pshm_seg *s, int dirfd, const char *path, uint64_t size, mode_t mode,
                        unsigned flags) PSHM__HIDDEN;
 /*
- * Create or open the file at S->path for the new handle S (pshm__seg_new), and give S to *SP; or
- * free S and return -errno. S may be NULL, for a handle that could not be made: -ENOMEM.
+ * Create or open the file at S->path for the new handle S (pshm__seg_new, pshm__seg_alloc), and
+ * give S to *SP; or free S and return -errno. S may be NULL, for a handle that could not be
+ * made: -ENOMEM.
  */
 int pshm__fd_seg_create(struct pshm_seg **sp, struct pshm_seg *s, uint64_t size, mode_t mode,
                         unsigned flags) PSHM__HIDDEN;
