@@ -84,8 +84,7 @@ const char *pshm_version(void);
 
 /*
  * shm_open(3): open or create the POSIX shared memory object NAME in the shm directory
- * (/dev/shm, or the directory named by the PSHM_DIR environment variable unless the process
- * runs in secure-execution mode, see secure_getenv(3)). Returns a new descriptor with
+ * (/dev/shm, or the one PSHM_DIR or pshm_set_shm_dir() names: see pshm_shm_dir()). Returns a new descriptor with
  * FD_CLOEXEC set, or -1 with errno set.
  *
  * NAME is any number of leading slashes and then 1 to NAME_MAX bytes without a slash, not
@@ -479,10 +478,22 @@ int pshm_recv_fd(int sock, struct pshm_seg **segp, unsigned flags);
 /* ---- Addresses ------------------------------------------------------------------------------ */
 
 /*
- * The shm directory in use: the PSHM_DIR environment variable if set and not empty (read
- * with secure_getenv, so ignored in secure-execution mode), else "/dev/shm".
+ * The shm directory in use: the one given to pshm_set_shm_dir(), else the PSHM_DIR
+ * environment variable if set and not empty (read with secure_getenv, so ignored in
+ * secure-execution mode) when the library first needs the directory, else "/dev/shm". A later
+ * change to the environment is not seen until pshm_set_shm_dir(NULL). The string returned is
+ * never NULL and stays valid for the life of the process.
  */
 const char *pshm_shm_dir(void);
+
+/*
+ * Make DIR the shm directory of this process from now on: an absolute path without a trailing
+ * slash, not checked for existence (a missing directory gives -ENOENT where it is used). DIR
+ * NULL reads PSHM_DIR again, as the first use does. Safe against calls in other threads, which
+ * use either the old directory or the new one. Returns 0; -EINVAL for a relative path or a
+ * trailing slash, -ENAMETOOLONG for PATH_MAX bytes or more, -ENOMEM.
+ */
+int pshm_set_shm_dir(const char *dir);
 
 /*
  * Parse a size such as "4096", "4K", "4KiB" (2^10), "4KB" (10^3), "1.5M", "2G", "1T" into

@@ -222,7 +222,7 @@ PSHM__API int pshm_gc(unsigned flags, pshm_gc_fn fn, void *arg, int *stopp)
 		*stopp = 0;
 	if (flags & ~(unsigned)(PSHM_GC_DRY_RUN | PSHM_GC_LEASES | PSHM_GC_BEACONS))
 		return -EINVAL;
-	g.dir = pshm_shm_dir();
+	g.dir = pshm__shm_dir();
 	int r = pshm__opendir(g.dir, &dir);
 	if (r)
 		return r;

@@ -191,6 +191,19 @@ int pshm__name_join(const char *base, size_t blen, const char *prefix, char *buf
                     size_t bufsz) PSHM__HIDDEN;
 
 /*
+ * The shm directory, as pshm_shm_dir() returns it: one atomic load once the first use has
+ * read PSHM_DIR (name.c).
+ */
+extern const char *_Atomic pshm__dir;
+const char *pshm__shm_dir_first(void);
+
+static inline const char *pshm__shm_dir(void)
+{
+	const char *dir = atomic_load_explicit(&pshm__dir, memory_order_acquire);
+	return dir ? dir : pshm__shm_dir_first();
+}
+
+/*
  * Whether the path DIR/PREFIX+BASE, of the lengths given, fits BUFSZ bytes with its NUL, and its
  * last component NAME_MAX: 0 or -ENAMETOOLONG.
  */

@@ -18,7 +18,7 @@ int pshm__posix_list(unsigned mask, pshm_list_fn fn, void *arg)
 	struct stat sb;
 	struct dirent *d;
 	DIR *dir;
-	int r = pshm__opendir(pshm_shm_dir(), &dir);
+	int r = pshm__opendir(pshm__shm_dir(), &dir);
 
 	if (r)
 		return r;

@@ -205,7 +205,7 @@ PSHM__API int pshm_seals(struct pshm_seg *seg)
 static struct pshm_seg *adopt(int fd, bool rdonly, int *errp)
 {
 	char link[PATH_MAX], address[PATH_MAX + 8];
-	const char *dir = pshm_shm_dir();
+	const char *dir = pshm__shm_dir();
 	size_t dirlen = strlen(dir);
 
 	*errp = -ENOMEM;

@@ -12,10 +12,79 @@
 #include <string.h>
 #include <unistd.h>
 
+/*
+ * The shm directory. Until the first use it is NULL; the first use reads PSHM_DIR, and
+ * pshm_set_shm_dir() replaces it. Every string ever published here stays allocated, linked
+ * from `kept`, since a caller of pshm_shm_dir() may hold one for the life of the process and
+ * another thread may be using one while it is replaced.
+ */
+struct kept_dir {
+	struct kept_dir *next;
+	char path[];
+};
+const char *_Atomic pshm__dir;
+static struct kept_dir *_Atomic kept;
+
+#define DEFAULT_DIR "/dev/shm"
+
+/* A lasting copy of DIR, or NULL when memory is short. */
+static const char *keep(const char *dir)
+{
+	size_t len = strlen(dir);
+	struct kept_dir *k = malloc(sizeof(*k) + len + 1);
+	if (!k)
+		return NULL;
+	memcpy(k->path, dir, len + 1);
+	k->next = atomic_load_explicit(&kept, memory_order_relaxed);
+	while (!atomic_compare_exchange_weak_explicit(&kept, &k->next, k, memory_order_release,
+	                                              memory_order_relaxed))
+		;
+	return k->path;
+}
+
+/* PSHM_DIR as the environment has it now, or NULL when unset or empty. */
+static const char *dir_from_env(void)
+{
+	const char *env = secure_getenv("PSHM_DIR");
+	return env && *env ? env : NULL;
+}
+
+const char *pshm__shm_dir_first(void)
+{
+	const char *env = dir_from_env(), *dir = env ? keep(env) : DEFAULT_DIR;
+	if (!dir)
+		return env; /* no memory to keep it: used this once, and read again next time */
+	const char *none = NULL;
+	if (atomic_compare_exchange_strong_explicit(&pshm__dir, &none, dir, memory_order_acq_rel,
+	                                            memory_order_acquire))
+		return dir;
+	return none; /* another thread was first: its string stands, and ours stays kept */
+}
+
 PSHM__API const char *pshm_shm_dir(void)
 {
-	const char *dir = secure_getenv("PSHM_DIR");
-	return dir && *dir ? dir : "/dev/shm";
+	return pshm__shm_dir();
+}
+
+PSHM__API int pshm_set_shm_dir(const char *dir)
+{
+	const char *use;
+
+	if (dir) {
+		size_t len = strlen(dir);
+		if (dir[0] != '/' || dir[len - 1] == '/')
+			return -EINVAL;
+		if (len >= PATH_MAX)
+			return -ENAMETOOLONG;
+		use = dir;
+	} else {
+		use = dir_from_env();
+	}
+	const char *now = use ? keep(use) : DEFAULT_DIR;
+	if (!now)
+		return -ENOMEM;
+	atomic_store_explicit(&pshm__dir, now, memory_order_release);
+	return 0;
 }
 
 int pshm__name_check(const char *name, const char **basep, size_t *lenp)
@@ -45,7 +114,7 @@ int pshm__name_path(const char *name, const char *prefix, char *buf, size_t bufs
 
 int pshm__name_join(const char *base, size_t blen, const char *prefix, char *buf, size_t bufsz)
 {
-	const char *dir = pshm_shm_dir();
+	const char *dir = pshm__shm_dir();
 	size_t dlen = strlen(dir), plen = strlen(prefix);
 	int r = pshm__name_fits(dlen, plen, blen, bufsz);
 	if (!r)

@@ -27,7 +27,7 @@ static int posix_path(const struct pshm__addr *a, char path[PATH_MAX])
 static struct pshm_seg *posix_seg(const struct pshm__addr *a, int *rp)
 {
 	bool sem = a->kind == PSHM_SEM;
-	const char *dir = pshm_shm_dir(), *prefix = sem ? "sem." : "",
+	const char *dir = pshm__shm_dir(), *prefix = sem ? "sem." : "",
 	           *scheme = sem ? "sem:/" : "/";
 	size_t dlen = strlen(dir), plen = sem ? 4 : 0, slen = sem ? 5 : 1;
 

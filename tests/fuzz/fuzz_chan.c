@@ -126,7 +126,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		perror("mkdtemp");
 		abort();
 	}
-	setenv("PSHM_DIR", dir, 1);
+	if (pshm_set_shm_dir(dir) < 0)
+		abort();
 	atexit(cleanup);
 	setup(&targets[0], 0, 0);
 	setup(&targets[1], 1, PSHM_CHAN_BROADCAST);

@@ -347,17 +347,14 @@ static void test_posix_bad_names(void **state)
 	dir[PATH_MAX - 8] = '\0';
 	const char *old = getenv("PSHM_DIR");
 	char *keep = old ? strdup(old) : NULL;
-	assert_int_equal(setenv("PSHM_DIR", dir, 1), 0);
+	tu_use_dir(dir);
 	tu_err(pshm_create(&seg, "/sevench", 4096, 0600, 0), -ENAMETOOLONG);
 	tu_err(pshm_open(&seg, "/sevench", 0), -ENAMETOOLONG);
 	tu_err(pshm_open(&seg, "/sixchr", 0), -ENOENT);
 	tu_err(pshm_create(&seg, "/sixchr", 4096, 0600, 0), -ENOENT);
 	tu_err(pshm_open(&seg, "sem:/abc", 0), -ENAMETOOLONG); /* DIR/sem.abc */
 	tu_err(pshm_open(&seg, "sem:/ab", 0), -ENOENT);
-	if (keep)
-		assert_int_equal(setenv("PSHM_DIR", keep, 1), 0);
-	else
-		assert_int_equal(unsetenv("PSHM_DIR"), 0);
+	tu_use_dir(keep);
 	free(keep);
 }
 

@@ -179,9 +179,9 @@ static void test_create_too_big(void **state)
 	check_free(before, 0, "create file:");
 
 	/* The same for a POSIX object whose shm directory is on the disk. */
-	setenv("PSHM_DIR", fsdir, 1);
+	tu_use_dir(fsdir);
 	tu_err(pshm_create(&seg, "/big", 10 * MiB, 0, 0), -ENOSPC);
-	unsetenv("PSHM_DIR");
+	tu_use_dir(NULL);
 	assert_int_equal(tu_count_entries(fsdir), 1); /* lost+found */
 	check_free(before, 0, "create /name");
 }

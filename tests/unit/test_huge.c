@@ -179,7 +179,7 @@ static void test_hugetlbfs(void **state)
 	struct pshm_stat st;
 
 	need(hugetlbfs, "hugetlbfs");
-	setenv("PSHM_DIR", hugetlbfs, 1);
+	tu_use_dir(hugetlbfs);
 	cycle(tu_name(name, sizeof(name), "h"), PSHM_HUGE, 3000, HUGE, HUGE, HUGE + 1);
 	snprintf(addr, sizeof(addr), "file:%s/f", hugetlbfs);
 	cycle(addr, PSHM_HUGE_2MB, HUGE + 1, 2 * HUGE, HUGE, 0);
@@ -208,7 +208,7 @@ static void test_tmpfs_huge(void **state)
 	need(thpfs, "tmpfs with huge=always");
 	if (pmd != HUGE)
 		tu_skip_test("the PMD size is not 2 MiB here");
-	setenv("PSHM_DIR", thpfs, 1);
+	tu_use_dir(thpfs);
 	cycle(tu_name(name, sizeof(name), "t"), PSHM_HUGE, 100, HUGE, HUGE, HUGE + 1);
 	assert_int_equal(tu_count_entries(thpfs), 0);
 }
@@ -228,7 +228,7 @@ static void test_empty_pool(void **state)
 	assert_true(r == -ENOSPC || r == -ENOMEM);
 	tu_err(pshm_destroy_addr("sysv:0x7e570001"), -ENOENT);
 	if (hugetlbfs[0]) {
-		setenv("PSHM_DIR", hugetlbfs, 1);
+		tu_use_dir(hugetlbfs);
 		r = pshm_create(&seg, tu_name(name, sizeof(name), "e"), big, 0, PSHM_HUGE);
 		assert_true(r == -ENOSPC || r == -ENOMEM);
 		assert_int_equal(tu_count_entries(hugetlbfs), 0);
@@ -244,7 +244,7 @@ static void test_no_huge_dir(void **state)
 	char name[64], addr[128];
 	const char *dir = plain[0] ? plain : tu_dir;
 
-	setenv("PSHM_DIR", dir, 1);
+	tu_use_dir(dir);
 	tu_err(pshm_create(&seg, tu_name(name, sizeof(name), "n"), HUGE, 0, PSHM_HUGE),
 	       -EOPNOTSUPP);
 	snprintf(addr, sizeof(addr), "file:%s/f", dir);
@@ -272,7 +272,7 @@ static void test_invalid(void **state)
 	tu_err(pshm_chan_create("/c", 4096, 0, PSHM_HUGE_2MB & ~PSHM_HUGE), -EINVAL);
 	if (hugetlbfs[0]) {
 		/* A hugetlbfs of 2 MiB pages gives no 1 GiB ones. */
-		setenv("PSHM_DIR", hugetlbfs, 1);
+		tu_use_dir(hugetlbfs);
 		tu_err(pshm_create(&seg, tu_name(name, sizeof(name), "i"), HUGE, 0, PSHM_HUGE_1GB),
 		       -EINVAL);
 		assert_int_equal(tu_count_entries(hugetlbfs), 0);
@@ -288,7 +288,7 @@ static void test_chan(void **state)
 	size_t len;
 
 	need(hugetlbfs, "hugetlbfs");
-	setenv("PSHM_DIR", hugetlbfs, 1);
+	tu_use_dir(hugetlbfs);
 	tu_name(name, sizeof(name), "c");
 	tu_ok(pshm_chan_create(name, 4096, 0, PSHM_HUGE));
 	tu_ok(pshm_stat_addr(name, &st));

@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -47,14 +48,14 @@ static const char *private_dir;
 static int use_dev_shm(void **state)
 {
 	(void)state;
-	unsetenv("PSHM_DIR");
+	tu_use_dir(NULL);
 	return 0;
 }
 
 static int use_private_dir(void **state)
 {
 	(void)state;
-	setenv("PSHM_DIR", private_dir, 1);
+	tu_use_dir(private_dir);
 	return 0;
 }
 
@@ -812,7 +813,7 @@ static void test_lease_nonblock(void **state)
 	struct tu_lease l;
 	(void)state;
 
-	unsetenv("PSHM_DIR"); /* where glibc looks */
+	tu_use_dir(NULL); /* where glibc looks */
 	for (size_t i = 0; i < 2; i++) {
 		tu_name(name, sizeof(name), "lease-nb");
 		make_leasable(name);
@@ -970,10 +971,141 @@ static void test_pshm_dir(void **state)
 	assert_false(exists(path));
 
 	/* An empty or missing PSHM_DIR means /dev/shm. */
-	setenv("PSHM_DIR", "", 1);
+	tu_use_dir("");
 	assert_string_equal(pshm_shm_dir(), "/dev/shm");
-	unsetenv("PSHM_DIR");
+	tu_use_dir(NULL);
 	assert_string_equal(pshm_shm_dir(), "/dev/shm");
+}
+
+/* The library reads PSHM_DIR once; a change to the environment counts after a re-read. */
+static void test_dir_read_once(void **state)
+{
+	char name[64], path[PATH_MAX];
+	struct pshm_seg *seg;
+	(void)state;
+
+	assert_string_equal(pshm_shm_dir(), private_dir);
+	assert_int_equal(setenv("PSHM_DIR", "/pshm-test-nowhere", 1), 0);
+	assert_string_equal(pshm_shm_dir(), private_dir);
+	tu_name(name, sizeof(name), "once");
+	tu_ok(pshm_create(&seg, name, 4096, 0600, 0));
+	pshm_close(seg);
+	assert_true(exists(path_of(path, sizeof(path), name)));
+	assert_int_equal(strncmp(path, private_dir, strlen(private_dir)), 0);
+	tu_ok(pshm_destroy_addr(name));
+
+	/* Read again on request: the object now goes where the variable says. */
+	tu_ok(pshm_set_shm_dir(NULL));
+	assert_string_equal(pshm_shm_dir(), "/pshm-test-nowhere");
+	tu_err(pshm_create(&seg, name, 4096, 0600, 0), -ENOENT);
+	expect_errno(pshm_shm_open(name, O_RDWR | O_CREAT, 0600), ENOENT);
+}
+
+/* pshm_set_shm_dir() names a directory without the environment, as its manual's example. */
+static void test_set_dir(void **state)
+{
+	char dir[] = "/dev/shm/pshm-setdir.XXXXXX", name[64], path[PATH_MAX];
+	struct pshm_seg *seg;
+	(void)state;
+
+	assert_non_null(mkdtemp(dir));
+	const char *before = pshm_shm_dir();
+	tu_ok(pshm_set_shm_dir(dir));
+	assert_string_equal(pshm_shm_dir(), dir);
+	assert_string_equal(getenv("PSHM_DIR"), private_dir); /* the environment is left alone */
+	/* The string given out before stays valid and unchanged. */
+	assert_string_equal(before, private_dir);
+
+	tu_name(name, sizeof(name), "set");
+	tu_ok(pshm_create(&seg, name, 4096, 0600, 0));
+	pshm_close(seg);
+	snprintf(path, sizeof(path), "%s%s", dir, name);
+	assert_true(exists(path));
+	snprintf(path, sizeof(path), "%s%s", private_dir, name);
+	assert_false(exists(path));
+	int fd = expect_fd(pshm_shm_open(name, O_RDONLY, 0));
+	close(fd);
+	assert_int_equal(pshm_shm_unlink(name), 0);
+	assert_int_equal(rmdir(dir), 0);
+
+	/* Refused: the directory in use stays. */
+	static char toolong[PATH_MAX + 1];
+	memset(toolong, 'd', PATH_MAX);
+	toolong[0] = '/';
+	const char *bad[] = {"", "relative", "rel/dir", "/", "/dev/shm/", "//"};
+	tu_ok(pshm_set_shm_dir("/dev/shm"));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int r = pshm_set_shm_dir(bad[i]);
+		if (r != -EINVAL)
+			fail_msg("pshm_set_shm_dir(\"%s\") = %d, expected -EINVAL", bad[i], r);
+		assert_string_equal(pshm_shm_dir(), "/dev/shm");
+	}
+	tu_err(pshm_set_shm_dir(toolong), -ENAMETOOLONG);
+	toolong[PATH_MAX - 1] = '\0'; /* PATH_MAX - 1 bytes: taken, but no name fits after it */
+	tu_ok(pshm_set_shm_dir(toolong));
+	assert_string_equal(pshm_shm_dir(), toolong);
+	tu_err(pshm_create(&seg, "/a", 4096, 0600, 0), -ENAMETOOLONG);
+	expect_errno(pshm_shm_open("/a", O_RDONLY, 0), ENAMETOOLONG);
+}
+
+/* What a new process reads: PSHM_DIR at first use, unless it runs in secure-execution mode. */
+static char *first_dir(const char *exe, bool as_nobody, char *buf, size_t size)
+{
+	int pipefd[2];
+	assert_int_equal(pipe(pipefd), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(pipefd[1], 1);
+		if (as_nobody && (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0))
+			_exit(99);
+		char *const argv[] = {(char *)exe, "--print-shm-dir", NULL};
+		char *const envp[] = {"PSHM_DIR=/pshm-test-first", NULL};
+		execve(exe, argv, envp);
+		_exit(98);
+	}
+	close(pipefd[1]);
+	ssize_t n = read(pipefd[0], buf, size - 1);
+	close(pipefd[0]);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("%s --print-shm-dir: status %#x", exe, status);
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+static void test_dir_first_use(void **state)
+{
+	char self[PATH_MAX], out[PATH_MAX + 16];
+	(void)state;
+
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	assert_true(n > 0);
+	self[n] = '\0';
+	assert_string_equal(first_dir(self, false, out, sizeof(out)), "/pshm-test-first\n0\n");
+
+	/* A set-user-ID copy, owned by another user than the one running it, runs in
+	 * secure-execution mode and ignores the variable. */
+	if (geteuid() != 0)
+		skip(); /* making a set-user-ID program for another user needs root */
+	char dir[] = "/tmp/pshm-suid.XXXXXX", copy[PATH_MAX + 32], cmd[3 * PATH_MAX];
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(chmod(dir, 0755), 0);
+	snprintf(copy, sizeof(copy), "%s/test_name", dir);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", self, copy);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(chown(copy, 65533, 65533), 0);
+	assert_int_equal(chmod(copy, 04755), 0);
+	first_dir(copy, true, out, sizeof(out));
+	unlink(copy);
+	rmdir(dir);
+	if (strcmp(out + strcspn(out, "\n"), "\n1\n") != 0) {
+		/* A nosuid mount: the copy ran without the set-user-ID bit. */
+		print_message("SKIP: %s did not run set-user-ID (a nosuid mount?)\n", copy);
+		skip();
+	}
+	assert_string_equal(out, "/dev/shm\n1\n");
 }
 
 /* ---- glibc interop ----------------------------------------------------------------------- */
@@ -1205,8 +1337,15 @@ static void test_strerror(void **state)
 	}
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	/* For test_dir_first_use: the shm directory a new process finds, and whether it runs in
+	 * secure-execution mode. */
+	if (argc == 2 && !strcmp(argv[1], "--print-shm-dir")) {
+		printf("%s\n%lu\n", pshm_shm_dir(), getauxval(AT_SECURE));
+		fflush(stdout);
+		_exit(0);
+	}
 	private_dir = tu_dir_setup();
 	umask(022);
 
@@ -1232,6 +1371,9 @@ int main(void)
 	    cmocka_unit_test(test_lease_without_proc),
 	    cmocka_unit_test_teardown(test_lease_then_fifo, clear_fault),
 	    cmocka_unit_test_teardown(test_pshm_dir, use_private_dir),
+	    cmocka_unit_test_teardown(test_dir_read_once, use_private_dir),
+	    cmocka_unit_test_teardown(test_set_dir, use_private_dir),
+	    cmocka_unit_test(test_dir_first_use),
 	    cmocka_unit_test_setup_teardown(test_glibc_to_pshm, use_dev_shm, use_private_dir),
 	    cmocka_unit_test_setup_teardown(test_pshm_to_glibc, use_dev_shm, use_private_dir),
 	    cmocka_unit_test_setup_teardown(test_python_to_pshm, use_dev_shm, use_private_dir),

@@ -522,7 +522,7 @@ static void test_list(void **state)
 	snprintf(saved, sizeof(saved), "%s", pshm_shm_dir());
 	snprintf(dir, sizeof(dir), "%s/list", saved);
 	assert_int_equal(mkdir(dir, 0700), 0);
-	setenv("PSHM_DIR", dir, 1);
+	tu_use_dir(dir);
 
 	int stop = -1;
 	memset(&s, 0, sizeof(s));
@@ -604,7 +604,7 @@ static void test_list(void **state)
 	}
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(pshm_list(PSHM_LIST_POSIX | PSHM_LIST_SEM, collect, &s, NULL), 0);
-	setenv("PSHM_DIR", saved, 1);
+	tu_use_dir(saved);
 	/* Only pshm's objects went; what is not one of them is still there. */
 	assert_true(S_ISLNK(stat_path(path).st_mode));
 	assert_int_equal(unlink(path), 0);

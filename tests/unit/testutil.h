@@ -124,6 +124,20 @@ static inline void tu_dir_cleanup(void)
 	tu_dir[0] = '\0';
 }
 
+/*
+ * Make DIR (NULL: none) this process's PSHM_DIR, for programs it runs, and have the library
+ * read it again, for itself: the library reads the variable only at its first use.
+ */
+static inline void tu_use_dir(const char *dir)
+{
+	int r = (dir ? setenv("PSHM_DIR", dir, 1) : unsetenv("PSHM_DIR")) < 0 ? -errno : 0;
+	if (r < 0 || (r = pshm_set_shm_dir(NULL)) < 0) {
+		fprintf(stderr, "cannot use the shm directory %s: %s\n", dir ? dir : "/dev/shm",
+		        strerror(-r));
+		abort();
+	}
+}
+
 /* Make a private shm directory on /dev/shm and point PSHM_DIR at it; removed at exit. */
 static inline const char *tu_dir_setup(void)
 {
@@ -131,7 +145,7 @@ static inline const char *tu_dir_setup(void)
 	if (!mkdtemp(tu_dir))
 		tu_skip_all("cannot make a directory in /dev/shm: %s", strerror(errno));
 	chmod(tu_dir, 01777);
-	setenv("PSHM_DIR", tu_dir, 1);
+	tu_use_dir(tu_dir);
 	atexit(tu_dir_cleanup);
 	return tu_dir;
 }
@@ -190,7 +204,7 @@ static inline const char *tu_tiny_tmpfs(int size_mb)
 		rmdir(dir);
 		tu_skip_all("cannot mount a tmpfs: %s", strerror(errno));
 	}
-	setenv("PSHM_DIR", dir, 1);
+	tu_use_dir(dir);
 	return dir;
 }
 

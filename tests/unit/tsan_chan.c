@@ -7,7 +7,8 @@
  * a queue with many writers: three writer threads, each message tagged with its writer and
  * number, and a reader that checks each writer's order and every byte; again with the writers
  * taking turns of TURN messages, so that each takes the claim word, claims with plain stores and
- * has it taken back by the next (chan_many.c).
+ * has it taken back by the next (chan_many.c). Before all of that, the shm directory's first
+ * use in three threads at once, while one of them keeps changing it (name.c).
  *
  * What TSan can see: each handle maps the object at its own address, and TSan tracks memory by
  * address, so it checks the handles' private state and anything the library keeps per process,
@@ -322,6 +323,66 @@ static int many(const char *name, unsigned flags, bool turns)
 	return 0;
 }
 
+/* The shm directory, changed by one thread while others use it: each sees a whole string. */
+#define DIR_ROUNDS 2000
+static char subdir[80];
+
+static void *dir_user(void *arg)
+{
+	struct pshm_seg *seg;
+	(void)arg;
+	for (int i = 0; i < DIR_ROUNDS; i++) {
+		const char *d = pshm_shm_dir();
+		if (strcmp(d, dir) != 0 && strcmp(d, subdir) != 0) {
+			fprintf(stderr, "tsan_chan: shm directory \"%s\" is neither of those set\n",
+			        d);
+			return (void *)1;
+		}
+		int r = pshm_open(&seg, "/tsan-dir-none", 0);
+		if (r != -ENOENT) {
+			fprintf(stderr, "tsan_chan: opening a missing object: %s\n",
+			        pshm_strerror(r));
+			return (void *)1;
+		}
+	}
+	return NULL;
+}
+
+static void *dir_setter(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < DIR_ROUNDS; i++) {
+		int r = pshm_set_shm_dir(i % 2 ? dir : subdir);
+		if (r != 0) {
+			fprintf(stderr, "tsan_chan: pshm_set_shm_dir: %s\n", pshm_strerror(r));
+			return (void *)1;
+		}
+	}
+	return NULL;
+}
+
+static int dir_race(void)
+{
+	pthread_t th[2];
+	void *b[3];
+
+	snprintf(subdir, sizeof(subdir), "%s/sub", dir);
+	if (setenv("PSHM_DIR", dir, 1) < 0 || mkdir(subdir, 0700) < 0)
+		return 1;
+	if (pthread_create(&th[0], NULL, dir_user, NULL) != 0 ||
+	    pthread_create(&th[1], NULL, dir_setter, NULL) != 0)
+		abort();
+	b[2] = dir_user(NULL);
+	pthread_join(th[0], &b[0]);
+	pthread_join(th[1], &b[1]);
+	rmdir(subdir);
+	if (b[0] || b[1] || b[2] || pshm_set_shm_dir(dir) != 0)
+		return 1;
+	printf("tsan_chan: the shm directory changed %d times under two threads using it\n",
+	       DIR_ROUNDS);
+	return 0;
+}
+
 int main(void)
 {
 	struct pshm_chan *w = NULL, *r = NULL;
@@ -334,7 +395,10 @@ int main(void)
 		printf("SKIP: cannot make a directory in /dev/shm\n");
 		return 77;
 	}
-	setenv("PSHM_DIR", dir, 1);
+	if (dir_race()) {
+		nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+		return 1;
+	}
 	snprintf(addr, sizeof(addr), "/tsan-chan");
 	if ((rc = pshm_chan_create(addr, CAP, 0600, 0)) < 0 ||
 	    (rc = pshm_chan_open(&w, addr, PSHM_CHAN_WRITER, 0)) < 0 ||
