@@ -8,7 +8,7 @@ set -eu
 build=${1:-build}
 pshm=$build/pshm
 mapper=$build/bench/mapper
-size_mb=1024 nobj=10000 nproc=200 reps=5
+size_mb=1024 nobj=10000 nproc=200 reps=7
 if [ "${2:-}" = --quick ]; then size_mb=256 nobj=2000 reps=3; fi
 
 work=$(mktemp -d /dev/shm/pshm-bench.XXXXXX)
