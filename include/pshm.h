@@ -358,9 +358,10 @@ struct pshm_stat {
 			    PSHM_LEASES_UNKNOWN when they could not be counted */
 	/* The size of the pages that back it, in bytes: the system page size for ordinary objects,
 	 * a huge page size for huge ones (PSHM_HUGE, or a hugetlbfs or a tmpfs mounted with huge=),
-	 * 0 when it cannot be told. System V segments: told only while this process has the
-	 * segment attached (a mapping, or a lease), from /proc/self/smaps; attaching just to look
-	 * would change its attach time and last pid. */
+	 * 0 when it cannot be told. System V segments: told only while a process has the
+	 * segment attached, from its /proc/PID/smaps if the caller may read it (this process's,
+	 * the last attacher's, the creator's, or any other's); attaching just to look would change
+	 * its attach time and last pid. */
 	uint64_t page_size;
 	uint64_t reserved[14]; /* zero */
 };

@@ -181,16 +181,69 @@ int pshm__huge_path_dir(const char *path, unsigned flags, uint64_t *pagep, bool 
 }
 
 /*
- * Read the System V mappings of process PID (0: this one) from its smaps into C: each one's
- * identifier (the kernel gives a segment's file its identifier as inode, and a path
- * "/SYSV<key>") and page size. A process that cannot be looked into adds nothing.
+ * Read a /proc/PID/maps or smaps line by line, calling LINE_FN with each whole line that begins
+ * a mapping's entry or a field, until it returns true. A line longer than the buffer (a long
+ * path) is skipped to its end rather than cut into pieces, so that no piece of a file name,
+ * which any user may choose, is ever read as a line of its own. Returns LINE_FN's last value.
  */
+static bool proc_lines(FILE *f, bool (*line_fn)(const char *line, void *arg), void *arg)
+{
+	char line[512];
+	bool whole = true;
+
+	while (fgets(line, sizeof(line), f)) {
+		bool start = whole;
+		whole = strchr(line, '\n') != NULL;
+		if (start && line_fn(line, arg))
+			return true;
+	}
+	return false;
+}
+
+/* The segment identifier of a mapping's line, "start-end perms offset dev inode path", when
+ * it maps a System V segment (the kernel gives its file the identifier as inode, and a path
+ * "/SYSV<key>"); else -1. */
+static int sysv_line_id(const char *line)
+{
+	unsigned long long ino;
+	if (sscanf(line, "%*x-%*x %*s %*s %*s %llu", &ino) != 1 || ino > INT32_MAX ||
+	    !strstr(line, " /SYSV"))
+		return -1;
+	return (int)ino;
+}
+
+struct smaps_scan {
+	struct pshm__sysv_pages *c;
+	int id; /* the System V mapping being read, or -1 */
+};
+
+static bool smaps_line(const char *line, void *arg)
+{
+	struct smaps_scan *sc = arg;
+	struct pshm__sysv_pages *c = sc->c;
+	unsigned long long kb;
+
+	unsigned long long ino;
+	if (sscanf(line, "%*x-%*x %*s %*s %*s %llu", &ino) == 1) {
+		sc->id = sysv_line_id(line); /* a mapping's first line: its fields follow */
+		return false;
+	}
+	if (sc->id >= 0 && sscanf(line, "KernelPageSize: %llu kB", &kb) == 1) {
+		if (c->n < (int)(sizeof(c->seg) / sizeof(c->seg[0]))) {
+			c->seg[c->n].id = sc->id;
+			c->seg[c->n].page = (uint64_t)kb * 1024;
+			c->n++;
+		}
+		sc->id = -1;
+	}
+	return false;
+}
+
+/* Read the System V mappings of process PID (0: this one) from its smaps into C: each one's
+ * identifier and page size. A process that cannot be looked into adds nothing. */
 static void smaps_read(struct pshm__sysv_pages *c, pid_t pid)
 {
-	char path[64], line[512];
-	unsigned long long ino, kb;
-	bool in = false;
-	int id = 0;
+	char path[64];
 	FILE *f;
 
 	if (pid)
@@ -199,20 +252,8 @@ static void smaps_read(struct pshm__sysv_pages *c, pid_t pid)
 		snprintf(path, sizeof(path), "/proc/self/smaps");
 	if (pshm__fopen_read(path, &f))
 		return;
-	while (fgets(line, sizeof(line), f)) {
-		/* A mapping's line: "start-end perms offset dev inode path". */
-		if (sscanf(line, "%*x-%*x %*s %*s %*s %llu", &ino) == 1) {
-			in = strstr(line, " /SYSV") && ino <= INT32_MAX;
-			id = (int)ino;
-		} else if (in && sscanf(line, "KernelPageSize: %llu kB", &kb) == 1) {
-			in = false;
-			if (c->n == sizeof(c->seg) / sizeof(c->seg[0]))
-				continue;
-			c->seg[c->n].id = id;
-			c->seg[c->n].page = (uint64_t)kb * 1024;
-			c->n++;
-		}
-	}
+	struct smaps_scan sc = {c, -1};
+	proc_lines(f, smaps_line, &sc);
 	pshm__fclose(f);
 }
 
@@ -225,10 +266,56 @@ static uint64_t smaps_find(const struct pshm__sysv_pages *c, int id)
 	return 0;
 }
 
+struct maps_scan {
+	const struct pshm__sysv_pages *c;
+	bool unknown; /* a System V mapping whose page size C does not have yet */
+};
+
+static bool maps_line(const char *line, void *arg)
+{
+	struct maps_scan *m = arg;
+	int id = sysv_line_id(line);
+	m->unknown = id >= 0 && !smaps_find(m->c, id);
+	return m->unknown;
+}
+
+/*
+ * Look through every process this one may look into: one whose maps show a System V segment
+ * that C does not have yet has its smaps read. The maps come first because they cost the
+ * kernel no walk of the page tables, which every process's smaps would.
+ */
+static void scan_all(struct pshm__sysv_pages *c)
+{
+	struct dirent *d;
+	DIR *proc;
+
+	c->scanned = true;
+	if (pshm__opendir("/proc", &proc))
+		return;
+	while ((d = readdir(proc))) {
+		char *end, path[64];
+		long pid = strtol(d->d_name, &end, 10);
+		FILE *f;
+		if (*end || pid <= 0 || pid > INT32_MAX)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/maps", pid);
+		if (pshm__fopen_read(path, &f))
+			continue;
+		struct maps_scan m = {c, false};
+		proc_lines(f, maps_line, &m);
+		pshm__fclose(f);
+		if (m.unknown)
+			smaps_read(c, (pid_t)pid);
+	}
+	pshm__closedir(proc);
+}
+
 /*
  * The page size of System V segment ID, attached NATTCH times, created by CPID and last
- * attached or detached by LPID; 0 when none of this process, LPID and CPID has it attached
- * where it may be looked into. C keeps what each process's smaps said, for the next segment.
+ * attached or detached by LPID: from the smaps of this process, LPID or CPID, whichever has it
+ * attached, or else of any process that has (scan_all, once per C); 0 when no process this
+ * one may look into has it attached. C keeps what each process's smaps said, for the next
+ * segment.
  */
 uint64_t pshm__sysv_page(struct pshm__sysv_pages *c, int id, uint64_t nattch, pid_t cpid,
                          pid_t lpid)
@@ -249,6 +336,11 @@ uint64_t pshm__sysv_page(struct pshm__sysv_pages *c, int id, uint64_t nattch, pi
 			c->pid[c->npid++] = pid;
 			smaps_read(c, pid);
 		}
+		page = smaps_find(c, id);
+	}
+	if (!page) {
+		if (!c->scanned)
+			scan_all(c);
 		page = smaps_find(c, id);
 	}
 	return page;

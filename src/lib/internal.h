@@ -330,15 +330,15 @@ uint64_t pshm__path_page(const char *path, bool *thp) PSHM__HIDDEN;
  */
 int pshm__huge_dir(const char *dir, unsigned flags, uint64_t *pagep, bool *thp) PSHM__HIDDEN;
 int pshm__huge_path_dir(const char *path, unsigned flags, uint64_t *pagep, bool *thp) PSHM__HIDDEN;
-/* The page size of this process's attachment of System V segment SHMID; 0 if none. */
 /* What the smaps of the processes looked into said of their System V mappings (huge.c). */
 struct pshm__sysv_pages {
 	pid_t pid[16]; /* the processes read (0: this one) */
 	int npid;
+	bool scanned; /* every process has been looked for the segments still unknown */
 	struct {
 		int id;
 		uint64_t page;
-	} seg[64];
+	} seg[256];
 	int n;
 };
 uint64_t pshm__sysv_page(struct pshm__sysv_pages *c, int id, uint64_t nattch, pid_t cpid,

@@ -2,7 +2,9 @@
  * test_huge.c - huge pages (PSHM_HUGE): memfds, System V segments, and POSIX objects and files
  * on a hugetlbfs and on a tmpfs mounted with huge=always, both mounted here in a mount
  * namespace of the test's own; sizes rounded, pshm_stat's page_size, an empty pool failing at
- * create with nothing left behind, directories without huge pages, invalid flags, a channel.
+ * create with nothing left behind, directories without huge pages, invalid flags, a channel;
+ * a System V segment's page size told from any process that has it attached, past a file
+ * mapping whose long path is laid out to read as a line of its own in /proc/PID/maps.
  * As root the pool is grown for the test through tests/hugepool.sh and given back after; the
  * pool must then be as it was.
  */
@@ -172,6 +174,146 @@ static void test_sysv(void **state)
 	tu_ok(pshm_close(seg));
 }
 
+/*
+ * Child of test_sysv_scan: map a file whose path is laid out so that /proc/PID/maps shows, 511
+ * bytes into its line, text that reads as a mapping of System V segment ID: a reader that
+ * took the line 511 bytes at a time would take this 4 KiB mapping for the segment. Exit 0
+ * with the mapping made (then wait for a byte on DONE), 3 where the layout cannot be made.
+ */
+static int forge_maps_line(int id, int ready, int done, char *dir)
+{
+	char line[4096], path[PATH_MAX], fake[96];
+	int col = -1;
+
+	/* Where the kernel starts a path in a maps line: the same column for every line. */
+	FILE *f = fopen("/proc/self/maps", "r");
+	while (f && col < 0 && fgets(line, sizeof(line), f))
+		if (strchr(line, '/'))
+			col = (int)(strchr(line, '/') - line);
+	if (f)
+		fclose(f);
+	int want = 511 - col; /* the path's bytes before the fake line */
+	size_t dlen = strlen(dir);
+	if (col <= 0 || want < (int)dlen + 3 + 2 || want - (int)dlen - 2 > 2 * 250)
+		return 3;
+	/* DIR/ddd.../ddd.../ then the fake line as a directory name, ending " " + "/SYSV..." */
+	int fill = want - (int)dlen - 2, first = fill / 2, second = fill - first - 1;
+	snprintf(path, sizeof(path), "%s/%.*s", dir, first,
+	         "dddddddddddddddddddddddddddddddddddd"
+	         "dddddddddddddddddddddddddddddddddddd"
+	         "dddddddddddddddddddddddddddddddddddd"
+	         "dddddddddddddddddddddddddddddddddddd"
+	         "dddddddddddddddddddddddddddddddddddd"
+	         "dddddddddddddddddddddddddddddddddddd"
+	         "dddddddddddddddddddddddddddddddddddd");
+	if (mkdir(path, 0700) < 0)
+		return 3;
+	size_t n = strlen(path);
+	path[n++] = '/';
+	memset(path + n, 'e', (size_t)second);
+	n += (size_t)second;
+	path[n] = '\0';
+	if (mkdir(path, 0700) < 0)
+		return 3;
+	snprintf(fake, sizeof(fake), "0-1000 r--s 00000000 00:00 %d ", id);
+	snprintf(path + n, sizeof(path) - n, "/%s", fake);
+	if ((int)(strlen(path) - strlen(fake)) != want || mkdir(path, 0700) < 0)
+		return 3;
+	strcat(path, "/SYSV00000000");
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	if (fd < 0 || ftruncate(fd, 4096) < 0)
+		return 3;
+	void *map = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return 3;
+	/* The fake text must start exactly 511 bytes into the line. */
+	bool placed = false;
+	f = fopen("/proc/self/maps", "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (strstr(line, fake))
+			placed = strstr(line, fake) - line == 511;
+	if (f)
+		fclose(f);
+	if (!placed)
+		return 3;
+	char b = 1;
+	if (write(ready, &b, 1) != 1 || read(done, &b, 1) < 0)
+		return 2;
+	return 0;
+}
+
+/*
+ * A huge System V segment attached only by a process that is neither this one, its creator,
+ * nor its last attacher: every process is looked into, and another process's file mapping
+ * whose long path reads, part way, like a mapping of the segment does not fool the look.
+ */
+static void test_sysv_scan(void **state)
+{
+	char addr[48], dir[] = "/tmp/pshm-forge.XXXXXX";
+	int ready[2], done[2], status;
+	struct pshm_seg *seg;
+	void *map;
+	size_t len;
+	char b;
+	(void)state;
+
+	tu_ok(pshm_create(&seg, "sysv:0", HUGE, 0600, PSHM_HUGE));
+	struct pshm_stat st = seg_stat(seg);
+	int id = (int)st.id;
+	snprintf(addr, sizeof(addr), "sysv:id=%d", id);
+	tu_ok(pshm_close(seg));
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(done), 0);
+
+	/* The forger first, so that a look through /proc in order of pid meets it first. */
+	pid_t forger = fork();
+	assert_true(forger >= 0);
+	if (forger == 0) {
+		close(done[1]);
+		_exit(forge_maps_line(id, ready[1], done[0], dir));
+	}
+	pid_t holder = -1;
+	if (read(ready[0], &b, 1) == 1) {
+		holder = fork();
+		assert_true(holder >= 0);
+		if (holder == 0) {
+			close(done[1]);
+			if (pshm_open(&seg, addr, 0) || pshm_map(seg, 0, &map, &len))
+				_exit(1);
+			if (write(ready[1], &b, 1) != 1 || read(done[0], &b, 1) < 0)
+				_exit(2);
+			_exit(0);
+		}
+		assert_int_equal(read(ready[0], &b, 1), 1);
+		pid_t passer = fork();
+		assert_true(passer >= 0);
+		if (passer == 0)
+			_exit(pshm_open(&seg, addr, 0) || pshm_map(seg, 0, &map, &len) ||
+			      pshm_close(seg));
+		assert_int_equal(waitpid(passer, &status, 0), passer);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		tu_ok(pshm_stat_addr(addr, &st));
+		assert_int_equal(st.nattch, 1);
+		assert_int_equal(st.lpid, passer);
+		assert_int_equal(st.cpid, getpid());
+		assert_int_equal(st.page_size, HUGE);
+	}
+	close(done[1]);
+	assert_int_equal(waitpid(forger, &status, 0), forger);
+	if (holder > 0)
+		assert_int_equal(waitpid(holder, &status, 0), holder);
+	close(done[0]);
+	close(ready[0]);
+	close(ready[1]);
+	tu_ok(pshm_destroy_addr(addr));
+	nftw(dir, tu_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	if (holder < 0)
+		tu_skip_test("the forged maps line could not be laid out (forger: status %#x)",
+		             status);
+}
+
 static void test_hugetlbfs(void **state)
 {
 	(void)state;
@@ -313,10 +455,11 @@ static void test_chan(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_memfd),      cmocka_unit_test(test_sysv),
-	    cmocka_unit_test(test_hugetlbfs),  cmocka_unit_test(test_tmpfs_huge),
-	    cmocka_unit_test(test_empty_pool), cmocka_unit_test(test_no_huge_dir),
-	    cmocka_unit_test(test_invalid),    cmocka_unit_test(test_chan),
+	    cmocka_unit_test(test_memfd),       cmocka_unit_test(test_sysv),
+	    cmocka_unit_test(test_sysv_scan),   cmocka_unit_test(test_hugetlbfs),
+	    cmocka_unit_test(test_tmpfs_huge),  cmocka_unit_test(test_empty_pool),
+	    cmocka_unit_test(test_no_huge_dir), cmocka_unit_test(test_invalid),
+	    cmocka_unit_test(test_chan),
 	};
 	if (access("/sys/kernel/mm/hugepages/hugepages-2048kB", F_OK) < 0)
 		tu_skip_all("the kernel has no 2 MiB huge pages");

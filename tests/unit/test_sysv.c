@@ -720,9 +720,9 @@ static int page_as_nobody(void *arg)
 }
 
 /*
- * The page size shows in an attachment only: this process's, or that of the last process to
- * attach (or the creator), looked into without attaching, where the caller may read its smaps;
- * none, and it cannot be told.
+ * The page size shows in an attachment only: this process's, that of the last process to
+ * attach (or the creator), or else any process's, looked into without attaching, where the
+ * caller may read its smaps; none, and it cannot be told.
  */
 static void test_page_size(void **state)
 {
@@ -746,6 +746,7 @@ static void test_page_size(void **state)
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
+		close(done[1]); /* the parent gone, failed, the read ends */
 		struct pshm_seg *c;
 		void *map;
 		size_t len;
@@ -787,6 +788,7 @@ static void test_page_size(void **state)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
+		close(done[1]); /* the parent gone, failed, the read ends */
 		struct pshm_seg *c;
 		void *map;
 		size_t len;
@@ -813,6 +815,44 @@ static void test_page_size(void **state)
 	assert_int_equal(write(done[1], &b, 1), 1);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	/* Attached by neither this process, its creator, nor the last to attach and detach (gone
+	 * since), but by another: found by looking through every process's maps. */
+	s = make_keyed(&key, &id, PAGE, 0600);
+	canon_addr(canon, sizeof(canon), key);
+	tu_ok(pshm_close(s));
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(done[1]); /* the parent gone, failed, the read ends */
+		struct pshm_seg *c;
+		if (pshm_open(&c, canon, 0) || pshm_map(c, 0, &map, &len))
+			_exit(1);
+		if (write(ready[1], &b, 1) != 1 || read(done[0], &b, 1) != 1)
+			_exit(2);
+		_exit(0);
+	}
+	assert_int_equal(read(ready[0], &b, 1), 1);
+	pid_t passer = fork();
+	assert_true(passer >= 0);
+	if (passer == 0) {
+		struct pshm_seg *c;
+		_exit(pshm_open(&c, canon, 0) || pshm_map(c, 0, &map, &len) || pshm_close(c));
+	}
+	assert_int_equal(waitpid(passer, &status, 0), passer);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	tu_ok(pshm_stat_addr(canon, &st));
+	assert_int_equal(st.nattch, 1);
+	assert_int_equal(st.lpid, passer);
+	assert_int_equal(st.cpid, getpid());
+	assert_int_equal(st.page_size, PAGE);
+	assert_int_equal(listed(id).page_size, PAGE);
+	if (geteuid() == 0)
+		assert_int_equal(tu_as_nobody(page_as_nobody, canon), 0);
+	assert_int_equal(write(done[1], &b, 1), 1);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	tu_ok(pshm_destroy_addr(canon));
 	for (int i = 0; i < 2; i++) {
 		close(ready[i]);
 		close(done[i]);
