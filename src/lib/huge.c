@@ -80,27 +80,55 @@ int pshm__huge_round(unsigned flags, uint64_t *sizep)
 }
 
 /*
+ * Read a file of /proc line by line, calling LINE_FN with each line, whole however long, until
+ * it returns true; returns its last value. Lines are never cut into pieces, since a piece of a
+ * path (a mount point, a mapped file's name), which any user may choose, could otherwise read
+ * as a line of its own.
+ */
+static bool proc_lines(FILE *f, bool (*line_fn)(const char *line, void *arg), void *arg)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	bool stop = false;
+
+	while (!stop && getline(&line, &cap, f) > 0)
+		stop = line_fn(line, arg);
+	free(line);
+	return stop;
+}
+
+struct mount_look {
+	dev_t dev;
+	bool huge;
+};
+
+static bool mount_line(const char *line, void *arg)
+{
+	struct mount_look *m = arg;
+	unsigned maj, min;
+
+	if (sscanf(line, "%*d %*d %u:%u", &maj, &min) != 2 || makedev(maj, min) != m->dev)
+		return false;
+	const char *opts = strstr(line, " - ");
+	m->huge = opts && (strstr(opts, ",huge=always") || strstr(opts, ",huge=within_size") ||
+	                   strstr(opts, ",huge=advise"));
+	return m->huge;
+}
+
+/*
  * Whether the tmpfs with device DEV is mounted with huge pages (huge=always, within_size or
  * advise among its options in /proc/self/mountinfo).
  */
 static bool tmpfs_huge(dev_t dev)
 {
-	char line[4096];
-	unsigned maj, min;
-	bool huge = false;
+	struct mount_look m = {dev, false};
 	FILE *f;
 
 	if (pshm__fopen_read("/proc/self/mountinfo", &f))
 		return false;
-	while (!huge && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%*d %*d %u:%u", &maj, &min) != 2 || makedev(maj, min) != dev)
-			continue;
-		const char *opts = strstr(line, " - ");
-		huge = opts && (strstr(opts, ",huge=always") || strstr(opts, ",huge=within_size") ||
-		                strstr(opts, ",huge=advise"));
-	}
+	proc_lines(f, mount_line, &m);
 	pshm__fclose(f);
-	return huge;
+	return m.huge;
 }
 
 /* The page size a file system (*SF, device DEV) gives its files; *THP: by a tmpfs huge=. */
@@ -178,26 +206,6 @@ int pshm__huge_path_dir(const char *path, unsigned flags, uint64_t *pagep, bool 
 		dir[n] = '\0';
 	}
 	return pshm__huge_dir(dir, flags, pagep, thp);
-}
-
-/*
- * Read a /proc/PID/maps or smaps line by line, calling LINE_FN with each whole line that begins
- * a mapping's entry or a field, until it returns true. A line longer than the buffer (a long
- * path) is skipped to its end rather than cut into pieces, so that no piece of a file name,
- * which any user may choose, is ever read as a line of its own. Returns LINE_FN's last value.
- */
-static bool proc_lines(FILE *f, bool (*line_fn)(const char *line, void *arg), void *arg)
-{
-	char line[512];
-	bool whole = true;
-
-	while (fgets(line, sizeof(line), f)) {
-		bool start = whole;
-		whole = strchr(line, '\n') != NULL;
-		if (start && line_fn(line, arg))
-			return true;
-	}
-	return false;
 }
 
 /* The segment identifier of a mapping's line, "start-end perms offset dev inode path", when

@@ -355,6 +355,53 @@ static void test_tmpfs_huge(void **state)
 	assert_int_equal(tu_count_entries(thpfs), 0);
 }
 
+/*
+ * A tmpfs with huge=always mounted at a path of almost PATH_MAX bytes, so that its line of
+ * /proc/self/mountinfo runs past 4 KiB: the line is read whole, its options are found, and
+ * PSHM_HUGE works there.
+ */
+static void test_long_mount_path(void **state)
+{
+	static char dir[PATH_MAX];
+	char name[64];
+	(void)state;
+
+	need(thpfs, "tmpfs with huge=always"); /* root, and huge=always taken here */
+	snprintf(dir, sizeof(dir), "/tmp/pshm-long.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	/* Components of up to 200 bytes, to a path of PATH_MAX - 36 bytes: room for "/name". */
+	size_t top = strlen(dir), n = top, len[32], depth = 0;
+	while (n < PATH_MAX - 36) {
+		size_t c = PATH_MAX - 36 - n - 1 < 200 ? PATH_MAX - 36 - n - 1 : 200;
+		dir[n++] = '/';
+		memset(dir + n, 'm', c);
+		n += c;
+		dir[n] = '\0';
+		len[depth++] = c + 1;
+		assert_int_equal(mkdir(dir, 0700), 0);
+	}
+	assert_int_equal(mount("tmpfs", dir, "tmpfs", 0, "huge=always,size=8m,mode=1777"), 0);
+	tu_use_dir(dir);
+	struct pshm_seg *seg;
+	snprintf(name, sizeof(name), "/l%d", (int)getpid());
+	int r = pshm_create(&seg, name, 100, 0600, PSHM_HUGE);
+	uint64_t page = 0;
+	if (r == 0) {
+		page = seg_stat(seg).page_size;
+		pshm_destroy(seg);
+		pshm_close(seg);
+	}
+	umount2(dir, MNT_DETACH);
+	while (depth > 0) { /* remove the components again, deepest first */
+		rmdir(dir);
+		n -= len[--depth];
+		dir[n] = '\0';
+	}
+	rmdir(dir);
+	tu_ok(r);
+	assert_true(page > (uint64_t)sysconf(_SC_PAGESIZE));
+}
+
 /* More than the pool holds: an error at create, and nothing left of the attempt. */
 static void test_empty_pool(void **state)
 {
@@ -455,11 +502,11 @@ static void test_chan(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_memfd),       cmocka_unit_test(test_sysv),
-	    cmocka_unit_test(test_sysv_scan),   cmocka_unit_test(test_hugetlbfs),
-	    cmocka_unit_test(test_tmpfs_huge),  cmocka_unit_test(test_empty_pool),
-	    cmocka_unit_test(test_no_huge_dir), cmocka_unit_test(test_invalid),
-	    cmocka_unit_test(test_chan),
+	    cmocka_unit_test(test_memfd),      cmocka_unit_test(test_sysv),
+	    cmocka_unit_test(test_sysv_scan),  cmocka_unit_test(test_hugetlbfs),
+	    cmocka_unit_test(test_tmpfs_huge), cmocka_unit_test(test_long_mount_path),
+	    cmocka_unit_test(test_empty_pool), cmocka_unit_test(test_no_huge_dir),
+	    cmocka_unit_test(test_invalid),    cmocka_unit_test(test_chan),
 	};
 	if (access("/sys/kernel/mm/hugepages/hugepages-2048kB", F_OK) < 0)
 		tu_skip_all("the kernel has no 2 MiB huge pages");
