@@ -27,13 +27,20 @@ static struct kept_dir *_Atomic kept;
 
 #define DEFAULT_DIR "/dev/shm"
 
-/* A lasting copy of DIR, or NULL when memory is short. */
+/* A lasting copy of DIR; NULL when memory is short and the one spare buffer, there for that,
+ * is taken or too small. */
 static const char *keep(const char *dir)
 {
+	static char spare[PATH_MAX];
+	static atomic_flag spare_taken = ATOMIC_FLAG_INIT;
 	size_t len = strlen(dir);
 	struct kept_dir *k = malloc(sizeof(*k) + len + 1);
-	if (!k)
-		return NULL;
+	if (!k) {
+		if (len >= sizeof(spare) || atomic_flag_test_and_set(&spare_taken))
+			return NULL;
+		memcpy(spare, dir, len + 1);
+		return spare;
+	}
 	memcpy(k->path, dir, len + 1);
 	k->next = atomic_load_explicit(&kept, memory_order_relaxed);
 	while (!atomic_compare_exchange_weak_explicit(&kept, &k->next, k, memory_order_release,

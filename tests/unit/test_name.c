@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <sys/auxv.h>
+#include <sys/resource.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -1048,6 +1049,62 @@ static void test_set_dir(void **state)
 	expect_errno(pshm_shm_open("/a", O_RDONLY, 0), ENAMETOOLONG);
 }
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define ADDRESS_SPACE_HUNGRY 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define ADDRESS_SPACE_HUNGRY 1
+#endif
+
+#ifndef ADDRESS_SPACE_HUNGRY
+/*
+ * In a child with no memory left to allocate: a spare buffer takes one directory, and after
+ * that pshm_set_shm_dir() fails with ENOMEM, the directory in use unchanged. Exit 0 when so.
+ */
+static int set_dir_without_memory(void)
+{
+	struct rlimit lim;
+	unsigned long pages = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	if (!f || fscanf(f, "%lu", &pages) != 1)
+		return 10;
+	fclose(f);
+	lim.rlim_cur = lim.rlim_max = pages * (unsigned long)sysconf(_SC_PAGESIZE) + (1 << 20);
+	if (setrlimit(RLIMIT_AS, &lim) < 0)
+		return 11;
+	for (size_t size = 1 << 16; size >= 8; size /= 2) /* take whatever is left */
+		while (malloc(size))
+			;
+	if (pshm_set_shm_dir("/pshm-test-spare") != 0 ||
+	    strcmp(pshm_shm_dir(), "/pshm-test-spare") != 0)
+		return 12;
+	if (pshm_set_shm_dir("/pshm-test-none") != -ENOMEM)
+		return 13;
+	if (strcmp(pshm_shm_dir(), "/pshm-test-spare") != 0)
+		return 14;
+	return 0;
+}
+#endif
+
+static void test_set_dir_no_memory(void **state)
+{
+	(void)state;
+#ifdef ADDRESS_SPACE_HUNGRY
+	tu_skip_test("a sanitizer's shadow memory needs more address space than a limit leaves");
+#else
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(set_dir_without_memory());
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("without memory: status %#x", status);
+#endif
+}
+
 /* What a new process reads: PSHM_DIR at first use, unless it runs in secure-execution mode. */
 static char *first_dir(const char *exe, bool as_nobody, char *buf, size_t size)
 {
@@ -1373,6 +1430,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_teardown(test_pshm_dir, use_private_dir),
 	    cmocka_unit_test_teardown(test_dir_read_once, use_private_dir),
 	    cmocka_unit_test_teardown(test_set_dir, use_private_dir),
+	    cmocka_unit_test(test_set_dir_no_memory),
 	    cmocka_unit_test(test_dir_first_use),
 	    cmocka_unit_test_setup_teardown(test_glibc_to_pshm, use_dev_shm, use_private_dir),
 	    cmocka_unit_test_setup_teardown(test_pshm_to_glibc, use_dev_shm, use_private_dir),
