@@ -1002,6 +1002,60 @@ static void test_dir_read_once(void **state)
 	expect_errno(pshm_shm_open(name, O_RDWR | O_CREAT, 0600), ENOENT);
 }
 
+/*
+ * After the first use no call reads the environment, so none can meet another thread's setenv
+ * halfway: in a child, the environment is put where any read of it faults, and POSIX objects
+ * are still made, opened, listed and removed.
+ */
+static int count_entry(const struct pshm_stat *st, void *arg)
+{
+	(void)st;
+	(void)arg;
+	return 0;
+}
+
+static int calls_without_environ(void)
+{
+	extern char **environ;
+	struct pshm_seg *seg;
+	char name[64];
+
+	if (strcmp(pshm_shm_dir(), private_dir) != 0)
+		return 10;
+	void *poison = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (poison == MAP_FAILED)
+		return 11;
+	environ = poison;
+	snprintf(name, sizeof(name), "/pshm-noenv-%d", (int)getpid());
+	if (pshm_create(&seg, name, 4096, 0600, 0) || pshm_close(seg))
+		return 12;
+	if (pshm_open(&seg, name, 0) || pshm_close(seg))
+		return 13;
+	int fd = pshm_shm_open(name, O_RDONLY, 0);
+	if (fd < 0 || close(fd) < 0)
+		return 14;
+	if (pshm_list(PSHM_LIST_POSIX, count_entry, NULL, NULL) < 1)
+		return 15;
+	if (pshm_destroy_addr(name) || pshm_shm_unlink(name) != -1)
+		return 16;
+	if (strcmp(pshm_shm_dir(), private_dir) != 0)
+		return 17;
+	return 0;
+}
+
+static void test_dir_no_environ(void **state)
+{
+	(void)state;
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(calls_without_environ());
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("with the environment unreadable: status %#x", status);
+}
+
 /* pshm_set_shm_dir() names a directory without the environment, as its manual's example. */
 static void test_set_dir(void **state)
 {
@@ -1429,6 +1483,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_teardown(test_lease_then_fifo, clear_fault),
 	    cmocka_unit_test_teardown(test_pshm_dir, use_private_dir),
 	    cmocka_unit_test_teardown(test_dir_read_once, use_private_dir),
+	    cmocka_unit_test(test_dir_no_environ),
 	    cmocka_unit_test_teardown(test_set_dir, use_private_dir),
 	    cmocka_unit_test(test_set_dir_no_memory),
 	    cmocka_unit_test(test_dir_first_use),
