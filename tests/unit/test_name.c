@@ -1007,6 +1007,19 @@ static void test_dir_read_once(void **state)
  * halfway: in a child, the environment is put where any read of it faults, and POSIX objects
  * are still made, opened, listed and removed.
  */
+/* Run FN in a child, which must exit 0; WHAT says what its failure means. */
+static void in_child(int (*fn)(void), const char *what)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(fn());
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("%s: status %#x", what, status);
+}
+
 static int count_entry(const struct pshm_stat *st, void *arg)
 {
 	(void)st;
@@ -1046,14 +1059,7 @@ static int calls_without_environ(void)
 static void test_dir_no_environ(void **state)
 {
 	(void)state;
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0)
-		_exit(calls_without_environ());
-	int status;
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		fail_msg("with the environment unreadable: status %#x", status);
+	in_child(calls_without_environ, "with the environment unreadable");
 }
 
 /* pshm_set_shm_dir() names a directory without the environment, as its manual's example. */
@@ -1148,14 +1154,7 @@ static void test_set_dir_no_memory(void **state)
 #ifdef ADDRESS_SPACE_HUNGRY
 	tu_skip_test("a sanitizer's shadow memory needs more address space than a limit leaves");
 #else
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0)
-		_exit(set_dir_without_memory());
-	int status;
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		fail_msg("without memory: status %#x", status);
+	in_child(set_dir_without_memory, "without memory");
 #endif
 }
 
