@@ -84,8 +84,8 @@ const char *pshm_version(void);
 
 /*
  * shm_open(3): open or create the POSIX shared memory object NAME in the shm directory
- * (/dev/shm, or the one PSHM_DIR or pshm_set_shm_dir() names: see pshm_shm_dir()). Returns a new descriptor with
- * FD_CLOEXEC set, or -1 with errno set.
+ * (/dev/shm, or the one PSHM_DIR or pshm_set_shm_dir() names: see pshm_shm_dir()). Returns a
+ * new descriptor with FD_CLOEXEC set, or -1 with errno set.
  *
  * NAME is any number of leading slashes and then 1 to NAME_MAX bytes without a slash, not
  * "." or "..". Errors are those of shm_open(3) and open(2); in addition: EINVAL for a bad
@@ -491,8 +491,8 @@ const char *pshm_shm_dir(void);
  * Make DIR the shm directory of this process from now on: an absolute path without a trailing
  * slash, not checked for existence (a missing directory gives -ENOENT where it is used). DIR
  * NULL reads PSHM_DIR again, as the first use does. Safe against calls in other threads, which
- * use either the old directory or the new one. Returns 0; -EINVAL for a relative path or a
- * trailing slash, -ENAMETOOLONG for PATH_MAX bytes or more, -ENOMEM.
+ * use either the old directory or the new one. Returns 0; -EINVAL for an empty or relative path
+ * or a trailing slash, -ENAMETOOLONG for PATH_MAX bytes or more, -ENOMEM.
  */
 int pshm_set_shm_dir(const char *dir);
 

@@ -229,9 +229,8 @@ static bool smaps_line(const char *line, void *arg)
 {
 	struct smaps_scan *sc = arg;
 	struct pshm__sysv_pages *c = sc->c;
-	unsigned long long kb;
+	unsigned long long ino, kb;
 
-	unsigned long long ino;
 	if (sscanf(line, "%*x-%*x %*s %*s %*s %llu", &ino) == 1) {
 		sc->id = sysv_line_id(line); /* a mapping's first line: its fields follow */
 		return false;

@@ -194,8 +194,8 @@ int pshm__name_join(const char *base, size_t blen, const char *prefix, char *buf
  * The shm directory, as pshm_shm_dir() returns it: one atomic load once the first use has
  * read PSHM_DIR (name.c).
  */
-extern const char *_Atomic pshm__dir;
-const char *pshm__shm_dir_first(void);
+extern const char *_Atomic pshm__dir PSHM__HIDDEN;
+const char *pshm__shm_dir_first(void) PSHM__HIDDEN;
 
 static inline const char *pshm__shm_dir(void)
 {
